@@ -1,0 +1,1 @@
+// The Datasets module: loaders, transforms and HDF5 caches.

@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+// GradFeat: gradients as features for deep representation learning (Mu, Liang, Li, ICLR 2020), in Swift.
+import PackageDescription
+
+let package = Package(
+    name: "GradFeat",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "GradFeat", targets: ["GradFeat"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .executable(name: "gradfeat", targets: ["gradfeat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries (C shims for what Swift cannot import directly)
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+
+        // MARK: - Public API
+        .target(name: "Tensor", dependencies: ["CBLAS"], path: "Sources/Tensor"),
+        .target(name: "Layers", dependencies: ["Tensor"], path: "Sources/Layers"),
+        .target(name: "HDF5", dependencies: ["CHDF5"], path: "Sources/HDF5"),
+        .target(
+            name: "Datasets", dependencies: ["HDF5", "CZlib", "CJPEG", "CPNG"], path: "Datasets"),
+        .target(
+            name: "GradFeat", dependencies: ["Tensor", "Layers", "HDF5", "Datasets"],
+            path: "Sources/GradFeat"),
+        .executableTarget(
+            name: "gradfeat",
+            dependencies: [
+                "GradFeat", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/gradfeat"),
+
+        // MARK: - Benchmarks
+        .executableTarget(
+            name: "ConvBench", dependencies: ["Tensor", "Layers"], path: "Benchmarks/ConvBench"),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
+        .testTarget(name: "GradFeatTests", dependencies: ["GradFeat", "TestSupport"]),
+    ]
+)

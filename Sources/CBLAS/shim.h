@@ -1,0 +1,11 @@
+// OpenBLAS's CBLAS interface. Debian installs the header under
+// /usr/include/x86_64-linux-gnu/openblas-pthread/, which pkg-config adds to the search path.
+#ifndef GRADFEAT_CBLAS_SHIM_H
+#define GRADFEAT_CBLAS_SHIM_H
+#include <cblas.h>
+
+/// OpenBLAS exposes its thread controls as plain functions; these wrappers keep one spelling for Swift.
+static inline void gradfeat_blas_set_threads(int n) { openblas_set_num_threads(n); }
+static inline int gradfeat_blas_threads(void) { return openblas_get_num_threads(); }
+static inline const char *gradfeat_blas_core(void) { return openblas_get_corename(); }
+#endif

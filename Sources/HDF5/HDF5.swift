@@ -1,0 +1,1 @@
+// The HDF5 module: a Swift API over libhdf5.
