@@ -1,1 +1,15 @@
-// The Datasets module: loaders, transforms and HDF5 caches.
+// The Datasets module of GradFeat: loaders for the image-classification data sets the experiments use,
+// deterministic transforms and seeded mini-batch iteration.
+//
+// Layout of this folder:
+//   Core/        ImageSet (the in-memory data set), DatasetError, FileTree / FileBundle, parallel loop
+//   Archive/     gzip (zlib), tar (ustar / GNU / pax) streaming reader, xz via the `xz` tool
+//   Images/      JPEG (libjpeg-turbo) and PNG (libpng) codecs, image-folder loader, resampling
+//   CIFAR/       CIFAR-10 / CIFAR-100 official binary batches
+//   MNIST/       MNIST / Fashion-MNIST IDX files
+//   VOC/         PASCAL VOC 2007 multi-label classification
+//   COCO/        COCO 2014 multi-label classification (instances_*.json)
+//   SVHN/        SVHN cropped digits (MATLAB v5 .mat)
+//   Transforms/  seeded RNG, resize / crop / flip, normalisation to Float, mini-batch iteration
+//
+// docs/DATASETS.md describes the formats, layouts and label encodings.

@@ -1,5 +1,140 @@
 #ifndef GRADFEAT_CJPEG_SHIM_H
 #define GRADFEAT_CJPEG_SHIM_H
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
 #include <jpeglib.h>
+
+/* libjpeg reports fatal errors through error_exit, which by default calls exit(). Swift cannot use
+   setjmp/longjmp, so decoding and encoding run here: errors longjmp back and come out as a return
+   code plus a message. Corrupt-data warnings (e.g. "Premature end of JPEG file") are counted and
+   the first one is kept, so the caller can treat them as failures. */
+
+#define GF_JPEG_MESSAGE_CAPACITY 200
+
+typedef struct gf_jpeg_error_manager {
+    struct jpeg_error_mgr base;
+    jmp_buf jump;
+    int warnings;
+    char message[GF_JPEG_MESSAGE_CAPACITY];
+} gf_jpeg_error_manager;
+
+static inline void gf_jpeg_error_exit(j_common_ptr cinfo) {
+    gf_jpeg_error_manager *manager = (gf_jpeg_error_manager *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, manager->message);
+    longjmp(manager->jump, 1);
+}
+
+static inline void gf_jpeg_emit_message(j_common_ptr cinfo, int level) {
+    gf_jpeg_error_manager *manager = (gf_jpeg_error_manager *)cinfo->err;
+    if (level < 0) { /* warning: keep the first one, never print */
+        if (manager->warnings == 0) {
+            (*cinfo->err->format_message)(cinfo, manager->message);
+        }
+        manager->warnings += 1;
+        cinfo->err->num_warnings += 1;
+    }
+}
+
+static inline void gf_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+/* Decodes a JPEG held in memory into interleaved 8-bit pixels (HWC, row-major) with `channels`
+   components (1 = grey, 3 = RGB; libjpeg-turbo converts grey to RGB and back).
+   On success returns 0 and stores a malloc'ed buffer of height*width*channels bytes in *pixels
+   (the caller frees it with free()). Returns 1 on a fatal error and 2 when the data decoded only
+   with corrupt-data warnings (no buffer is returned); `message` (GF_JPEG_MESSAGE_CAPACITY bytes)
+   then holds libjpeg's text. */
+static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, int channels,
+                                 unsigned char **pixels, int *width, int *height, char *message) {
+    struct jpeg_decompress_struct cinfo;
+    gf_jpeg_error_manager manager;
+    unsigned char *volatile buffer = NULL;
+    *pixels = NULL;
+    *width = 0;
+    *height = 0;
+    message[0] = 0;
+    memset(&manager, 0, sizeof(manager));
+    cinfo.err = jpeg_std_error(&manager.base);
+    manager.base.error_exit = gf_jpeg_error_exit;
+    manager.base.emit_message = gf_jpeg_emit_message;
+    manager.base.output_message = gf_jpeg_output_message;
+    if (setjmp(manager.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(buffer);
+        strncpy(message, manager.message, GF_JPEG_MESSAGE_CAPACITY - 1);
+        message[GF_JPEG_MESSAGE_CAPACITY - 1] = 0;
+        return 1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, size);
+    jpeg_read_header(&cinfo, TRUE);
+    cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
+    buffer = (unsigned char *)malloc(stride * cinfo.output_height + 1);
+    if (buffer == NULL) {
+        jpeg_destroy_decompress(&cinfo);
+        strncpy(message, "out of memory", GF_JPEG_MESSAGE_CAPACITY - 1);
+        return 1;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = buffer + stride * cinfo.output_scanline;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    *width = (int)cinfo.output_width;
+    *height = (int)cinfo.output_height;
+    jpeg_destroy_decompress(&cinfo);
+    if (manager.warnings > 0) {
+        free(buffer);
+        strncpy(message, manager.message, GF_JPEG_MESSAGE_CAPACITY - 1);
+        message[GF_JPEG_MESSAGE_CAPACITY - 1] = 0;
+        return 2;
+    }
+    *pixels = buffer;
+    return 0;
+}
+
+/* Encodes interleaved 8-bit pixels (HWC; 1 or 3 channels) as a baseline JPEG of the given quality.
+   On success returns 0 and stores a malloc'ed buffer in *output / *output_size (free() it). */
+static inline int gf_jpeg_encode(const unsigned char *pixels, int width, int height, int channels,
+                                 int quality, unsigned char **output, unsigned long *output_size,
+                                 char *message) {
+    struct jpeg_compress_struct cinfo;
+    gf_jpeg_error_manager manager;
+    *output = NULL;
+    *output_size = 0;
+    message[0] = 0;
+    memset(&manager, 0, sizeof(manager));
+    cinfo.err = jpeg_std_error(&manager.base);
+    manager.base.error_exit = gf_jpeg_error_exit;
+    manager.base.emit_message = gf_jpeg_emit_message;
+    manager.base.output_message = gf_jpeg_output_message;
+    if (setjmp(manager.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(*output);
+        *output = NULL;
+        strncpy(message, manager.message, GF_JPEG_MESSAGE_CAPACITY - 1);
+        message[GF_JPEG_MESSAGE_CAPACITY - 1] = 0;
+        return 1;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, output, output_size);
+    cinfo.image_width = (JDIMENSION)width;
+    cinfo.image_height = (JDIMENSION)height;
+    cinfo.input_components = channels;
+    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    size_t stride = (size_t)width * (size_t)channels;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + stride * cinfo.next_scanline);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    return 0;
+}
 #endif

@@ -1,0 +1,39 @@
+import Tensor
+
+/// The labels of a mini-batch.
+public enum Targets: Sendable, Equatable {
+    /// One class index per sample.
+    case classes([Int])
+    /// `flags` [N, K] row-major: 1 present, 0 absent, −1 difficult (ignored by the loss and by AP).
+    case multiLabel(flags: [Int8], classCount: Int)
+
+    public var count: Int {
+        switch self {
+        case let .classes(labels): return labels.count
+        case let .multiLabel(flags, classCount): return flags.count / max(classCount, 1)
+        }
+    }
+}
+
+/// A loss over logits [N, K] and targets, with its gradient with respect to the logits.
+public protocol Loss: Sendable {
+    /// The mean loss over the batch and `∂loss/∂logits`; throws on a shape mismatch or a non-finite loss.
+    func evaluate(logits: Tensor, targets: Targets) throws -> (loss: Double, gradient: Tensor)
+}
+
+extension Loss {
+    func checkFinite(_ loss: Double, _ name: String) throws {
+        guard loss.isFinite else {
+            throw TensorError.nonFinite(
+                what: "\(name) loss (the model diverged: lower the learning rate or enable gradient clipping)")
+        }
+    }
+
+    func checkLogits(_ logits: Tensor, rows: Int, classes: Int?, _ name: String) throws {
+        guard logits.rank == 2, logits.shape[0] == rows, classes == nil || logits.shape[1] == classes! else {
+            throw TensorError.shapeMismatch(
+                operation: "\(name) logits", expected: [rows, classes ?? (logits.rank == 2 ? logits.shape[1] : 0)],
+                got: logits.shape)
+        }
+    }
+}

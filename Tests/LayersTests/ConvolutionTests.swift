@@ -1,0 +1,84 @@
+import Layers
+import Tensor
+import TestSupport
+import Testing
+
+/// Convolution against a direct loop, batch-norm folding, and shape errors.
+@Suite struct ConvolutionTests {
+    /// The textbook definition, in Double.
+    func directConvolution(_ x: Tensor, _ conv: Conv2D) -> [Double] {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (conv.outChannels, conv.kernelSize.0, conv.kernelSize.1)
+        let (sy, sx, py, px) = (conv.stride.0, conv.stride.1, conv.padding.0, conv.padding.1)
+        let oh = (h + 2 * py - kh) / sy + 1, ow = (w + 2 * px - kw) / sx + 1
+        var y = [Double](repeating: 0, count: n * o * oh * ow)
+        for b in 0..<n { for oc in 0..<o { for oy in 0..<oh { for ox in 0..<ow {
+            var s = Double(conv.bias?.scalars[oc] ?? 0)
+            for ic in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * sy - py + ky, ix = ox * sx - px + kx
+                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                s += Double(x.scalars[((b * c + ic) * h + iy) * w + ix])
+                    * Double(conv.weight.scalars[((oc * c + ic) * kh + ky) * kw + kx])
+            } } }
+            y[((b * o + oc) * oh + oy) * ow + ox] = s
+        } } } }
+        return y
+    }
+
+    @Test(arguments: [
+        // (kernel, stride, padding, input H, W): odd shapes, the three code paths, non-square everything.
+        ((3, 2), (2, 2), (1, 1), 7, 5), ((3, 2), (1, 2), (2, 0), 7, 5), ((5, 5), (1, 1), (0, 0), 9, 9),
+        ((4, 4), (2, 2), (0, 0), 13, 13), ((7, 5), (1, 1), (0, 0), 7, 5), ((1, 1), (1, 1), (0, 0), 7, 5),
+        ((1, 1), (2, 2), (0, 0), 7, 5),
+    ])
+    func matchesDirectLoop(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), h: Int, w: Int) throws {
+        var rng = SeededRandom(seed: 21)
+        let conv = Conv2D(inChannels: 3, outChannels: 4, kernelSize: kernel, stride: stride, padding: padding, rng: &rng)
+        let x = randomTensor([2, 3, h, w], &rng)
+        let y = try conv.forward(x)
+        let reference = directConvolution(x, conv)
+        #expect(y.count == reference.count)
+        let worst = zip(y.scalars, reference).map { abs(Double($0) - $1) }.max() ?? 0
+        #expect(worst < 1e-5, "largest difference \(worst)")
+    }
+
+    @Test func foldedBatchNormEqualsEvaluationMode() throws {
+        var rng = SeededRandom(seed: 22)
+        let conv = Conv2D(3, 5, kernel: 3, stride: 2, padding: 1, rng: &rng)
+        var bn = BatchNorm2D(channels: 5)
+        bn.weight = randomTensor([5], &rng)
+        bn.bias = randomTensor([5], &rng)
+        bn.runningMean = randomTensor([5], &rng)
+        bn.runningVariance = Tensor.uniform([5], low: 0.2, high: 3, using: &rng)
+        let x = randomTensor([3, 3, 9, 8], &rng)
+        let separate = try bn.forward(try conv.forward(x), mode: .evaluation)
+        let folded = try bn.folded(into: conv).forward(x)
+        #expect(relativeError(folded, separate) < 1e-5)
+
+        // And through a network: foldingBatchNorm removes every BN that follows a conv.
+        let block = Residual.basicBlock(inChannels: 3, outChannels: 4, stride: 2, rng: &rng)
+        var net = Sequential([NamedLayer("block", block)])
+        // Give the BNs non-trivial statistics by a few training-mode passes.
+        for step in 0..<3 {
+            let out = try net.apply(randomTensor([4, 3, 8, 8], &rng), tangent: nil, parameterTangent: nil, mode: .training(seed: UInt64(step)))
+            net.updateStatistics(from: out.record)
+        }
+        let foldedNet = try net.foldingBatchNorm()
+        #expect(foldedNet.parameterNames.allSatisfy { !$0.contains("bn") })
+        #expect(relativeError(try foldedNet.forward(x), try net.forward(x)) < 1e-5)
+    }
+
+    @Test func badShapesNameBothShapes() throws {
+        var rng = SeededRandom(seed: 23)
+        let conv = Conv2D(3, 4, kernel: 3, rng: &rng)
+        let error = #expect(throws: TensorError.self) { try conv.forward(Tensor.zeros([2, 5, 8, 8])) }
+        #expect(error?.description.contains("[2, 3, 8, 8]") == true)
+        #expect(error?.description.contains("[2, 5, 8, 8]") == true)
+        let dense = Dense(inputs: 6, outputs: 2, rng: &rng)
+        let denseError = #expect(throws: TensorError.self) { try dense.forward(Tensor.zeros([2, 7])) }
+        #expect(denseError?.description.contains("[2, 6]") == true)
+        #expect(denseError?.description.contains("[2, 7]") == true)
+        #expect(throws: TensorError.self) { try conv.forward(Tensor.zeros([2, 3, 2, 2])) }  // kernel too large
+        #expect(throws: TensorError.self) { try Tensor(shape: [2, 3], scalars: [1, 2]) }
+    }
+}

@@ -1,0 +1,68 @@
+import Tensor
+import TestSupport
+import Testing
+
+@Suite struct TensorTests {
+    @Test func gemmMatchesNaiveProductForEveryTransposition() throws {
+        var rng = SeededRandom(seed: 51)
+        let (m, n, k) = (5, 7, 3)
+        let a = randomTensor([m * k], &rng), b = randomTensor([k * n], &rng)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            var c = [Float](repeating: 1, count: m * n)
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    BLAS.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 2, a: ap.baseAddress!,
+                              lda: ta ? m : k, b: bp.baseAddress!, ldb: tb ? k : n, beta: 0.5, c: &c, ldc: n)
+                }
+            }
+            for i in 0..<m { for j in 0..<n {
+                var s = 0.0
+                for l in 0..<k {
+                    let av = a.scalars[ta ? l * m + i : i * k + l], bv = b.scalars[tb ? j * k + l : l * n + j]
+                    s += Double(av) * Double(bv)
+                }
+                #expect(abs(Double(c[i * n + j]) - (2 * s + 0.5)) < 1e-5)
+            } }
+        }
+    }
+
+    @Test func seededRandomIsReproducibleAndRestorable() throws {
+        var a = SeededRandom(seed: 3), b = SeededRandom(seed: 3), c = SeededRandom(seed: 4)
+        let xs = (0..<5).map { _ in a.next() }
+        #expect(xs == (0..<5).map { _ in b.next() })
+        #expect(xs != (0..<5).map { _ in c.next() })
+        var restored = try SeededRandom(state: a.stateWords)
+        #expect(restored.next() == a.next())
+        // Moments of the normal and uniform generators.
+        var rng = SeededRandom(seed: 5)
+        let normal = Tensor.normal([100_000], using: &rng)
+        let mean = normal.sum() / 100_000, variance = normal.squaredNorm() / 100_000 - mean * mean
+        #expect(abs(mean) < 0.02 && abs(variance - 1) < 0.02)
+        let uniform = Tensor.kaimingUniform([10_000], fanIn: 16, using: &rng)
+        #expect(uniform.maxAbs() <= 0.25 && uniform.maxAbs() > 0.24)
+    }
+
+    @Test func shapesAreChecked() throws {
+        let t = Tensor.zeros([2, 3, 4])
+        #expect(t.shape.sampleCount == 12)
+        #expect(throws: TensorError.self) { try t.reshaped([5, 5]) }
+        #expect(try t.reshaped([6, 4]).shape == [6, 4])
+        var u = Tensor.zeros([2, 3])
+        let error = #expect(throws: TensorError.self) { try u.add(Tensor.zeros([3, 2])) }
+        #expect(error?.description == "add: expected shape [2, 3], got [3, 2]")
+    }
+
+    @Test func rowsAndGather() throws {
+        let t = try Tensor(shape: [3, 2], scalars: [0, 1, 2, 3, 4, 5])
+        #expect(t.rows(1..<3).scalars == [2, 3, 4, 5])
+        #expect(t.gathering(rows: [2, 0]).scalars == [4, 5, 0, 1])
+    }
+
+    @Test func workspaceReusesBuffers() {
+        let workspace = Workspace()
+        let first = workspace.withScratch(1000) { UInt(bitPattern: $0) }
+        let second = workspace.withScratch(800) { UInt(bitPattern: $0) }
+        #expect(first == second)
+        #expect(workspace.pooledCount == 1000)
+    }
+}
