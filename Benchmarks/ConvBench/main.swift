@@ -1,1 +1,85 @@
-print("bench")
+// Convolution micro-benchmark: forward, input-gradient and weight-gradient GFLOP/s for the convolutions of the
+// paper's CIFAR encoder (METHOD.md) at batch 128, beside the sgemm rate measured in the same run.
+//
+//     swift run -c release ConvBench [batch] [repetitions]
+import Foundation
+import Layers
+import Tensor
+
+let arguments = CommandLine.arguments
+let batch = arguments.count > 1 ? Int(arguments[1]) ?? 128 : 128
+let repetitions = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+
+/// The median of `repetitions` timings of `body`, after one warm-up call.
+func medianSeconds(_ body: () -> Void) -> Double {
+    body()
+    var times: [Double] = []
+    for _ in 0..<repetitions {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+func gflops(_ flops: Double, _ seconds: Double) -> String { String(format: "%7.1f", flops / seconds / 1e9) }
+
+var rng = SeededRandom(seed: 1)
+
+// The sgemm reference: a square product large enough to reach the kernel's peak.
+let size = 2048
+let a = Tensor.uniform([size, size], low: -1, high: 1, using: &rng)
+let b = Tensor.uniform([size, size], low: -1, high: 1, using: &rng)
+var c = Tensor.zeros([size, size])
+let gemmSeconds = medianSeconds {
+    a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+            c.withUnsafeMutableBufferPointer { cp in
+                BLAS.gemm(m: size, n: size, k: size, a: ap.baseAddress!, lda: size, b: bp.baseAddress!, ldb: size,
+                          c: cp.baseAddress!, ldc: size)
+            }
+        }
+    }
+}
+let gemmRate = 2 * Double(size * size * size) / gemmSeconds / 1e9
+print("OpenBLAS core \(BLAS.coreName), \(BLAS.threadCount) threads, batch \(batch), median of \(repetitions)")
+print(String(format: "sgemm %dx%dx%d: %.1f GFLOP/s", size, size, size, gemmRate))
+print("")
+print("| layer | input | output | path | forward GFLOP/s | input-grad GFLOP/s | weight-grad GFLOP/s | forward % of sgemm |")
+print("|---|---|---|---|---|---|---|---|")
+
+// (name, in, out, kernel, stride, input size) of bigan-cifar.
+let layers: [(String, Int, Int, Int, Int, Int)] = [
+    ("conv1", 3, 32, 5, 1, 32), ("conv2", 32, 64, 4, 2, 28), ("conv3", 64, 128, 4, 1, 13),
+    ("conv4", 128, 256, 4, 2, 10), ("conv5", 256, 512, 4, 1, 4),
+]
+for (name, inChannels, outChannels, kernel, stride, inputSize) in layers {
+    let geometry = try ConvolutionGeometry(
+        batch: batch, inChannels: inChannels, height: inputSize, width: inputSize, outChannels: outChannels,
+        kernel: (kernel, kernel), stride: (stride, stride), padding: (0, 0))
+    let x = Tensor.uniform(geometry.inputShape, low: -1, high: 1, using: &rng)
+    let w = Tensor.uniform(geometry.weightShape, low: -1, high: 1, using: &rng)
+    let g = Tensor.uniform(geometry.outputShape, low: -1, high: 1, using: &rng)
+    var y = Tensor.zeros(geometry.outputShape), dx = Tensor.zeros(geometry.inputShape), dw = Tensor.zeros(geometry.weightShape)
+    let (xp, wp, gp) = (x.scalars.withUnsafeBufferPointer { $0.baseAddress! },
+                        w.scalars.withUnsafeBufferPointer { $0.baseAddress! },
+                        g.scalars.withUnsafeBufferPointer { $0.baseAddress! })
+    let forward = medianSeconds {
+        y.withUnsafeMutableBufferPointer { geometry.forward(x: xp, weight: wp, bias: nil, y: $0.baseAddress!) }
+    }
+    let inputGradient = medianSeconds {
+        dx.withUnsafeMutableBufferPointer {
+            geometry.backward(g: gp, x: xp, weight: wp, dx: $0.baseAddress!, dWeight: nil, dBias: nil)
+        }
+    }
+    let weightGradient = medianSeconds {
+        dw.withUnsafeMutableBufferPointer {
+            geometry.backward(g: gp, x: xp, weight: wp, dx: nil, dWeight: $0.baseAddress!, dBias: nil)
+        }
+    }
+    withExtendedLifetime((x, w, g)) {}
+    let f = geometry.flops
+    print("| \(name) | \(geometry.inputShape) | \(geometry.outputShape) | \(geometry.path) | \(gflops(f, forward)) | "
+        + "\(gflops(f, inputGradient)) | \(gflops(f, weightGradient)) | "
+        + String(format: "%.0f%%", 100 * f / forward / 1e9 / gemmRate) + " |")
+}
