@@ -1,0 +1,77 @@
+import Layers
+import Tensor
+
+/// What an extractor's forward pass returns: the logits, and what its backward pass and reports need.
+public struct ExtractorOutput: Sendable {
+    public var logits: Tensor
+    /// The record of the top's pass (for the backward pass).
+    public var record: Record?
+    /// The features `f(x)` [N, d], when the model computed them.
+    public var features: Tensor?
+    /// The activation term `w1ᵀ f(x) + b` and the gradient term `ω̄ᵀ J(x) w2`, where the model has them.
+    public var activationTerm: Tensor?
+    public var gradientTerm: Tensor?
+
+    public init(logits: Tensor, record: Record? = nil, features: Tensor? = nil,
+                activationTerm: Tensor? = nil, gradientTerm: Tensor? = nil) {
+        self.logits = logits
+        self.record = record
+        self.features = features
+        self.activationTerm = activationTerm
+        self.gradientTerm = gradientTerm
+    }
+}
+
+/// A model over features of a pre-trained network, trained on the target task: logits from a batch of inputs
+/// (cached activations `z0`, or images), and the gradients of a loss with respect to its own parameters.
+///
+/// Conform a type and register it (`ExtractorRegistry.shared.register`) to run it through the trainer, the CLI and
+/// config files unchanged; `Examples/CustomExtractor` shows one.
+public protocol FeatureExtractor: Sendable {
+    /// The trainable tensors as stored (NTK-scaled where the parametrization says so).
+    var parameters: [Tensor] { get set }
+    var parameterNames: [String] { get }
+
+    func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput
+
+    /// `∂L/∂parameters` given `∂L/∂logits` for the batch of `output`.
+    func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor]
+}
+
+extension FeatureExtractor {
+    public func logits(_ input: Tensor) throws -> Tensor { try forward(input, mode: .evaluation).logits }
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+}
+
+/// The gradients of a linear head `F = f Wᵀ + b`: `∂L/∂W = gᵀ f`, `∂L/∂b = Σ g`, for logits gradient g [N, c].
+func linearHeadGradients(features f: Tensor, logitsGradient g: Tensor) throws -> [Tensor] {
+    let (n, d, c) = (f.shape[0], f.shape[1], g.shape[1])
+    var dWeight = Tensor.zeros([c, d]), dBias = Tensor.zeros([c])
+    g.withUnsafeBufferPointer { gp in
+        f.withUnsafeBufferPointer { fp in
+            dWeight.withUnsafeMutableBufferPointer { dw in
+                dBias.withUnsafeMutableBufferPointer { db in
+                    LinearKernels.parameterGradients(
+                        g: gp.baseAddress!, x: fp.baseAddress!, dWeight: dw.baseAddress!, dBias: db.baseAddress!,
+                        n: n, inputs: d, outputs: c)
+                }
+            }
+        }
+    }
+    return [dWeight, dBias]
+}
+
+/// `g ω` for logits gradient g [N, c] and head weight ω [c, d]: the cotangent of the features.
+func featureCotangent(_ g: Tensor, headWeight omega: Tensor) -> Tensor {
+    let (n, c, d) = (g.shape[0], omega.shape[0], omega.shape[1])
+    var out = Tensor.zeros([n, d])
+    g.withUnsafeBufferPointer { gp in
+        omega.withUnsafeBufferPointer { wp in
+            out.withUnsafeMutableBufferPointer { op in
+                LinearKernels.inputGradient(
+                    g: gp.baseAddress!, weight: wp.baseAddress!, dx: op.baseAddress!, n: n, inputs: d, outputs: c)
+            }
+        }
+    }
+    return out
+}

@@ -1,0 +1,102 @@
+import Layers
+import Tensor
+
+/// The top of a network with a chosen set of linearized layers: the machinery every gradient-based extractor shares.
+///
+/// One forward pass propagates the primal `z` and, beside it, the tangent `ż` (METHOD.md):
+/// ```
+/// ȧ = W̃ z + b̃ + W ż        (linearized layer, tangent weights (W̃, b̃) = slices of w2)
+/// ȧ = W ż                   (other layers: the same linear map, or nothing while ż = 0)
+/// ż' = σ'(a) ⊙ ȧ            (nonlinearities; pooling and residual sums map ż as they map z)
+/// ```
+/// giving `f` and `ḟ = J(x) w2`. The map `w2 ↦ ḟ` is linear and its adjoint is backpropagation at the primal
+/// point, run only down to the first linearized layer: no per-sample gradient is ever formed.
+public struct LinearizedTop: Sendable {
+    /// The layers from the input of the cached activations to the features `f` (batch norm folded).
+    public var layers: Sequential
+    /// Whether each child of `layers` is linearized.
+    public let linearized: [Bool]
+
+    /// - Parameters:
+    ///   - layers: the top of the network (batch norm is folded here, so the linearized part holds only convs,
+    ///     dense layers, pools and nonlinearities).
+    ///   - linearize: names of children of `layers` whose parameters form θ2; at least one.
+    public init(_ layers: Sequential, linearize names: [String]) throws {
+        let folded = try layers.foldingBatchNorm()
+        guard !names.isEmpty else {
+            throw GradFeatError.invalidConfiguration("no layer to linearize: name at least one (e.g. --linearize conv5)")
+        }
+        for name in names where !folded.names.contains(name) {
+            throw GradFeatError.unknownLayer(name, model: "top", known: folded.names)
+        }
+        let flags = folded.names.map { names.contains($0) }
+        for (flag, child) in zip(flags, folded.layers) where flag && child.layer.parameters.isEmpty {
+            throw GradFeatError.invalidConfiguration(
+                "layer '\(child.name)' has no parameters to linearize; choose a convolution, dense layer or block")
+        }
+        self.layers = folded
+        self.linearized = flags
+    }
+
+    /// The index of the lowest linearized child: backpropagation stops there.
+    public var firstLinearized: Int { linearized.firstIndex(of: true)! }
+
+    public var linearizedNames: [String] { zip(layers.names, linearized).filter(\.1).map(\.0) }
+
+    /// θ2: the current (effective) parameters of the linearized children, in order.
+    public var parameters: [Tensor] {
+        get { zip(layers.layers, linearized).filter(\.1).flatMap { $0.0.layer.parameters } }
+        set {
+            var offset = 0
+            for i in layers.layers.indices where linearized[i] {
+                let count = layers.layers[i].layer.parameters.count
+                layers.layers[i].layer.parameters = Array(newValue[offset..<offset + count])
+                offset += count
+            }
+        }
+    }
+
+    /// Names of θ2's tensors (`conv5.weight`, `layer4.1.conv1.bias`).
+    public var parameterNames: [String] {
+        zip(layers.layers, linearized).filter(\.1).flatMap { child, _ in
+            child.layer.parameterNames.map { "\(child.name).\($0)" }
+        }
+    }
+
+    /// Zero tensors shaped like θ2 (the gradient model's `w2` at initialisation).
+    public var zeroTangent: [Tensor] { parameters.map { .zeros(like: $0) } }
+
+    /// `f` and, when `parameterTangent` is given (shaped like θ2), `ḟ = J(x) · parameterTangent`.
+    public func apply(_ input: Tensor, parameterTangent: [Tensor]?, mode: Mode = .evaluation) throws -> LayerOutput {
+        var perChild: [[Tensor]?] = Array(repeating: nil, count: layers.layers.count)
+        if let parameterTangent {
+            var offset = 0
+            for i in layers.layers.indices where linearized[i] {
+                let count = layers.layers[i].layer.parameters.count
+                guard offset + count <= parameterTangent.count else { break }
+                perChild[i] = Array(parameterTangent[offset..<offset + count])
+                offset += count
+            }
+            guard offset == parameterTangent.count else {
+                throw TensorError.invalidArgument(
+                    "parameter tangent has \(parameterTangent.count) tensors, θ2 has \(parameters.count)")
+            }
+        }
+        return try layers.apply(input, tangent: nil, childParameterTangents: perChild, mode: mode)
+    }
+
+    /// `Jᵀ c`: the gradient with respect to θ2 of `⟨c, f⟩` (fine-tuning) — equally of `⟨c, ḟ⟩` (GradFeat, since
+    /// `ḟ = J w2`) — from the record of `apply`.
+    public func parameterGradients(_ record: Record, cotangent: Tensor, mode: Mode = .evaluation) throws -> [Tensor] {
+        var gradient = cotangent
+        var perChild: [[Tensor]] = Array(repeating: [], count: layers.layers.count)
+        let first = firstLinearized
+        for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
+            let result = try layers.layers[i].layer.vjp(
+                record.children[i], outputGradient: gradient, needInputGradient: i > first, mode: mode)
+            if linearized[i] { perChild[i] = result.parameters }
+            if i > first { gradient = result.input! }
+        }
+        return perChild.flatMap { $0 }
+    }
+}

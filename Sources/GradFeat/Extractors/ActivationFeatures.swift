@@ -1,0 +1,54 @@
+import Layers
+import Tensor
+
+/// The activation baseline: logistic regression on the frozen features,
+/// ```
+/// F(x) = w1ᵀ f(x) + b
+/// ```
+/// trained from a random initialisation. Its trained head is ω̄ for the gradient models.
+public struct ActivationFeatures: FeatureExtractor {
+    /// The frozen layers from the input (cached `z0`, or images) to `f`.
+    public var featureNetwork: Sequential
+    /// The head `(w1, b)` in effective values.
+    public var head: Head
+    public let parametrization: Parametrization
+
+    public init(featureNetwork: Sequential, head: Head, parametrization: Parametrization = .default) {
+        self.featureNetwork = featureNetwork
+        self.head = head
+        self.parametrization = parametrization
+    }
+
+    /// The baseline for a network split at `split`, with a fresh head under `seed`.
+    public init(network: some BaseNetwork, splitAt split: String, classes: Int, seed: UInt64,
+                parametrization: Parametrization = .default) throws {
+        var rng = SeededRandom(seed: seed)
+        self.init(
+            featureNetwork: try network.top(splitAt: split).foldingBatchNorm(),
+            head: Head(features: network.featureCount, classes: classes, rng: &rng), parametrization: parametrization)
+    }
+
+    private var scales: [Float] { parametrization.scales(for: head.layer.parameters) }
+
+    public var parameters: [Tensor] {
+        get { head.layer.parameters.unscaled(by: scales) }
+        set { head.layer.parameters = newValue.scaled(by: scales) }
+    }
+    public var parameterNames: [String] { ["fc.weight", "fc.bias"] }
+
+    public func features(_ input: Tensor) throws -> Tensor { try featureNetwork.forward(input, mode: .evaluation) }
+
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+        try output(features: try features(input))
+    }
+
+    /// The model on features already computed (shared with GradFeat, whose JVP pass yields `f`).
+    func output(features f: Tensor) throws -> ExtractorOutput {
+        let logits = try head.logits(f)
+        return ExtractorOutput(logits: logits, features: f, activationTerm: logits)
+    }
+
+    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+        try linearHeadGradients(features: output.features!, logitsGradient: logitsGradient).scaled(by: scales)
+    }
+}

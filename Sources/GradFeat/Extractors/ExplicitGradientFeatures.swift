@@ -1,0 +1,78 @@
+import Layers
+import Tensor
+
+/// The gradient model with its features materialised: for each sample the matrix `G(x) = ω̄ᵀ J(x)` [c, |θ2|],
+/// and logits `G(x) w2`.
+///
+/// Costs one backward pass per sample and class, and memory c·|θ2| per sample, so it suits small θ2: for checking
+/// the implicit models, and for researchers who want the raw gradient features (kernels, SVMs, `gradfeat extract`).
+public struct ExplicitGradientFeatures: FeatureExtractor {
+    public var top: LinearizedTop
+    public var omegaBar: Head
+    /// w2 flattened, in effective values.
+    public var weights: Tensor
+
+    public init(top: LinearizedTop, omegaBar: Head) {
+        self.top = top
+        self.omegaBar = omegaBar
+        self.weights = .zeros([top.parameters.reduce(0) { $0 + $1.count }])
+    }
+
+    public var parameters: [Tensor] {
+        get { [weights] }
+        set { weights = newValue[0] }
+    }
+    public var parameterNames: [String] { ["w2"] }
+    public var featureCount: Int { weights.count }
+
+    /// `G(x)` for a batch: [N, c, |θ2|], row (n, k) the gradient of `(ω̄ᵀ f(x_n))_k` with respect to θ2.
+    public func gradientFeatures(_ input: Tensor) throws -> Tensor {
+        let (n, c, p) = (input.shape[0], omegaBar.classCount, featureCount)
+        var result = Tensor.zeros([n, c, p])
+        for sample in 0..<n {
+            let x = input.rows(sample..<(sample + 1))
+            let pass = try top.apply(x, parameterTangent: nil)
+            for k in 0..<c {
+                var onehot = Tensor.zeros([1, c])
+                onehot.scalars[k] = 1
+                let cotangent = featureCotangent(onehot, headWeight: omegaBar.weight)
+                let gradient = try top.parameterGradients(pass.record, cotangent: cotangent)
+                var offset = (sample * c + k) * p
+                for tensor in gradient {
+                    result.scalars.replaceSubrange(offset..<(offset + tensor.count), with: tensor.scalars)
+                    offset += tensor.count
+                }
+            }
+        }
+        return result
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+        let g = try gradientFeatures(input)
+        let (n, c, p) = (g.shape[0], g.shape[1], g.shape[2])
+        var logits = Tensor.zeros([n, c])
+        g.withUnsafeBufferPointer { gp in
+            weights.withUnsafeBufferPointer { wp in
+                logits.withUnsafeMutableBufferPointer { lp in
+                    BLAS.gemm(m: n * c, n: 1, k: p, a: gp.baseAddress!, lda: p, b: wp.baseAddress!, ldb: 1,
+                              c: lp.baseAddress!, ldc: 1)
+                }
+            }
+        }
+        return ExtractorOutput(logits: logits, features: try g.reshaped([n * c, p]), gradientTerm: logits)
+    }
+
+    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+        let g = output.features!
+        var dw = Tensor.zeros([featureCount])
+        g.withUnsafeBufferPointer { gp in
+            logitsGradient.withUnsafeBufferPointer { lp in
+                dw.withUnsafeMutableBufferPointer { dp in
+                    BLAS.gemm(transposeA: true, m: featureCount, n: 1, k: g.shape[0], a: gp.baseAddress!,
+                              lda: featureCount, b: lp.baseAddress!, ldb: 1, c: dp.baseAddress!, ldc: 1)
+                }
+            }
+        }
+        return [dw]
+    }
+}

@@ -1,0 +1,50 @@
+import Layers
+import Tensor
+
+/// The reference: fine-tuning θ2 and the head by backpropagation (non-convex),
+/// ```
+/// F(x) = ωᵀ f_{θ1, θ2}(x) + b,    trainable θ2 (the linearized layers) and ω, from (θ̄2, ω̄)
+/// ```
+public struct FineTuning: FeatureExtractor {
+    /// The top; its linearized layers are the ones fine-tuned.
+    public var top: LinearizedTop
+    public var head: Head
+    public let parametrization: Parametrization
+
+    public init(top: LinearizedTop, head: Head, parametrization: Parametrization = .default) {
+        self.top = top
+        self.head = head
+        self.parametrization = parametrization
+    }
+
+    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], head: Head,
+                parametrization: Parametrization = .default) throws {
+        self.init(top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize), head: head,
+                  parametrization: parametrization)
+    }
+
+    private var scales: [Float] { parametrization.scales(for: top.parameters + head.layer.parameters) }
+
+    public var parameters: [Tensor] {
+        get { (top.parameters + head.layer.parameters).unscaled(by: scales) }
+        set {
+            let effective = newValue.scaled(by: scales)
+            let count = effective.count - 2
+            top.parameters = Array(effective[0..<count])
+            head.layer.parameters = Array(effective[count...])
+        }
+    }
+    public var parameterNames: [String] { top.parameterNames + ["fc.weight", "fc.bias"] }
+
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+        let pass = try top.apply(input, parameterTangent: nil, mode: mode)
+        return ExtractorOutput(logits: try head.logits(pass.value), record: pass.record, features: pass.value)
+    }
+
+    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+        let headGradients = try linearHeadGradients(features: output.features!, logitsGradient: logitsGradient)
+        let cotangent = featureCotangent(logitsGradient, headWeight: head.weight)
+        let topGradients = try top.parameterGradients(output.record!, cotangent: cotangent)
+        return (topGradients + headGradients).scaled(by: scales)
+    }
+}

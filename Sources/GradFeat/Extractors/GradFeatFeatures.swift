@@ -1,0 +1,61 @@
+import Layers
+import Tensor
+
+/// The full GradFeat model: activations and gradients as features of one linear model,
+/// ```
+/// F(x) = w1ᵀ f(x) + b + ω̄ᵀ J(x) w2,     w1 = ω̄, b = b̄, w2 = 0 at initialisation
+/// ```
+/// the first-order Taylor expansion of fine-tuning θ2 and ω around (θ̄2, ω̄). At initialisation it reproduces the
+/// pre-trained network's logits exactly.
+///
+/// The two terms may use different networks (the paper's Table 1 ablation: random or pre-trained θ1, θ2, ω chosen
+/// independently). When they share one, a single JVP pass yields both `f` and `ḟ`.
+public struct GradFeatFeatures: FeatureExtractor {
+    public var activation: ActivationFeatures
+    public var gradient: GradientFeatures
+    /// True when the activation term's features are the primal of the gradient term's pass.
+    public let sharesPrimal: Bool
+
+    /// The standard model: one network, split at `split`, with `linearize` layers, around the trained head ω̄.
+    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: Head,
+                parametrization: Parametrization = .default) throws {
+        let gradient = try GradientFeatures(
+            network: network, splitAt: split, linearize: linearize, omegaBar: omegaBar, parametrization: parametrization)
+        self.activation = ActivationFeatures(
+            featureNetwork: gradient.top.layers, head: omegaBar, parametrization: parametrization)
+        self.gradient = gradient
+        self.sharesPrimal = true
+    }
+
+    /// Separate paths (ablations): `activation` computes `w1ᵀ f + b`, `gradient` computes `ω̄ᵀ J w2`, on one input.
+    public init(activation: ActivationFeatures, gradient: GradientFeatures) {
+        self.activation = activation
+        self.gradient = gradient
+        self.sharesPrimal = false
+    }
+
+    public var parameters: [Tensor] {
+        get { activation.parameters + gradient.parameters }
+        set {
+            activation.parameters = Array(newValue[0..<2])
+            gradient.parameters = Array(newValue[2...])
+        }
+    }
+    public var parameterNames: [String] { activation.parameterNames + gradient.parameterNames }
+
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+        let gradientOutput = try gradient.forward(input, mode: mode)
+        let features = sharesPrimal ? gradientOutput.features! : try activation.features(input)
+        let activationOutput = try activation.output(features: features)
+        var logits = activationOutput.logits
+        try logits.add(gradientOutput.gradientTerm!)
+        return ExtractorOutput(
+            logits: logits, record: gradientOutput.record, features: features,
+            activationTerm: activationOutput.logits, gradientTerm: gradientOutput.gradientTerm)
+    }
+
+    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+        try activation.parameterGradients(output, logitsGradient: logitsGradient)
+            + gradient.parameterGradients(output, logitsGradient: logitsGradient)
+    }
+}

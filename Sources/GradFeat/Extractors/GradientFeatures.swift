@@ -1,0 +1,51 @@
+import Layers
+import Tensor
+
+/// The gradient baseline: a linear model on the gradient features alone,
+/// ```
+/// F(x) = ω̄ᵀ J(x) w2,    J(x) = ∂f/∂θ2 at θ̄,   w2 initialised at 0
+/// ```
+/// computed by one forward tangent pass and trained by backpropagation through the tangent chain.
+public struct GradientFeatures: FeatureExtractor {
+    /// The top with its linearized layers at θ̄2.
+    public var top: LinearizedTop
+    /// ω̄, the head of the trained activation baseline (effective values).
+    public var omegaBar: Head
+    /// w2, in effective values (shaped like θ2).
+    public var tangent: [Tensor]
+    public let parametrization: Parametrization
+
+    public init(top: LinearizedTop, omegaBar: Head, parametrization: Parametrization = .default) {
+        self.top = top
+        self.omegaBar = omegaBar
+        self.tangent = top.zeroTangent
+        self.parametrization = parametrization
+    }
+
+    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: Head,
+                parametrization: Parametrization = .default) throws {
+        self.init(top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize),
+                  omegaBar: omegaBar, parametrization: parametrization)
+    }
+
+    private var scales: [Float] { parametrization.scales(for: tangent) }
+
+    public var parameters: [Tensor] {
+        get { tangent.unscaled(by: scales) }
+        set { tangent = newValue.scaled(by: scales) }
+    }
+    public var parameterNames: [String] { top.parameterNames.map { "w2.\($0)" } }
+
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+        let pass = try top.apply(input, parameterTangent: tangent)
+        let fTangent = pass.tangent ?? .zeros(like: pass.value)
+        let gradientTerm = try omegaBar.linearPart(fTangent)
+        return ExtractorOutput(logits: gradientTerm, record: pass.record, features: pass.value, gradientTerm: gradientTerm)
+    }
+
+    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+        // ∂L/∂ḟ = g ω̄, then the adjoint of w2 ↦ ḟ.
+        let cotangent = featureCotangent(logitsGradient, headWeight: omegaBar.weight)
+        return try top.parameterGradients(output.record!, cotangent: cotangent).scaled(by: scales)
+    }
+}
