@@ -9,14 +9,23 @@ import Tensor
 public struct ActivationFeatures: FeatureExtractor {
     /// The frozen layers from the input (cached `z0`, or images) to `f`.
     public var featureNetwork: Sequential
-    /// The head `(w1, b)` in effective values.
-    public var head: Head
+    /// `(w1, b)` as stored; the stored values are the truth, so a checkpoint restores them bit for bit.
+    public var parameters: [Tensor]
     public let parametrization: Parametrization
+    private let scales: [Float]
 
     public init(featureNetwork: Sequential, head: Head, parametrization: Parametrization = .default) {
         self.featureNetwork = featureNetwork
-        self.head = head
         self.parametrization = parametrization
+        scales = parametrization.scales(for: head.layer.parameters)
+        parameters = head.layer.parameters.unscaled(by: scales)
+    }
+
+    /// The head `(w1, b)` in effective values.
+    public var head: Head {
+        var layer = try! Dense(weight: parameters[0], bias: parameters[1])  // shapes fixed at init
+        layer.parameters = parameters.scaled(by: scales)
+        return Head(layer)
     }
 
     /// The baseline for a network split at `split`, with a fresh head under `seed`.
@@ -28,12 +37,6 @@ public struct ActivationFeatures: FeatureExtractor {
             head: Head(features: network.featureCount, classes: classes, rng: &rng), parametrization: parametrization)
     }
 
-    private var scales: [Float] { parametrization.scales(for: head.layer.parameters) }
-
-    public var parameters: [Tensor] {
-        get { head.layer.parameters.unscaled(by: scales) }
-        set { head.layer.parameters = newValue.scaled(by: scales) }
-    }
     public var parameterNames: [String] { ["fc.weight", "fc.bias"] }
 
     public func features(_ input: Tensor) throws -> Tensor { try featureNetwork.forward(input, mode: .evaluation) }

@@ -7,14 +7,30 @@ import Tensor
 /// ```
 public struct FineTuning: FeatureExtractor {
     /// The top; its linearized layers are the ones fine-tuned.
-    public var top: LinearizedTop
-    public var head: Head
+    public private(set) var top: LinearizedTop
+    public private(set) var head: Head
     public let parametrization: Parametrization
+
+    /// θ2 and `(ω, b)` as stored (the truth; `top` and `head` are refreshed from them).
+    public var parameters: [Tensor] {
+        didSet { refreshEffective() }
+    }
+    private let scales: [Float]
 
     public init(top: LinearizedTop, head: Head, parametrization: Parametrization = .default) {
         self.top = top
         self.head = head
         self.parametrization = parametrization
+        scales = parametrization.scales(for: top.parameters + head.layer.parameters)
+        parameters = (top.parameters + head.layer.parameters).unscaled(by: scales)
+        refreshEffective()
+    }
+
+    private mutating func refreshEffective() {
+        let effective = parameters.scaled(by: scales)
+        let count = effective.count - 2
+        top.parameters = Array(effective[0..<count])
+        head.layer.parameters = Array(effective[count...])
     }
 
     public init(network: some BaseNetwork, splitAt split: String, linearize: [String], head: Head,
@@ -23,17 +39,6 @@ public struct FineTuning: FeatureExtractor {
                   parametrization: parametrization)
     }
 
-    private var scales: [Float] { parametrization.scales(for: top.parameters + head.layer.parameters) }
-
-    public var parameters: [Tensor] {
-        get { (top.parameters + head.layer.parameters).unscaled(by: scales) }
-        set {
-            let effective = newValue.scaled(by: scales)
-            let count = effective.count - 2
-            top.parameters = Array(effective[0..<count])
-            head.layer.parameters = Array(effective[count...])
-        }
-    }
     public var parameterNames: [String] { top.parameterNames + ["fc.weight", "fc.bias"] }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {

@@ -11,15 +11,23 @@ public struct GradientFeatures: FeatureExtractor {
     public var top: LinearizedTop
     /// ω̄, the head of the trained activation baseline (effective values).
     public var omegaBar: Head
-    /// w2, in effective values (shaped like θ2).
-    public var tangent: [Tensor]
+    /// w2 as stored (shaped like θ2), initialised at 0.
+    public var parameters: [Tensor]
     public let parametrization: Parametrization
+    private let scales: [Float]
 
     public init(top: LinearizedTop, omegaBar: Head, parametrization: Parametrization = .default) {
         self.top = top
         self.omegaBar = omegaBar
-        self.tangent = top.zeroTangent
+        self.parameters = top.zeroTangent
         self.parametrization = parametrization
+        scales = parametrization.scales(for: parameters)
+    }
+
+    /// w2 in effective values: the parameter tangent of the JVP pass.
+    public var tangent: [Tensor] {
+        get { parameters.scaled(by: scales) }
+        set { parameters = newValue.unscaled(by: scales) }
     }
 
     public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: Head,
@@ -28,12 +36,6 @@ public struct GradientFeatures: FeatureExtractor {
                   omegaBar: omegaBar, parametrization: parametrization)
     }
 
-    private var scales: [Float] { parametrization.scales(for: tangent) }
-
-    public var parameters: [Tensor] {
-        get { tangent.unscaled(by: scales) }
-        set { tangent = newValue.scaled(by: scales) }
-    }
     public var parameterNames: [String] { top.parameterNames.map { "w2.\($0)" } }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {

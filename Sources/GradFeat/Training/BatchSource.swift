@@ -1,0 +1,85 @@
+import Layers
+import Tensor
+
+/// Labelled samples read by index, a mini-batch at a time: in memory, or streamed from an HDF5 cache.
+public protocol BatchSource: Sendable {
+    var count: Int { get }
+    /// The shape of one sample.
+    var sampleShape: Shape { get }
+    var classCount: Int { get }
+    /// The inputs [n, sampleShape…] and targets of the samples at `indices`, in that order.
+    func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets)
+}
+
+/// Samples held in memory as one Float tensor [N, …].
+public struct InMemoryBatches: BatchSource {
+    public var inputs: Tensor
+    public var targets: Targets
+    public var classCount: Int
+
+    public init(inputs: Tensor, targets: Targets, classCount: Int) throws {
+        guard inputs.rank >= 1, inputs.shape[0] == targets.count else {
+            throw GradFeatError.invalidConfiguration(
+                "inputs \(inputs.shape) and \(targets.count) labels disagree on the number of samples")
+        }
+        self.inputs = inputs
+        self.targets = targets
+        self.classCount = classCount
+    }
+
+    public var count: Int { inputs.shape[0] }
+    public var sampleShape: Shape { Shape(Array(inputs.shape.dimensions.dropFirst())) }
+
+    public func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets) {
+        (inputs.gathering(rows: indices), targets.gathering(indices))
+    }
+
+    /// The first `n` samples (or all, when fewer).
+    public func prefix(_ n: Int) throws -> InMemoryBatches {
+        let indices = Array(0..<min(n, count))
+        let (x, t) = try batch(indices)
+        return try InMemoryBatches(inputs: x, targets: t, classCount: classCount)
+    }
+}
+
+extension Targets {
+    /// The targets of the samples at `indices`.
+    public func gathering(_ indices: [Int]) -> Targets {
+        switch self {
+        case let .classes(labels): return .classes(indices.map { labels[$0] })
+        case let .multiLabel(flags, k):
+            var out = [Int8]()
+            out.reserveCapacity(indices.count * k)
+            for i in indices { out.append(contentsOf: flags[(i * k)..<((i + 1) * k)]) }
+            return .multiLabel(flags: out, classCount: k)
+        }
+    }
+}
+
+/// The seeded order of mini-batches: epoch `e` visits a permutation drawn from `(seed, e)`, batches drop the last
+/// incomplete one. Iteration `i`'s batch depends only on `(seed, i)`, so a resumed run sees the same batches.
+public struct BatchOrder: Sendable {
+    public let count: Int
+    public let batchSize: Int
+    public let seed: UInt64
+
+    public init(count: Int, batchSize: Int, seed: UInt64) {
+        self.count = count
+        self.batchSize = min(batchSize, count)
+        self.seed = seed
+    }
+
+    public var batchesPerEpoch: Int { max(1, count / max(batchSize, 1)) }
+
+    public func permutation(epoch: Int) -> [Int] {
+        var rng = SeededRandom(seed: seed &+ 0x5EED &* UInt64(epoch + 1))
+        var order = Array(0..<count)
+        order.shuffle(using: &rng)
+        return order
+    }
+
+    public func indices(iteration: Int) -> [Int] {
+        let (epoch, position) = (iteration / batchesPerEpoch, iteration % batchesPerEpoch)
+        return Array(permutation(epoch: epoch)[(position * batchSize)..<((position + 1) * batchSize)])
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Layers
+import Tensor
+
+/// Trains a feature extractor with mini-batch SGD or Adam: seeded shuffling, a step schedule, gradient clipping,
+/// periodic evaluation, checkpoints with exact resume, and a stop with a clear message when the loss diverges.
+public struct Trainer: Sendable {
+    public var configuration: TrainingConfiguration
+    public var evaluator = Evaluator()
+    /// Called with the state at every checkpoint (and at the end); write it to HDF5 with `CheckpointFile`.
+    public var checkpoint: (@Sendable (TrainingState) throws -> Void)?
+    public var quiet = false
+    public var label = "train"
+
+    public init(configuration: TrainingConfiguration) { self.configuration = configuration }
+
+    /// Trains `extractor` in place and returns the evaluations. With `resume`, continues that state's run: the
+    /// result is bit-identical to a run that was never interrupted.
+    @discardableResult
+    public func train(
+        _ extractor: inout any FeatureExtractor, on train: some BatchSource, evaluateOn test: (any BatchSource)? = nil,
+        loss: any Loss, resume: TrainingState? = nil
+    ) throws -> [EvaluationRecord] {
+        try configuration.validate()
+        let order = BatchOrder(count: train.count, batchSize: configuration.batchSize, seed: configuration.seed)
+        var optimizer = configuration.makeOptimizer()
+        var rng = SeededRandom(seed: configuration.seed ^ 0xD1CE)
+        var history: [EvaluationRecord] = []
+        var start = 0
+        if let resume {
+            guard resume.configuration == configuration else {
+                throw GradFeatError.checkpointMismatch("its configuration differs from this run's; resume with the same options")
+            }
+            guard resume.parameterNames == extractor.parameterNames,
+                  zip(resume.parameters, extractor.parameters).allSatisfy({ $0.shape == $1.shape }) else {
+                throw GradFeatError.checkpointMismatch(
+                    "its parameters (\(resume.parameterNames.prefix(4).joined(separator: ", "))…) are not this extractor's")
+            }
+            extractor.parameters = resume.parameters
+            optimizer.state = resume.optimizerState
+            optimizer.step = resume.optimizerStep
+            rng = try SeededRandom(state: resume.randomState)
+            history = resume.history
+            start = resume.iteration
+        }
+        let progress = ProgressReporter(label, total: configuration.iterations, quiet: quiet)
+        let clock = Date()
+        var runningLoss = 0.0, runningCount = 0
+        var permutationEpoch = -1, permutation: [Int] = []
+
+        func state(_ iteration: Int) -> TrainingState {
+            TrainingState(
+                iteration: iteration, parameters: extractor.parameters, parameterNames: extractor.parameterNames,
+                optimizerState: optimizer.state, optimizerStep: optimizer.step, randomState: rng.stateWords,
+                configuration: configuration, history: history)
+        }
+
+        for iteration in start..<configuration.iterations {
+            let epoch = iteration / order.batchesPerEpoch
+            if epoch != permutationEpoch { (permutationEpoch, permutation) = (epoch, order.permutation(epoch: epoch)) }
+            let position = (iteration % order.batchesPerEpoch) * order.batchSize
+            let (inputs, targets) = try train.batch(Array(permutation[position..<(position + order.batchSize)]))
+
+            let mode = Mode.training(seed: rng.next())
+            let value: Double
+            var gradients: [Tensor]
+            do {
+                let output = try extractor.forward(inputs, mode: mode)
+                let evaluated = try loss.evaluate(logits: output.logits, targets: targets)
+                value = evaluated.loss
+                gradients = try extractor.parameterGradients(output, logitsGradient: evaluated.gradient)
+                if let clip = configuration.clipNorm {
+                    try clipGradientNorm(&gradients, maxNorm: clip)
+                } else if !gradients.allSatisfy(\.isFinite) {
+                    throw TensorError.nonFinite(what: "a gradient")
+                }
+            } catch let error as TensorError {
+                if case .nonFinite = error {
+                    throw GradFeatError.diverged(iteration: iteration, detail: error.description)
+                }
+                throw error
+            }
+            optimizer.learningRate = configuration.schedule.learningRate(at: iteration)
+            var parameters = extractor.parameters
+            try optimizer.update(&parameters, gradients: gradients)
+            guard parameters.allSatisfy(\.isFinite) else {
+                throw GradFeatError.diverged(iteration: iteration, detail: "a parameter became NaN or infinite")
+            }
+            extractor.parameters = parameters
+
+            runningLoss += value
+            runningCount += 1
+            let done = iteration + 1
+            progress.update(done - start, detail: String(format: "loss %.4f lr %.2g", value, optimizer.learningRate),
+                            itemsPerUnit: Double(order.batchSize), itemName: "img")
+            let evaluateNow = done == configuration.iterations
+                || (configuration.evaluateEvery > 0 && done % configuration.evaluateEvery == 0)
+            if evaluateNow {
+                let metrics = try test.map { try evaluator.evaluate(extractor, on: $0, loss: loss) }
+                history.append(EvaluationRecord(
+                    iteration: done, trainLoss: runningLoss / Double(max(runningCount, 1)), testLoss: metrics?.loss,
+                    testMetric: metrics?.headline, learningRate: optimizer.learningRate,
+                    seconds: Date().timeIntervalSince(clock)))
+                (runningLoss, runningCount) = (0, 0)
+                if let metrics {
+                    progress.log(String(format: "%@ iteration %d: train loss %.4f, test %@ %.2f%%", label, done,
+                                        history.last!.trainLoss, metrics.headlineName, 100 * metrics.headline))
+                }
+            }
+            let checkpointNow = done == configuration.iterations
+                || (configuration.checkpointEvery > 0 && done % configuration.checkpointEvery == 0)
+            if checkpointNow, let checkpoint { try checkpoint(state(done)) }
+        }
+        return history
+    }
+}
