@@ -36,9 +36,23 @@ public protocol FeatureExtractor: Sendable {
 
     /// `∂L/∂parameters` given `∂L/∂logits` for the batch of `output`.
     func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor]
+
+    /// Called after each training step (batch norm running statistics); most extractors are frozen and do nothing.
+    mutating func updateStatistics(_ output: ExtractorOutput)
+
+    /// Applies `update` to the stored parameters in place; extractors whose parameters are stored properties
+    /// avoid the copy that `get` + `set` would make of every tensor at every step.
+    mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows
 }
 
 extension FeatureExtractor {
+    public mutating func updateStatistics(_ output: ExtractorOutput) {}
+
+    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
+        var values = parameters
+        try update(&values)
+        parameters = values
+    }
     public func logits(_ input: Tensor) throws -> Tensor { try forward(input, mode: .evaluation).logits }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 }

@@ -41,6 +41,16 @@ public struct ActivationFeatures: FeatureExtractor {
 
     public func features(_ input: Tensor) throws -> Tensor { try featureNetwork.forward(input, mode: .evaluation) }
 
+    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
+        try update(&parameters)
+    }
+
+    /// The parameters, leaving this extractor without them until they are set again (unique storage, no copy).
+    mutating func takeParameters() -> [Tensor] {
+        defer { parameters = [] }
+        return parameters
+    }
+
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
         try output(features: try features(input))
     }

@@ -43,6 +43,15 @@ public struct GradFeatFeatures: FeatureExtractor {
     }
     public var parameterNames: [String] { activation.parameterNames + gradient.parameterNames }
 
+    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
+        var combined = activation.takeParameters() + gradient.takeParameters()
+        defer {
+            activation.parameters = Array(combined[0..<2])
+            gradient.parameters = Array(combined[2...])
+        }
+        try update(&combined)
+    }
+
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
         let gradientOutput = try gradient.forward(input, mode: mode)
         let features = sharesPrimal ? gradientOutput.features! : try activation.features(input)

@@ -38,6 +38,16 @@ public struct GradientFeatures: FeatureExtractor {
 
     public var parameterNames: [String] { top.parameterNames.map { "w2.\($0)" } }
 
+    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
+        try update(&parameters)
+    }
+
+    /// The parameters, leaving this extractor without them until they are set again (unique storage, no copy).
+    mutating func takeParameters() -> [Tensor] {
+        defer { parameters = [] }
+        return parameters
+    }
+
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
         let pass = try top.apply(input, parameterTangent: tangent)
         let fTangent = pass.tangent ?? .zeros(like: pass.value)

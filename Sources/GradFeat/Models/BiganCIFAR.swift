@@ -9,10 +9,15 @@ import Tensor
 /// are the θ2 candidates. Input 32×32 (or 28×28 grey for MNIST-like data, given `inputChannels` 1), pixels in [0, 1].
 public enum BiganCIFAR {
     public static let name = "bigan-cifar"
+    /// The same architecture at half the width (16 … 256 channels): a quick base network for demos and tests.
+    public static let smallName = "bigan-small"
 
-    public static func make(classes: Int, inputChannels: Int = 3, inputSize: Int = 32, seed: UInt64) -> Network {
+    public static func make(
+        classes: Int, inputChannels: Int = 3, inputSize: Int = 32, widthDivisor: Int = 1, seed: UInt64
+    ) -> Network {
         var rng = SeededRandom(seed: seed)
-        let widths = [(inputChannels, 32, 5, 1), (32, 64, 4, 2), (64, 128, 4, 1), (128, 256, 4, 2), (256, 512, 4, 1)]
+        let w = [32, 64, 128, 256, 512].map { $0 / widthDivisor }
+        let widths = [(inputChannels, w[0], 5, 1), (w[0], w[1], 4, 2), (w[1], w[2], 4, 1), (w[2], w[3], 4, 2), (w[3], w[4], 4, 1)]
         var layers: [NamedLayer] = []
         for (i, (cin, cout, kernel, stride)) in widths.enumerated() {
             layers.append(NamedLayer("conv\(i + 1)", Conv2D(cin, cout, kernel: kernel, stride: stride, rng: &rng)))
@@ -20,7 +25,8 @@ public enum BiganCIFAR {
         }
         layers.append(NamedLayer("pool", GlobalAvgPool()))
         return Network(
-            modelName: name, backbone: Sequential(layers), head: Head(features: 512, classes: classes, rng: &rng),
+            modelName: widthDivisor == 1 ? name : smallName, backbone: Sequential(layers),
+            head: Head(features: w[4], classes: classes, rng: &rng),
             inputShape: [inputChannels, inputSize, inputSize], inputScaling: .unit)
     }
 }

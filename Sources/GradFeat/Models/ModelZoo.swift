@@ -5,6 +5,7 @@ public enum ModelZoo {
     /// Every model name with its default split (first θ2 layer) and default linearized layers.
     public static let models: [(name: String, split: String, linearize: [String])] = [
         (BiganCIFAR.name, "conv3", ["conv5"]),
+        (BiganCIFAR.smallName, "conv3", ["conv5"]),
         (ResNet.cifarName, "layer3.0", ["layer3.1"]),
         (ResNet.Depth.resnet18.name, "layer4.0", ["layer4.1"]),
         (ResNet.Depth.resnet34.name, "layer4.0", ["layer4.2"]),
@@ -13,6 +14,14 @@ public enum ModelZoo {
 
     public static var names: [String] { models.map(\.name) }
 
+    /// The default split and linearized layers of a model.
+    public static func defaults(for name: String) throws -> (split: String, linearize: [String]) {
+        guard let entry = models.first(where: { $0.name == name }) else {
+            throw GradFeatError.unknownModel(name, known: names)
+        }
+        return (entry.split, entry.linearize)
+    }
+
     /// A freshly initialised network (PyTorch's default initialisation under `seed`).
     public static func make(
         _ name: String, classes: Int, inputChannels: Int = 3, inputSize: Int? = nil, seed: UInt64
@@ -20,6 +29,9 @@ public enum ModelZoo {
         switch name {
         case BiganCIFAR.name:
             return BiganCIFAR.make(classes: classes, inputChannels: inputChannels, inputSize: inputSize ?? 32, seed: seed)
+        case BiganCIFAR.smallName:
+            return BiganCIFAR.make(
+                classes: classes, inputChannels: inputChannels, inputSize: inputSize ?? 32, widthDivisor: 2, seed: seed)
         case ResNet.cifarName:
             return ResNet.makeCIFAR(classes: classes, inputChannels: inputChannels, inputSize: inputSize ?? 32, seed: seed)
         default:

@@ -64,8 +64,9 @@ public struct Trainer: Sendable {
             let mode = Mode.training(seed: rng.next())
             let value: Double
             var gradients: [Tensor]
+            let output: ExtractorOutput
             do {
-                let output = try extractor.forward(inputs, mode: mode)
+                output = try extractor.forward(inputs, mode: mode)
                 let evaluated = try loss.evaluate(logits: output.logits, targets: targets)
                 value = evaluated.loss
                 gradients = try extractor.parameterGradients(output, logitsGradient: evaluated.gradient)
@@ -81,12 +82,13 @@ public struct Trainer: Sendable {
                 throw error
             }
             optimizer.learningRate = configuration.schedule.learningRate(at: iteration)
-            var parameters = extractor.parameters
-            try optimizer.update(&parameters, gradients: gradients)
-            guard parameters.allSatisfy(\.isFinite) else {
-                throw GradFeatError.diverged(iteration: iteration, detail: "a parameter became NaN or infinite")
+            try extractor.updateParameters { parameters in
+                try optimizer.update(&parameters, gradients: gradients)
+                guard parameters.allSatisfy(\.isFinite) else {
+                    throw GradFeatError.diverged(iteration: iteration, detail: "a parameter became NaN or infinite")
+                }
             }
-            extractor.parameters = parameters
+            extractor.updateStatistics(output)
 
             runningLoss += value
             runningCount += 1

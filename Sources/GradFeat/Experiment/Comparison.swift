@@ -1,0 +1,73 @@
+import Foundation
+import Layers
+import Tensor
+
+/// The paper's comparison on one task: activation baseline, gradient baseline, full GradFeat and fine-tuning,
+/// trained on the cached bottom activations of one pre-trained network and evaluated on a test set.
+public struct Comparison: Sendable {
+    public var network: Network
+    public var split: String
+    public var linearize: [String]
+    /// Extractors in the order they run; the activation baseline comes first, as it provides ω̄.
+    public var extractors: [String]
+    /// The training configuration of each extractor (the activation baseline's is used for any not named).
+    public var configurations: [String: TrainingConfiguration]
+    public var parametrization: Parametrization
+    public var registry: ExtractorRegistry
+    public var quiet: Bool
+
+    public init(network: Network, split: String, linearize: [String],
+                extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
+                configurations: [String: TrainingConfiguration], parametrization: Parametrization = .default,
+                registry: ExtractorRegistry = .shared, quiet: Bool = false) {
+        self.network = network
+        self.split = split
+        self.linearize = linearize
+        self.extractors = extractors
+        self.configurations = configurations
+        self.parametrization = parametrization
+        self.registry = registry
+        self.quiet = quiet
+    }
+
+    /// One trained model's outcome.
+    public struct Row: Sendable {
+        public var extractor: String
+        public var metrics: Metrics
+        public var trainMetrics: Metrics?
+        public var history: [EvaluationRecord]
+        public var seconds: Double
+        public var parameterCount: Int
+    }
+
+    /// Trains every extractor on `train` (cached activations) and evaluates on `test`.
+    /// `ω̄` is the activation baseline's trained head when it runs, else `omegaBar`, else the network's own head.
+    public func run(train: some BatchSource, test: any BatchSource, loss: any Loss, omegaBar: Head? = nil,
+                    onRow: ((Row) throws -> Void)? = nil) throws -> [Row] {
+        var context = ExtractorContext(
+            network: network, split: split, linearize: linearize, classes: train.classCount,
+            omegaBar: omegaBar ?? (network.classCount == train.classCount ? network.head : nil),
+            seed: configurations["activation"]?.seed ?? 0, parametrization: parametrization)
+        var rows: [Row] = []
+        let evaluator = Evaluator()
+        for name in extractors {
+            var extractor = try registry.make(name, context: context)
+            guard let configuration = configurations[name] ?? configurations["activation"] else {
+                throw GradFeatError.invalidConfiguration("no training configuration for extractor '\(name)'")
+            }
+            var trainer = Trainer(configuration: configuration)
+            trainer.quiet = quiet
+            trainer.label = name
+            let clock = Date()
+            let history = try trainer.train(&extractor, on: train, evaluateOn: test, loss: loss)
+            let seconds = Date().timeIntervalSince(clock)
+            let metrics = try evaluator.evaluate(extractor, on: test, loss: loss)
+            let row = Row(extractor: name, metrics: metrics, trainMetrics: nil, history: history, seconds: seconds,
+                          parameterCount: extractor.parameterCount)
+            rows.append(row)
+            try onRow?(row)
+            if let activation = extractor as? ActivationFeatures { context.omegaBar = activation.head }
+        }
+        return rows
+    }
+}

@@ -1,0 +1,39 @@
+import Layers
+import Tensor
+
+/// Training a whole network, backbone and head, from images: supervised pre-training, the rotation pretext task,
+/// or training from scratch. Batch norm uses batch statistics in training and updates its running statistics.
+public struct WholeNetwork: FeatureExtractor {
+    public var network: Network
+
+    public init(_ network: Network) { self.network = network }
+
+    public var parameters: [Tensor] {
+        get { network.backbone.parameters + network.head.layer.parameters }
+        set {
+            let count = newValue.count - 2
+            network.backbone.parameters = Array(newValue[0..<count])
+            network.head.layer.parameters = Array(newValue[count...])
+        }
+    }
+    public var parameterNames: [String] {
+        network.backbone.parameterNames + ["fc.weight", "fc.bias"]
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+        let pass = try network.backbone.apply(input, tangent: nil, parameterTangent: nil, mode: mode)
+        return ExtractorOutput(logits: try network.head.logits(pass.value), record: pass.record, features: pass.value)
+    }
+
+    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+        let head = try linearHeadGradients(features: output.features!, logitsGradient: logitsGradient)
+        let cotangent = featureCotangent(logitsGradient, headWeight: network.head.weight)
+        let backbone = try network.backbone.vjp(
+            output.record!, outputGradient: cotangent, needInputGradient: false, mode: .training())
+        return backbone.parameters + head
+    }
+
+    public mutating func updateStatistics(_ output: ExtractorOutput) {
+        if let record = output.record { network.backbone.updateStatistics(from: record) }
+    }
+}
