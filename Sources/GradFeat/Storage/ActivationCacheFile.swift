@@ -1,0 +1,87 @@
+import Foundation
+import HDF5
+import Layers
+import Tensor
+
+/// Cached bottom activations `z0 = f_θ1(x)` in HDF5: `/activations` float32 [N, C, H, W], `/labels` int64 [N]
+/// (single-label) or int8 [N, K] (multi-label: 1 / 0 / −1), and what produced them — attributes `format` =
+/// "gradfeat-activations", `version` = 1, `model`, `weights_hash`, `layer` (the first θ2 layer: the cache holds its
+/// input), `split`, `source` (the data set), `transform`, `class_count`.
+///
+/// A reader names what it expects; a cache made by other weights, at another layer, of another split or with
+/// another transform is refused with the field that differs.
+public enum ActivationCacheFile {
+    public static let format = "gradfeat-activations"
+    public static let version = 1
+
+    /// What produced a cache.
+    public struct Producer: Sendable, Equatable, Codable {
+        public var model: String
+        public var weightsHash: String
+        public var layer: String
+        public var split: String
+        public var source: String
+        public var transform: String
+
+        public init(model: String, weightsHash: String, layer: String, split: String, source: String, transform: String) {
+            self.model = model
+            self.weightsHash = weightsHash
+            self.layer = layer
+            self.split = split
+            self.source = source
+            self.transform = transform
+        }
+
+        /// The producer of `network`'s activations at `layer`.
+        public init(network: some BaseNetwork, layer: String, split: String, source: String, transform: String) {
+            self.init(model: network.modelName, weightsHash: contentHash(network.stateDict.map(\.value)), layer: layer,
+                      split: split, source: source, transform: transform)
+        }
+
+        var fields: [(String, String)] {
+            [("model", model), ("weights_hash", weightsHash), ("layer", layer), ("split", split), ("source", source),
+             ("transform", transform)]
+        }
+    }
+
+    public static func save(_ data: InMemoryBatches, producer: Producer, to url: URL) throws {
+        try HDF5File.writeAtomically(to: url, format: format, version: version) { file in
+            for (key, value) in producer.fields { try file.setAttribute(key, value) }
+            try file.setAttribute("class_count", data.classCount)
+            let chunkRows = max(1, min(data.count, (1 << 20) / max(1, data.inputs.shape.sampleCount * 4)))
+            try file.createDataset(
+                "activations", values: data.inputs.scalars, shape: data.inputs.shape.dimensions,
+                options: DatasetOptions(chunkShape: [chunkRows] + data.inputs.shape.dimensions.dropFirst()))
+            switch data.targets {
+            case let .classes(labels):
+                try file.createDataset("labels", values: labels.map { Int64($0) })
+            case let .multiLabel(flags, k):
+                try file.createDataset("labels", values: flags, shape: [data.count, k])
+            }
+        }
+    }
+
+    /// Reads a cache into memory after checking its producer against `expected` (nil: accept any).
+    public static func load(_ url: URL, expecting expected: Producer? = nil) throws -> (InMemoryBatches, Producer) {
+        let file = try HDF5File(url: url, mode: .readOnly)
+        try file.requireFormat(format, version: version)
+        let producer = Producer(
+            model: try file.attribute("model"), weightsHash: try file.attribute("weights_hash"),
+            layer: try file.attribute("layer"), split: try file.attribute("split"), source: try file.attribute("source"),
+            transform: try file.attribute("transform"))
+        if let expected {
+            for ((key, want), (_, have)) in zip(expected.fields, producer.fields) where want != have {
+                throw GradFeatError.invalidConfiguration(
+                    "activation cache \(url.path) was made with \(key) = '\(have)', but this run uses '\(want)'. "
+                        + "Delete it (or pass another --output) to rebuild it")
+            }
+        }
+        let dataset = try file.dataset(named: "activations")
+        let inputs = try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
+        let labels = try file.dataset(named: "labels")
+        let targets: Targets = labels.shape.count == 2
+            ? .multiLabel(flags: try labels.read(), classCount: labels.shape[1])
+            : .classes((try labels.read(as: Int64.self)).map { Int($0) })
+        return (try InMemoryBatches(inputs: inputs, targets: targets, classCount: try file.attribute("class_count")), producer)
+    }
+}

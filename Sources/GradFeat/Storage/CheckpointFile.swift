@@ -1,0 +1,65 @@
+import Foundation
+import HDF5
+import Layers
+import Tensor
+
+/// A training checkpoint in HDF5: `/parameters/<name>` (the extractor's stored parameters), `/optimizer/<name>`
+/// (momentum or Adam moments), and attributes `format` = "gradfeat-checkpoint", `version` = 1, `extractor`,
+/// `iteration`, `optimizer_step`, `rng_state` (four words as int64 bit patterns), `config` and `history` (JSON).
+/// Written atomically, so an interrupted write never leaves a checkpoint that looks whole.
+public enum CheckpointFile {
+    public static let format = "gradfeat-checkpoint"
+    public static let version = 1
+
+    public static func save(_ state: TrainingState, extractor: String, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try HDF5File.writeAtomically(to: url, format: format, version: version) { file in
+            try file.setAttribute("extractor", extractor)
+            try file.setAttribute("iteration", state.iteration)
+            try file.setAttribute("optimizer_step", state.optimizerStep)
+            try file.setAttribute("rng_state", state.randomState.map { Int64(bitPattern: $0) })
+            try file.setAttribute("config", String(decoding: try encoder.encode(state.configuration), as: UTF8.self))
+            try file.setAttribute("history", String(decoding: try encoder.encode(state.history), as: UTF8.self))
+            try file.setAttribute("parameter_names", state.parameterNames)
+            let parameters = try file.createGroup("parameters")
+            for (name, value) in zip(state.parameterNames, state.parameters) {
+                try parameters.createDataset(name, values: value.scalars, shape: value.shape.dimensions)
+            }
+            let optimizer = try file.createGroup("optimizer")
+            try optimizer.setAttribute("count", state.optimizerState.count)
+            for (i, value) in state.optimizerState.enumerated() {
+                try optimizer.createDataset(String(i), values: value.scalars, shape: value.shape.dimensions)
+            }
+        }
+    }
+
+    /// Reads a checkpoint; throws when the file is not one, or is truncated.
+    public static func load(_ url: URL) throws -> (state: TrainingState, extractor: String) {
+        let file = try HDF5File(url: url, mode: .readOnly)
+        try file.requireFormat(format, version: version)
+        let decoder = JSONDecoder()
+        let names: [String] = try file.attribute("parameter_names")
+        let parameters = try file.group(named: "parameters")
+        let tensors = try names.map { name -> Tensor in
+            let dataset = try parameters.dataset(named: name)
+            return try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
+        }
+        let optimizer = try file.group(named: "optimizer")
+        let count: Int = try optimizer.attribute("count")
+        let optimizerState = try (0..<count).map { i -> Tensor in
+            let dataset = try optimizer.dataset(named: String(i))
+            return try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
+        }
+        let configuration = try decoder.decode(
+            TrainingConfiguration.self, from: Data((try file.attribute("config", as: String.self)).utf8))
+        let history = try decoder.decode(
+            [EvaluationRecord].self, from: Data((try file.attribute("history", as: String.self)).utf8))
+        let state = TrainingState(
+            iteration: try file.attribute("iteration"), parameters: tensors, parameterNames: names,
+            optimizerState: optimizerState, optimizerStep: try file.attribute("optimizer_step"),
+            randomState: (try file.attribute("rng_state", as: [Int64].self)).map { UInt64(bitPattern: $0) },
+            configuration: configuration, history: history)
+        return (state, try file.attribute("extractor"))
+    }
+}

@@ -1,1 +1,0 @@
-// The HDF5 module: a Swift API over libhdf5.
