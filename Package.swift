@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .executable(name: "gradfeat", targets: ["gradfeat"]),
+        .plugin(name: "CacheDataset", targets: ["CacheDataset"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,6 +52,14 @@ let package = Package(
             ],
             path: "Sources/gradfeat"),
 
+        // MARK: - Plugins
+        .plugin(
+            name: "CacheDataset",
+            capability: .command(
+                intent: .custom(verb: "cache-dataset", description: "Cache a data set (or activations) to HDF5 with gradfeat cache"),
+                permissions: [.writeToPackageDirectory(reason: "writes the HDF5 cache file you name with --output")]),
+            dependencies: ["gradfeat"], path: "Plugins/CacheDataset"),
+
         // MARK: - Benchmarks
         .executableTarget(
             name: "ConvBench", dependencies: ["Tensor", "Layers"], path: "Benchmarks/ConvBench"),
@@ -61,6 +70,6 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
-        .testTarget(name: "GradFeatTests", dependencies: ["GradFeat", "TestSupport"]),
+        .testTarget(name: "GradFeatTests", dependencies: ["GradFeat", "HDF5", "Datasets", "TestSupport"]),
     ]
 )

@@ -12,4 +12,5 @@
 //   SVHN/        SVHN cropped digits (MATLAB v5 .mat)
 //   Transforms/  seeded RNG, resize / crop / flip, normalisation to Float, mini-batch iteration
 //
-// docs/DATASETS.md describes the formats, layouts and label encodings.
+// HDF5 caches of decoded sets are wired in by the GradFeat integration (this folder does not import
+// HDF5). docs/DATASETS.md describes the formats, layouts and label encodings.

@@ -42,7 +42,7 @@ static inline void gf_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 /* Decodes a JPEG held in memory into interleaved 8-bit pixels (HWC, row-major) with `channels`
    components (1 = grey, 3 = RGB; libjpeg-turbo converts grey to RGB and back).
    On success returns 0 and stores a malloc'ed buffer of height*width*channels bytes in *pixels
-   (the caller frees it with free()). Returns 1 on a fatal error and 2 when the data decoded only
+   (the caller frees it with free()). CMYK/YCCK files are converted to RGB here. Returns 1 on a fatal error and 2 when the data decoded only
    with corrupt-data warnings (no buffer is returned); `message` (GF_JPEG_MESSAGE_CAPACITY bytes)
    then holds libjpeg's text. */
 static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, int channels,
@@ -69,7 +69,9 @@ static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, 
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, size);
     jpeg_read_header(&cinfo, TRUE);
-    cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    /* libjpeg cannot convert CMYK/YCCK to RGB: decode as CMYK and convert below. */
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : (channels == 1 ? JCS_GRAYSCALE : JCS_RGB);
     jpeg_start_decompress(&cinfo);
     size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
     buffer = (unsigned char *)malloc(stride * cinfo.output_height + 1);
@@ -81,6 +83,24 @@ static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, 
     while (cinfo.output_scanline < cinfo.output_height) {
         JSAMPROW row = buffer + stride * cinfo.output_scanline;
         jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    if (cmyk) {
+        /* Adobe writes inverted CMYK; convert to RGB (or grey) in place, front to back. */
+        int inverted = cinfo.saw_Adobe_marker;
+        size_t pixels_count = (size_t)cinfo.output_width * cinfo.output_height;
+        for (size_t i = 0; i < pixels_count; i++) {
+            unsigned int c = buffer[4 * i], m = buffer[4 * i + 1], y = buffer[4 * i + 2];
+            unsigned int k = buffer[4 * i + 3];
+            if (!inverted) { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k; }
+            unsigned int r = (c * k + 127) / 255, g = (m * k + 127) / 255, b = (y * k + 127) / 255;
+            if (channels == 1) {
+                buffer[i] = (unsigned char)((r * 299 + g * 587 + b * 114 + 500) / 1000);
+            } else {
+                buffer[3 * i] = (unsigned char)r;
+                buffer[3 * i + 1] = (unsigned char)g;
+                buffer[3 * i + 2] = (unsigned char)b;
+            }
+        }
     }
     jpeg_finish_decompress(&cinfo);
     *width = (int)cinfo.output_width;

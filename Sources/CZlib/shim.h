@@ -10,14 +10,8 @@ static inline int gf_inflate_init_auto(z_stream *strm) {
     return inflateInit2(strm, 15 + 32);
 }
 
-/* Inflate a raw deflate stream (no header), e.g. a MATLAB miCOMPRESSED element uses zlib headers,
-   this is for completeness. */
-static inline int gf_inflate_init_raw(z_stream *strm) {
-    return inflateInit2(strm, -15);
-}
-
-/* Deflate with a gzip header (window bits 15 + 16). */
-static inline int gf_deflate_init_gzip(z_stream *strm, int level) {
-    return deflateInit2(strm, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+/* Deflate with a gzip header (window bits 15 + 16) or a zlib header (window bits 15). */
+static inline int gf_deflate_init(z_stream *strm, int level, int gzip_header) {
+    return deflateInit2(strm, level, Z_DEFLATED, gzip_header ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY);
 }
 #endif

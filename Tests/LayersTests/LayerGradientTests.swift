@@ -81,6 +81,14 @@ import Testing
         try check(Flatten(), [2, 3, 5, 4])
     }
 
+    @Test func standardize() throws {
+        var rng = SeededRandom(seed: 8)
+        let layer = try Standardize(measuring: randomTensor([20, 5], &rng, scale: 3))
+        try check(layer, [4, 5])
+        let standardized = try layer.forward(try layer.forward(randomTensor([3, 5], &rng)))
+        #expect(standardized.shape == [3, 5])
+    }
+
     @Test func dropoutRepeatsItsMaskUnderASeed() throws {
         let dropout = Dropout(probability: 0.3, salt: 5)
         try check(dropout, [4, 10], mode: .training(seed: 42))

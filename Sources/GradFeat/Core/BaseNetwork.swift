@@ -77,6 +77,22 @@ extension BaseNetwork {
         return copy
     }
 
+    /// The network with a frozen `Standardize` layer named `norm` appended to its backbone, its statistics measured
+    /// on (up to 10,000 samples of) `data`, whose samples are the inputs of the layer `split`.
+    public func standardizingFeatures(using data: some BatchSource, splitAt split: String) throws -> Self {
+        let top = try self.top(splitAt: split).foldingBatchNorm()
+        var features: [Float] = []
+        let n = min(data.count, 10_000)
+        for start in stride(from: 0, to: n, by: 500) {
+            let f = try top.forward(try data.batch(Array(start..<min(start + 500, n))).inputs)
+            features.append(contentsOf: f.scalars)
+        }
+        var copy = self
+        copy.backbone.layers.append(NamedLayer(
+            "norm", try Standardize(measuring: try Tensor(shape: [n, featureCount], scalars: features))))
+        return copy
+    }
+
     /// Every parameter and buffer by PyTorch name, head included (`fc.weight`, `fc.bias`).
     public var stateDict: [(name: String, value: Tensor)] {
         backbone.stateDict + head.layer.stateDict.map { ("fc.\($0.name)", $0.value) }

@@ -15,6 +15,10 @@ public struct Comparison: Sendable {
     public var parametrization: Parametrization
     public var registry: ExtractorRegistry
     public var quiet: Bool
+    /// Standardise the features `f` with statistics of the training set before any head sees them (a frozen
+    /// `Standardize` layer named `norm` appended to the backbone): deep features of default-initialised networks
+    /// are tiny, and linear models on them learn slowly otherwise.
+    public var standardizeFeatures = true
 
     public init(network: Network, split: String, linearize: [String],
                 extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
@@ -44,6 +48,10 @@ public struct Comparison: Sendable {
     /// `ω̄` is the activation baseline's trained head when it runs, else `omegaBar`, else the network's own head.
     public func run(train: some BatchSource, test: any BatchSource, loss: any Loss, omegaBar: Head? = nil,
                     onRow: ((Row) throws -> Void)? = nil) throws -> [Row] {
+        var network = self.network
+        if standardizeFeatures, !network.layerNames.contains("norm") {
+            network = try network.standardizingFeatures(using: train, splitAt: split)
+        }
         var context = ExtractorContext(
             network: network, split: split, linearize: linearize, classes: train.classCount,
             omegaBar: omegaBar ?? (network.classCount == train.classCount ? network.head : nil),

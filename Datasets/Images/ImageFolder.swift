@@ -1,0 +1,139 @@
+import Foundation
+
+/// Loader for image-folder data sets: `root/<split>/<class>/*.{jpg,jpeg,png}`.
+///
+/// The tree may be a folder on disk or a `.tar.gz` read in place, and may sit under a prefix (the
+/// shared CIFAR archives hold `cifar10/train/<class>/NNNN.jpg`). Class order comes from a class list
+/// beside the split folders (`labels.txt`, or `fine_labels.txt` / `classes.txt`; one name a line)
+/// when present, else from the sorted folder names. Images are sorted by class, then by path, so
+/// the order does not depend on the file system or the archive.
+public enum ImageFolder {
+    /// File extensions read as images (case-insensitive).
+    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+    /// Names of class-list files, in order of preference.
+    public static let classListNames = ["labels.txt", "fine_labels.txt", "classes.txt"]
+
+    /// Loads one split of an image-folder tree.
+    ///
+    /// - Parameters:
+    ///   - path: the folder or `.tar`/`.tar.gz` archive containing `<split>/<class>/…`
+    ///     (possibly under one prefix folder).
+    ///   - split: the split folder name, such as `"train"` or `"test"`.
+    ///   - channels: 3 for RGB (grey files are expanded), 1 for grey (colour files are converted).
+    ///   - size: output size; `nil` keeps the size of the first image and resizes any other size.
+    ///   - mode: how images of another aspect ratio are fitted to `size`.
+    ///   - classNames: explicit class order; overrides any class list in the tree.
+    ///   - threads: decoding threads (`nil`: all active processors).
+    public static func load(
+        from path: String, split: String, channels: Int = 3, size: ImageSize? = nil,
+        mode: ImageResampler.ResizeMode = .stretch, classNames: [String]? = nil,
+        threads: Int? = nil
+    ) throws(DatasetError) -> ImageSet {
+        try load(
+            from: path, splits: [split], channels: channels, size: size, mode: mode,
+            classNames: classNames, threads: threads)[0]
+    }
+
+    /// Loads several splits in one pass over the tree (an archive is decompressed once), with the
+    /// same options as ``load(from:split:channels:size:mode:classNames:threads:)``.
+    ///
+    /// - Returns: one set per split, in the order of `splits`.
+    public static func load(
+        from path: String, splits: [String], channels: Int = 3, size: ImageSize? = nil,
+        mode: ImageResampler.ResizeMode = .stretch, classNames: [String]? = nil,
+        threads: Int? = nil
+    ) throws(DatasetError) -> [ImageSet] {
+        let tree = try FileTree(path: path)
+        let wanted = Set(splits)
+        let bundle = try tree.load { relative in
+            let parts = relative.split(separator: "/", omittingEmptySubsequences: true)
+            if let last = parts.last, classListNames.contains(String(last)) { return true }
+            return parts.count >= 3 && wanted.contains(String(parts[parts.count - 3]))
+                && isImageName(parts[parts.count - 1])
+        }
+        var sets: [ImageSet] = []
+        for split in splits {
+            sets.append(
+                try assemble(
+                    bundle, tree: tree, split: split, channels: channels, size: size, mode: mode,
+                    classNames: classNames, threads: threads ?? Parallel.defaultThreads))
+        }
+        return sets
+    }
+
+    private static func assemble(
+        _ bundle: FileBundle, tree: FileTree, split: String, channels: Int, size: ImageSize?,
+        mode: ImageResampler.ResizeMode, classNames: [String]?, threads: Int
+    ) throws(DatasetError) -> ImageSet {
+        let path = tree.path
+        // Group the images by prefix / class.
+        var prefixes = Set<String>()
+        var images: [(classFolder: String, path: String, index: Int)] = []
+        for (index, relative) in bundle.paths.enumerated() {
+            let parts = relative.split(separator: "/", omittingEmptySubsequences: true)
+            guard parts.count >= 3, parts[parts.count - 3] == split, isImageName(parts.last!) else {
+                continue
+            }
+            prefixes.insert(parts.dropLast(3).joined(separator: "/"))
+            images.append((String(parts[parts.count - 2]), relative, index))
+        }
+        guard let prefix = prefixes.first else {
+            throw .fileNotFound(
+                path: path + " [" + split + "/<class>/*.jpg]",
+                remedy: "No images found for split '\(split)': expected <split>/<class>/<image>.jpg "
+                    + "(or .jpeg/.png) inside the folder or archive.")
+        }
+        if prefixes.count > 1 {
+            throw .malformed(
+                path: path, entry: nil,
+                reason: "several '\(split)' folders (\(prefixes.sorted().joined(separator: ", "))); "
+                    + "point the loader at one of them")
+        }
+        let folders = Set(images.map(\.classFolder)).sorted()
+        var names = classNames
+        var listPath = path
+        if names == nil {
+            for candidate in classListNames {
+                let relative = prefix.isEmpty ? candidate : prefix + "/" + candidate
+                if let text = bundle.text(at: relative) {
+                    names = lines(text)
+                    let place = tree.describe(relative)
+                    listPath = place.entry.map { "\(path) [entry \($0)]" } ?? place.path
+                    break
+                }
+            }
+        }
+        let classes = names ?? folders
+        var classIndex: [String: Int] = [:]
+        for (i, name) in classes.enumerated() { classIndex[name] = i }
+        for folder in folders where classIndex[folder] == nil {
+            throw .malformed(
+                path: listPath, entry: nil,
+                reason: "class folder '\(folder)' is not in the class list; add it to the list or "
+                    + "remove the folder")
+        }
+        var ordered = images.map { (label: classIndex[$0.classFolder]!, path: $0.path, index: $0.index) }
+        ordered.sort { a, b in a.label != b.label ? a.label < b.label : a.path < b.path }
+        let decoded = try ImageBatchDecoder.decode(
+            bundle, indices: ordered.map(\.index), tree: tree, channels: channels, size: size,
+            mode: mode, threads: threads)
+        let labels = ordered.map { Int64($0.label) }
+        return ImageSet(
+            images: decoded.pixels, count: images.count, channels: channels,
+            height: decoded.size.height, width: decoded.size.width, labels: .single(labels),
+            classNames: classes, source: path, split: split)
+    }
+
+    /// Whether a file name has an image extension.
+    static func isImageName(_ name: Substring) -> Bool {
+        guard let dot = name.lastIndex(of: ".") else { return false }
+        return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
+    /// Non-empty, trimmed lines.
+    static func lines(_ text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+}
