@@ -117,6 +117,11 @@ public final class HDF5File: HDF5Container {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent("\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         let temporaryPath = temporary.path(percentEncoded: false)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw HDF5Error.fileSystem(
+                file: target, operation: "write", message: "the folder \(directory) does not exist; create it first")
+        }
         do {
             let file = try HDF5File(url: temporary, mode: .create)
             do {

@@ -64,7 +64,7 @@ struct DemoCommand: AsyncParsableCommand {
         let train = try ActivationCache.compute(network: network, splitAt: split, data: loaded.train, label: "cache train", quiet: quiet)
         let test = try ActivationCache.compute(network: network, splitAt: split, data: loaded.test, label: "cache test", quiet: quiet)
         for (name, cache) in [("train", train), ("test", test)] {
-            let producer = ActivationCacheFile.Producer(
+            let producer = try ActivationCacheFile.Producer(
                 network: network, layer: split, split: name, source: loaded.description, transform: "pad-to-32,unit")
             try ActivationCacheFile.save(cache, producer: producer, to: directory.appendingPathComponent("activations-\(name).h5"))
         }

@@ -26,6 +26,8 @@ import Testing
         let otherHead = ResNet.makeCIFAR(classes: 5, seed: 3)
         let error = #expect(throws: GradFeatError.self) { try WeightsFile.load(url, into: otherHead) }
         #expect(error?.description.contains("fc.weight") == true)
+        let newHead = try WeightsFile.load(url, into: otherHead, keepInitial: ["fc."])
+        #expect(newHead.backbone.parameters == network.backbone.parameters && newHead.head.weight == otherHead.head.weight)
         let bigan = BiganCIFAR.make(classes: 10, seed: 1)
         let report = try WeightsFile.check(url, against: bigan)
         #expect(report.missing.contains("conv5.weight") && report.unexpected.contains("layer3.1.conv2.weight"))
@@ -42,7 +44,7 @@ import Testing
         }
         let target = BiganCIFAR.make(classes: 10, seed: 5)
         #expect(throws: GradFeatError.self) { try WeightsFile.load(url, into: target) }
-        let loaded = try WeightsFile.load(url, into: target, allowMissing: ["fc."])
+        let loaded = try WeightsFile.load(url, into: target, keepInitial: ["fc."])
         #expect(loaded.backbone.parameters == network.backbone.parameters)
         #expect(loaded.head.weight == target.head.weight)
     }
@@ -85,14 +87,14 @@ import Testing
             inputs: Tensor.uniform([6, 3, 32, 32], low: 0, high: 1, using: &rng), targets: .classes([0, 1, 2, 0, 1, 2]),
             classCount: 3)
         let cache = try ActivationCache.compute(network: network, splitAt: "conv5", data: images, quiet: true)
-        let producer = ActivationCacheFile.Producer(network: network, layer: "conv5", split: "train", source: "test", transform: "unit")
+        let producer = try ActivationCacheFile.Producer(network: network, layer: "conv5", split: "train", source: "test", transform: "unit")
         try ActivationCacheFile.save(cache, producer: producer, to: url)
         let (loaded, found) = try ActivationCacheFile.load(url, expecting: producer)
         #expect(found == producer)
         #expect(loaded.inputs == cache.inputs && loaded.targets == cache.targets)
 
         let other = BiganCIFAR.make(classes: 3, widthDivisor: 4, seed: 2)
-        let otherProducer = ActivationCacheFile.Producer(network: other, layer: "conv5", split: "train", source: "test", transform: "unit")
+        let otherProducer = try ActivationCacheFile.Producer(network: other, layer: "conv5", split: "train", source: "test", transform: "unit")
         let error = #expect(throws: GradFeatError.self) { try ActivationCacheFile.load(url, expecting: otherProducer) }
         #expect(error?.description.contains("weights_hash") == true)
         var otherLayer = producer

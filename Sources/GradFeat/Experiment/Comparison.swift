@@ -19,6 +19,10 @@ public struct Comparison: Sendable {
     /// `Standardize` layer named `norm` appended to the backbone): deep features of default-initialised networks
     /// are tiny, and linear models on them learn slowly otherwise.
     public var standardizeFeatures = true
+    /// Where each extractor's checkpoint `<name>.h5` is written (every `checkpoint_every` iterations and at the end).
+    public var checkpointDirectory: URL?
+    /// Continue each extractor from its checkpoint in `checkpointDirectory` when one exists.
+    public var resume = false
 
     public init(network: Network, split: String, linearize: [String],
                 extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
@@ -66,8 +70,16 @@ public struct Comparison: Sendable {
             var trainer = Trainer(configuration: configuration)
             trainer.quiet = quiet
             trainer.label = name
+            var resumeState: TrainingState?
+            if let checkpointDirectory {
+                let url = checkpointDirectory.appendingPathComponent("\(name).h5")
+                trainer.checkpoint = { state in try CheckpointFile.save(state, extractor: name, to: url) }
+                if resume, FileManager.default.fileExists(atPath: url.path) {
+                    resumeState = try CheckpointFile.load(url).state
+                }
+            }
             let clock = Date()
-            let history = try trainer.train(&extractor, on: train, evaluateOn: test, loss: loss)
+            let history = try trainer.train(&extractor, on: train, evaluateOn: test, loss: loss, resume: resumeState)
             let seconds = Date().timeIntervalSince(clock)
             let metrics = try evaluator.evaluate(extractor, on: test, loss: loss)
             let row = Row(extractor: name, metrics: metrics, trainMetrics: nil, history: history, seconds: seconds,

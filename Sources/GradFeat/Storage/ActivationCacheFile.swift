@@ -32,9 +32,11 @@ public enum ActivationCacheFile {
             self.transform = transform
         }
 
-        /// The producer of `network`'s activations at `layer`.
-        public init(network: some BaseNetwork, layer: String, split: String, source: String, transform: String) {
-            self.init(model: network.modelName, weightsHash: contentHash(network.stateDict.map(\.value)), layer: layer,
+        /// The producer of `network`'s activations at `layer`: the hash covers the bottom θ1 only, the weights the
+        /// cache depends on.
+        public init(network: some BaseNetwork, layer: String, split: String, source: String, transform: String) throws {
+            let bottom = try network.bottom(splitAt: layer)
+            self.init(model: network.modelName, weightsHash: contentHash(bottom.stateDict.map(\.value)), layer: layer,
                       split: split, source: source, transform: transform)
         }
 

@@ -59,19 +59,21 @@ public enum WeightsFile {
     }
 
     /// Loads the file into `network`. Any mismatch is refused with one message listing missing, unexpected and
-    /// mismatched parameters, unless the missing ones match a prefix in `allowMissing` (e.g. "fc." for a new head),
-    /// which then keep their initial values.
-    public static func load<N: BaseNetwork>(_ url: URL, into network: N, allowMissing: [String] = []) throws -> N {
+    /// mismatched parameters, unless the missing or mismatched ones match a prefix in `keepInitial` (e.g. "fc."
+    /// for a new head), which then keep their initial values.
+    public static func load<N: BaseNetwork>(_ url: URL, into network: N, keepInitial: [String] = []) throws -> N {
         let report = try check(url, against: network)
-        let tolerated = report.missing.allSatisfy { name in allowMissing.contains { name.hasPrefix($0) } }
-        guard report.mismatched.isEmpty, report.unexpected.isEmpty, tolerated else {
+        func kept(_ name: String) -> Bool { keepInitial.contains { name.hasPrefix($0) } }
+        guard report.unexpected.isEmpty, report.missing.allSatisfy(kept), report.mismatched.allSatisfy({ kept($0.name) })
+        else {
             throw GradFeatError.invalidConfiguration(
                 "weights \(url.path) do not fit model '\(network.modelName)': \(report). "
-                    + "Pass --allow-missing PREFIX for parameters that may keep their initial values (e.g. fc.)")
+                    + "Pass --keep-initial PREFIX for parameters that may keep their initial values (e.g. fc.)")
         }
+        let skipped = Set(report.missing + report.mismatched.map(\.name))
         let file = try HDF5File(url: url, mode: .readOnly)
         var values: [String: Tensor] = [:]
-        for (name, value) in network.stateDict where !report.missing.contains(name) {
+        for (name, value) in network.stateDict where !skipped.contains(name) {
             let scalars: [Float] = try file.dataset(named: name).read()
             let tensor = try Tensor(shape: value.shape, scalars: scalars)
             guard tensor.isFinite else {
