@@ -60,6 +60,23 @@ let package = Package(
                 permissions: [.writeToPackageDirectory(reason: "writes the HDF5 cache file you name with --output")]),
             dependencies: ["gradfeat"], path: "Plugins/CacheDataset"),
 
+        // MARK: - Examples (one short executable per experiment; see Examples/README.md)
+        .executableTarget(
+            name: "Quickstart", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Quickstart"),
+        .executableTarget(
+            name: "SelfSupervised", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/SelfSupervised"),
+        .executableTarget(
+            name: "Transfer", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Transfer"),
+        .executableTarget(
+            name: "Ablation", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Ablation"),
+        .executableTarget(
+            name: "CustomExtractor", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/CustomExtractor"),
+
         // MARK: - Benchmarks
         .executableTarget(
             name: "ConvBench", dependencies: ["Tensor", "Layers"], path: "Benchmarks/ConvBench"),

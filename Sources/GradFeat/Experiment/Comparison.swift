@@ -46,6 +46,16 @@ public struct Comparison: Sendable {
         public var history: [EvaluationRecord]
         public var seconds: Double
         public var parameterCount: Int
+
+        public init(extractor: String, metrics: Metrics, trainMetrics: Metrics? = nil, history: [EvaluationRecord],
+                    seconds: Double, parameterCount: Int) {
+            self.extractor = extractor
+            self.metrics = metrics
+            self.trainMetrics = trainMetrics
+            self.history = history
+            self.seconds = seconds
+            self.parameterCount = parameterCount
+        }
     }
 
     /// Trains every extractor on `train` (cached activations) and evaluates on `test`.
