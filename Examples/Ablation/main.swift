@@ -40,12 +40,14 @@ struct Ablation: ParsableCommand {
         var activation: any FeatureExtractor = try ActivationFeatures(network: standardized, splitAt: first, classes: 10, seed: seed)
         var trainer = Trainer(configuration: .paper(iterations: niter, seed: seed))
         trainer.label = "activation"
+        var clock = Date()
         try trainer.train(&activation, on: train, loss: SoftmaxCrossEntropy())
+        let activationSeconds = Date().timeIntervalSince(clock)
         let activationModel = activation as! ActivationFeatures
         let omegaBar = activationModel.head
         var rng = SeededRandom(seed: seed &+ 2)
         let randomOmega = Head(features: pretrained.featureCount, classes: 10, rng: &rng)
-        var rows: [Comparison.Row] = [try row("activation only", activation, test, 0)]
+        var rows: [Comparison.Row] = [try row("activation only", activation, test, activationSeconds)]
 
         // The gradient term's network: θ1 = conv1–conv4 and θ2 = conv5, each from the pre-trained or random network.
         func mixed(theta1: Bool, theta2: Bool) throws -> Network {
@@ -73,8 +75,9 @@ struct Ablation: ParsableCommand {
             var model: any FeatureExtractor = GradFeatFeatures(activation: activationModel, gradient: gradient)
             var trainer = Trainer(configuration: .paper(iterations: niter, seed: seed))
             trainer.label = name
+            clock = Date()
             try trainer.train(&model, on: train, loss: SoftmaxCrossEntropy())
-            rows.append(try row(name, model, test, 0))
+            rows.append(try row(name, model, test, Date().timeIntervalSince(clock)))
         }
         let report = ResultsReport(
             title: "Ablation (Table 1) on \(dataset): which weights make gradient features useful", rows: rows,
