@@ -71,6 +71,9 @@ let package = Package(
             name: "Transfer", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Transfer"),
         .executableTarget(
+            name: "Unsupervised", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Unsupervised"),
+        .executableTarget(
             name: "Ablation", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Ablation"),
         .executableTarget(
@@ -80,6 +83,8 @@ let package = Package(
         // MARK: - Benchmarks
         .executableTarget(
             name: "ConvBench", dependencies: ["Tensor", "Layers"], path: "Benchmarks/ConvBench"),
+        .executableTarget(
+            name: "StepBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/StepBench"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),

@@ -25,6 +25,9 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
     case toolFailed(tool: String, path: String, reason: String)
     /// The format or variant is recognised but not supported.
     case unsupported(path: String, reason: String)
+    /// A data-set cache (HDF5, see ``DatasetCache``) cannot be used or written: damaged, of another
+    /// format or version, inconsistent, or the target is not writable. `remedy` says what to do.
+    case invalidCache(path: String, reason: String, remedy: String)
 
     public var description: String {
         switch self {
@@ -57,6 +60,8 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "xz-utils`) or decompress the file yourself (`xz -dc file.xz > file`) and load that."
         case .unsupported(let path, let reason):
             return "\(path): unsupported: \(reason)."
+        case .invalidCache(let path, let reason, let remedy):
+            return "\(path): \(reason). \(remedy)"
         }
     }
 

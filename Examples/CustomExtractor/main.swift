@@ -67,15 +67,13 @@ struct CustomExtractorExample: ParsableCommand {
         var pretraining = TrainingConfiguration.paper(iterations: 300, seed: seed)
         pretraining.batchSize = 128
         network.backbone = try Pretraining.rotation(network, images: train, configuration: pretraining).network.backbone
-        let trainCache = try ActivationCache.compute(network: network, splitAt: "conv5", data: train)
-        let testCache = try ActivationCache.compute(network: network, splitAt: "conv5", data: test)
 
         // 3. The same comparison pipeline, with the custom extractor beside the built-ins.
         let comparison = Comparison(
             network: network, split: "conv5", linearize: ["conv5"],
             extractors: ["activation", "random-features", "gradfeat"],
             configurations: ["activation": .paper(iterations: niter, seed: seed)])
-        let rows = try comparison.run(train: trainCache, test: testCache, loss: SoftmaxCrossEntropy())
+        let rows = try comparison.run(images: train, test: test, loss: SoftmaxCrossEntropy())
         let report = ResultsReport(title: "A custom extractor beside GradFeat (Fashion-MNIST)", rows: rows,
                                    notes: ["random-features: width \(width); \(trainSize) training images; seed \(seed)"])
         try report.write(to: URL(fileURLWithPath: output))

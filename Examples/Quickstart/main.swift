@@ -30,14 +30,11 @@ struct Quickstart: ParsableCommand {
         pretraining.batchSize = 128
         network.backbone = try Pretraining.rotation(network, images: train, configuration: pretraining).network.backbone
 
-        // θ1 = conv1…conv4 (frozen, cached once); θ2 = conv5 (linearized).
-        let trainCache = try ActivationCache.compute(network: network, splitAt: "conv5", data: train)
-        let testCache = try ActivationCache.compute(network: network, splitAt: "conv5", data: test)
-
+        // θ1 = conv1…conv4 (frozen, its activations cached once); θ2 = conv5 (linearized).
         let rows = try Comparison(
             network: network, split: "conv5", linearize: ["conv5"],
             configurations: ["activation": .paper(iterations: niter, seed: seed)]
-        ).run(train: trainCache, test: testCache, loss: SoftmaxCrossEntropy())
+        ).run(images: train, test: test, loss: SoftmaxCrossEntropy())
         let report = ResultsReport(title: "GradFeat quickstart on \(dataset)", rows: rows,
                                    notes: ["\(train.count) training images, \(niter) iterations per model, seed \(seed)"])
         try report.write(to: URL(fileURLWithPath: output))

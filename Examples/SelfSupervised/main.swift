@@ -39,13 +39,11 @@ struct SelfSupervised: ParsableCommand {
 
         let (split, linearize) = try ModelZoo.defaults(for: model)
         let cacheLayer = linearize.first ?? split  // cache right below the linearized layers: fastest training
-        let trainCache = try ActivationCache.compute(network: network, splitAt: cacheLayer, data: train)
-        let testCache = try ActivationCache.compute(network: network, splitAt: cacheLayer, data: test)
         var configuration = TrainingConfiguration.paper(iterations: niter, seed: seed)
         configuration.evaluateEvery = max(1, niter / 10)
         let rows = try Comparison(
             network: network, split: cacheLayer, linearize: linearize, configurations: ["activation": configuration]
-        ).run(train: trainCache, test: testCache, loss: SoftmaxCrossEntropy())
+        ).run(images: train, test: test, loss: SoftmaxCrossEntropy())
         let report = ResultsReport(
             title: "Self-supervised \(model) (rotation prediction) → CIFAR-10", rows: rows,
             notes: ["\(train.count) train / \(test.count) test images; θ2 = \(linearize.joined(separator: ", "))",

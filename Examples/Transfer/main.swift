@@ -36,14 +36,12 @@ struct Transfer: ParsableCommand {
         for task in targets {
             let train = try ImageBatches(try DataCatalog.load(task.name, split: task.train, dataDirectory: dataDir, size: 32), scaling: .unit)
             let test = try ImageBatches(try DataCatalog.load(task.name, split: task.test, dataDirectory: dataDir, size: 32), scaling: .unit)
-            let trainCache = try ActivationCache.compute(network: network, splitAt: "conv5", data: train)
-            let testCache = try ActivationCache.compute(network: network, splitAt: "conv5", data: test)
             var configuration = TrainingConfiguration.paper(iterations: niter, seed: seed)
             configuration.evaluateEvery = max(1, niter / 10)
             let loss: any Loss = task.name == "voc2007" ? SigmoidBinaryCrossEntropy() : SoftmaxCrossEntropy()
             let rows = try Comparison(
                 network: network, split: "conv5", linearize: ["conv5"], configurations: ["activation": configuration]
-            ).run(train: trainCache, test: testCache, loss: loss)
+            ).run(images: train, test: test, loss: loss)
             let report = ResultsReport(
                 title: "CIFAR-100 (supervised \(model)) → \(task.name)", rows: rows,
                 notes: ["train on \(task.train) (\(train.count) images), evaluate on \(task.test) (\(test.count)), 32x32",

@@ -8,7 +8,7 @@ import Tensor
 /// ```
 /// The two tangent products accumulate into one output buffer; the `conv(ẋ, W)` term is skipped when ẋ = 0
 /// (the first linearized layer).
-public struct Conv2D: Layer {
+public struct Conv2D: ScaledParameterLayer {
     public var weight: Tensor
     public var bias: Tensor?
     public let stride: (Int, Int)
@@ -77,13 +77,26 @@ public struct Conv2D: Layer {
     public func outputShape(for input: Shape) throws -> Shape { try geometry(for: input).outputShape }
 
     public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+        try apply(input, tangent: tangent, parameterTangent: parameterTangent, tangentScales: [1, 1], mode: mode)
+    }
+
+    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+        try vjp(record, outputGradient: outputGradient, needInputGradient: needInputGradient, gradientScales: [1, 1],
+                mode: mode)
+    }
+
+    public func apply(
+        _ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, tangentScales: [Float], mode: Mode
+    ) throws -> LayerOutput {
         let geometry = try geometry(for: input.shape)
         if let tangent { try tangent.check(input.shape, "Conv2D input tangent") }
         try checkParameterTangent(parameterTangent, "Conv2D")
         let value = convolve(geometry, input, weight, bias)
         var outputTangent: Tensor?
         if let parameterTangent {
-            var t = convolve(geometry, input, parameterTangent[0], bias == nil ? nil : parameterTangent[1])
+            var t = convolve(
+                geometry, input, parameterTangent[0], bias == nil ? nil : parameterTangent[1],
+                alpha: tangentScales[0], biasScale: tangentScales.count > 1 ? tangentScales[1] : 1)
             if let tangent { accumulate(geometry, tangent, weight, into: &t) }
             outputTangent = t
         } else if let tangent {
@@ -92,12 +105,15 @@ public struct Conv2D: Layer {
         return LayerOutput(value: value, tangent: outputTangent, record: Record(input: input))
     }
 
-    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+    public func vjp(
+        _ record: Record, outputGradient: Tensor, needInputGradient: Bool, gradientScales: [Float], mode: Mode
+    ) throws -> Gradients {
         let geometry = try geometry(for: record.input.shape)
         try outputGradient.check(geometry.outputShape, "Conv2D output gradient")
-        var dWeight = Tensor.zeros(weight.shape)
-        var dBias = bias.map { Tensor.zeros($0.shape) }
-        var dInput = needInputGradient ? Tensor.zeros(record.input.shape) : nil
+        // Every output below is overwritten by `backward`.
+        var dWeight = Tensor.uninitialized(weight.shape)
+        var dBias = bias.map { Tensor.uninitialized($0.shape) }
+        var dInput = needInputGradient ? Tensor.uninitialized(record.input.shape) : nil
         outputGradient.withUnsafeBufferPointer { g in
             record.input.withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
@@ -106,7 +122,8 @@ public struct Conv2D: Layer {
                             withOptionalMutablePointer(&dInput) { dx in
                                 geometry.backward(
                                     g: g.baseAddress!, x: x.baseAddress!, weight: w.baseAddress!, dx: dx,
-                                    dWeight: dw.baseAddress!, dBias: db)
+                                    dWeight: dw.baseAddress!, dBias: db, weightScale: gradientScales[0],
+                                    biasScale: gradientScales.count > 1 ? gradientScales[1] : 1)
                             }
                         }
                     }
@@ -116,13 +133,17 @@ public struct Conv2D: Layer {
         return Gradients(input: dInput, parameters: [dWeight] + (dBias.map { [$0] } ?? []))
     }
 
-    private func convolve(_ geometry: ConvolutionGeometry, _ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
-        var y = Tensor.zeros(geometry.outputShape)
+    private func convolve(
+        _ geometry: ConvolutionGeometry, _ x: Tensor, _ w: Tensor, _ b: Tensor?, alpha: Float = 1, biasScale: Float = 1
+    ) -> Tensor {
+        var y = Tensor.uninitialized(geometry.outputShape)  // `forward` writes every element
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
                     withOptionalPointer(b) { bp in
-                        geometry.forward(x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp, y: yp.baseAddress!)
+                        geometry.forward(
+                            x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp, y: yp.baseAddress!, alpha: alpha,
+                            biasScale: biasScale)
                     }
                 }
             }

@@ -5,7 +5,7 @@ import Tensor
 /// ```
 /// ẏ = x Ẇᵀ + ḃ + ẋ Wᵀ
 /// ```
-public struct Dense: Layer {
+public struct Dense: ScaledParameterLayer {
     public var weight: Tensor
     public var bias: Tensor?
 
@@ -43,13 +43,26 @@ public struct Dense: Layer {
     }
 
     public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+        try apply(input, tangent: tangent, parameterTangent: parameterTangent, tangentScales: [1, 1], mode: mode)
+    }
+
+    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+        try vjp(record, outputGradient: outputGradient, needInputGradient: needInputGradient, gradientScales: [1, 1],
+                mode: mode)
+    }
+
+    public func apply(
+        _ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, tangentScales: [Float], mode: Mode
+    ) throws -> LayerOutput {
         let outShape = try outputShape(for: input.shape)
         if let tangent { try tangent.check(input.shape, "Dense input tangent") }
         try checkParameterTangent(parameterTangent, "Dense")
         let value = linear(input, weight, bias, outShape)
         var outputTangent: Tensor?
         if let parameterTangent {
-            var t = linear(input, parameterTangent[0], bias == nil ? nil : parameterTangent[1], outShape)
+            var t = Tensor.uninitialized(outShape)
+            linear(input, parameterTangent[0], bias == nil ? nil : parameterTangent[1], accumulatingInto: &t,
+                   accumulate: false, alpha: tangentScales[0], biasScale: tangentScales.count > 1 ? tangentScales[1] : 1)
             if let tangent { linear(tangent, weight, nil, accumulatingInto: &t) }
             outputTangent = t
         } else if let tangent {
@@ -58,12 +71,15 @@ public struct Dense: Layer {
         return LayerOutput(value: value, tangent: outputTangent, record: Record(input: input))
     }
 
-    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+    public func vjp(
+        _ record: Record, outputGradient: Tensor, needInputGradient: Bool, gradientScales: [Float], mode: Mode
+    ) throws -> Gradients {
         let n = record.input.shape[0]
         try outputGradient.check([n, outputCount], "Dense output gradient")
-        var dWeight = Tensor.zeros(weight.shape)
-        var dBias = bias.map { Tensor.zeros($0.shape) }
-        var dInput = needInputGradient ? Tensor.zeros(record.input.shape) : nil
+        // Every output below is overwritten.
+        var dWeight = Tensor.uninitialized(weight.shape)
+        var dBias = bias.map { Tensor.uninitialized($0.shape) }
+        var dInput = needInputGradient ? Tensor.uninitialized(record.input.shape) : nil
         let (inputs, outputs) = (inputCount, outputCount)
         outputGradient.withUnsafeBufferPointer { g in
             record.input.withUnsafeBufferPointer { x in
@@ -71,7 +87,8 @@ public struct Dense: Layer {
                     withOptionalMutablePointer(&dBias) { db in
                         LinearKernels.parameterGradients(
                             g: g.baseAddress!, x: x.baseAddress!, dWeight: dw.baseAddress!, dBias: db, n: n,
-                            inputs: inputs, outputs: outputs)
+                            inputs: inputs, outputs: outputs, alpha: gradientScales[0],
+                            biasScale: gradientScales.count > 1 ? gradientScales[1] : 1)
                     }
                 }
             }
@@ -88,12 +105,15 @@ public struct Dense: Layer {
     }
 
     private func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ shape: Shape) -> Tensor {
-        var y = Tensor.zeros(shape)
+        var y = Tensor.uninitialized(shape)
         linear(x, w, b, accumulatingInto: &y, accumulate: false)
         return y
     }
 
-    private func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?, accumulatingInto y: inout Tensor, accumulate: Bool = true) {
+    private func linear(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, accumulatingInto y: inout Tensor, accumulate: Bool = true,
+        alpha: Float = 1, biasScale: Float = 1
+    ) {
         let (n, inputs, outputs) = (x.shape[0], inputCount, outputCount)
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
@@ -101,7 +121,8 @@ public struct Dense: Layer {
                     withOptionalPointer(b) { bp in
                         LinearKernels.forward(
                             x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp, y: yp.baseAddress!, n: n,
-                            inputs: inputs, outputs: outputs, accumulate: accumulate)
+                            inputs: inputs, outputs: outputs, accumulate: accumulate, alpha: alpha,
+                            biasScale: biasScale)
                     }
                 }
             }

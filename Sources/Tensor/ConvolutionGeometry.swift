@@ -41,6 +41,11 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
+    /// Samples per im2col + GEMM chunk of the forward pass: columns of at most 16 MB (whole samples, at least one),
+    /// which bounds the scratch memory (conv1 of ResNet18 at 112×112, batch 32, would need 59 MB at once) while
+    /// keeping each GEMM wide; smaller chunks (4 MB) made conv1–2 of bigan-cifar slower (more GEMM calls, k ≤ 512).
+    var forwardChunk: Int { max(1, min(batch, (1 << 22) / max(1, patchSize * positions))) }
+
     /// Scalars in one receptive field: C·kh·kw.
     public var patchSize: Int { inChannels * kernelHeight * kernelWidth }
     /// Output positions per sample: Ho·Wo.
@@ -53,45 +58,55 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 
     // MARK: Forward
 
-    /// `y = conv(x, W) + b`, or `y += conv(x, W)` (no bias) when `accumulate` is set.
+    /// `y = alpha · conv(x, W) + biasScale · b`, or `y += …` when `accumulate` is set (every element of `y` is
+    /// written, so `y` may be uninitialised unless accumulating).
     public func forward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        y: UnsafeMutablePointer<Float>, accumulate: Bool = false, workspace: Workspace = .shared
+        y: UnsafeMutablePointer<Float>, accumulate: Bool = false, alpha: Float = 1, biasScale: Float = 1,
+        workspace: Workspace = .shared
     ) {
         switch path {
         case .wholeInput:
             LinearKernels.forward(
                 x: x, weight: weight, bias: bias, y: y, n: batch, inputs: patchSize, outputs: outChannels,
-                accumulate: accumulate)
+                accumulate: accumulate, alpha: alpha, biasScale: biasScale)
         case .pointwise:
             for n in 0..<batch {
                 BLAS.gemm(
-                    m: outChannels, n: positions, k: inChannels, a: weight, lda: inChannels,
+                    m: outChannels, n: positions, k: inChannels, alpha: alpha, a: weight, lda: inChannels,
                     b: x + n * inChannels * positions, ldb: positions, beta: accumulate ? 1 : 0,
                     c: y + n * outChannels * positions, ldc: positions)
             }
-            if let bias { addBias(bias, to: y) }
+            if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general:
-            let columnsCount = batch * positions
+            // Chunks of whole samples (`forwardChunk`): the columns are patchSize times the input.
+            let chunk = forwardChunk
+            let columnsCount = chunk * positions
             workspace.withScratch(patchSize * columnsCount, outChannels * columnsCount) { columns, product in
-                im2col(x, into: columns)
-                BLAS.gemm(
-                    m: outChannels, n: columnsCount, k: patchSize, a: weight, lda: patchSize,
-                    b: columns, ldb: columnsCount, c: product, ldc: columnsCount)
-                permuteFromChannelMajor(product, into: y, accumulate: accumulate)
+                for start in stride(from: 0, to: batch, by: chunk) {
+                    let samples = start..<min(start + chunk, batch)
+                    let count = samples.count * positions
+                    im2col(x, samples: samples, into: columns)
+                    BLAS.gemm(
+                        m: outChannels, n: count, k: patchSize, alpha: alpha, a: weight, lda: patchSize,
+                        b: columns, ldb: count, c: product, ldc: count)
+                    permuteFromChannelMajor(product, samples: samples, into: y, accumulate: accumulate)
+                }
             }
-            if let bias { addBias(bias, to: y) }
+            if let bias { addBias(bias, scale: biasScale, to: y) }
         }
     }
 
     // MARK: Backward
 
     /// Gradients of `⟨g, conv(x, W) + b⟩`: `dx` (overwritten), `dW` and `db` (overwritten, or accumulated
-    /// when `accumulate` is set). Any output may be nil to skip its work.
+    /// when `accumulate` is set), the last two multiplied by `weightScale` and `biasScale`. Any output may be nil
+    /// to skip its work; outputs that are overwritten may be uninitialised.
     public func backward(
         g: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>?,
-        dBias: UnsafeMutablePointer<Float>?, accumulate: Bool = false, workspace: Workspace = .shared
+        dBias: UnsafeMutablePointer<Float>?, accumulate: Bool = false, weightScale: Float = 1,
+        biasScale: Float = 1, workspace: Workspace = .shared
     ) {
         let beta: Float = accumulate ? 1 : 0
         switch path {
@@ -103,7 +118,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             if let dWeight {
                 LinearKernels.parameterGradients(
                     g: g, x: x, dWeight: dWeight, dBias: nil, n: batch, inputs: patchSize,
-                    outputs: outChannels, accumulate: accumulate)
+                    outputs: outChannels, accumulate: accumulate, alpha: weightScale)
             }
         case .pointwise:
             for n in 0..<batch {
@@ -116,7 +131,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                 }
                 if let dWeight {
                     BLAS.gemm(
-                        transposeB: true, m: outChannels, n: inChannels, k: positions, a: gn, lda: positions,
+                        transposeB: true, m: outChannels, n: inChannels, k: positions, alpha: weightScale, a: gn,
+                        lda: positions,
                         b: xn, ldb: positions, beta: n == 0 ? beta : 1, c: dWeight, ldc: inChannels)
                 }
             }
@@ -125,9 +141,10 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             workspace.withScratch(patchSize * columnsCount, outChannels * columnsCount) { columns, gradient in
                 permuteToChannelMajor(g, into: gradient)
                 if let dWeight {
-                    im2col(x, into: columns)
+                    im2col(x, samples: 0..<batch, into: columns)
                     BLAS.gemm(
-                        transposeB: true, m: outChannels, n: patchSize, k: columnsCount, a: gradient,
+                        transposeB: true, m: outChannels, n: patchSize, k: columnsCount, alpha: weightScale,
+                        a: gradient,
                         lda: columnsCount, b: columns, ldb: columnsCount, beta: beta, c: dWeight, ldc: patchSize)
                 }
                 if let dx {
@@ -138,41 +155,43 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                 }
             }
         }
-        if let dBias { biasGradient(g, into: dBias, accumulate: accumulate) }
+        if let dBias { biasGradient(g, into: dBias, scale: biasScale, accumulate: accumulate) }
     }
 
     // MARK: Helpers
 
-    private func addBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>) {
+    private func addBias(_ bias: UnsafePointer<Float>, scale: Float, to y: UnsafeMutablePointer<Float>) {
         for n in 0..<batch {
             for o in 0..<outChannels {
                 let plane = y + (n * outChannels + o) * positions
-                let b = bias[o]
+                let b = scale * bias[o]
                 for i in 0..<positions { plane[i] += b }
             }
         }
     }
 
-    private func biasGradient(_ g: UnsafePointer<Float>, into dBias: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    private func biasGradient(
+        _ g: UnsafePointer<Float>, into dBias: UnsafeMutablePointer<Float>, scale: Float, accumulate: Bool
+    ) {
         if !accumulate { dBias.update(repeating: 0, count: outChannels) }
         for n in 0..<batch {
             for o in 0..<outChannels {
                 let plane = g + (n * outChannels + o) * positions
                 var s: Float = 0
                 for i in 0..<positions { s += plane[i] }
-                dBias[o] += s
+                dBias[o] += scale * s
             }
         }
     }
 
     /// [O, N·P] → [N, O, P].
     private func permuteFromChannelMajor(
-        _ source: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool
+        _ source: UnsafePointer<Float>, samples: Range<Int>, into y: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
-        let columnsCount = batch * positions
-        for n in 0..<batch {
+        let columnsCount = samples.count * positions
+        for n in samples {
             for o in 0..<outChannels {
-                let from = source + o * columnsCount + n * positions
+                let from = source + o * columnsCount + (n - samples.lowerBound) * positions
                 let to = y + (n * outChannels + o) * positions
                 if accumulate {
                     for i in 0..<positions { to[i] += from[i] }
@@ -205,17 +224,17 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     }
 
     /// Columns [C·kh·kw, N·Ho·Wo]: row (c, ky, kx), column (n, oy, ox) holds x[n, c, oy·s−p+ky, ox·s−p+kx] or 0.
-    func im2col(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
-        let columnsCount = batch * positions
+    func im2col(_ x: UnsafePointer<Float>, samples: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
+        let columnsCount = samples.count * positions
         for c in 0..<inChannels {
             for ky in 0..<kernelHeight {
                 let rowsY = validRange(kernelOffset: ky, stride: strideY, pad: padY, inSize: height, outSize: outHeight)
                 for kx in 0..<kernelWidth {
                     let colsX = validRange(kernelOffset: kx, stride: strideX, pad: padX, inSize: width, outSize: outWidth)
                     let row = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * columnsCount
-                    for n in 0..<batch {
+                    for n in samples {
                         let plane = x + (n * inChannels + c) * height * width
-                        let out = row + n * positions
+                        let out = row + (n - samples.lowerBound) * positions
                         for oy in 0..<outHeight {
                             let line = out + oy * outWidth
                             guard rowsY.contains(oy), !colsX.isEmpty else {

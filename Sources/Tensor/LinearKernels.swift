@@ -3,16 +3,17 @@
 ///
 /// Shapes: `x` [n, inputs], `W` [outputs, inputs] (PyTorch's layout), `y` and `g` [n, outputs].
 public enum LinearKernels {
-    /// `y = x Wᵀ (+ b)`, or `y += x Wᵀ` when `accumulate` is set.
+    /// `y = alpha · x Wᵀ (+ biasScale · b)`, or `y += alpha · x Wᵀ (+ biasScale · b)` when `accumulate` is set.
     public static func forward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        y: UnsafeMutablePointer<Float>, n: Int, inputs: Int, outputs: Int, accumulate: Bool = false
+        y: UnsafeMutablePointer<Float>, n: Int, inputs: Int, outputs: Int, accumulate: Bool = false,
+        alpha: Float = 1, biasScale: Float = 1
     ) {
         BLAS.gemm(
-            transposeB: true, m: n, n: outputs, k: inputs, a: x, lda: inputs, b: weight, ldb: inputs,
+            transposeB: true, m: n, n: outputs, k: inputs, alpha: alpha, a: x, lda: inputs, b: weight, ldb: inputs,
             beta: accumulate ? 1 : 0, c: y, ldc: outputs)
         if let bias {
-            for row in 0..<n { BLAS.axpy(outputs, alpha: 1, x: bias, y: y + row * outputs) }
+            for row in 0..<n { BLAS.axpy(outputs, alpha: biasScale, x: bias, y: y + row * outputs) }
         }
     }
 
@@ -26,17 +27,18 @@ public enum LinearKernels {
             beta: accumulate ? 1 : 0, c: dx, ldc: inputs)
     }
 
-    /// `dW = gᵀ x` and `db = Σ_rows g` (or accumulated).
+    /// `dW = alpha · gᵀ x` and `db = biasScale · Σ_rows g` (or accumulated).
     public static func parameterGradients(
         g: UnsafePointer<Float>, x: UnsafePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
-        dBias: UnsafeMutablePointer<Float>?, n: Int, inputs: Int, outputs: Int, accumulate: Bool = false
+        dBias: UnsafeMutablePointer<Float>?, n: Int, inputs: Int, outputs: Int, accumulate: Bool = false,
+        alpha: Float = 1, biasScale: Float = 1
     ) {
         BLAS.gemm(
-            transposeA: true, m: outputs, n: inputs, k: n, a: g, lda: outputs, b: x, ldb: inputs,
+            transposeA: true, m: outputs, n: inputs, k: n, alpha: alpha, a: g, lda: outputs, b: x, ldb: inputs,
             beta: accumulate ? 1 : 0, c: dWeight, ldc: inputs)
         if let dBias {
             if !accumulate { dBias.update(repeating: 0, count: outputs) }
-            for row in 0..<n { BLAS.axpy(outputs, alpha: 1, x: g + row * outputs, y: dBias) }
+            for row in 0..<n { BLAS.axpy(outputs, alpha: biasScale, x: g + row * outputs, y: dBias) }
         }
     }
 }

@@ -84,7 +84,24 @@ extension Tensor {
 
     /// True when every scalar is finite.
     public var isFinite: Bool {
-        withUnsafeBufferPointer { buffer in buffer.allSatisfy { $0.isFinite } }
+        withUnsafeBufferPointer { Tensor.allFinite($0) }
+    }
+
+    /// True when every scalar of `buffer` is finite: `x − x` is 0 for a finite `x` and NaN otherwise, so a sum of
+    /// them (which the compiler vectorises, unlike an early-exit loop) is NaN exactly when some scalar is not finite.
+    @inlinable
+    public static func allFinite(_ buffer: UnsafeBufferPointer<Float>) -> Bool {
+        guard let base = buffer.baseAddress else { return true }
+        let n = buffer.count, chunks = n / 16
+        var acc = SIMD16<Float>(repeating: 0)
+        let raw = UnsafeRawPointer(base)
+        for c in 0..<chunks {
+            let v = raw.loadUnaligned(fromByteOffset: c * 64, as: SIMD16<Float>.self)
+            acc += v - v
+        }
+        var tail: Float = 0
+        for i in (chunks * 16)..<n { tail += base[i] - base[i] }
+        return (acc.sum() + tail) == 0
     }
 
     /// Sums an [N, C, ...] tensor over every axis but the second: the per-channel totals (bias gradients).

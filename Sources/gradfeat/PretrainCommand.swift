@@ -9,13 +9,13 @@ struct PretrainCommand: AsyncParsableCommand {
         commandName: "pretrain",
         abstract: "Pre-train a base network: rotation prediction (no labels) or supervised, and save its weights.")
 
-    enum Method: String, ExpressibleByArgument, CaseIterable { case rotation, supervised }
+    enum Method: String, ExpressibleByArgument, CaseIterable { case rotation, supervised, autoencoder }
 
     @OptionGroup var data: DataOptions
     @OptionGroup var network: NetworkOptions
     @OptionGroup var training: TrainingOptions
 
-    @Option(help: "rotation (self-supervised, Gidaris et al. 2018) or supervised.")
+    @Option(help: "rotation (self-supervised, Gidaris et al. 2018), supervised, or autoencoder (unsupervised, linear decoder).")
     var method = Method.rotation
 
     @Option(help: "Weights file to write (HDF5).")
@@ -39,6 +39,8 @@ struct PretrainCommand: AsyncParsableCommand {
             trained = try Pretraining.rotation(start, images: loaded.train, configuration: configuration, quiet: quiet).network
         case .supervised:
             trained = try Pretraining.supervised(start, on: loaded.train, configuration: configuration, quiet: quiet).network
+        case .autoencoder:
+            trained = try Pretraining.autoencoder(start, images: loaded.train, configuration: configuration, quiet: quiet).network
         }
         let url = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -45,6 +45,15 @@ import Testing
         #expect(abs(half - log(2.0)) < 1e-6)
     }
 
+    @Test func meanSquaredErrorGradient() throws {
+        var rng = SeededRandom(seed: 43)
+        let z = randomTensor([3, 4], &rng), t = randomTensor([3, 4], &rng)
+        let (loss, gradient) = try MeanSquaredError().evaluate(logits: z, targets: .values(t))
+        #expect(relativeError(gradient, try numericGradient(MeanSquaredError(), z, .values(t))) < 1e-3)
+        #expect(abs(loss - 0.5 * (try z - t).squaredNorm() / 3) < 1e-9)
+        #expect(throws: TensorError.self) { try MeanSquaredError().evaluate(logits: z, targets: .classes([0, 1, 2])) }
+    }
+
     @Test func sgdMatchesPyTorchRecurrence() throws {
         var parameters = [try Tensor(shape: [2], scalars: [1, -2])]
         var sgd = SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)

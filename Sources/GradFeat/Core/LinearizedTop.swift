@@ -68,34 +68,90 @@ public struct LinearizedTop: Sendable {
 
     /// `f` and, when `parameterTangent` is given (shaped like θ2), `ḟ = J(x) · parameterTangent`.
     public func apply(_ input: Tensor, parameterTangent: [Tensor]?, mode: Mode = .evaluation) throws -> LayerOutput {
+        try apply(input, parameterTangent: parameterTangent, scales: nil, mode: mode)
+    }
+
+    /// `f` and `ḟ = J(x) · (scales ⊙ parameterTangent)`: the tangent as stored with one factor per tensor (the NTK
+    /// parametrization), applied inside the convolutions' and dense layers' products rather than by scaled copies.
+    public func apply(
+        _ input: Tensor, parameterTangent: [Tensor]?, scales: [Float]?, mode: Mode = .evaluation
+    ) throws -> LayerOutput {
         var perChild: [[Tensor]?] = Array(repeating: nil, count: layers.layers.count)
+        var perChildScales: [[Float]?] = Array(repeating: nil, count: layers.layers.count)
         if let parameterTangent {
             var offset = 0
             for i in layers.layers.indices where linearized[i] {
                 let count = layers.layers[i].layer.parameters.count
                 guard offset + count <= parameterTangent.count else { break }
                 perChild[i] = Array(parameterTangent[offset..<offset + count])
+                perChildScales[i] = scales.map { Array($0[offset..<offset + count]) }
                 offset += count
             }
-            guard offset == parameterTangent.count else {
+            guard offset == parameterTangent.count, scales == nil || scales!.count == offset else {
                 throw TensorError.invalidArgument(
                     "parameter tangent has \(parameterTangent.count) tensors, θ2 has \(parameters.count)")
             }
         }
-        return try layers.apply(input, tangent: nil, childParameterTangents: perChild, mode: mode)
+        var (value, tangent): (Tensor, Tensor?) = (input, nil)
+        var records: [Record] = []
+        records.reserveCapacity(layers.layers.count)
+        for (i, child) in layers.layers.enumerated() {
+            let output: LayerOutput
+            if let childTangent = perChild[i], let childScales = perChildScales[i] {
+                if let scaled = child.layer as? any ScaledParameterLayer {
+                    output = try scaled.apply(
+                        value, tangent: tangent, parameterTangent: childTangent, tangentScales: childScales, mode: mode)
+                } else {
+                    output = try child.layer.apply(
+                        value, tangent: tangent, parameterTangent: childTangent.scaled(by: childScales), mode: mode)
+                }
+            } else {
+                output = try child.layer.apply(value, tangent: tangent, parameterTangent: perChild[i], mode: mode)
+            }
+            (value, tangent) = (output.value, output.tangent)
+            records.append(output.record)
+        }
+        return LayerOutput(value: value, tangent: tangent, record: Record(input: input, children: records))
     }
 
     /// `Jᵀ c`: the gradient with respect to θ2 of `⟨c, f⟩` (fine-tuning) — equally of `⟨c, ḟ⟩` (GradFeat, since
-    /// `ḟ = J w2`) — from the record of `apply`.
-    public func parameterGradients(_ record: Record, cotangent: Tensor, mode: Mode = .evaluation) throws -> [Tensor] {
+    /// `ḟ = J w2`) — from the record of `apply`; with `scales`, each tensor's gradient multiplied by its factor
+    /// (the gradient with respect to the stored values), inside the products.
+    public func parameterGradients(
+        _ record: Record, cotangent: Tensor, scales: [Float]? = nil, mode: Mode = .evaluation
+    ) throws -> [Tensor] {
         var gradient = cotangent
         var perChild: [[Tensor]] = Array(repeating: [], count: layers.layers.count)
+        var offsets: [Int] = Array(repeating: 0, count: layers.layers.count)
+        var offset = 0
+        for i in layers.layers.indices where linearized[i] {
+            offsets[i] = offset
+            offset += layers.layers[i].layer.parameters.count
+        }
         let first = firstLinearized
         for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
-            let result = try layers.layers[i].layer.vjp(
-                record.children[i], outputGradient: gradient, needInputGradient: i > first, mode: mode)
-            if linearized[i] { perChild[i] = result.parameters }
-            if i > first { gradient = result.input! }
+            let layer = layers.layers[i].layer
+            let needInput = i > first
+            if linearized[i], let scales {
+                let childScales = Array(scales[offsets[i]..<offsets[i] + layer.parameters.count])
+                let result: Gradients
+                if let scaled = layer as? any ScaledParameterLayer {
+                    result = try scaled.vjp(
+                        record.children[i], outputGradient: gradient, needInputGradient: needInput,
+                        gradientScales: childScales, mode: mode)
+                    perChild[i] = result.parameters
+                } else {
+                    result = try layer.vjp(
+                        record.children[i], outputGradient: gradient, needInputGradient: needInput, mode: mode)
+                    perChild[i] = result.parameters.scaled(by: childScales)
+                }
+                if needInput { gradient = result.input! }
+            } else {
+                let result = try layer.vjp(
+                    record.children[i], outputGradient: gradient, needInputGradient: needInput, mode: mode)
+                if linearized[i] { perChild[i] = result.parameters }
+                if needInput { gradient = result.input! }
+            }
         }
         return perChild.flatMap { $0 }
     }

@@ -58,6 +58,13 @@ public struct Comparison: Sendable {
         }
     }
 
+    /// Caches the frozen bottom's activations of `train` and `test` images (in memory), then runs the comparison.
+    public func run(images train: some BatchSource, test: some BatchSource, loss: any Loss) throws -> [Row] {
+        let trainCache = try ActivationCache.compute(network: network, splitAt: split, data: train, label: "cache train", quiet: quiet)
+        let testCache = try ActivationCache.compute(network: network, splitAt: split, data: test, label: "cache test", quiet: quiet)
+        return try run(train: trainCache, test: testCache, loss: loss)
+    }
+
     /// Trains every extractor on `train` (cached activations) and evaluates on `test`.
     /// `ω̄` is the activation baseline's trained head when it runs, else `omegaBar`, else the network's own head.
     public func run(train: some BatchSource, test: any BatchSource, loss: any Loss, omegaBar: Head? = nil,

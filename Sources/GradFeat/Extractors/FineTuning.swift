@@ -27,6 +27,7 @@ public struct FineTuning: FeatureExtractor {
     }
 
     private mutating func refreshEffective() {
+        guard !parameters.isEmpty else { return }
         let effective = parameters.scaled(by: scales)
         let count = effective.count - 2
         top.parameters = Array(effective[0..<count])
@@ -41,6 +42,14 @@ public struct FineTuning: FeatureExtractor {
 
     public var parameterNames: [String] { top.parameterNames + ["fc.weight", "fc.bias"] }
 
+    /// Updates the stored parameters in place (no copy of their storage), then refreshes the effective values once.
+    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
+        var values = parameters
+        parameters = []  // unique storage: `update` writes without copying (didSet on [] refreshes nothing)
+        defer { parameters = values }
+        try update(&values)
+    }
+
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
         let pass = try top.apply(input, parameterTangent: nil, mode: mode)
         return ExtractorOutput(logits: try head.logits(pass.value), record: pass.record, features: pass.value)
@@ -49,7 +58,9 @@ public struct FineTuning: FeatureExtractor {
     public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
         let headGradients = try linearHeadGradients(features: output.features!, logitsGradient: logitsGradient)
         let cotangent = featureCotangent(logitsGradient, headWeight: head.weight)
-        let topGradients = try top.parameterGradients(output.record!, cotangent: cotangent)
-        return (topGradients + headGradients).scaled(by: scales)
+        let count = scales.count - 2
+        let topGradients = try top.parameterGradients(
+            output.record!, cotangent: cotangent, scales: Array(scales[0..<count]))
+        return topGradients + headGradients.scaled(by: Array(scales[count...]))
     }
 }

@@ -49,7 +49,8 @@ public struct GradientFeatures: FeatureExtractor {
     }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
-        let pass = try top.apply(input, parameterTangent: tangent)
+        // w2 as stored, its NTK factors applied inside the products (no scaled copy of w2).
+        let pass = try top.apply(input, parameterTangent: parameters, scales: scales)
         let fTangent = pass.tangent ?? .zeros(like: pass.value)
         let gradientTerm = try omegaBar.linearPart(fTangent)
         return ExtractorOutput(logits: gradientTerm, record: pass.record, features: pass.value, gradientTerm: gradientTerm)
@@ -58,6 +59,6 @@ public struct GradientFeatures: FeatureExtractor {
     public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
         // ∂L/∂ḟ = g ω̄, then the adjoint of w2 ↦ ḟ.
         let cotangent = featureCotangent(logitsGradient, headWeight: omegaBar.weight)
-        return try top.parameterGradients(output.record!, cotangent: cotangent).scaled(by: scales)
+        return try top.parameterGradients(output.record!, cotangent: cotangent, scales: scales)
     }
 }

@@ -19,17 +19,19 @@ public enum ResNet {
     }
 
     /// An ImageNet-style ResNet (7×7 stem, max pool, four stages), torchvision's layout.
-    public static func make(_ depth: Depth, classes: Int, inputSize: Int = 224, seed: UInt64) -> Network {
+    /// `width` is the stem's channel count (torchvision: 64; stage s has `width << s` planes); a smaller one gives
+    /// the same topology and names with fewer parameters (the PyTorch parity fixtures use 4).
+    public static func make(_ depth: Depth, classes: Int, inputSize: Int = 224, width: Int = 64, seed: UInt64) -> Network {
         var rng = SeededRandom(seed: seed)
         var layers: [NamedLayer] = [
-            NamedLayer("conv1", Conv2D(3, 64, kernel: 7, stride: 2, padding: 3, bias: false, rng: &rng)),
-            NamedLayer("bn1", BatchNorm2D(channels: 64)),
+            NamedLayer("conv1", Conv2D(3, width, kernel: 7, stride: 2, padding: 3, bias: false, rng: &rng)),
+            NamedLayer("bn1", BatchNorm2D(channels: width)),
             NamedLayer("relu", ReLU()),
             NamedLayer("maxpool", MaxPool2D(kernel: 3, stride: 2, padding: 1)),
         ]
-        var channels = 64
+        var channels = width
         for (stage, count) in depth.blocks.enumerated() {
-            let planes = 64 << stage
+            let planes = width << stage
             for block in 0..<count {
                 let stride = block == 0 && stage > 0 ? 2 : 1
                 let layer: Residual

@@ -59,6 +59,8 @@ public enum ActivationCacheFile {
                 try file.createDataset("labels", values: labels.map { Int64($0) })
             case let .multiLabel(flags, k):
                 try file.createDataset("labels", values: flags, shape: [data.count, k])
+            case let .values(tensor):
+                try file.createDataset("targets", values: tensor.scalars, shape: tensor.shape.dimensions)
             }
         }
     }

@@ -52,6 +52,7 @@ extension Targets {
             out.reserveCapacity(indices.count * k)
             for i in indices { out.append(contentsOf: flags[(i * k)..<((i + 1) * k)]) }
             return .multiLabel(flags: out, classCount: k)
+        case let .values(tensor): return .values(tensor.gathering(rows: indices))
         }
     }
 }

@@ -13,8 +13,8 @@ public struct Metrics: Sendable, Codable, Equatable {
     public var loss: Double?
 
     /// The headline number: accuracy for single-label, mAP for multi-label.
-    public var headline: Double { accuracy ?? meanAveragePrecision ?? .nan }
-    public var headlineName: String { accuracy != nil ? "accuracy" : "mAP" }
+    public var headline: Double { accuracy ?? meanAveragePrecision ?? loss ?? .nan }
+    public var headlineName: String { accuracy != nil ? "accuracy" : meanAveragePrecision != nil ? "mAP" : "loss" }
 
     public init(logits: Tensor, targets: Targets, loss: Double? = nil) {
         let (n, k) = (logits.shape[0], logits.shape[1])
@@ -42,6 +42,8 @@ public struct Metrics: Sendable, Codable, Equatable {
             averagePrecision = aps
             let valid = aps.filter { !$0.isNaN }
             meanAveragePrecision = valid.isEmpty ? .nan : valid.reduce(0, +) / Double(valid.count)
+        case .values:
+            break  // regression: the loss is the measure
         }
     }
 

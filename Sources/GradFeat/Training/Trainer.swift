@@ -62,33 +62,10 @@ public struct Trainer: Sendable {
             let (inputs, targets) = try train.batch(Array(permutation[position..<(position + order.batchSize)]))
 
             let mode = Mode.training(seed: rng.next())
-            let value: Double
-            var gradients: [Tensor]
-            let output: ExtractorOutput
-            do {
-                output = try extractor.forward(inputs, mode: mode)
-                let evaluated = try loss.evaluate(logits: output.logits, targets: targets)
-                value = evaluated.loss
-                gradients = try extractor.parameterGradients(output, logitsGradient: evaluated.gradient)
-                if let clip = configuration.clipNorm {
-                    try clipGradientNorm(&gradients, maxNorm: clip)
-                } else if !gradients.allSatisfy(\.isFinite) {
-                    throw TensorError.nonFinite(what: "a gradient")
-                }
-            } catch let error as TensorError {
-                if case .nonFinite = error {
-                    throw GradFeatError.diverged(iteration: iteration, detail: error.description)
-                }
-                throw error
-            }
             optimizer.learningRate = configuration.schedule.learningRate(at: iteration)
-            try extractor.updateParameters { parameters in
-                try optimizer.update(&parameters, gradients: gradients)
-                guard parameters.allSatisfy(\.isFinite) else {
-                    throw GradFeatError.diverged(iteration: iteration, detail: "a parameter became NaN or infinite")
-                }
-            }
-            extractor.updateStatistics(output)
+            let value = try Trainer.step(
+                &extractor, inputs: inputs, targets: targets, loss: loss, optimizer: &optimizer,
+                clipNorm: configuration.clipNorm, mode: mode, iteration: iteration)
 
             runningLoss += value
             runningCount += 1
@@ -114,5 +91,43 @@ public struct Trainer: Sendable {
             if checkpointNow, let checkpoint { try checkpoint(state(done)) }
         }
         return history
+    }
+}
+
+extension Trainer {
+    /// One optimisation step on a batch: forward pass, loss, parameter gradients (clipped, or checked to be finite),
+    /// the optimiser's in-place update at its current learning rate, and the extractor's statistics. Returns the
+    /// batch loss. `train` runs exactly this at every iteration; `StepBenchmark` times it.
+    public static func step(
+        _ extractor: inout any FeatureExtractor, inputs: Tensor, targets: Targets, loss: any Loss,
+        optimizer: inout any Optimizer, clipNorm: Float?, mode: Mode, iteration: Int
+    ) throws -> Double {
+        let value: Double
+        var gradients: [Tensor]
+        let output: ExtractorOutput
+        do {
+            output = try extractor.forward(inputs, mode: mode)
+            let evaluated = try loss.evaluate(logits: output.logits, targets: targets)
+            value = evaluated.loss
+            gradients = try extractor.parameterGradients(output, logitsGradient: evaluated.gradient)
+            if let clipNorm {
+                try clipGradientNorm(&gradients, maxNorm: clipNorm)
+            } else if !gradients.allSatisfy(\.isFinite) {
+                throw TensorError.nonFinite(what: "a gradient")
+            }
+        } catch let error as TensorError {
+            if case .nonFinite = error {
+                throw GradFeatError.diverged(iteration: iteration, detail: error.description)
+            }
+            throw error
+        }
+        try extractor.updateParameters { parameters in
+            try optimizer.update(&parameters, gradients: gradients)
+            guard parameters.allSatisfy(\.isFinite) else {
+                throw GradFeatError.diverged(iteration: iteration, detail: "a parameter became NaN or infinite")
+            }
+        }
+        extractor.updateStatistics(output)
+        return value
     }
 }

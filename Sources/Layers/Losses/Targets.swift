@@ -6,11 +6,14 @@ public enum Targets: Sendable, Equatable {
     case classes([Int])
     /// `flags` [N, K] row-major: 1 present, 0 absent, −1 difficult (ignored by the loss and by AP).
     case multiLabel(flags: [Int8], classCount: Int)
+    /// Real-valued targets [N, …] (reconstruction by an autoencoder).
+    case values(Tensor)
 
     public var count: Int {
         switch self {
         case let .classes(labels): return labels.count
         case let .multiLabel(flags, classCount): return flags.count / max(classCount, 1)
+        case let .values(tensor): return tensor.rank > 0 ? tensor.shape[0] : 0
         }
     }
 }

@@ -31,11 +31,28 @@ public struct SGD: Optimizer {
             parameters[i].withUnsafeMutableBufferPointer { p in
                 velocity[i].withUnsafeMutableBufferPointer { v in
                     gradients[i].withUnsafeBufferPointer { g in
-                        for j in 0..<p.count {
-                            let d = g[j] + wd * p[j]
+                        let (p, v, g, n) = (p.baseAddress!, v.baseAddress!, g.baseAddress!, p.count)
+                        // Branch-free loops (one per case) so that the compiler vectorises them.
+                        if mu == 0 {
+                            for j in 0..<n {
+                                let d = g[j] + wd * p[j]
+                                v[j] = d
+                                p[j] -= lr * d
+                            }
+                        } else if first {
                             // PyTorch starts the buffer at the first gradient rather than decaying from zero.
-                            v[j] = first ? d : mu * v[j] + d
-                            p[j] -= lr * (mu == 0 ? d : v[j])
+                            for j in 0..<n {
+                                let d = g[j] + wd * p[j]
+                                v[j] = d
+                                p[j] -= lr * d
+                            }
+                        } else {
+                            for j in 0..<n {
+                                let d = g[j] + wd * p[j]
+                                let velocity = mu * v[j] + d
+                                v[j] = velocity
+                                p[j] -= lr * velocity
+                            }
                         }
                     }
                 }

@@ -1,0 +1,282 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import GradFeat
+
+/// `gradfeat cache`: decodes a data set once into a data-set cache (HDF5), or runs a base network's frozen bottom
+/// over a data-set cache and stores the activations. docs/FORMATS.md describes both files.
+struct CacheCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Write a data-set cache (decoded images + labels) or an activation cache, in HDF5.",
+        discussion: """
+            Data set:     gradfeat cache --format FORMAT --source PATH --split NAME --output FILE.h5 [--size HxW]
+            Activations:  gradfeat cache --activations --model NAME --weights W.h5 [--layer L] --input DATA.h5 \
+            --output ACT.h5 [--batch-size 256]
+
+            Sources: imagefolder — the folder or .tar(.gz) holding one folder per split (<split>/<class>/*.jpg|png); \
+            cifar10, cifar100 — the official binary release (folder or .tar.gz); svhn — a <split>_32x32.mat file or \
+            its folder; mnist, fashion-mnist — the folder of the four IDX files; voc2007 — a VOCdevkit folder or \
+            .tar(.gz); coco — the folder holding annotations/instances_<split>.json and <split>/ (or --annotations).
+            Output files are written atomically: a failed run leaves no file behind.
+            """)
+
+    /// The data-set formats `--format` accepts.
+    enum Format: String, CaseIterable, ExpressibleByArgument {
+        case imagefolder, cifar10, cifar100, svhn, mnist
+        case fashionMNIST = "fashion-mnist"
+        case voc2007, coco
+    }
+
+    // MARK: Data-set cache
+
+    @Option(help: "Data-set format.")
+    var format: Format?
+
+    @Option(help: "The data: folder, archive or file (see below).")
+    var source: String?
+
+    @Option(help: "The split to cache (train, test, val, trainval, train2014, …).")
+    var split: String?
+
+    @Option(help: "Resize every image to HxW (or N for NxN). VOC and COCO default to 224x224.")
+    var size: String?
+
+    @Option(help: "COCO only: the instances_<split>.json file (default: SOURCE/annotations/instances_<split>.json).")
+    var annotations: String?
+
+    // MARK: Activation cache
+
+    @Flag(help: "Cache a base network's activations of a data-set cache instead of a data set.")
+    var activations = false
+
+    @Option(help: "Base network (with --activations): \(ModelZoo.names.joined(separator: ", ")).")
+    var model: String?
+
+    @Option(help: "Weights of the base network (HDF5; without it the network is randomly initialised from --seed).")
+    var weights: String?
+
+    @Option(help: "The first θ2 layer: the cache holds its input (default: the model's split).")
+    var layer: String?
+
+    @Option(help: "The data-set cache to run the network on (written by gradfeat cache --format …).")
+    var input: String?
+
+    @Option(help: "Images per forward pass.")
+    var batchSize = 256
+
+    @Option(help: "Seed of the initialisation of parameters the weights do not set.")
+    var seed: UInt64 = 0
+
+    // MARK: Both
+
+    @Option(help: "The HDF5 file to write (replaced atomically if it exists).")
+    var output: String
+
+    @Flag(help: "Print no progress.")
+    var quiet = false
+
+    func validate() throws {
+        if activations {
+            for (name, value) in [("--format", format?.rawValue), ("--source", source), ("--size", size),
+                                  ("--annotations", annotations)] where value != nil {
+                throw ValidationError("\(name) does not apply with --activations (which reads --input)")
+            }
+            guard model != nil else { throw ValidationError("--activations needs --model NAME") }
+            guard let input else { throw ValidationError("--activations needs --input DATA.h5 (a data-set cache)") }
+            guard FileManager.default.fileExists(atPath: input) else {
+                throw ValidationError("--input \(input): no such file (write it first with gradfeat cache --format …)")
+            }
+            if let weights, !FileManager.default.fileExists(atPath: weights) {
+                throw ValidationError("--weights \(weights): no such file")
+            }
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
+            guard URL(fileURLWithPath: input).standardizedFileURL != URL(fileURLWithPath: output).standardizedFileURL else {
+                throw ValidationError("--output must differ from --input (\(input))")
+            }
+        } else {
+            for (name, value) in [("--model", model), ("--weights", weights), ("--layer", layer), ("--input", input)]
+            where value != nil {
+                throw ValidationError("\(name) applies only with --activations")
+            }
+            guard let format else {
+                throw ValidationError(
+                    "missing --format (\(Format.allCases.map(\.rawValue).joined(separator: "|"))), or pass --activations")
+            }
+            guard let source else { throw ValidationError("missing --source PATH (the data set's folder, archive or file)") }
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw ValidationError("--source \(source): no such file or folder")
+            }
+            guard split != nil || (format == .svhn && source.hasSuffix(".mat")) else {
+                throw ValidationError("missing --split NAME (e.g. train or test)")
+            }
+            if annotations != nil && format != .coco { throw ValidationError("--annotations applies only to --format coco") }
+            if let size { _ = try Self.parseSize(size) }
+        }
+    }
+
+    func run() async throws {
+        let outputURL = URL(fileURLWithPath: output)
+        let folder = outputURL.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: folder.path) {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        if activations {
+            try cacheActivations(to: outputURL)
+        } else {
+            try cacheDataset(to: outputURL)
+        }
+    }
+
+    // MARK: - Data-set cache
+
+    /// `HxW` or `N` as an image size.
+    static func parseSize(_ text: String) throws -> ImageSize {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        let numbers = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(parts.count), numbers.count == parts.count, numbers.allSatisfy({ (1...8192).contains($0) }) else {
+            throw ValidationError("--size '\(text)' is not a size: write HxW (e.g. 64x64) or N, from 1 to 8192")
+        }
+        return ImageSize(height: numbers[0], width: numbers.last!)
+    }
+
+    func cacheDataset(to url: URL) throws {
+        guard let format, let source else { throw GradFeatError.invalidConfiguration("missing --format or --source") }
+        let size = try self.size.map(Self.parseSize)
+        let clock = Date()
+        if !quiet { note("loading \(format.rawValue) \(split ?? "") from \(source)") }
+        var set = try load(format, from: source, size: size)
+        if let size { set = set.resized(to: size) }  // a no-op when the loader already resized
+        let loadSeconds = Date().timeIntervalSince(clock)
+        if !quiet {
+            note(String(format: "loaded %d images of %dx%dx%d in %.1f s", set.count, set.channels, set.height,
+                        set.width, loadSeconds))
+        }
+        let progress = ProgressReporter("write \(url.lastPathComponent)", total: set.count, unit: "img", quiet: quiet)
+        try DatasetCache.write(set, to: url) { progress.update($0) }
+        let seconds = Date().timeIntervalSince(clock)
+        print(String(
+            format: "%@ %@: %d images of %dx%dx%d, %d classes (%@) → %@, %@, %.1f s (load %.1f s, write %.1f s)",
+            format.rawValue, set.split, set.count, set.channels, set.height, set.width, set.classCount,
+            set.isMultiLabel ? "multi-label" : "single-label", url.path, try Self.fileSize(url), seconds, loadSeconds,
+            seconds - loadSeconds))
+    }
+
+    /// Loads `format` from `source` with the Datasets loaders.
+    func load(_ format: Format, from source: String, size: ImageSize?) throws -> ImageSet {
+        let isFile = !Self.isDirectory(source)
+        switch format {
+        case .imagefolder:
+            return try ImageFolder.load(from: source, split: split!, size: size)
+        case .cifar10, .cifar100:
+            let variant: CIFARBinary.Variant = format == .cifar10 ? .cifar10 : .cifar100
+            // A folder of compressed record files (test_batch.bin.xz, …) is read file by file.
+            if !isFile {
+                let names = variant.fileNames(split: split!)
+                for suffix in [".gz", ".xz"] {
+                    let files = names.map { source + "/" + $0 + suffix }
+                    if files.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+                        return try CIFARBinary.load(files: files, variant: variant, split: split!)
+                    }
+                }
+            }
+            return try CIFARBinary.load(from: source, variant: variant, split: split!)
+        case .svhn:
+            if isFile { return try SVHN.load(path: source, split: split) }
+            let candidates = ["\(split!)_32x32.mat", "\(split!)_32x32.mat.gz"].map { source + "/" + $0 }
+            guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw GradFeatError.invalidConfiguration("--source \(source): no \(split!)_32x32.mat in it (pass the .mat file itself)")
+            }
+            return try SVHN.load(path: file, split: split)
+        case .mnist, .fashionMNIST:
+            guard !isFile else { throw GradFeatError.invalidConfiguration("--source \(source): pass the folder holding the IDX files") }
+            // The IDX layout is shared; a Fashion-MNIST folder given as "mnist" still gets its own class names.
+            let looksFashion = (source as NSString).standardizingPath.lowercased().contains("fashion")
+            if format == .mnist && looksFashion && !quiet {
+                note("\(source) looks like Fashion-MNIST: storing its class names (pass --format fashion-mnist to be explicit)")
+            }
+            let variant: MNIST.Variant = format == .fashionMNIST || looksFashion ? .fashionMNIST : .mnist
+            return try MNIST.load(from: source, split: split!, variant: variant)
+        case .voc2007:
+            return try VOC2007.load(from: source, split: split!, size: size ?? ImageSize(224))
+        case .coco:
+            let annotationFile = annotations ?? source + "/annotations/instances_\(split!).json"
+            guard FileManager.default.fileExists(atPath: annotationFile) else {
+                throw GradFeatError.invalidConfiguration("\(annotationFile): no such file (pass --annotations instances_<split>.json)")
+            }
+            let images = [source + "/" + split!, source + "/" + split! + ".tar", source + "/" + split! + ".tar.gz",
+                          source + "/images/" + split!]
+                .first { FileManager.default.fileExists(atPath: $0) } ?? source
+            return try COCO.load(annotations: annotationFile, images: images, split: split, size: size ?? ImageSize(224))
+        }
+    }
+
+    // MARK: - Activation cache
+
+    func cacheActivations(to url: URL) throws {
+        guard let model, let input else { throw GradFeatError.invalidConfiguration("--activations needs --model and --input") }
+        let clock = Date()
+        let inputURL = URL(fileURLWithPath: input)
+        let set = try DatasetCache.read(inputURL)
+        let digest = try Self.fileDigest(inputURL)
+
+        // Images smaller than a fixed-size encoder's input are padded with zeros, as `gradfeat train` does.
+        let probe = try ModelZoo.make(model, classes: 2, inputChannels: set.channels, seed: seed)
+        var data = try ImageBatches(set, scaling: probe.inputScaling)
+        let wanted = probe.inputShape[1]
+        if data.imageShape[1] < wanted, (wanted - data.imageShape[1]) % 2 == 0 {
+            if !quiet { note("padding \(set.height)x\(set.width) images with zeros to \(model)'s \(wanted)x\(wanted)") }
+            data = data.padded(by: (wanted - data.imageShape[1]) / 2)
+        }
+        var network = try ModelZoo.make(
+            model, classes: max(1, set.classCount), inputChannels: set.channels, inputSize: data.imageShape[1], seed: seed)
+        if let weights {
+            // The head is not part of the cache; one for another number of classes is fine.
+            network = try WeightsFile.load(URL(fileURLWithPath: weights), into: network, keepInitial: ["fc."])
+        } else if !quiet {
+            note("no --weights: \(model) is randomly initialised (seed \(seed))")
+        }
+        let splitLayer = try layer ?? ModelZoo.defaults(for: model).split
+        guard network.layerNames.contains(splitLayer) else {
+            throw GradFeatError.unknownLayer(splitLayer, model: model, known: network.layerNames)
+        }
+        let scaling = network.inputScaling
+        let producer = try ActivationCacheFile.Producer(
+            network: network, layer: splitLayer, split: set.split, source: "\(digest) \(inputURL.standardizedFileURL.path)",
+            transform: "pad-to-\(network.inputShape[1]),\(scaling.mean),\(scaling.std)")
+        let cache = try ActivationCache.compute(
+            network: network, splitAt: splitLayer, data: data, batchSize: batchSize, label: "activations \(set.split)",
+            quiet: quiet)
+        try ActivationCacheFile.save(cache, producer: producer, to: url)
+        print(String(
+            format: "activations of %@ at %@ for %@: %d × %@ float32, %d classes → %@, %@, %.1f s",
+            model, splitLayer, input, cache.count, cache.inputs.shape.dimensions.dropFirst().map(String.init)
+                .joined(separator: "x"), set.classCount, url.path, try Self.fileSize(url), Date().timeIntervalSince(clock)))
+    }
+
+    // MARK: - Helpers
+
+    static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// The file's size for people, e.g. "12.3 MB".
+    static func fileSize(_ url: URL) throws -> String {
+        let bytes = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int ?? 0
+        return bytes >= 1_000_000 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.1f kB", Double(bytes) / 1e3)
+    }
+
+    /// A 64-bit FNV-1a hash of a file's bytes, as "fnv1a64:<hex>": names the data an activation cache was made from.
+    static func fileDigest(_ url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        while let block = try handle.read(upToCount: 1 << 22), !block.isEmpty {
+            block.withUnsafeBytes { bytes in
+                for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            }
+        }
+        return "fnv1a64:" + String(hash, radix: 16)
+    }
+}
