@@ -224,9 +224,10 @@ struct CacheCommand: AsyncParsableCommand {
         let probe = try ModelZoo.make(model, classes: 2, inputChannels: set.channels, seed: seed)
         var data = try ImageBatches(set, scaling: probe.inputScaling)
         let wanted = probe.inputShape[1]
-        if data.imageShape[1] < wanted, (wanted - data.imageShape[1]) % 2 == 0 {
+        let border = ImageBatches.paddingBorder(from: data.imageShape[1], to: wanted)
+        if border > 0 {
             if !quiet { note("padding \(set.height)x\(set.width) images with zeros to \(model)'s \(wanted)x\(wanted)") }
-            data = data.padded(by: (wanted - data.imageShape[1]) / 2)
+            data = data.padded(by: border)
         }
         var network = try ModelZoo.make(
             model, classes: max(1, set.classCount), inputChannels: set.channels, inputSize: data.imageShape[1], seed: seed)

@@ -10,7 +10,7 @@ struct NetworkOptions: ParsableArguments {
     @Option(help: "Weights file (HDF5, PyTorch names; see docs/FORMATS.md). Without it the network is random.")
     var weights: String?
 
-    @Option(help: "Parameter-name prefixes that may be missing from the weights or shaped differently, and keep their initial values (the head fc. always may: a new task has a new head).")
+    @Option(help: "Parameter-name prefixes that may be missing from the weights or shaped differently, and keep their initial values (pretrain and train always allow fc.: a new task has a new head).")
     var keepInitial: [String] = []
 
     /// The network for `classes` classes and images of `channels`×`size`², with the weights loaded.

@@ -11,6 +11,9 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Folder holding the data (default: $GRADFEAT_DATA_DIR, else ../shared/datasets when present).")
     var dataDir: String?
 
+    @Option(help: "Side of the images for data sets of varied sizes (VOC2007, COCO): they are resized to it.")
+    var imageSize = 64
+
     @Option(help: "Use only this many training images (a quick run); 0 means all.")
     var trainSize = 0
 

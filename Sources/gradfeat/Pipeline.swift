@@ -13,16 +13,16 @@ struct LoadedData {
     var description: String
 }
 
-/// Loads the data set named by `options`, scaled for `network`, with 28×28 images padded to the encoder's 32×32.
+/// Loads the data set named by `options`, scaled for the model, with 28×28 images padded to the encoder's 32×32.
 func loadData(_ options: DataOptions, scaling: InputScaling, seed: UInt64, padTo size: Int? = 32) throws -> LoadedData {
     let clock = Date()
-    let trainSet = try DataCatalog.load(options.dataset, split: "train", dataDirectory: options.dataDir)
+    let trainSet = try DataCatalog.load(options.dataset, split: "train", dataDirectory: options.dataDir, size: options.imageSize)
     let testSplit = options.dataset == "voc2007" ? "val" : "test"
-    let testSet = try DataCatalog.load(options.dataset, split: testSplit, dataDirectory: options.dataDir)
+    let testSet = try DataCatalog.load(options.dataset, split: testSplit, dataDirectory: options.dataDir, size: options.imageSize)
     var train = try ImageBatches(trainSet, scaling: scaling)
     var test = try ImageBatches(testSet, scaling: scaling)
-    if let size, train.imageShape[1] < size, (size - train.imageShape[1]) % 2 == 0 {
-        let border = (size - train.imageShape[1]) / 2
+    if let size {
+        let border = ImageBatches.paddingBorder(from: train.imageShape[1], to: size)
         (train, test) = (train.padded(by: border), test.padded(by: border))
     }
     // A seeded subset keeps quick runs reproducible and class-balanced in expectation.

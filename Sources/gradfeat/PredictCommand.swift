@@ -14,7 +14,7 @@ struct PredictCommand: ParsableCommand {
         discussion: """
             The images (/images, uint8 [N, C, H, W]) are scaled as the model expects (bigan-cifar: p/255; \
             ResNets: ImageNet mean/std) and, like in training, padded with zeros to the model's input size \
-            (bigan-cifar 32, ResNets 224) when smaller by an even margin; --no-pad feeds them unchanged (ResNets \
+            (28×28 digits to bigan-cifar's 32×32: small even margins only); --no-pad feeds them unchanged (ResNets \
             take any size ≥ 32). Output (format gradfeat-predictions, version 1): /logits float32 [N, c]; \
             for an extractor with both terms (gradfeat) also /activation_term and /gradient_term [N, c].
 
@@ -85,9 +85,10 @@ struct PredictCommand: ParsableCommand {
             pixels: images.pixels, imageShape: [images.shape[1], images.shape[2], images.shape[3]],
             targets: .classes(Array(repeating: 0, count: images.shape[0])), classCount: 1, scaling: probe.inputScaling)
         let size = probe.inputShape[1]
-        if !noPad, batches.imageShape[1] < size, (size - batches.imageShape[1]) % 2 == 0 {
-            note("padding \(batches.imageShape[1])×\(batches.imageShape[2]) images with zeros to \(size)×\(size + batches.imageShape[2] - batches.imageShape[1]), as `gradfeat train` does (--no-pad: feed them as they are)")
-            batches = batches.padded(by: (size - batches.imageShape[1]) / 2)
+        let border = noPad ? 0 : ImageBatches.paddingBorder(from: batches.imageShape[1], to: size)
+        if border > 0 {
+            note("padding \(batches.imageShape[1])×\(batches.imageShape[2]) images with zeros by \(border), as `gradfeat train` does (--no-pad: feed them as they are)")
+            batches = batches.padded(by: border)
         }
         let weightsURL = URL(fileURLWithPath: weightsPath)
         let weightsClasses = try headRows(weightsURL)

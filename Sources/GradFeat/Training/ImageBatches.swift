@@ -41,6 +41,14 @@ public struct ImageBatches: BatchSource {
         return (inputs, targets.gathering(indices))
     }
 
+    /// The zero border that brings images of side `side` to a fixed-size encoder's input side `input` (28×28 digits
+    /// to the CIFAR encoder's 32×32): a small even margin only. Other sizes are fed as they are — ResNets pool
+    /// globally and take any size; resize the data instead (`--image-size`) to change it.
+    public static func paddingBorder(from side: Int, to input: Int) -> Int {
+        let margin = input - side
+        return margin > 0 && margin <= 8 && margin % 2 == 0 ? margin / 2 : 0
+    }
+
     /// The images with a border of `border` zero pixels (28×28 MNIST-like images to the encoder's 32×32).
     public func padded(by border: Int) -> ImageBatches {
         guard border > 0 else { return self }
