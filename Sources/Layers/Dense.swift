@@ -42,15 +42,6 @@ public struct Dense: ScaledParameterLayer {
         return [input[0], outputCount]
     }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
-        try apply(input, tangent: tangent, parameterTangent: parameterTangent, tangentScales: [1, 1], mode: mode)
-    }
-
-    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
-        try vjp(record, outputGradient: outputGradient, needInputGradient: needInputGradient, gradientScales: [1, 1],
-                mode: mode)
-    }
-
     public func apply(
         _ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, tangentScales: [Float], mode: Mode
     ) throws -> LayerOutput {

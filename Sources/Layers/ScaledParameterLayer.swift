@@ -19,6 +19,18 @@ public protocol ScaledParameterLayer: Layer {
     ) throws -> Gradients
 }
 
+extension ScaledParameterLayer {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+        try apply(input, tangent: tangent, parameterTangent: parameterTangent,
+                  tangentScales: Array(repeating: 1, count: parameters.count), mode: mode)
+    }
+
+    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+        try vjp(record, outputGradient: outputGradient, needInputGradient: needInputGradient,
+                gradientScales: Array(repeating: 1, count: parameters.count), mode: mode)
+    }
+}
+
 extension Tensor {
     /// A tensor whose every element the caller overwrites (no zero fill).
     static func uninitialized(_ shape: Shape) -> Tensor { Tensor(shape: shape) { _ in } }

@@ -57,6 +57,22 @@ extension FeatureExtractor {
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 }
 
+/// An extractor whose stored parameters are a plain stored property: updated in place, and movable out without a
+/// copy (the full model concatenates its two parts' parameters this way).
+protocol StoredParameterExtractor: FeatureExtractor {}
+
+extension StoredParameterExtractor {
+    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
+        try update(&parameters)
+    }
+
+    /// The parameters, leaving this extractor without them until they are set again (unique storage, no copy).
+    mutating func takeParameters() -> [Tensor] {
+        defer { parameters = [] }
+        return parameters
+    }
+}
+
 /// The gradients of a linear head `F = f Wᵀ + b`: `∂L/∂W = gᵀ f`, `∂L/∂b = Σ g`, for logits gradient g [N, c].
 func linearHeadGradients(features f: Tensor, logitsGradient g: Tensor) throws -> [Tensor] {
     let (n, d, c) = (f.shape[0], f.shape[1], g.shape[1])

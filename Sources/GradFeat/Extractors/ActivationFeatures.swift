@@ -6,7 +6,7 @@ import Tensor
 /// F(x) = w1ᵀ f(x) + b
 /// ```
 /// trained from a random initialisation. Its trained head is ω̄ for the gradient models.
-public struct ActivationFeatures: FeatureExtractor {
+public struct ActivationFeatures: StoredParameterExtractor {
     /// The frozen layers from the input (cached `z0`, or images) to `f`.
     public var featureNetwork: Sequential
     /// `(w1, b)` as stored; the stored values are the truth, so a checkpoint restores them bit for bit.
@@ -40,16 +40,6 @@ public struct ActivationFeatures: FeatureExtractor {
     public var parameterNames: [String] { ["fc.weight", "fc.bias"] }
 
     public func features(_ input: Tensor) throws -> Tensor { try featureNetwork.forward(input, mode: .evaluation) }
-
-    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
-        try update(&parameters)
-    }
-
-    /// The parameters, leaving this extractor without them until they are set again (unique storage, no copy).
-    mutating func takeParameters() -> [Tensor] {
-        defer { parameters = [] }
-        return parameters
-    }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
         try output(features: try features(input))

@@ -6,7 +6,7 @@ import Tensor
 /// F(x) = ω̄ᵀ J(x) w2,    J(x) = ∂f/∂θ2 at θ̄,   w2 initialised at 0
 /// ```
 /// computed by one forward tangent pass and trained by backpropagation through the tangent chain.
-public struct GradientFeatures: FeatureExtractor {
+public struct GradientFeatures: StoredParameterExtractor {
     /// The top with its linearized layers at θ̄2.
     public var top: LinearizedTop
     /// ω̄, the head of the trained activation baseline (effective values).
@@ -37,16 +37,6 @@ public struct GradientFeatures: FeatureExtractor {
     }
 
     public var parameterNames: [String] { top.parameterNames.map { "w2.\($0)" } }
-
-    public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
-        try update(&parameters)
-    }
-
-    /// The parameters, leaving this extractor without them until they are set again (unique storage, no copy).
-    mutating func takeParameters() -> [Tensor] {
-        defer { parameters = [] }
-        return parameters
-    }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
         // w2 as stored, its NTK factors applied inside the products (no scaled copy of w2).
