@@ -127,27 +127,7 @@ public struct BatchNorm2D: Layer {
         let value = mapChannels(normalized) { c, xh, out, n in
             for i in 0..<n { out[i] = gamma[c] * xh[i] + beta[c] }
         }
-        var outputTangent: Tensor?
-        if let tangent {
-            if mode.isTraining {
-                // ẏ = γ s (ẋ − mean(ẋ) − x̂ · mean(ẋ x̂))
-                let (sum, dot) = channelSums(tangent, normalized)
-                let count = Float(input.count / channels)
-                let xh = normalized.scalars
-                var offset = 0
-                outputTangent = mapChannels(tangent) { c, t, out, n in
-                    let (a, b, k) = (sum[c] / count, dot[c] / count, gamma[c] * inverseStd[c])
-                    let base = offset
-                    for i in 0..<n { out[i] = k * (t[i] - a - xh[base + i] * b) }
-                    offset += n
-                }
-            } else {
-                outputTangent = mapChannels(tangent) { c, t, out, n in
-                    let k = gamma[c] * inverseStd[c]
-                    for i in 0..<n { out[i] = k * t[i] }
-                }
-            }
-        }
+        var outputTangent = tangent.map { inputJacobianProduct($0, normalized: normalized, inverseStd: inverseStd, mode: mode) }
         if let parameterTangent {
             let (dGamma, dBeta) = (parameterTangent[0].scalars, parameterTangent[1].scalars)
             let parameterPart = mapChannels(normalized) { c, xh, out, n in
@@ -168,26 +148,33 @@ public struct BatchNorm2D: Layer {
         let parameterGradients = [Tensor(vector: dot),
                                   Tensor(vector: sum)]
         guard needInputGradient else { return Gradients(input: nil, parameters: parameterGradients) }
+        // The Jacobian with respect to the input is symmetric, so the VJP applies the same map as the JVP.
+        let dx = inputJacobianProduct(g, normalized: normalized, inverseStd: inverseStd, mode: mode)
+        return Gradients(input: dx, parameters: parameterGradients)
+    }
+
+    /// `(∂y/∂x) v` for a tangent or a cotangent `v` (the input Jacobian is symmetric):
+    /// ```
+    /// training:    γ s (v − mean(v) − x̂ · mean(v ⊙ x̂))        evaluation:  γ s v
+    /// ```
+    private func inputJacobianProduct(_ v: Tensor, normalized: Tensor, inverseStd: [Float], mode: Mode) -> Tensor {
         let gamma = weight.scalars
-        let dx: Tensor
-        if mode.isTraining {
-            // x̄ = γ s (ȳ − mean(ȳ) − x̂ · mean(ȳ x̂))
-            let count = Float(g.count / channels)
-            let xh = normalized.scalars
-            var offset = 0
-            dx = mapChannels(g) { c, gp, out, n in
-                let (a, b, k) = (sum[c] / count, dot[c] / count, gamma[c] * inverseStd[c])
-                let base = offset
-                for i in 0..<n { out[i] = k * (gp[i] - a - xh[base + i] * b) }
-                offset += n
-            }
-        } else {
-            dx = mapChannels(g) { c, gp, out, n in
+        guard mode.isTraining else {
+            return mapChannels(v) { c, vp, out, n in
                 let k = gamma[c] * inverseStd[c]
-                for i in 0..<n { out[i] = k * gp[i] }
+                for i in 0..<n { out[i] = k * vp[i] }
             }
         }
-        return Gradients(input: dx, parameters: parameterGradients)
+        let (sum, dot) = channelSums(v, normalized)
+        let count = Float(v.count / channels)
+        let xh = normalized.scalars
+        var offset = 0
+        return mapChannels(v) { c, vp, out, n in
+            let (a, b, k) = (sum[c] / count, dot[c] / count, gamma[c] * inverseStd[c])
+            let base = offset
+            for i in 0..<n { out[i] = k * (vp[i] - a - xh[base + i] * b) }
+            offset += n
+        }
     }
 
     /// Moves the running statistics toward the batch's: `r ← (1 − m) r + m · batch` (unbiased variance, as PyTorch).

@@ -8,7 +8,7 @@ import Tensor
 /// ```
 /// The two tangent products accumulate into one output buffer; the `conv(ẋ, W)` term is skipped when ẋ = 0
 /// (the first linearized layer).
-public struct Conv2D: ScaledParameterLayer {
+public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
     public var weight: Tensor
     public var bias: Tensor?
     public let stride: (Int, Int)
@@ -49,15 +49,6 @@ public struct Conv2D: ScaledParameterLayer {
         self.stride = stride
         self.padding = padding
     }
-
-    public var parameters: [Tensor] {
-        get { bias.map { [weight, $0] } ?? [weight] }
-        set {
-            weight = newValue[0]
-            if bias != nil { bias = newValue[1] }
-        }
-    }
-    public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
 
     /// The geometry for an input shape, checking channels and kernel fit.
     public func geometry(for input: Shape) throws -> ConvolutionGeometry {

@@ -5,7 +5,7 @@ import Tensor
 /// ```
 /// ẏ = x Ẇᵀ + ḃ + ẋ Wᵀ
 /// ```
-public struct Dense: ScaledParameterLayer {
+public struct Dense: ScaledParameterLayer, WeightAndBiasLayer {
     public var weight: Tensor
     public var bias: Tensor?
 
@@ -24,15 +24,6 @@ public struct Dense: ScaledParameterLayer {
         self.weight = weight
         self.bias = bias
     }
-
-    public var parameters: [Tensor] {
-        get { bias.map { [weight, $0] } ?? [weight] }
-        set {
-            weight = newValue[0]
-            if bias != nil { bias = newValue[1] }
-        }
-    }
-    public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
 
     public func outputShape(for input: Shape) throws -> Shape {
         guard input.rank == 2, input[1] == inputCount else {
