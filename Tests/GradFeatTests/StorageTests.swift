@@ -93,6 +93,12 @@ import Testing
         #expect(found == producer)
         #expect(loaded.inputs == cache.inputs && loaded.targets == cache.targets)
 
+        let reader = try ActivationCacheReader(url, expecting: producer)
+        #expect(reader.count == 6 && reader.sampleShape == cache.sampleShape)
+        let streamed = try reader.batch([4, 1, 4])
+        #expect(streamed.inputs == cache.inputs.gathering(rows: [4, 1, 4]) && streamed.targets == .classes([1, 1, 1]))
+        #expect(try reader.batch(rows: 2..<5).inputs == cache.inputs.rows(2..<5))
+
         let other = BiganCIFAR.make(classes: 3, widthDivisor: 4, seed: 2)
         let otherProducer = try ActivationCacheFile.Producer(network: other, layer: "conv5", split: "train", source: "test", transform: "unit")
         let error = #expect(throws: GradFeatError.self) { try ActivationCacheFile.load(url, expecting: otherProducer) }

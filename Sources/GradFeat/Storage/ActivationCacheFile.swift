@@ -65,8 +65,10 @@ public enum ActivationCacheFile {
         }
     }
 
-    /// Reads a cache into memory after checking its producer against `expected` (nil: accept any).
-    public static func load(_ url: URL, expecting expected: Producer? = nil) throws -> (InMemoryBatches, Producer) {
+    /// Opens a cache, checks its format and producer against `expected` (nil: accept any) and reads its labels.
+    static func open(_ url: URL, expecting expected: Producer?) throws
+        -> (file: HDF5File, producer: Producer, targets: Targets, classCount: Int)
+    {
         let file = try HDF5File(url: url, mode: .readOnly)
         try file.requireFormat(format, version: version)
         let producer = Producer(
@@ -80,12 +82,19 @@ public enum ActivationCacheFile {
                         + "Delete it (or pass another --output) to rebuild it")
             }
         }
-        let dataset = try file.dataset(named: "activations")
-        let inputs = try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
         let labels = try file.dataset(named: "labels")
         let targets: Targets = labels.shape.count == 2
             ? .multiLabel(flags: try labels.read(), classCount: labels.shape[1])
             : .classes((try labels.read(as: Int64.self)).map { Int($0) })
-        return (try InMemoryBatches(inputs: inputs, targets: targets, classCount: try file.attribute("class_count")), producer)
+        return (file, producer, targets, try file.attribute("class_count"))
+    }
+
+    /// Reads a cache into memory after checking its producer against `expected` (nil: accept any); use
+    /// `ActivationCacheReader` to stream one that does not fit.
+    public static func load(_ url: URL, expecting expected: Producer? = nil) throws -> (InMemoryBatches, Producer) {
+        let (file, producer, targets, classCount) = try open(url, expecting: expected)
+        let dataset = try file.dataset(named: "activations")
+        let inputs = try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
+        return (try InMemoryBatches(inputs: inputs, targets: targets, classCount: classCount), producer)
     }
 }
