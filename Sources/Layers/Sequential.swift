@@ -38,11 +38,8 @@ public struct Sequential: Layer {
     public var parameters: [Tensor] {
         get { layers.flatMap { $0.layer.parameters } }
         set {
-            var offset = 0
-            for i in layers.indices {
-                let count = layers[i].layer.parameters.count
-                layers[i].layer.parameters = Array(newValue[offset..<offset + count])
-                offset += count
+            for (i, chunk) in newValue.chunked(into: layers.map { $0.layer.parameters.count }).enumerated() {
+                layers[i].layer.parameters = chunk
             }
         }
     }
@@ -52,11 +49,8 @@ public struct Sequential: Layer {
     public var buffers: [Tensor] {
         get { layers.flatMap { $0.layer.buffers } }
         set {
-            var offset = 0
-            for i in layers.indices {
-                let count = layers[i].layer.buffers.count
-                layers[i].layer.buffers = Array(newValue[offset..<offset + count])
-                offset += count
+            for (i, chunk) in newValue.chunked(into: layers.map { $0.layer.buffers.count }).enumerated() {
+                layers[i].layer.buffers = chunk
             }
         }
     }
@@ -75,12 +69,7 @@ public struct Sequential: Layer {
             throw TensorError.invalidArgument(
                 "Sequential: parameter tangent has \(values.count) tensors, expected \(parameters.count)")
         }
-        var offset = 0
-        return layers.map { child in
-            let count = child.layer.parameters.count
-            defer { offset += count }
-            return Array(values[offset..<offset + count])
-        }
+        return values.chunked(into: layers.map { $0.layer.parameters.count })
     }
 
     public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {

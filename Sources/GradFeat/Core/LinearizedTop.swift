@@ -47,12 +47,9 @@ public struct LinearizedTop: Sendable {
     public var parameters: [Tensor] {
         get { zip(layers.layers, linearized).filter(\.1).flatMap { $0.0.layer.parameters } }
         set {
-            var offset = 0
-            for i in layers.layers.indices where linearized[i] {
-                let count = layers.layers[i].layer.parameters.count
-                layers.layers[i].layer.parameters = Array(newValue[offset..<offset + count])
-                offset += count
-            }
+            let indices = layers.layers.indices.filter { linearized[$0] }
+            let chunks = newValue.chunked(into: indices.map { layers.layers[$0].layer.parameters.count })
+            for (i, chunk) in zip(indices, chunks) { layers.layers[i].layer.parameters = chunk }
         }
     }
 
