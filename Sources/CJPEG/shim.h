@@ -39,6 +39,16 @@ static inline void gf_jpeg_emit_message(j_common_ptr cinfo, int level) {
 
 static inline void gf_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+/* Resets `manager` and routes libjpeg's errors and warnings to it (the caller still sets its jump point). */
+static inline struct jpeg_error_mgr *gf_jpeg_errors(gf_jpeg_error_manager *manager) {
+    memset(manager, 0, sizeof(*manager));
+    struct jpeg_error_mgr *base = jpeg_std_error(&manager->base);
+    manager->base.error_exit = gf_jpeg_error_exit;
+    manager->base.emit_message = gf_jpeg_emit_message;
+    manager->base.output_message = gf_jpeg_output_message;
+    return base;
+}
+
 /* Decodes a JPEG held in memory into interleaved 8-bit pixels (HWC, row-major) with `channels`
    components (1 = grey, 3 = RGB; libjpeg-turbo converts grey to RGB and back).
    On success returns 0 and stores a malloc'ed buffer of height*width*channels bytes in *pixels
@@ -54,11 +64,7 @@ static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, 
     *width = 0;
     *height = 0;
     message[0] = 0;
-    memset(&manager, 0, sizeof(manager));
-    cinfo.err = jpeg_std_error(&manager.base);
-    manager.base.error_exit = gf_jpeg_error_exit;
-    manager.base.emit_message = gf_jpeg_emit_message;
-    manager.base.output_message = gf_jpeg_output_message;
+    cinfo.err = gf_jpeg_errors(&manager);
     if (setjmp(manager.jump)) {
         jpeg_destroy_decompress(&cinfo);
         free(buffer);
@@ -126,11 +132,7 @@ static inline int gf_jpeg_encode(const unsigned char *pixels, int width, int hei
     *output = NULL;
     *output_size = 0;
     message[0] = 0;
-    memset(&manager, 0, sizeof(manager));
-    cinfo.err = jpeg_std_error(&manager.base);
-    manager.base.error_exit = gf_jpeg_error_exit;
-    manager.base.emit_message = gf_jpeg_emit_message;
-    manager.base.output_message = gf_jpeg_output_message;
+    cinfo.err = gf_jpeg_errors(&manager);
     if (setjmp(manager.jump)) {
         jpeg_destroy_compress(&cinfo);
         free(*output);
