@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CRuntime", path: "Sources/CRuntime"),
         .systemLibrary(
             name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]),
@@ -36,7 +37,7 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]),
 
         // MARK: - Public API
-        .target(name: "Tensor", dependencies: ["CBLAS"], path: "Sources/Tensor"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CRuntime"], path: "Sources/Tensor"),
         .target(name: "Layers", dependencies: ["Tensor"], path: "Sources/Layers"),
         .target(name: "HDF5", dependencies: ["CHDF5"], path: "Sources/HDF5"),
         .target(

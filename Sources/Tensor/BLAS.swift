@@ -2,13 +2,11 @@ import CBLAS
 
 /// Thin, typed wrappers over OpenBLAS's CBLAS interface (row-major throughout).
 ///
-/// OpenBLAS owns the threads: GradFeat's own loops stay single-threaded so the two never oversubscribe the cores.
+/// GradFeat owns the threads (`Parallel`): OpenBLAS runs single-threaded inside each worker, and `gemm` splits a
+/// large product across the workers itself.
 public enum BLAS {
-    /// The number of threads OpenBLAS uses.
-    public static var threadCount: Int {
-        get { Int(gradfeat_blas_threads()) }
-        set { gradfeat_blas_set_threads(Int32(newValue)) }
-    }
+    /// The cores GradFeat uses (`Parallel.workerCount`).
+    public static var threadCount: Int { Parallel.workerCount }
 
     /// The kernel OpenBLAS selected for this processor (honours `OPENBLAS_CORETYPE`).
     public static var coreName: String { String(cString: gradfeat_blas_core()) }
@@ -26,6 +24,33 @@ public enum BLAS {
             for row in 0..<m { scale(c + row * ldc, count: n, by: beta) }
             return
         }
+        // A product worth splitting runs on all workers, by rows or by columns of C (whichever is longer), in
+        // slices that are multiples of 64 so that every worker gets whole register tiles.
+        let split = m * n * k >= minimumSplitWork && max(m, n) >= 128
+        Parallel.forEach(split ? max(m, n) : 1, granularity: 64) { _, slice in
+            if !split {
+                sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            } else if m >= n {
+                sgemm(
+                    transposeA, transposeB, slice.count, n, k, alpha,
+                    a + slice.lowerBound * (transposeA ? 1 : lda), lda, b, ldb, beta, c + slice.lowerBound * ldc, ldc)
+            } else {
+                sgemm(
+                    transposeA, transposeB, m, slice.count, k, alpha, a, lda,
+                    b + slice.lowerBound * (transposeB ? ldb : 1), ldb, beta, c + slice.lowerBound, ldc)
+            }
+        }
+    }
+
+    /// Multiply–adds below which a product runs on one core (splitting costs more than it saves).
+    @usableFromInline static let minimumSplitWork = 1 << 21
+
+    @usableFromInline
+    static func sgemm(
+        _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -4,8 +4,10 @@
 /// - `wholeInput`: the kernel covers the unpadded input (a 1×1 output): the convolution *is* a dense map on the
 ///   flattened input, computed without copies by `LinearKernels`.
 /// - `pointwise`: a 1×1 kernel, stride 1, no padding: one GEMM per sample on the input as it lies, no copies.
-/// - `general`: im2col of the whole batch into columns [C·kh·kw, N·Ho·Wo] (one large GEMM, efficient even when
-///   Ho·Wo is small), then a permute from [O, N, Ho·Wo] to NCHW; the backward pass runs col2im.
+/// - `general`: the batch is split across the workers (`Parallel`); each runs chunks of whole samples: im2col into
+///   columns [C·kh·kw, n·Ho·Wo] that fit its L2 cache (several samples per GEMM when Ho·Wo is small), one GEMM,
+///   then a permute from [O, n, Ho·Wo] to NCHW (none for a one-sample chunk); the backward pass runs col2im and
+///   sums the workers' weight gradients.
 public struct ConvolutionGeometry: Sendable, Equatable {
     public let batch: Int, inChannels: Int, height: Int, width: Int
     public let outChannels: Int, kernelHeight: Int, kernelWidth: Int
@@ -41,10 +43,17 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
-    /// Samples per im2col + GEMM chunk of the forward pass: columns of at most 16 MB (whole samples, at least one),
-    /// which bounds the scratch memory (conv1 of ResNet18 at 112×112, batch 32, would need 59 MB at once) while
-    /// keeping each GEMM wide; smaller chunks (4 MB) made conv1–2 of bigan-cifar slower (more GEMM calls, k ≤ 512).
-    var forwardChunk: Int { max(1, min(batch, (1 << 22) / max(1, patchSize * positions))) }
+    /// Samples per im2col + GEMM chunk of the forward pass: columns of at most 1 MB (whole samples, at least
+    /// one), so that each worker's columns stay in its core's L2 cache between im2col and the GEMM. Measured on
+    /// bigan-cifar's conv1–4 at batch 128 (ConvBench, 2 workers): 256 KB–2 MB chunks within noise, 4 MB–16 MB
+    /// chunks 10–60 % slower.
+    var forwardChunk: Int { samples(fitting: 1 << 18) }
+    /// Samples per chunk of the backward pass: 2 MB of columns; the weight gradient's GEMM sums over the chunk, so
+    /// it likes them longer than the forward pass does, but 8 MB chunks were 10–25 % slower.
+    var backwardChunk: Int { samples(fitting: 1 << 19) }
+
+    /// Whole samples (at least one) whose columns fit in `budget` floats.
+    private func samples(fitting budget: Int) -> Int { max(1, min(batch, budget / max(1, patchSize * positions))) }
 
     /// Scalars in one receptive field: C·kh·kw.
     public var patchSize: Int { inChannels * kernelHeight * kernelWidth }
@@ -79,18 +88,24 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             }
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general:
-            // Chunks of whole samples (`forwardChunk`): the columns are patchSize times the input.
+            // Each worker runs its slice of the batch in chunks of whole samples (`forwardChunk`); a one-sample
+            // chunk's product is already NCHW, so the GEMM writes it in place.
             let chunk = forwardChunk
-            let columnsCount = chunk * positions
-            workspace.withScratch(patchSize * columnsCount, outChannels * columnsCount) { columns, product in
-                for start in stride(from: 0, to: batch, by: chunk) {
-                    let samples = start..<min(start + chunk, batch)
-                    let count = samples.count * positions
-                    im2col(x, samples: samples, into: columns)
-                    BLAS.gemm(
-                        m: outChannels, n: count, k: patchSize, alpha: alpha, a: weight, lda: patchSize,
-                        b: columns, ldb: count, c: product, ldc: count)
-                    permuteFromChannelMajor(product, samples: samples, into: y, accumulate: accumulate)
+            Parallel.forEach(batch) { _, slice in
+                workspace.withScratch(patchSize * chunk * positions, outChannels * chunk * positions) { columns, product in
+                    for start in stride(from: slice.lowerBound, to: slice.upperBound, by: chunk) {
+                        let samples = start..<min(start + chunk, slice.upperBound)
+                        let count = samples.count * positions
+                        im2col(x, samples: samples, into: columns)
+                        let direct = samples.count == 1
+                        BLAS.gemm(
+                            m: outChannels, n: count, k: patchSize, alpha: alpha, a: weight, lda: patchSize,
+                            b: columns, ldb: count, beta: direct && accumulate ? 1 : 0,
+                            c: direct ? y + start * outChannels * positions : product, ldc: count)
+                        if !direct {
+                            permuteFromChannelMajor(product, samples: samples, into: y, accumulate: accumulate)
+                        }
+                    }
                 }
             }
             if let bias { addBias(bias, scale: biasScale, to: y) }
@@ -137,21 +152,48 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                 }
             }
         case .general:
-            let columnsCount = batch * positions
-            workspace.withScratch(patchSize * columnsCount, outChannels * columnsCount) { columns, gradient in
-                permuteToChannelMajor(g, into: gradient)
-                if let dWeight {
-                    im2col(x, samples: 0..<batch, into: columns)
-                    BLAS.gemm(
-                        transposeB: true, m: outChannels, n: patchSize, k: columnsCount, alpha: weightScale,
-                        a: gradient,
-                        lda: columnsCount, b: columns, ldb: columnsCount, beta: beta, c: dWeight, ldc: patchSize)
+            // Each worker runs its slice of the batch in chunks (`backwardChunk`); worker 0 accumulates its weight
+            // gradient into `dWeight`, the others into their own partial sums, added at the end.
+            let chunk = backwardChunk
+            let weightCount = outChannels * patchSize
+            let workers = Parallel.workerCount
+            workspace.withScratch(dWeight == nil ? 0 : (workers - 1) * weightCount) { partials in
+                let used = Parallel.forEach(batch) { worker, slice in
+                    workspace.withScratch(patchSize * chunk * positions, outChannels * chunk * positions) {
+                        columns, permuted in
+                        for start in stride(from: slice.lowerBound, to: slice.upperBound, by: chunk) {
+                            let samples = start..<min(start + chunk, slice.upperBound)
+                            let count = samples.count * positions
+                            // A one-sample chunk of g is already [O, P].
+                            let gradient: UnsafePointer<Float>
+                            if samples.count == 1 {
+                                gradient = g + start * outChannels * positions
+                            } else {
+                                permuteToChannelMajor(g, samples: samples, into: permuted)
+                                gradient = UnsafePointer(permuted)
+                            }
+                            if let dWeight {
+                                let target = worker == 0 ? dWeight : partials + (worker - 1) * weightCount
+                                let first = start == slice.lowerBound
+                                im2col(x, samples: samples, into: columns)
+                                BLAS.gemm(
+                                    transposeB: true, m: outChannels, n: patchSize, k: count, alpha: weightScale,
+                                    a: gradient, lda: count, b: columns, ldb: count,
+                                    beta: first ? (worker == 0 ? beta : 0) : 1, c: target, ldc: patchSize)
+                            }
+                            if let dx {
+                                BLAS.gemm(
+                                    transposeA: true, m: patchSize, n: count, k: outChannels, a: weight,
+                                    lda: patchSize, b: gradient, ldb: count, c: columns, ldc: count)
+                                col2im(columns, samples: samples, into: dx)
+                            }
+                        }
+                    }
                 }
-                if let dx {
-                    BLAS.gemm(
-                        transposeA: true, m: patchSize, n: columnsCount, k: outChannels, a: weight,
-                        lda: patchSize, b: gradient, ldb: columnsCount, c: columns, ldc: columnsCount)
-                    col2im(columns, into: dx)
+                if let dWeight {
+                    for worker in 1..<used {
+                        BLAS.axpy(weightCount, alpha: 1, x: partials + (worker - 1) * weightCount, y: dWeight)
+                    }
                 }
             }
         }
@@ -202,12 +244,14 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
-    /// [N, O, P] → [O, N·P].
-    private func permuteToChannelMajor(_ g: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
-        let columnsCount = batch * positions
-        for n in 0..<batch {
+    /// [N, O, P] → [O, N·P] for the given samples.
+    private func permuteToChannelMajor(
+        _ g: UnsafePointer<Float>, samples: Range<Int>, into target: UnsafeMutablePointer<Float>
+    ) {
+        let columnsCount = samples.count * positions
+        for n in samples {
             for o in 0..<outChannels {
-                (target + o * columnsCount + n * positions).update(
+                (target + o * columnsCount + (n - samples.lowerBound) * positions).update(
                     from: g + (n * outChannels + o) * positions, count: positions)
             }
         }
@@ -256,10 +300,12 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
-    /// The adjoint of `im2col`: sums each column entry back onto its input position (`dx` is overwritten).
-    func col2im(_ columns: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        dx.update(repeating: 0, count: batch * inChannels * height * width)
-        let columnsCount = batch * positions
+    /// The adjoint of `im2col`: sums each column entry back onto its input position (the samples' part of `dx` is
+    /// overwritten).
+    func col2im(_ columns: UnsafePointer<Float>, samples: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
+        let sampleSize = inChannels * height * width
+        (dx + samples.lowerBound * sampleSize).update(repeating: 0, count: samples.count * sampleSize)
+        let columnsCount = samples.count * positions
         for c in 0..<inChannels {
             for ky in 0..<kernelHeight {
                 let rowsY = validRange(kernelOffset: ky, stride: strideY, pad: padY, inSize: height, outSize: outHeight)
@@ -267,9 +313,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                     let colsX = validRange(kernelOffset: kx, stride: strideX, pad: padX, inSize: width, outSize: outWidth)
                     if colsX.isEmpty { continue }
                     let row = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * columnsCount
-                    for n in 0..<batch {
+                    for n in samples {
                         let plane = dx + (n * inChannels + c) * height * width
-                        let source = row + n * positions
+                        let source = row + (n - samples.lowerBound) * positions
                         for oy in rowsY {
                             let line = source + oy * outWidth
                             let target = plane + (oy * strideY - padY + ky) * width - padX + kx

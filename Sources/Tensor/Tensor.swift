@@ -18,12 +18,14 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// A tensor filled with `value`.
     public init(repeating value: Float = 0, shape: Shape) {
+        MemoryPolicy.applied
         self.shape = shape
         self.scalars = [Float](repeating: value, count: shape.count)
     }
 
     /// A tensor whose storage is written by `body` (every element must be written).
     public init(shape: Shape, unsafeUninitialized body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        MemoryPolicy.applied
         self.shape = shape
         self.scalars = [Float](unsafeUninitializedCapacity: shape.count) { buffer, initialized in
             body(buffer)

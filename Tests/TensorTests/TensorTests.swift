@@ -1,11 +1,13 @@
 import Tensor
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite struct TensorTests {
-    @Test func gemmMatchesNaiveProductForEveryTransposition() throws {
+    /// Small products run on one core; the two large ones are split by rows (m ≥ n) and by columns (n > m).
+    @Test(arguments: [(5, 7, 3), (300, 130, 64), (130, 300, 64)])
+    func gemmMatchesNaiveProductForEveryTransposition(m: Int, n: Int, k: Int) throws {
         var rng = SeededRandom(seed: 51)
-        let (m, n, k) = (5, 7, 3)
         let a = randomTensor([m * k], &rng), b = randomTensor([k * n], &rng)
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             var c = [Float](repeating: 1, count: m * n)
@@ -21,8 +23,25 @@ import Testing
                     let av = a.scalars[ta ? l * m + i : i * k + l], bv = b.scalars[tb ? j * k + l : l * n + j]
                     s += Double(av) * Double(bv)
                 }
-                #expect(abs(Double(c[i * n + j]) - (2 * s + 0.5)) < 1e-5)
+                #expect(abs(Double(c[i * n + j]) - (2 * s + 0.5)) < 1e-5 * Double(k))
             } }
+        }
+    }
+
+    @Test func parallelSlicesCoverEveryIndexOnce() {
+        for (count, granularity) in [(0, 1), (1, 1), (7, 1), (1000, 64), (100, 64)] {
+            let hits = Mutex([Int](repeating: 0, count: count))
+            let nestedWorkers = Mutex([Int]())
+            let workers = Parallel.forEach(count, granularity: granularity) { worker, slice in
+                #expect(slice.lowerBound % granularity == 0)
+                let nested = Parallel.forEach(4) { _, _ in }
+                nestedWorkers.withLock { $0.append(nested) }
+                hits.withLock { for i in slice { $0[i] += 1 } }
+            }
+            #expect(hits.withLock { $0 } == [Int](repeating: 1, count: count))
+            #expect(workers >= 1 && workers <= Parallel.workerCount)
+            // Inside a parallel region, nested regions run serially.
+            if workers > 1 { #expect(nestedWorkers.withLock { $0 }.allSatisfy { $0 == 1 }) }
         }
     }
 
