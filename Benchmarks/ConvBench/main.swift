@@ -1,13 +1,15 @@
 // Convolution micro-benchmark: forward, input-gradient and weight-gradient GFLOP/s for the convolutions of the
 // paper's CIFAR encoder (METHOD.md) at batch 128, beside the sgemm rate measured in the same run.
 //
-//     swift run -c release ConvBench [batch] [repetitions]
+//     swift run -c release ConvBench [batch] [repetitions]            bigan-cifar's convolutions at 32×32
+//     swift run -c release ConvBench resnet18 [batch] [repetitions]   ResNet18's at 112×112 (default batch 32)
 import Foundation
 import Layers
 import Tensor
 
-let arguments = CommandLine.arguments
-let batch = arguments.count > 1 ? Int(arguments[1]) ?? 128 : 128
+let resnet = CommandLine.arguments.dropFirst().first == "resnet18"
+let arguments = resnet ? Array(CommandLine.arguments.dropFirst()) : CommandLine.arguments
+let batch = arguments.count > 1 ? Int(arguments[1]) ?? 128 : (resnet ? 32 : 128)
 let repetitions = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
 
 /// The median of `repetitions` timings of `body`, after one warm-up call.
@@ -48,15 +50,18 @@ print("")
 print("| layer | input | output | path | forward GFLOP/s | input-grad GFLOP/s | weight-grad GFLOP/s | forward % of sgemm |")
 print("|---|---|---|---|---|---|---|---|")
 
-// (name, in, out, kernel, stride, input size) of bigan-cifar.
-let layers: [(String, Int, Int, Int, Int, Int)] = [
-    ("conv1", 3, 32, 5, 1, 32), ("conv2", 32, 64, 4, 2, 28), ("conv3", 64, 128, 4, 1, 13),
-    ("conv4", 128, 256, 4, 2, 10), ("conv5", 256, 512, 4, 1, 4),
-]
-for (name, inChannels, outChannels, kernel, stride, inputSize) in layers {
+// (name, in, out, kernel, stride, padding, input size) of bigan-cifar, or of ResNet18's distinct convolutions.
+let layers: [(String, Int, Int, Int, Int, Int, Int)] = resnet
+    ? [("conv1", 3, 64, 7, 2, 3, 112), ("layer1", 64, 64, 3, 1, 1, 28), ("layer2.0.conv1", 64, 128, 3, 2, 1, 28),
+       ("layer2", 128, 128, 3, 1, 1, 14), ("layer2.0.downsample", 64, 128, 1, 2, 0, 28),
+       ("layer3.0.conv1", 128, 256, 3, 2, 1, 14), ("layer3", 256, 256, 3, 1, 1, 7),
+       ("layer4.0.conv1", 256, 512, 3, 2, 1, 7), ("layer4", 512, 512, 3, 1, 1, 4)]
+    : [("conv1", 3, 32, 5, 1, 0, 32), ("conv2", 32, 64, 4, 2, 0, 28), ("conv3", 64, 128, 4, 1, 0, 13),
+       ("conv4", 128, 256, 4, 2, 0, 10), ("conv5", 256, 512, 4, 1, 0, 4)]
+for (name, inChannels, outChannels, kernel, stride, padding, inputSize) in layers {
     let geometry = try ConvolutionGeometry(
         batch: batch, inChannels: inChannels, height: inputSize, width: inputSize, outChannels: outChannels,
-        kernel: (kernel, kernel), stride: (stride, stride), padding: (0, 0))
+        kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding))
     let x = Tensor.uniform(geometry.inputShape, low: -1, high: 1, using: &rng)
     let w = Tensor.uniform(geometry.weightShape, low: -1, high: 1, using: &rng)
     let g = Tensor.uniform(geometry.outputShape, low: -1, high: 1, using: &rng)

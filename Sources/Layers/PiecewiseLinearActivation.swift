@@ -25,7 +25,9 @@ extension PiecewiseLinearActivation {
         let slope = negativeSlope
         let value = Tensor(shape: input.shape) { out in
             input.withUnsafeBufferPointer { x in
-                for i in 0..<x.count { out[i] = x[i] > 0 ? x[i] : slope * x[i] }
+                Parallel.forEachSlice(of: x.count) { range in
+                    for i in range { out[i] = x[i] > 0 ? x[i] : slope * x[i] }
+                }
             }
         }
         let outputTangent = tangent.map { maskedBy(input, $0) }
@@ -43,7 +45,9 @@ extension PiecewiseLinearActivation {
         return Tensor(shape: v.shape) { out in
             preActivation.withUnsafeBufferPointer { a in
                 v.withUnsafeBufferPointer { v in
-                    for i in 0..<v.count { out[i] = a[i] > 0 ? v[i] : slope * v[i] }
+                    Parallel.forEachSlice(of: v.count) { range in
+                        for i in range { out[i] = a[i] > 0 ? v[i] : slope * v[i] }
+                    }
                 }
             }
         }

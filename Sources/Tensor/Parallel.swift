@@ -53,6 +53,14 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Runs an element-wise loop over `0..<count` in slices across the workers when it is long enough to pay for
+    /// the hand-off (64 Ki elements), else in one call.
+    public static func forEachSlice(of count: Int, _ body: (Range<Int>) -> Void) {
+        forEach(count, minimumCount: 1 << 16, granularity: 4096) { _, range in body(range) }
+    }
+}
+
 /// A value passed to other threads under a contract the compiler cannot check (see `Parallel.forEach`).
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
