@@ -41,7 +41,13 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         } else {
             path = .general
         }
+        usesWinograd = path == .general && kernelHeight == 3 && kernelWidth == 3 && strideY == 1 && strideX == 1
+            && padY <= 2 && padX <= 2 && inChannels >= 16 && outChannels >= 16
     }
+
+    /// Whether the forward pass runs Winograd's F(2×2, 3×3) (`WinogradF2x3`): 3×3 kernels at stride 1 with at least
+    /// 16 input and output channels (fewer make its 16 GEMMs too thin to pay for the transforms).
+    public let usesWinograd: Bool
 
     /// Samples per im2col + GEMM chunk of the forward pass: columns of at most 1 MB (whole samples, at least
     /// one), so that each worker's columns stay in its core's L2 cache between im2col and the GEMM. Measured on
@@ -90,6 +96,10 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                     b: x + n * inChannels * positions, ldb: positions, beta: accumulate ? 1 : 0,
                     c: y + n * outChannels * positions, ldc: positions)
             }
+            if let bias { addBias(bias, scale: biasScale, to: y) }
+        case .general where usesWinograd:
+            WinogradF2x3(self).forward(
+                x: x, weight: weight, y: y, accumulate: accumulate, alpha: alpha, workspace: workspace)
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general:
             // Each worker runs its slice of the batch in chunks of whole samples (`forwardChunk`); a one-sample

@@ -42,6 +42,44 @@ import Testing
         #expect(worst < 1e-5, "largest difference \(worst)")
     }
 
+    /// 3×3 stride-1 convolutions with ≥ 16 channels run Winograd F(2×2, 3×3): odd and even output sizes (partial
+    /// edge tiles), every padding it takes, an odd batch (uneven worker slices), `alpha` and accumulation.
+    @Test(arguments: [((1, 1), 7, 5), ((0, 0), 6, 6), ((2, 2), 5, 4), ((1, 0), 4, 4), ((0, 1), 3, 9)])
+    func winogradMatchesDirectLoop(padding: (Int, Int), h: Int, w: Int) throws {
+        var rng = SeededRandom(seed: 23)
+        let conv = Conv2D(inChannels: 16, outChannels: 24, kernelSize: (3, 3), stride: (1, 1), padding: padding, rng: &rng)
+        let x = randomTensor([3, 16, h, w], &rng)
+        let y = try conv.forward(x)
+        let geometry = try ConvolutionGeometry(
+            batch: 3, inChannels: 16, height: h, width: w, outChannels: 24, kernel: (3, 3), stride: (1, 1),
+            padding: padding)
+        #expect(geometry.usesWinograd)
+        let reference = directConvolution(x, conv)
+        let scale = reference.map(abs).max() ?? 1
+        let worst = zip(y.scalars, reference).map { abs(Double($0) - $1) }.max() ?? 0
+        #expect(worst < 1e-5 * scale, "largest difference \(worst)")
+
+        // y₀ + ½ · conv(x, W) through `accumulate` and `alpha`, as the tangent pass uses it.
+        let start = randomTensor(geometry.outputShape, &rng)
+        var accumulated = start
+        x.withUnsafeBufferPointer { xp in
+            conv.weight.withUnsafeBufferPointer { wp in
+                accumulated.withUnsafeMutableBufferPointer { yp in
+                    geometry.forward(
+                        x: xp.baseAddress!, weight: wp.baseAddress!, bias: nil, y: yp.baseAddress!,
+                        accumulate: true, alpha: 0.5)
+                }
+            }
+        }
+        let bias = conv.bias?.scalars ?? [Float](repeating: 0, count: 24)
+        let positions = geometry.outHeight * geometry.outWidth
+        let worstAccumulated = (0..<start.count).map { i in
+            let expected = Double(start.scalars[i]) + 0.5 * (reference[i] - Double(bias[(i / positions) % 24]))
+            return abs(Double(accumulated.scalars[i]) - expected)
+        }.max() ?? 0
+        #expect(worstAccumulated < 1e-5 * scale, "largest difference \(worstAccumulated)")
+    }
+
     @Test func foldedBatchNormEqualsEvaluationMode() throws {
         var rng = SeededRandom(seed: 22)
         let conv = Conv2D(3, 5, kernel: 3, stride: 2, padding: 1, rng: &rng)
