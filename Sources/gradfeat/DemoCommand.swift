@@ -61,13 +61,7 @@ struct DemoCommand: AsyncParsableCommand {
         try WeightsFile.save(network, to: directory.appendingPathComponent("weights.h5"))
 
         // 3. Cache the frozen bottom's activations (θ1 = the layers before `split`).
-        let train = try ActivationCache.compute(network: network, splitAt: split, data: loaded.train, label: "cache train", quiet: quiet)
-        let test = try ActivationCache.compute(network: network, splitAt: split, data: loaded.test, label: "cache test", quiet: quiet)
-        for (name, cache) in [("train", train), ("test", test)] {
-            let producer = try ActivationCacheFile.Producer(
-                network: network, layer: split, split: name, source: loaded.description, transform: "pad-to-32,unit")
-            try ActivationCacheFile.save(cache, producer: producer, to: directory.appendingPathComponent("activations-\(name).h5"))
-        }
+        let (train, test) = try cachedActivations(in: directory, base: network, split: split, loaded: loaded, quiet: quiet)
 
         // 4. The four models.
         var training = TrainingConfiguration.paper(iterations: niter, seed: seed)

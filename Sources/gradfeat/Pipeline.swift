@@ -11,6 +11,9 @@ struct LoadedData {
     var test: ImageBatches
     var classNames: [String]
     var description: String
+    /// The data set's split names of `train` and `test` ("test" is "val" for VOC2007).
+    var trainSplit = "train"
+    var testSplit: String
 }
 
 /// Loads the data set named by `options`, scaled for the model, with 28×28 images padded to the encoder's 32×32.
@@ -40,13 +43,40 @@ func loadData(_ options: DataOptions, scaling: InputScaling, seed: UInt64, padTo
                 Date().timeIntervalSince(clock)))
     return LoadedData(
         train: train, test: test, classNames: trainSet.classNames,
-        description: "\(options.dataset) (\(trainSet.source)): \(train.count) train / \(test.count) \(testSplit) images")
+        description: "\(options.dataset) (\(trainSet.source)): \(train.count) train / \(test.count) \(testSplit) images",
+        testSplit: testSplit)
 }
 
 /// The loss that fits the targets: softmax cross-entropy, or per-class binary cross-entropy for multi-label data.
 func loss(for targets: Targets) -> any Loss {
     if case .multiLabel = targets { return SigmoidBinaryCrossEntropy() }
     return SoftmaxCrossEntropy()
+}
+
+/// The frozen bottom's activations of the training and test images, reused from `directory`'s caches
+/// `activations-{train,test}.h5` when their producer matches (whoever wrote them: train, demo or
+/// `cache --activations`), else computed and saved there.
+func cachedActivations(
+    in directory: URL, base: Network, split: String, loaded: LoadedData, quiet: Bool
+) throws -> (train: InMemoryBatches, test: InMemoryBatches) {
+    func cache(_ images: ImageBatches, role: String, split dataSplit: String) throws -> InMemoryBatches {
+        let url = directory.appendingPathComponent("activations-\(role).h5")
+        let producer = try ActivationCacheFile.Producer(network: base, layer: split, split: dataSplit, images: images)
+        if FileManager.default.fileExists(atPath: url.path) {
+            do {
+                let (cache, _) = try ActivationCacheFile.load(url, expecting: producer)
+                note("using cached activations \(url.path)")
+                return cache
+            } catch {
+                note("rebuilding \(url.path): \(error)")
+            }
+        }
+        let cache = try ActivationCache.compute(network: base, splitAt: split, data: images, label: "cache \(role)", quiet: quiet)
+        try ActivationCacheFile.save(cache, producer: producer, to: url)
+        return cache
+    }
+    return (try cache(loaded.train, role: "train", split: loaded.trainSplit),
+            try cache(loaded.test, role: "test", split: loaded.testSplit))
 }
 
 /// What a run records beside its results.

@@ -10,7 +10,8 @@ struct TrainCommand: AsyncParsableCommand {
         abstract: "Train extractors (activation, gradient, gradfeat, finetune or a registered one) on a data set.",
         discussion: """
             The frozen bottom's activations are cached in OUTPUT/activations-{train,test}.h5 and reused while \
-            their producer (weights, layer, data) is unchanged. Each extractor writes OUTPUT/<name>.h5 \
+            their producer (weights, layer, images, scaling) is unchanged — also when `gradfeat cache \
+            --activations` wrote them. Each extractor writes OUTPUT/<name>.h5 \
             checkpoints; --resume continues them exactly.
             """)
 
@@ -66,8 +67,7 @@ struct TrainCommand: AsyncParsableCommand {
             throw GradFeatError.unknownLayer(splitLayer, model: network.model, known: base.layerNames)
         }
 
-        let train = try cachedActivations(base, split: splitLayer, data: loaded.train, name: "train", loaded: loaded, in: directory)
-        let test = try cachedActivations(base, split: splitLayer, data: loaded.test, name: "test", loaded: loaded, in: directory)
+        let (train, test) = try cachedActivations(in: directory, base: base, split: splitLayer, loaded: loaded, quiet: quiet)
 
         var comparison = Comparison(
             network: base, split: splitLayer, linearize: layers, extractors: names,
@@ -89,28 +89,6 @@ struct TrainCommand: AsyncParsableCommand {
                     "θ1 = layers before \(splitLayer), θ2 = \(layers.joined(separator: ", "))",
                     "\(configuration.iterations) iterations, \(configuration.optimizer.rawValue) lr \(configuration.learningRate), batch \(configuration.batchSize), seed \(training.seed)"],
             record: record, directory: directory)
-    }
-
-    /// The activation cache for `data`, reused from `directory` when its producer matches, else computed and saved.
-    func cachedActivations(
-        _ base: Network, split: String, data: ImageBatches, name: String, loaded: LoadedData, in directory: URL
-    ) throws -> InMemoryBatches {
-        let url = directory.appendingPathComponent("activations-\(name).h5")
-        let producer = try ActivationCacheFile.Producer(
-            network: base, layer: split, split: name, source: loaded.description,
-            transform: "pad-to-\(base.inputShape[1]),\(base.inputScaling.mean),\(base.inputScaling.std)")
-        if FileManager.default.fileExists(atPath: url.path) {
-            do {
-                let (cache, _) = try ActivationCacheFile.load(url, expecting: producer)
-                note("using cached activations \(url.path)")
-                return cache
-            } catch {
-                note("rebuilding \(url.path): \(error)")
-            }
-        }
-        let cache = try ActivationCache.compute(network: base, splitAt: split, data: data, label: "cache \(name)", quiet: quiet)
-        try ActivationCacheFile.save(cache, producer: producer, to: url)
-        return cache
     }
 
     /// ω̄ from an activation model's checkpoint.
