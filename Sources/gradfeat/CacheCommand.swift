@@ -236,9 +236,8 @@ struct CacheCommand: AsyncParsableCommand {
         } else if !quiet {
             note("no --weights: \(model) is randomly initialised (seed \(seed))")
         }
-        // The default layer is the one `train` defaults to (the first linearized layer), so that a run into this
-        // folder reuses the cache.
-        let splitLayer = try layer ?? ModelZoo.defaults(for: model).linearize[0]
+        // The default layer is the one `train` defaults to, so that a run into this folder reuses the cache.
+        let splitLayer = try layer ?? RunDirectory(containing: url).layout(model: model, record: nil).split
         guard network.layerNames.contains(splitLayer) else {
             throw GradFeatError.unknownLayer(splitLayer, model: model, known: network.layerNames)
         }

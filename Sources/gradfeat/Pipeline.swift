@@ -53,53 +53,30 @@ func loss(for targets: Targets) -> any Loss {
     return SoftmaxCrossEntropy()
 }
 
-/// The frozen bottom's activations of the training and test images, reused from `directory`'s caches
-/// `activations-{train,test}.h5` when their producer matches (whoever wrote them: train, demo or
-/// `cache --activations`), else computed and saved there.
+/// The frozen bottom's activations of the training and test images, reused from the run folder's caches when
+/// their producer matches (whoever wrote them: train, demo or `cache --activations`), else computed and saved.
 func cachedActivations(
-    in directory: URL, base: Network, split: String, loaded: LoadedData, quiet: Bool
+    in run: RunDirectory, base: Network, split: String, loaded: LoadedData, quiet: Bool
 ) throws -> (train: InMemoryBatches, test: InMemoryBatches) {
     func cache(_ images: ImageBatches, role: String, split dataSplit: String) throws -> InMemoryBatches {
-        let url = directory.appendingPathComponent("activations-\(role).h5")
-        let producer = try ActivationCacheFile.Producer(network: base, layer: split, split: dataSplit, images: images)
-        if FileManager.default.fileExists(atPath: url.path) {
-            do {
-                let (cache, _) = try ActivationCacheFile.load(url, expecting: producer)
-                note("using cached activations \(url.path)")
-                return cache
-            } catch {
-                note("rebuilding \(url.path): \(error)")
-            }
+        let (cache, use) = try run.activations(
+            of: images, role: role, split: dataSplit, network: base, layer: split, quiet: quiet)
+        switch use {
+        case .reused: note("using cached activations \(run.activationCache(role).path)")
+        case let .computed(reason?): note("rebuilt \(run.activationCache(role).path): \(reason)")
+        case .computed(nil): break
         }
-        let cache = try ActivationCache.compute(network: base, splitAt: split, data: images, label: "cache \(role)", quiet: quiet)
-        try ActivationCacheFile.save(cache, producer: producer, to: url)
         return cache
     }
     return (try cache(loaded.train, role: "train", split: loaded.trainSplit),
             try cache(loaded.test, role: "test", split: loaded.testSplit))
 }
 
-/// What a run records beside its results.
-struct RunRecord: Codable {
-    var command: String
-    var model: String
-    var dataset: String
-    var data: String
-    var split: String
-    var linearize: [String]
-    var parametrization: String
-    var seed: UInt64
-    var pretraining: TrainingConfiguration?
-    var training: TrainingConfiguration
-    var extractors: [String]
-    var date: String
-}
-
 /// Prints the table and writes results, metrics, plot and configuration into `directory`.
 func finish(rows: [Comparison.Row], title: String, notes: [String], record: RunRecord, directory: URL) throws {
     let report = ResultsReport(title: title, rows: rows, notes: notes)
     try report.write(to: directory)
-    try writeJSON(record, to: directory.appendingPathComponent("config.json"))
+    try RunDirectory(directory).write(record)
     print("")
     print(report.markdown)
     print("Results: \(directory.path)/results.md, metrics.csv, accuracy.svg, config.json")

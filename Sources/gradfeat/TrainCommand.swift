@@ -11,8 +11,9 @@ struct TrainCommand: AsyncParsableCommand {
         discussion: """
             The frozen bottom's activations are cached in OUTPUT/activations-{train,test}.h5 and reused while \
             their producer (weights, layer, images, scaling) is unchanged — also when `gradfeat cache \
-            --activations` wrote them. Each extractor writes OUTPUT/<name>.h5 \
-            checkpoints; --resume continues them exactly.
+            --activations` wrote them. Each extractor writes OUTPUT/<name>.h5 checkpoints; --resume continues them \
+            exactly. OUTPUT also gets config.json (the resolved configuration), results.md, metrics.csv and \
+            accuracy.svg; `gradfeat eval --run OUTPUT` scores the trained extractors again.
             """)
 
     @OptionGroup var data: DataOptions
@@ -49,61 +50,53 @@ struct TrainCommand: AsyncParsableCommand {
     func run() async throws {
         let directory = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let run = RunDirectory(directory)
         var configuration = try training.configuration(defaultIterations: 5_000)
         configuration.checkpointEvery = checkpointEvery
         if configuration.evaluateEvery == 0 { configuration.evaluateEvery = max(1, configuration.iterations / 10) }
         let names = extractor.split(separator: ",").map(String.init)
         for name in names { _ = try ExtractorRegistry.shared.entry(name) }
-        let defaults = try ModelZoo.defaults(for: network.model)
-        let layers = linearize.map { $0.split(separator: ",").map(String.init) } ?? defaults.linearize
-        let splitLayer = split ?? layers.first!
+        let layout = try run.layout(
+            model: network.model, record: nil, split: split,
+            linearize: linearize.map { $0.split(separator: ",").map(String.init) },
+            parametrization: try training.resolvedParametrization(), standardize: !noStandardize)
 
         let probe = try ModelZoo.make(network.model, classes: 2, seed: training.seed)
         let loaded = try loadData(data, scaling: probe.inputScaling, seed: training.seed, padTo: probe.inputShape[1])
         let base = try network.network(
             classes: loaded.train.classCount, channels: loaded.train.imageShape[0], size: loaded.train.imageShape[1],
             seed: training.seed)
-        guard base.layerNames.contains(splitLayer) else {
-            throw GradFeatError.unknownLayer(splitLayer, model: network.model, known: base.layerNames)
+        guard base.layerNames.contains(layout.split) else {
+            throw GradFeatError.unknownLayer(layout.split, model: network.model, known: base.layerNames)
         }
-
-        let (train, test) = try cachedActivations(in: directory, base: base, split: splitLayer, loaded: loaded, quiet: quiet)
+        let (train, test) = try cachedActivations(in: run, base: base, split: layout.split, loaded: loaded, quiet: quiet)
 
         var comparison = Comparison(
-            network: base, split: splitLayer, linearize: layers, extractors: names,
-            configurations: ["activation": configuration], parametrization: try training.resolvedParametrization(),
-            quiet: quiet)
-        comparison.standardizeFeatures = !noStandardize
+            network: base, split: layout.split, linearize: layout.linearize, extractors: names,
+            configurations: ["activation": configuration], parametrization: layout.parametrization, quiet: quiet)
+        comparison.standardizeFeatures = layout.standardize
         comparison.checkpointDirectory = directory
         comparison.resume = resume
-        let omegaBar = try omega.map { try loadOmegaBar($0, base: base, split: splitLayer, train: train, comparison: comparison) }
+        let omegaBar = try omega.map { path in
+            try RunDirectory.omegaBar(
+                fromActivationCheckpoint: URL(fileURLWithPath: path),
+                network: layout.standardize ? try base.standardizingFeatures(using: train, splitAt: layout.split) : base,
+                layout: layout)
+        }
         let rows = try comparison.run(train: train, test: test, loss: loss(for: train.targets), omegaBar: omegaBar)
         let record = RunRecord(
-            command: CommandLine.arguments.joined(separator: " "), model: network.model, dataset: data.dataset,
-            data: loaded.description, split: splitLayer, linearize: layers, parametrization: training.parametrization,
-            seed: training.seed, pretraining: nil, training: configuration, extractors: names,
-            date: ISO8601DateFormatter().string(from: Date()))
+            command: CommandLine.arguments.joined(separator: " "), model: network.model,
+            weights: network.weights.map(RunRecord.absolutePath), keepInitial: network.keepInitial,
+            inputShape: loaded.train.imageShape.dimensions, dataset: data.dataset, data: loaded.description,
+            dataDirectory: data.dataDir.map(RunRecord.absolutePath), imageSize: data.imageSize,
+            trainSize: data.trainSize, testSize: data.testSize, split: layout.split, linearize: layout.linearize,
+            parametrization: layout.parametrization.rawValue, standardize: layout.standardize,
+            omega: omega.map(RunRecord.absolutePath), seed: training.seed, training: configuration, extractors: names)
         try finish(
             rows: rows, title: "GradFeat on \(data.dataset): \(network.model)",
             notes: [loaded.description, "weights: \(network.weights ?? "random initialisation")",
-                    "θ1 = layers before \(splitLayer), θ2 = \(layers.joined(separator: ", "))",
+                    "θ1 = layers before \(layout.split), θ2 = \(layout.linearize.joined(separator: ", "))",
                     "\(configuration.iterations) iterations, \(configuration.optimizer.rawValue) lr \(configuration.learningRate), batch \(configuration.batchSize), seed \(training.seed)"],
             record: record, directory: directory)
-    }
-
-    /// ω̄ from an activation model's checkpoint.
-    func loadOmegaBar(_ path: String, base: Network, split: String, train: InMemoryBatches, comparison: Comparison) throws -> Head {
-        let (state, extractorName) = try CheckpointFile.load(URL(fileURLWithPath: path))
-        guard extractorName == "activation" else {
-            throw ValidationError("--omega \(path) is a checkpoint of '\(extractorName)', not of the activation model")
-        }
-        let network = comparison.standardizeFeatures ? try base.standardizingFeatures(using: train, splitAt: split) : base
-        var activation = try ActivationFeatures(
-            network: network, splitAt: split, classes: train.classCount, seed: 0, parametrization: comparison.parametrization)
-        guard state.parameters.map(\.shape) == activation.parameters.map(\.shape) else {
-            throw ValidationError("--omega \(path) holds a head of another shape than this task's")
-        }
-        activation.parameters = state.parameters
-        return activation.head
     }
 }
