@@ -26,7 +26,7 @@ struct EvalCommand: ParsableCommand {
               gradfeat eval --predictions y.h5 --input test.h5
             """)
 
-    @Option(name: .customLong("run"), help: "A run folder written by train or demo: score its trained extractors on its test set.")
+    @Option(name: .customLong("run"), help: "A run folder written by train, finetune or demo: score its trained extractors on its test set.")
     var runFolder: String?
 
     @Option(help: "With --run: the extractors to score, comma-separated (default: those the run trained).")

@@ -54,7 +54,7 @@ func loss(for targets: Targets) -> any Loss {
 }
 
 /// The frozen bottom's activations of the training and test images, reused from the run folder's caches when
-/// their producer matches (whoever wrote them: train, demo or `cache --activations`), else computed and saved.
+/// their producer matches (whoever wrote them: train, finetune, demo or `cache --activations`), else computed and saved.
 func cachedActivations(
     in run: RunDirectory, base: Network, split: String, loaded: LoadedData, quiet: Bool
 ) throws -> (train: InMemoryBatches, test: InMemoryBatches) {

@@ -6,7 +6,7 @@ import Testing
 @testable import gradfeat
 
 /// The command-line tool end to end on a tiny MNIST-format data set written here: `cache`, `train` with a YAML
-/// config, `eval --run`.
+/// config, `finetune`, `eval --run`.
 @Suite(.serialized) struct CLITests {
     /// Runs `gradfeat ARGUMENTS` in this process.
     static func gradfeat(_ arguments: [String]) async throws {
@@ -46,6 +46,18 @@ import Testing
         let network = try ModelZoo.make(BiganCIFAR.smallName, classes: 10, inputChannels: 1, seed: 9)
         try WeightsFile.save(network, to: root.appendingPathComponent("weights.h5"))
         return root
+    }
+
+    @Test func finetuneHasHelpAndSharesTrainsOptions() {
+        let finetune = FinetuneCommand.helpMessage()
+        let train = TrainCommand.helpMessage()
+        for option in ["--linearize", "--split", "--omega", "--config", "--niter", "--resume", "--output", "--dataset",
+                       "--weights", "--checkpoint-every", "--no-standardize"] {
+            #expect(finetune.contains(option), "finetune --help lacks \(option)")
+            #expect(train.contains(option), "train --help lacks \(option)")
+        }
+        #expect(train.contains("--extractor <extractor>") && !finetune.contains("--extractor <extractor>"))
+        #expect(finetune.contains("gradfeat train --extractor finetune"))
     }
 
     @Test func trainReusesCachedActivationsAndEvalRebuildsTheRun() async throws {
@@ -99,6 +111,23 @@ import Testing
         try await Self.gradfeat(["eval", "--run", run.url.path, "--extractor", "gradfeat"])
         let again = try JSONDecoder().decode([String: Metrics].self, from: Data(contentsOf: run.file("eval.json")))
         #expect(again["gradfeat"] == scores["gradfeat"])
+
+        // finetune: the same run folder artefacts, under its own command.
+        let finetune = RunDirectory(root.appendingPathComponent("finetune"))
+        try await Self.gradfeat(["finetune"] + common + ["--niter", "3", "--output", finetune.url.path])
+        #expect(try finetune.record().extractors == ["finetune"])
+        for name in ["results.md", "metrics.csv", "accuracy.svg", "config.json", "finetune.h5"] {
+            #expect(FileManager.default.fileExists(atPath: finetune.file(name).path), "finetune did not write \(name)")
+        }
+        try await Self.gradfeat(["eval", "--run", finetune.url.path])
+        let tuned = try JSONDecoder().decode([String: Metrics].self, from: Data(contentsOf: finetune.file("eval.json")))
+        let last = try #require(try CheckpointFile.load(finetune.checkpoint("finetune")).state.history.last)
+        #expect(tuned["finetune"]?.accuracy == last.testMetric)
+        // …the same model as `train --extractor finetune` trains.
+        let viaTrain = RunDirectory(root.appendingPathComponent("train-finetune"))
+        try await Self.gradfeat(["train"] + common + ["--niter", "3", "--extractor", "finetune", "--output", viaTrain.url.path])
+        #expect(try CheckpointFile.load(viaTrain.checkpoint("finetune")).state.parameters
+            == CheckpointFile.load(finetune.checkpoint("finetune")).state.parameters)
 
         // Typed refusals that say what to do.
         let missing = await #expect(throws: RunDirectory.Error.self) {

@@ -2,7 +2,7 @@ import Foundation
 import Layers
 import Tensor
 
-/// The folder a run of `gradfeat train` or `demo` writes, and the way back from it to trained models.
+/// The folder a run of `gradfeat train`, `finetune` or `demo` writes, and the way back from it to trained models.
 ///
 /// What it holds:
 /// - `config.json`: the `RunRecord` (model, weights, layers, parametrization, data, training configuration);
@@ -63,7 +63,7 @@ public struct RunDirectory: Sendable {
         guard let record = try recordIfPresent() else {
             throw Error.missingFile(
                 path: file(Self.recordName).path,
-                fix: "pass a folder written by `gradfeat train` or `gradfeat demo` (their --output)")
+                fix: "pass a folder written by `gradfeat train`, `gradfeat finetune` or `gradfeat demo` (their --output)")
         }
         return record
     }
@@ -300,7 +300,7 @@ public struct RunDirectory: Sendable {
     /// The frozen bottom's activations of `images` at `layer`, read from `activations-<role>.h5` when its producer
     /// matches, else computed and saved there. The producer is `ActivationCacheFile.Producer(network:layer:split:
     /// images:)` — model, bottom weights, layer, split, the images by content, scaling — so a cache written by any
-    /// command for the same network and data (`train`, `demo`, `cache --activations`) is reused.
+    /// command for the same network and data (`train`, `finetune`, `demo`, `cache --activations`) is reused.
     public func activations(
         of images: ImageBatches, role: String, split: String, network: Network, layer: String, quiet: Bool = false
     ) throws -> (cache: InMemoryBatches, use: CacheUse) {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a run (`gradfeat train` or `demo`) records beside its results, as `config.json`: the resolved
+/// What a run (`gradfeat train`, `finetune` or `demo`) records beside its results, as `config.json`: the resolved
 /// configuration, and enough to rebuild its base network and trained extractors (`RunDirectory`).
 ///
 /// Fields added after the first version are optional, so older records still decode; `RunDirectory` says which

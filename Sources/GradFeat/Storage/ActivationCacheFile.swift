@@ -40,7 +40,7 @@ public enum ActivationCacheFile {
         }
 
         /// The producer of `network`'s activations at `layer` of `images` (split `split`): the one description that
-        /// `gradfeat train`, `demo` and `cache --activations` all write, so that a cache made by one is
+        /// `gradfeat train`, `finetune`, `demo` and `cache --activations` all write, so that a cache made by one is
         /// reused by the others. `source` names the images by content (`ImageBatches.contentHash`, after any padding),
         /// not by where they were read from; `transform` is the input scaling,
         /// `pad-to-<network input side>,<mean>,<std>`.
