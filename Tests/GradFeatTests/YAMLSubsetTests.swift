@@ -99,15 +99,22 @@ import Testing
 
     // MARK: - Configuration files
 
-    static func write(_ text: String, _ name: String) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let url = directory.appendingPathComponent(name)
+    /// A fresh folder for a test's files; the test removes it.
+    static func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func write(_ text: String, _ name: String, in folder: URL) throws -> URL {
+        let url = folder.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)
         return url
     }
 
     @Test func yamlAndJSONFilesGiveEqualConfigurations() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let yaml = try Self.write("""
             # The released code's full-model optimiser.
             optim: sgd
@@ -121,11 +128,11 @@ import Testing
             clip: 10
             eval_every: 5000
             seed: 3
-            """, "run.yaml")
+            """, "run.yaml", in: folder)
         let json = try Self.write("""
             {"optim": "sgd", "lr": 0.1, "wd": 5e-5, "momentum": 0.9, "batchsize": 128, "niter": 50000,
              "stepsize": 10000, "stepfactor": 0.5, "clip": 10, "eval_every": 5000, "seed": 3}
-            """, "run.json")
+            """, "run.json", in: folder)
         let base = TrainingConfiguration.paper(iterations: 100)
         let fromYAML = try TrainingConfiguration(contentsOf: yaml, over: base)
         let fromJSON = try TrainingConfiguration(contentsOf: json, over: base)
@@ -134,9 +141,9 @@ import Testing
         expected.beta1 = base.beta1  // not in the files: the base's
         expected.evaluateEvery = 5_000
         #expect(fromYAML == expected)
-        let yml = try Self.write("optim: sgd\nlr: 0.1\n", "short.yml")
+        let yml = try Self.write("optim: sgd\nlr: 0.1\n", "short.yml", in: folder)
         #expect(try TrainingConfiguration(contentsOf: yml, over: base).learningRate == 0.1)
-        let empty = try Self.write("# nothing set\n", "empty.yaml")
+        let empty = try Self.write("# nothing set\n", "empty.yaml", in: folder)
         #expect(try TrainingConfiguration(contentsOf: empty, over: base) == base)
     }
 
@@ -154,6 +161,8 @@ import Testing
     }
 
     @Test func badConfigurationFilesNameTheFileAndTheKey() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let base = TrainingConfiguration.paper()
         let cases: [(text: String, name: String, message: String)] = [
             ("learning_rate: 0.1\n", "a.yaml", "unknown key 'learning_rate'"),
@@ -164,12 +173,12 @@ import Testing
             ("- lr\n", "f.yaml", "expected a mapping"),
         ]
         for (text, name, message) in cases {
-            let url = try Self.write(text, name)
+            let url = try Self.write(text, name, in: folder)
             let error = #expect(throws: GradFeatError.self) { try TrainingConfiguration(contentsOf: url, over: base) }
             #expect(error?.description.contains(url.path) == true, "\(error?.description ?? "")")
             #expect(error?.description.contains(message) == true, "\(error?.description ?? "")")
         }
-        let anchor = try Self.write("lr: 0.1\nwd: &w 1e-4\n", "g.yaml")
+        let anchor = try Self.write("lr: 0.1\nwd: &w 1e-4\n", "g.yaml", in: folder)
         let error = #expect(throws: YAMLSubset.Error.self) { try TrainingConfiguration(contentsOf: anchor, over: base) }
         #expect(error?.description.hasPrefix("\(anchor.path):2: ") == true)
     }
