@@ -94,5 +94,10 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
         .testTarget(name: "GradFeatTests", dependencies: ["GradFeat", "HDF5", "Datasets", "TestSupport"]),
+        // The command-line tool's commands end to end, on a tiny data set the tests write.
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["gradfeat", "GradFeat", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/CLITests"),
     ]
 )

@@ -56,7 +56,7 @@ struct CacheCommand: AsyncParsableCommand {
     @Option(help: "Weights of the base network (HDF5; without it the network is randomly initialised from --seed).")
     var weights: String?
 
-    @Option(help: "The first θ2 layer: the cache holds its input (default: the model's split).")
+    @Option(help: "The first θ2 layer: the cache holds its input (default: the model's first linearized layer, as in train).")
     var layer: String?
 
     @Option(help: "The data-set cache to run the network on (written by gradfeat cache --format …).")
@@ -218,7 +218,6 @@ struct CacheCommand: AsyncParsableCommand {
         let clock = Date()
         let inputURL = URL(fileURLWithPath: input)
         let set = try DatasetCache.read(inputURL)
-        let digest = try Self.fileDigest(inputURL)
 
         // Images smaller than a fixed-size encoder's input are padded with zeros, as `gradfeat train` does.
         let probe = try ModelZoo.make(model, classes: 2, inputChannels: set.channels, seed: seed)
@@ -237,14 +236,13 @@ struct CacheCommand: AsyncParsableCommand {
         } else if !quiet {
             note("no --weights: \(model) is randomly initialised (seed \(seed))")
         }
-        let splitLayer = try layer ?? ModelZoo.defaults(for: model).split
+        // The default layer is the one `train` defaults to, so that a run into this folder reuses the cache.
+        let splitLayer = try layer ?? RunDirectory(containing: url).layout(model: model, record: nil).split
         guard network.layerNames.contains(splitLayer) else {
             throw GradFeatError.unknownLayer(splitLayer, model: model, known: network.layerNames)
         }
-        let scaling = network.inputScaling
-        let producer = try ActivationCacheFile.Producer(
-            network: network, layer: splitLayer, split: set.split, source: "\(digest) \(inputURL.standardizedFileURL.path)",
-            transform: "pad-to-\(network.inputShape[1]),\(scaling.mean),\(scaling.std)")
+        // The producer `train` computes for the same network and images, so that `train` reuses this cache.
+        let producer = try ActivationCacheFile.Producer(network: network, layer: splitLayer, split: set.split, images: data)
         let cache = try ActivationCache.compute(
             network: network, splitAt: splitLayer, data: data, batchSize: batchSize, label: "activations \(set.split)",
             quiet: quiet)
@@ -266,18 +264,5 @@ struct CacheCommand: AsyncParsableCommand {
     static func fileSize(_ url: URL) throws -> String {
         let bytes = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int ?? 0
         return bytes >= 1_000_000 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.1f kB", Double(bytes) / 1e3)
-    }
-
-    /// A 64-bit FNV-1a hash of a file's bytes, as "fnv1a64:<hex>": names the data an activation cache was made from.
-    static func fileDigest(_ url: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        while let block = try handle.read(upToCount: 1 << 22), !block.isEmpty {
-            block.withUnsafeBytes { bytes in
-                for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            }
-        }
-        return "fnv1a64:" + String(hash, radix: 16)
     }
 }

@@ -61,26 +61,25 @@ struct DemoCommand: AsyncParsableCommand {
         try WeightsFile.save(network, to: directory.appendingPathComponent("weights.h5"))
 
         // 3. Cache the frozen bottom's activations (θ1 = the layers before `split`).
-        let train = try ActivationCache.compute(network: network, splitAt: split, data: loaded.train, label: "cache train", quiet: quiet)
-        let test = try ActivationCache.compute(network: network, splitAt: split, data: loaded.test, label: "cache test", quiet: quiet)
-        for (name, cache) in [("train", train), ("test", test)] {
-            let producer = try ActivationCacheFile.Producer(
-                network: network, layer: split, split: name, source: loaded.description, transform: "pad-to-32,unit")
-            try ActivationCacheFile.save(cache, producer: producer, to: directory.appendingPathComponent("activations-\(name).h5"))
-        }
+        let (train, test) = try cachedActivations(
+            in: RunDirectory(directory), base: network, split: split, loaded: loaded, quiet: quiet)
 
         // 4. The four models.
         var training = TrainingConfiguration.paper(iterations: niter, seed: seed)
         training.evaluateEvery = max(1, niter / 10)
-        let comparison = Comparison(
+        var comparison = Comparison(
             network: network, split: split, linearize: layers, configurations: ["activation": training], quiet: quiet)
+        comparison.checkpointDirectory = directory  // so that `gradfeat eval --run` and `predict` find the models
         let rows = try comparison.run(train: train, test: test, loss: loss(for: train.targets))
 
         let record = RunRecord(
-            command: CommandLine.arguments.joined(separator: " "), model: model, dataset: data.dataset,
-            data: loaded.description, split: split, linearize: layers, parametrization: Parametrization.default.rawValue,
-            seed: seed, pretraining: pretraining, training: training, extractors: comparison.extractors,
-            date: ISO8601DateFormatter().string(from: Date()))
+            command: CommandLine.arguments.joined(separator: " "), model: model,
+            weights: RunRecord.absolutePath(directory.appendingPathComponent("weights.h5").path),
+            inputShape: loaded.train.imageShape.dimensions, dataset: data.dataset, data: loaded.description,
+            dataDirectory: data.dataDir.map(RunRecord.absolutePath), imageSize: data.imageSize,
+            trainSize: data.trainSize, testSize: data.testSize, split: split, linearize: layers,
+            parametrization: comparison.parametrization.rawValue, standardize: comparison.standardizeFeatures,
+            seed: seed, pretraining: pretraining, training: training, extractors: comparison.extractors)
         try finish(
             rows: rows, title: "GradFeat on \(data.dataset): \(model) pre-trained by rotation prediction",
             notes: [loaded.description, "θ1 = layers before \(split) (cached), θ2 = \(layers.joined(separator: ", "))",

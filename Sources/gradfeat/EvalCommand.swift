@@ -6,28 +6,141 @@ import HDF5
 import Layers
 import Tensor
 
-/// Scores predictions against the labels of a data-set cache.
+/// Scores predictions against the labels of a data-set cache, or the trained extractors of a run folder.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Score the logits of `gradfeat predict` (or any HDF5 with /logits [N, c]) against a data-set cache's labels.",
+        abstract: "Score a run folder's trained extractors on its test set, or the logits of `gradfeat predict` against a data-set cache.",
         discussion: """
-            Prints top-1 accuracy and the confusion matrix (single-label), or per-class AP and mAP with difficult \
+            Run folder:   gradfeat eval --run OUTPUT [--extractor NAME[,NAME…]]
+              Rebuilds each extractor from OUTPUT (config.json, <name>.h5, activation.h5 for ω̄, \
+            activations-train.h5 for the standardisation) and scores it on the run's test images \
+            (activations-test.h5; when a cache is gone, it is computed again from the data set config.json names). \
+            Prints top-1 accuracy (single-label) or mAP (multi-label) per extractor beside the last evaluation in \
+            training, and writes OUTPUT/eval.md and OUTPUT/eval.json (the full metrics: confusion matrix or per-class AP).
+
+            Predictions:  gradfeat eval --predictions Y.h5 --input D.h5 [--output M.json]
+              Prints top-1 accuracy and the confusion matrix (single-label), or per-class AP and mAP with difficult \
             entries ignored (multi-label), and the loss; --output writes them as JSON. Typical use:
               gradfeat predict --model M --weights W.h5 --checkpoint run/gradfeat.h5 --input test.h5 --output y.h5
               gradfeat eval --predictions y.h5 --input test.h5
             """)
 
+    @Option(name: .customLong("run"), help: "A run folder written by train, finetune or demo: score its trained extractors on its test set.")
+    var runFolder: String?
+
+    @Option(help: "With --run: the extractors to score, comma-separated (default: those the run trained).")
+    var extractor: String?
+
     @Option(help: "HDF5 file with /logits float32 [N, c].")
-    var predictions: String
+    var predictions: String?
 
     @Option(help: "The data-set cache the predictions were made for (labels in /labels).")
-    var input: String
+    var input: String?
 
-    @Option(help: "Write the metrics as JSON here.")
+    @Option(help: "With --predictions: write the metrics as JSON here.")
     var output: String?
 
+    @Flag(help: "Print no progress.")
+    var quiet = false
+
+    func validate() throws {
+        if runFolder != nil {
+            for (name, value) in [("--predictions", predictions), ("--input", input), ("--output", output)] where value != nil {
+                throw ValidationError("\(name) does not apply with --run (which writes eval.md and eval.json into the run folder)")
+            }
+        } else {
+            guard predictions != nil, input != nil else {
+                throw ValidationError("pass --run OUTPUT (a run folder), or --predictions Y.h5 with --input D.h5")
+            }
+            if extractor != nil { throw ValidationError("--extractor applies only with --run") }
+        }
+    }
+
     func run() throws {
+        if let runFolder {
+            try evaluate(run: RunDirectory(URL(fileURLWithPath: runFolder)))
+        } else if let predictions, let input {
+            try evaluate(predictions: predictions, input: input)
+        }
+    }
+
+    // MARK: - Run folder
+
+    func evaluate(run: RunDirectory) throws {
+        let clock = Date()
+        let record = try run.record()
+        let names = extractor.map { $0.split(separator: ",").map(String.init) } ?? record.extractors
+        for name in names where !FileManager.default.fileExists(atPath: run.checkpoint(name).path) {
+            throw RunDirectory.Error.missingFile(
+                path: run.checkpoint(name).path,
+                fix: "this run trained \(record.extractors.joined(separator: ", ")); pass one of them with --extractor, "
+                    + "or train '\(name)' into \(run.url.path)")
+        }
+        let layout = try run.layout(model: record.model, record: record)
+        let (base, test, targets) = try testActivations(run: run, record: record, layout: layout)
+        let features = try run.featureNetwork(base, layout: layout)
+        let evaluator = Evaluator()
+        var results: [(name: String, iteration: Int, metrics: Metrics, inTraining: Double?)] = []
+        for name in names {
+            let trained = try run.rebuild(
+                checkpoint: run.checkpoint(name), network: features, layout: layout, record: record,
+                fallbackOmegaBar: base.head)
+            let metrics = try evaluator.evaluate(trained.extractor, on: test, loss: loss(for: targets))
+            results.append((name, trained.state.iteration, metrics, trained.state.history.last?.testMetric))
+        }
+
+        let metricName = results.first?.metrics.headlineName ?? "accuracy"
+        var lines = ["# Evaluation of \(run.url.path)", "",
+                     "- \(record.data); test images: \(test.count) (\(run.activationCache("test").lastPathComponent))",
+                     "- \(record.model), θ1 = layers before \(layout.split), θ2 = \(layout.linearize.joined(separator: ", "))",
+                     "",
+                     "| model | iterations | test \(metricName) (%) | test loss | last evaluation in training (%) |",
+                     "|---|---|---|---|---|"]
+        for result in results {
+            lines.append(String(
+                format: "| %@ | %d | %.2f | %.4f | %@ |", result.name, result.iteration, 100 * result.metrics.headline,
+                result.metrics.loss ?? .nan, result.inTraining.map { String(format: "%.2f", 100 * $0) } ?? "–"))
+        }
+        let markdown = lines.joined(separator: "\n") + "\n"
+        try writeAtomically(markdown, to: run.file("eval.md"))
+        try writeJSON(Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0.metrics) }), to: run.file("eval.json"))
+        print(markdown)
+        print(String(format: "Eval: %@, eval.json (%.1f s)", run.file("eval.md").path, Date().timeIntervalSince(clock)))
+    }
+
+    /// The run's base network and its test activations: the run's cache when both caches are there, else both
+    /// computed again from the data set the record names (and saved, as `train` does).
+    func testActivations(
+        run: RunDirectory, record: RunRecord, layout: RunDirectory.Layout
+    ) throws -> (base: Network, test: any BatchSource, targets: Targets) {
+        let testURL = run.activationCache("test")
+        let cached = [testURL, run.activationCache("train")].allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+        if cached {
+            let classes = try ActivationCacheReader(testURL).classCount
+            let base = try run.baseNetwork(record, classes: classes)
+            let test = try run.verifiedActivations(
+                testURL, network: base, layer: layout.split, fix: "train again into this folder to rebuild it")
+            return (base, test, test.targets)
+        }
+        if !quiet { note("\(run.url.path) lacks its activation caches: computing them from \(record.dataset) again") }
+        var arguments = ["--dataset", record.dataset]
+        if let directory = record.dataDirectory { arguments += ["--data-dir", directory] }
+        for (name, value) in [("--image-size", record.imageSize), ("--train-size", record.trainSize),
+                              ("--test-size", record.testSize)] {
+            if let value { arguments += [name, String(value)] }
+        }
+        let probe = try ModelZoo.make(record.model, classes: 2, seed: record.seed)
+        let loaded = try loadData(
+            try DataOptions.parse(arguments), scaling: probe.inputScaling, seed: record.seed, padTo: probe.inputShape[1])
+        let base = try run.baseNetwork(record, classes: loaded.train.classCount)
+        let test = try cachedActivations(in: run, base: base, split: layout.split, loaded: loaded, quiet: quiet).test
+        return (base, test, test.targets)
+    }
+
+    // MARK: - Predictions
+
+    func evaluate(predictions: String, input: String) throws {
         let set = try DatasetCache.read(URL(fileURLWithPath: input))
         guard FileManager.default.fileExists(atPath: predictions) else {
             throw ValidationError("--predictions \(predictions): no such file (write it with `gradfeat predict`)")

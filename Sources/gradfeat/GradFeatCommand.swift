@@ -10,5 +10,5 @@ struct GradFeatCommand: AsyncParsableCommand {
             Start with `gradfeat demo`: it pre-trains a small network without labels, caches its activations in \
             HDF5, trains the activation, gradient, full GradFeat and fine-tuning models and prints the table.
             """,
-        subcommands: [DemoCommand.self, CacheCommand.self, PretrainCommand.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, ExtractCommand.self, ListCommand.self, BenchCommand.self, ImportCommand.self, PredictCommand.self])
+        subcommands: [DemoCommand.self, CacheCommand.self, PretrainCommand.self, TrainCommand.self, FinetuneCommand.self, EvalCommand.self, ReportCommand.self, ExtractCommand.self, ListCommand.self, BenchCommand.self, ImportCommand.self, PredictCommand.self])
 }

@@ -15,12 +15,11 @@ struct NetworkOptions: ParsableArguments {
 
     /// The network for `classes` classes and images of `channels`×`size`², with the weights loaded.
     func network(classes: Int, channels: Int, size: Int, seed: UInt64) throws -> Network {
-        let fresh = try ModelZoo.make(model, classes: classes, inputChannels: channels, inputSize: size, seed: seed)
-        guard let weights else { return fresh }
-        guard FileManager.default.fileExists(atPath: weights) else {
+        if let weights, !FileManager.default.fileExists(atPath: weights) {
             throw ValidationError("--weights \(weights): no such file")
         }
-        // A head for another number of classes is expected when adapting to a new task.
-        return try WeightsFile.load(URL(fileURLWithPath: weights), into: fresh, keepInitial: keepInitial + ["fc."])
+        return try ModelZoo.make(
+            model, classes: classes, inputChannels: channels, inputSize: size, seed: seed,
+            weights: weights.map { URL(fileURLWithPath: $0) }, keepInitial: keepInitial)
     }
 }

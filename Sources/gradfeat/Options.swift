@@ -53,23 +53,13 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Random seed: every run is reproducible from it.")
     var seed: UInt64 = 0
 
-    @Option(help: "A JSON config file (keys of the released code: optim, lr, wd, batchsize, niter, stepsize, …); command-line options override it.")
+    @Option(help: "A config file, JSON (.json) or YAML (.yaml, .yml), with the released code's keys (optim, lr, wd, batchsize, niter, stepsize, …) laid over --preset; command-line options override it.")
     var config: String?
 
+    /// The preset, with the config file's keys over it, with the command-line options over both.
     func configuration(defaultIterations: Int) throws -> TrainingConfiguration {
-        var c: TrainingConfiguration
-        if let config {
-            guard let data = FileManager.default.contents(atPath: config) else {
-                throw ValidationError("config file '\(config)' cannot be read")
-            }
-            do {
-                c = try JSONDecoder().decode(TrainingConfiguration.self, from: data)
-            } catch {
-                throw ValidationError("config file '\(config)' is not a valid configuration: \(error)")
-            }
-        } else {
-            c = try TrainingConfiguration.preset(preset, iterations: iterations ?? defaultIterations, seed: seed)
-        }
+        var c = try TrainingConfiguration.preset(preset, iterations: iterations ?? defaultIterations, seed: seed)
+        if let config { c = try TrainingConfiguration(contentsOf: URL(fileURLWithPath: config), over: c) }
         if let iterations { c.iterations = iterations }
         if let batchSize { c.batchSize = batchSize }
         if let learningRate { c.learningRate = learningRate }

@@ -11,6 +11,9 @@ struct LoadedData {
     var test: ImageBatches
     var classNames: [String]
     var description: String
+    /// The data set's split names of `train` and `test` ("test" is "val" for VOC2007).
+    var trainSplit = "train"
+    var testSplit: String
 }
 
 /// Loads the data set named by `options`, scaled for the model, with 28×28 images padded to the encoder's 32×32.
@@ -40,7 +43,8 @@ func loadData(_ options: DataOptions, scaling: InputScaling, seed: UInt64, padTo
                 Date().timeIntervalSince(clock)))
     return LoadedData(
         train: train, test: test, classNames: trainSet.classNames,
-        description: "\(options.dataset) (\(trainSet.source)): \(train.count) train / \(test.count) \(testSplit) images")
+        description: "\(options.dataset) (\(trainSet.source)): \(train.count) train / \(test.count) \(testSplit) images",
+        testSplit: testSplit)
 }
 
 /// The loss that fits the targets: softmax cross-entropy, or per-class binary cross-entropy for multi-label data.
@@ -49,27 +53,30 @@ func loss(for targets: Targets) -> any Loss {
     return SoftmaxCrossEntropy()
 }
 
-/// What a run records beside its results.
-struct RunRecord: Codable {
-    var command: String
-    var model: String
-    var dataset: String
-    var data: String
-    var split: String
-    var linearize: [String]
-    var parametrization: String
-    var seed: UInt64
-    var pretraining: TrainingConfiguration?
-    var training: TrainingConfiguration
-    var extractors: [String]
-    var date: String
+/// The frozen bottom's activations of the training and test images, reused from the run folder's caches when
+/// their producer matches (whoever wrote them: train, finetune, demo or `cache --activations`), else computed and saved.
+func cachedActivations(
+    in run: RunDirectory, base: Network, split: String, loaded: LoadedData, quiet: Bool
+) throws -> (train: InMemoryBatches, test: InMemoryBatches) {
+    func cache(_ images: ImageBatches, role: String, split dataSplit: String) throws -> InMemoryBatches {
+        let (cache, use) = try run.activations(
+            of: images, role: role, split: dataSplit, network: base, layer: split, quiet: quiet)
+        switch use {
+        case .reused: note("using cached activations \(run.activationCache(role).path)")
+        case let .computed(reason?): note("rebuilt \(run.activationCache(role).path): \(reason)")
+        case .computed(nil): break
+        }
+        return cache
+    }
+    return (try cache(loaded.train, role: "train", split: loaded.trainSplit),
+            try cache(loaded.test, role: "test", split: loaded.testSplit))
 }
 
 /// Prints the table and writes results, metrics, plot and configuration into `directory`.
 func finish(rows: [Comparison.Row], title: String, notes: [String], record: RunRecord, directory: URL) throws {
     let report = ResultsReport(title: title, rows: rows, notes: notes)
     try report.write(to: directory)
-    try writeJSON(record, to: directory.appendingPathComponent("config.json"))
+    try RunDirectory(directory).write(record)
     print("")
     print(report.markdown)
     print("Results: \(directory.path)/results.md, metrics.csv, accuracy.svg, config.json")

@@ -18,10 +18,11 @@ struct PredictCommand: ParsableCommand {
             take any size ≥ 32). Output (format gradfeat-predictions, version 1): /logits float32 [N, c]; \
             for an extractor with both terms (gradfeat) also /activation_term and /gradient_term [N, c].
 
-            With --checkpoint the extractor is rebuilt as `train` built it: its split, linearized layers and \
-            parametrization come from config.json beside the checkpoint (options override), ω̄ from \
-            activation.h5 beside it (or --omega), and the feature standardisation from activations-train.h5 \
-            beside it (or --standardize-from; --no-standardize if training used --no-standardize).
+            With --checkpoint the extractor is rebuilt as `train` built it (RunDirectory): its split, linearized \
+            layers, parametrization and standardisation come from config.json beside the checkpoint (options \
+            override), ω̄ from where training took it (activation.h5 beside it, or --omega), and the feature \
+            standardisation from activations-train.h5 beside it (or --standardize-from; --no-standardize for a \
+            run without config.json that used --no-standardize). `gradfeat eval --run` scores a whole run folder.
             """)
 
     @OptionGroup var network: NetworkOptions
@@ -70,14 +71,16 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("--weights is required: predictions of a random network compare with nothing")
         }
         let images = try readImages(URL(fileURLWithPath: input))
-        let checkpointState = try checkpoint.map { try CheckpointFile.load(URL(fileURLWithPath: $0)) }
+        let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
+        let checkpointState = try checkpointURL.map { try CheckpointFile.load($0) }
         if let extractor, checkpointState == nil {
             throw ValidationError("--extractor \(extractor) needs --checkpoint (a checkpoint written by `gradfeat train`)")
         }
         if let checkpointState, let extractor, extractor != checkpointState.extractor {
             throw ValidationError("--checkpoint holds extractor '\(checkpointState.extractor)', not '\(extractor)'")
         }
-        let run = checkpoint.map { RunDirectory(checkpoint: URL(fileURLWithPath: $0)) }
+        let run = checkpointURL.map { RunDirectory(containing: $0) }
+        let record = try run?.recordIfPresent()
 
         // The network, its head from the weights unless the checkpoint brings one.
         let probe = try ModelZoo.make(network.model, classes: 2, inputChannels: images.shape[1], seed: 0)
@@ -92,79 +95,48 @@ struct PredictCommand: ParsableCommand {
         }
         let weightsURL = URL(fileURLWithPath: weightsPath)
         let weightsClasses = try headRows(weightsURL)
-        let omegaState = try omegaCheckpoint(run: run, checkpoint: checkpointState)
-        let classes = checkpointState.flatMap { classCount(of: $0.state) } ?? omegaState.flatMap { classCount(of: $0.state) }
-            ?? weightsClasses
-        guard let classes else {
+        // The classes: the checkpoint's head, else ω̄'s, else the weights'.
+        let omegaURL = try checkpointState.flatMap { checkpoint -> URL? in
+            guard try ExtractorRegistry.shared.entry(checkpoint.extractor).needsOmegaBar else { return nil }
+            return run?.omegaBarCheckpoint(
+                for: checkpoint.extractor, record: record, explicit: omega.map { URL(fileURLWithPath: $0) })
+        }
+        let omegaClasses = try omegaURL.flatMap { url in
+            FileManager.default.fileExists(atPath: url.path) ? try CheckpointFile.load(url).state.headClassCount : nil
+        }
+        guard let classes = checkpointState?.state.headClassCount ?? omegaClasses ?? weightsClasses else {
             throw ValidationError("cannot tell the number of classes: \(weightsPath) has no fc.weight and no checkpoint gives a head")
         }
         let fresh = try ModelZoo.make(
-            network.model, classes: classes, inputChannels: batches.imageShape[0], inputSize: batches.imageShape[1], seed: 0)
+            network.model, classes: classes, inputChannels: batches.imageShape[0], inputSize: batches.imageShape[1],
+            seed: record?.seed ?? 0)
         let headIsNew = weightsClasses != classes || checkpointState != nil
-        var base = try WeightsFile.load(weightsURL, into: fresh, keepInitial: network.keepInitial + (headIsNew ? ["fc."] : []))
+        let base = try WeightsFile.load(weightsURL, into: fresh, keepInitial: network.keepInitial + (headIsNew ? ["fc."] : []))
 
         var outputs: [String: [Float]] = ["logits": []]
         let count = batches.count
-        if let checkpointState {
-            let (state, extractorName) = (checkpointState.state, checkpointState.extractor)
-            let record = run?.record()
-            let defaults = try ModelZoo.defaults(for: network.model)
-            let layers = linearize.map { $0.split(separator: ",").map(String.init) } ?? record?.linearize ?? defaults.linearize
-            let splitLayer = split ?? record?.split ?? layers.first!
-            guard let parametrization = Parametrization(rawValue: parametrization ?? record?.parametrization ?? "ntk") else {
-                throw ValidationError("--parametrization must be 'ntk' or 'standard'")
-            }
-            if !noStandardize {
-                let path = standardizeFrom ?? run?.file("activations-train.h5")
-                guard let path, FileManager.default.fileExists(atPath: path) else {
-                    throw ValidationError(
-                        "training standardises features with statistics of the training set: pass --standardize-from "
-                            + "OUTPUT/activations-train.h5 of the run (or --no-standardize if it was trained with it)")
+        if let run, let checkpointURL {
+            let chosen = try parametrization.map { raw in
+                guard let value = Parametrization(rawValue: raw) else {
+                    throw ValidationError("--parametrization must be 'ntk' or 'standard', not '\(raw)'")
                 }
-                let (cache, producer) = try ActivationCacheFile.load(URL(fileURLWithPath: path))
-                let expected = try ActivationCacheFile.Producer(
-                    network: base, layer: splitLayer, split: producer.split, source: producer.source,
-                    transform: producer.transform)
-                guard producer.layer == splitLayer, producer.weightsHash == expected.weightsHash else {
-                    throw ValidationError(
-                        "\(path) holds activations of layer '\(producer.layer)' made with other weights (hash "
-                            + "\(producer.weightsHash)); this run needs '\(splitLayer)' of \(weightsPath) (\(expected.weightsHash))")
-                }
-                note("standardising features with statistics of \(path)")
-                base = try base.standardizingFeatures(using: cache, splitAt: splitLayer)
+                return value
             }
-            let entry = try ExtractorRegistry.shared.entry(extractorName)
-            var omegaBar: Head?
-            if entry.needsOmegaBar {
-                if let omega = omegaState?.state {
-                    var activation = try ActivationFeatures(
-                        network: base, splitAt: splitLayer, classes: classes, seed: 0, parametrization: parametrization)
-                    guard omega.parameters.map(\.shape) == activation.parameters.map(\.shape) else {
-                        throw ValidationError("the ω̄ checkpoint holds a head of another shape than \(classes) classes")
-                    }
-                    activation.parameters = omega.parameters
-                    omegaBar = activation.head
-                } else if weightsClasses == classes {
-                    note("no activation checkpoint: ω̄ is the head of \(weightsPath)")
-                    omegaBar = base.head
-                }
-            }
-            let context = ExtractorContext(
-                network: base, split: splitLayer, linearize: layers, classes: classes, omegaBar: omegaBar,
-                seed: 0, parametrization: parametrization)
-            var model = try ExtractorRegistry.shared.make(extractorName, context: context)
-            guard model.parameterNames == state.parameterNames,
-                  model.parameters.map(\.shape) == state.parameters.map(\.shape)
-            else {
-                throw ValidationError(
-                    "the checkpoint's parameters (\(state.parameterNames.joined(separator: ", "))) do not fit '\(extractorName)' "
-                        + "with split \(splitLayer), linearized \(layers.joined(separator: ",")), \(classes) classes")
-            }
-            model.parameters = state.parameters
-            let bottom = try base.bottom(splitAt: splitLayer)
+            let layout = try run.layout(
+                model: network.model, record: record, split: split,
+                linearize: linearize.map { $0.split(separator: ",").map(String.init) }, parametrization: chosen,
+                standardize: noStandardize ? false : nil)
+            if layout.standardize { note("standardising features with statistics of \(standardizeFrom ?? run.activationCache("train").path)") }
+            let trained = try run.rebuild(
+                checkpoint: checkpointURL,
+                network: try run.featureNetwork(base, layout: layout, statistics: standardizeFrom.map { URL(fileURLWithPath: $0) }),
+                layout: layout, record: record, omega: omega.map { URL(fileURLWithPath: $0) },
+                fallbackOmegaBar: weightsClasses == classes ? base.head : nil)
+            if let source = trained.omegaBarSource { note("ω̄: \(source)") }
+            let bottom = try trained.bottom()
             for start in stride(from: 0, to: count, by: batchSize) {
                 let x = try batches.batch(Array(start..<min(start + batchSize, count))).inputs
-                let result = try model.forward(try bottom.forward(x, mode: .evaluation), mode: .evaluation)
+                let result = try trained.extractor.forward(try bottom.forward(x, mode: .evaluation), mode: .evaluation)
                 outputs["logits"]!.append(contentsOf: result.logits.scalars)
                 if let a = result.activationTerm, let g = result.gradientTerm {
                     outputs["activation_term", default: []].append(contentsOf: a.scalars)
@@ -192,28 +164,6 @@ struct PredictCommand: ParsableCommand {
         print("wrote \(output): \(outputs.keys.sorted().joined(separator: ", ")) for \(count) images, \(classes) classes")
     }
 
-    /// ω̄'s checkpoint: --omega, else activation.h5 beside the checkpoint (when the extractor needs ω̄).
-    func omegaCheckpoint(
-        run: RunDirectory?, checkpoint: (state: TrainingState, extractor: String)?
-    ) throws -> (state: TrainingState, extractor: String)? {
-        guard let checkpoint, checkpoint.extractor != "activation",
-              (try? ExtractorRegistry.shared.entry(checkpoint.extractor).needsOmegaBar) == true
-        else { return nil }
-        let path = omega ?? run?.file("activation.h5")
-        guard let path, FileManager.default.fileExists(atPath: path) else { return nil }
-        let loaded = try CheckpointFile.load(URL(fileURLWithPath: path))
-        guard loaded.extractor == "activation" else {
-            throw ValidationError("\(path) is a checkpoint of '\(loaded.extractor)', not of the activation model")
-        }
-        return loaded
-    }
-
-    /// The number of classes of a checkpoint's head (`fc.weight`), if it has one.
-    func classCount(of state: TrainingState) -> Int? {
-        guard let i = state.parameterNames.firstIndex(of: "fc.weight") else { return nil }
-        return state.parameters[i].shape[0]
-    }
-
     /// Rows of the weights file's `fc.weight`, if present.
     func headRows(_ url: URL) throws -> Int? {
         let file = try HDF5File(url: url, mode: .readOnly)
@@ -230,26 +180,5 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("\(input): /images has shape \(dataset.shape); expected [N, C, H, W] uint8")
         }
         return (try dataset.read(), dataset.shape)
-    }
-}
-
-/// The folder of a `gradfeat train` run: checkpoints, activation caches and config.json side by side.
-struct RunDirectory {
-    var directory: URL
-
-    init(checkpoint: URL) { directory = checkpoint.deletingLastPathComponent() }
-
-    func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    /// What config.json says about the split, the linearized layers and the parametrization (fields may be absent).
-    struct Record: Decodable {
-        var split: String?
-        var linearize: [String]?
-        var parametrization: String?
-    }
-
-    func record() -> Record? {
-        guard let data = FileManager.default.contents(atPath: file("config.json")) else { return nil }
-        return try? JSONDecoder().decode(Record.self, from: data)
     }
 }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import GradFeat
 import HDF5
@@ -107,5 +108,34 @@ import Testing
         otherLayer.layer = "conv4"
         let layerError = #expect(throws: GradFeatError.self) { try ActivationCacheFile.load(url, expecting: otherLayer) }
         #expect(layerError?.description.contains("layer") == true)
+    }
+
+    /// The same images read from a data set's files (as `train` does) and from its data-set cache (as
+    /// `cache --activations` does) have one producer, so that `train` reuses what `cache --activations` wrote.
+    @Test func activationCacheProducerNamesImagesByContent() throws {
+        var rng = SeededRandom(seed: 7)
+        let pixels = (0..<(6 * 28 * 28)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let set = ImageSet(
+            images: pixels, count: 6, channels: 1, height: 28, width: 28, labels: .single([0, 1, 2, 0, 1, 2]),
+            classNames: ["a", "b", "c"], source: "/data/digits", split: "train")
+        let url = temporaryURL("digits.h5")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try DatasetCache.write(set, to: url)
+        let network = try ModelZoo.make(BiganCIFAR.smallName, classes: 3, inputChannels: 1, seed: 1)
+        func producer(_ set: ImageSet) throws -> ActivationCacheFile.Producer {
+            let images = try ImageBatches(set, scaling: network.inputScaling)
+                .padded(by: ImageBatches.paddingBorder(from: 28, to: 32))
+            return try ActivationCacheFile.Producer(network: network, layer: "conv5", split: set.split, images: images)
+        }
+        let direct = try producer(set)
+        #expect(try producer(try DatasetCache.read(url)) == direct)
+        #expect(direct.source.hasPrefix("6 images 1x32x32 fnv1a64:"))
+        #expect(direct.transform == "pad-to-32,\(network.inputScaling.mean),\(network.inputScaling.std)")
+        var changed = set
+        changed.images[0] ^= 1
+        #expect(try producer(changed).source != direct.source)
+        changed = set
+        changed.labels = .single([0, 1, 2, 0, 1, 1])
+        #expect(try producer(changed).source != direct.source)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 /// Ready networks by name, for the CLI and config files.
@@ -40,5 +41,20 @@ public enum ModelZoo {
             }
             return ResNet.make(depth, classes: classes, inputSize: inputSize ?? 224, seed: seed)
         }
+    }
+
+    /// `make(_:classes:inputChannels:inputSize:seed:)` with pre-trained `weights` loaded over the initialisation.
+    /// Parameters named with a prefix in `keepInitial`, and the head `fc.` always (a new task has a new head
+    /// unless the weights' one has its shape), may be missing from the weights and keep their initial values.
+    public static func make(
+        _ name: String, classes: Int, inputChannels: Int = 3, inputSize: Int? = nil, seed: UInt64, weights: URL?,
+        keepInitial: [String] = []
+    ) throws -> Network {
+        let fresh = try make(name, classes: classes, inputChannels: inputChannels, inputSize: inputSize, seed: seed)
+        guard let weights else { return fresh }
+        guard FileManager.default.fileExists(atPath: weights.path) else {
+            throw GradFeatError.invalidConfiguration("weights file \(weights.path): no such file")
+        }
+        return try WeightsFile.load(weights, into: fresh, keepInitial: keepInitial + ["fc."])
     }
 }

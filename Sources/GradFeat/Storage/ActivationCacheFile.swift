@@ -35,9 +35,27 @@ public enum ActivationCacheFile {
         /// The producer of `network`'s activations at `layer`: the hash covers the bottom θ1 only, the weights the
         /// cache depends on.
         public init(network: some BaseNetwork, layer: String, split: String, source: String, transform: String) throws {
-            let bottom = try network.bottom(splitAt: layer)
-            self.init(model: network.modelName, weightsHash: contentHash(bottom.stateDict.map(\.value)), layer: layer,
+            self.init(model: network.modelName, weightsHash: try Self.weightsHash(of: network, below: layer), layer: layer,
                       split: split, source: source, transform: transform)
+        }
+
+        /// The producer of `network`'s activations at `layer` of `images` (split `split`): the one description that
+        /// `gradfeat train`, `finetune`, `demo` and `cache --activations` all write, so that a cache made by one is
+        /// reused by the others. `source` names the images by content (`ImageBatches.contentHash`, after any padding),
+        /// not by where they were read from; `transform` is the input scaling,
+        /// `pad-to-<network input side>,<mean>,<std>`.
+        public init(network: some BaseNetwork, layer: String, split: String, images: ImageBatches) throws {
+            let scaling = images.scaling
+            try self.init(
+                network: network, layer: layer, split: split,
+                source: "\(images.count) images \(images.imageShape.dimensions.map(String.init).joined(separator: "x")) "
+                    + images.contentHash,
+                transform: "pad-to-\(network.inputShape[1]),\(scaling.mean),\(scaling.std)")
+        }
+
+        /// The hash of `network`'s bottom θ1 below `layer`: what `weightsHash` holds for its activations.
+        public static func weightsHash(of network: some BaseNetwork, below layer: String) throws -> String {
+            contentHash(try network.bottom(splitAt: layer).stateDict.map(\.value))
         }
 
         var fields: [(String, String)] {

@@ -41,6 +41,27 @@ public struct ImageBatches: BatchSource {
         return (inputs, targets.gathering(indices))
     }
 
+    /// A 64-bit FNV-1a hash of the images (shape, pixels) and their targets, as "fnv1a64:<hex>": names the data an
+    /// activation cache was made from by content, so that the same images read from a data set's files or from a
+    /// data-set cache give the same name.
+    public var contentHash: String {
+        var hash = FNV1a64()
+        for dimension in [count] + imageShape.dimensions { hash.combine(UInt64(dimension)) }
+        pixels.withUnsafeBytes { hash.combine(bytes: $0) }
+        switch targets {
+        case let .classes(labels):
+            for label in labels { hash.combine(UInt64(bitPattern: Int64(label))) }
+        case let .multiLabel(flags, classCount):
+            hash.combine(UInt64(classCount))
+            flags.withUnsafeBytes { hash.combine(bytes: $0) }
+        case let .values(tensor):
+            tensor.withUnsafeBufferPointer { buffer in
+                for value in buffer { hash.combine(UInt64(value.bitPattern)) }
+            }
+        }
+        return "fnv1a64:" + hash.hex
+    }
+
     /// The zero border that brings images of side `side` to a fixed-size encoder's input side `input` (28×28 digits
     /// to the CIFAR encoder's 32×32): a small even margin only. Other sizes are fed as they are — ResNets pool
     /// globally and take any size; resize the data instead (`--image-size`) to change it.

@@ -1,7 +1,8 @@
 import Layers
 
 /// Everything that decides a training run; saved beside its results and in its checkpoints.
-/// Keys follow the released PyTorch code where it has one (`batchsize`, `optim`, `lr`, `wd`, `niter`, `stepsize`).
+/// Keys follow the released PyTorch code where it has one (`batchsize`, `optim`, `lr`, `wd`, `niter`, `stepsize`);
+/// `init(contentsOf:over:)` reads them from a JSON or YAML file.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public enum OptimizerKind: String, Codable, Sendable { case adam, sgd }
 
@@ -24,7 +25,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var checkpointEvery: Int
     public var seed: UInt64
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case optimizer = "optim", learningRate = "lr", weightDecay = "wd", momentum, beta1, beta2
         case batchSize = "batchsize", iterations = "niter", stepSize = "stepsize", stepFactor = "stepfactor"
         case clipNorm = "clip", evaluateEvery = "eval_every", checkpointEvery = "checkpoint_every", seed

@@ -27,6 +27,11 @@ public struct TrainingState: Sendable, Equatable {
         self.configuration = configuration
         self.history = history
     }
+
+    /// The number of classes of the extractor's head (`fc.weight`'s rows), when its parameters include one.
+    public var headClassCount: Int? {
+        parameterNames.firstIndex(of: "fc.weight").map { parameters[$0].shape[0] }
+    }
 }
 
 /// One evaluation during training.
