@@ -2,6 +2,7 @@
 
     python Benchmarks/reference/compare.py [--filter TEXT] [--seconds 2] [--threads N] [--stepbench PATH]
                                            [--frameworks torch,jax] [--python PATH]
+    python Benchmarks/reference/compare.py --from-log RUN.log     # the table of BENCH lines printed earlier
 
 Each row runs ours first, then PyTorch, then JAX (the order rotates from row to row so that none always runs
 right after another), each in a fresh process so peak memory is per row and per framework. OPENBLAS_CORETYPE and
@@ -28,6 +29,7 @@ p.add_argument("--stepbench", default=os.path.join(root, ".build-bench", "releas
 p.add_argument("--frameworks", default="torch,jax")
 p.add_argument("--python", default=sys.executable)
 p.add_argument("--rounds", type=int, default=1, help="repeat every row this many times; the table shows medians")
+p.add_argument("--from-log", help="tabulate the BENCH lines of an earlier (possibly interrupted) run instead of running")
 a = p.parse_args()
 
 python_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
@@ -49,26 +51,47 @@ def field(line, name):
     return float(m.group(1)) if m else None
 
 
-sgemm_before = run([a.stepbench, "--sgemm"], ours_env)
 frameworks = [f for f in a.frameworks.split(",") if f]
-runners = {
-    "ours": lambda r: run([a.stepbench, "--seconds", str(a.seconds), "--row", r], ours_env),
-    "torch": lambda r: run([a.python, os.path.join(here, "torch_steps.py"), "--row", r, "--seconds", str(a.seconds),
-                            "--threads", str(a.threads)], python_env),
-    "jax": lambda r: run([a.python, os.path.join(here, "jax_steps.py"), "--row", r, "--seconds", str(a.seconds),
-                          "--threads", str(a.threads)], python_env),
-}
 order = ["ours"] + frameworks
 selected = [common.row_id(r) for r in common.rows() if a.filter in common.row_id(r)]
 runs = {ident: {name: [] for name in order} for ident in selected}
-turn = 0
-for _ in range(a.rounds):
-    for ident in selected:
-        for name in order[turn % len(order):] + order[:turn % len(order)]:
-            line = runners[name](ident)
-            if line:
-                runs[ident][name].append(line)
-        turn += 1
+
+
+def line_id(line):
+    """The row id and framework of a BENCH line (no framework field: ours)."""
+    fields = dict(re.findall(r"(\w+)=(\S+)", line))
+    cached = "cached" if fields.get("cached") == "true" else "images"
+    return f"{fields.get('model')}/{fields.get('theta2')}/{fields.get('mode')}/{cached}", fields.get("framework", "ours")
+
+
+if a.from_log:
+    lines = [l.strip() for l in open(a.from_log) if l.startswith("BENCH ")]
+    sgemm_lines = [l for l in lines if "kind=sgemm" in l]
+    sgemm_before = sgemm_lines[0] if sgemm_lines else None
+    sgemm_after = sgemm_lines[-1] if len(sgemm_lines) > 1 else None
+    a.rounds = "the logged"
+    for line in lines:
+        ident, name = line_id(line)
+        if ident in runs and name in runs[ident]:
+            runs[ident][name].append(line)
+else:
+    sgemm_before = run([a.stepbench, "--sgemm"], ours_env)
+    runners = {
+        "ours": lambda r: run([a.stepbench, "--seconds", str(a.seconds), "--row", r], ours_env),
+        "torch": lambda r: run([a.python, os.path.join(here, "torch_steps.py"), "--row", r, "--seconds",
+                                str(a.seconds), "--threads", str(a.threads)], python_env),
+        "jax": lambda r: run([a.python, os.path.join(here, "jax_steps.py"), "--row", r, "--seconds",
+                              str(a.seconds), "--threads", str(a.threads)], python_env),
+    }
+    turn = 0
+    for _ in range(a.rounds):
+        for ident in selected:
+            for name in order[turn % len(order):] + order[:turn % len(order)]:
+                line = runners[name](ident)
+                if line:
+                    runs[ident][name].append(line)
+            turn += 1
+    sgemm_after = run([a.stepbench, "--sgemm"], ours_env)
 
 
 def median_line(lines):
@@ -80,7 +103,6 @@ def median_line(lines):
 
 
 results = [(ident, {name: median_line(runs[ident][name]) for name in order}) for ident in selected]
-sgemm_after = run([a.stepbench, "--sgemm"], ours_env)
 
 print()
 print(f"sgemm (StepBench, same run): {field(sgemm_before, 'gflops')} GFLOP/s before, "

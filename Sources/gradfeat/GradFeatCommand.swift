@@ -1,5 +1,6 @@
 // The `gradfeat` command-line tool: GradFeat (Mu, Liang, Li, ICLR 2020) from data to results table.
 import ArgumentParser
+import Foundation
 
 @main
 struct GradFeatCommand: AsyncParsableCommand {
@@ -11,4 +12,23 @@ struct GradFeatCommand: AsyncParsableCommand {
             HDF5, trains the activation, gradient, full GradFeat and fine-tuning models and prints the table.
             """,
         subcommands: [DemoCommand.self, CacheCommand.self, PretrainCommand.self, TrainCommand.self, FinetuneCommand.self, EvalCommand.self, ReportCommand.self, ExtractCommand.self, ListCommand.self, BenchCommand.self, ImportCommand.self, PredictCommand.self])
+
+    /// Parses `arguments` (without the program name) with a `--config` file's run keys expanded
+    /// (`ConfigFileArguments`), then runs the subcommand.
+    static func run(arguments: [String]) async throws {
+        var command = try parseAsRoot(try ConfigFileArguments.expand(arguments))
+        if var command = command as? AsyncParsableCommand {
+            try await command.run()
+        } else {
+            try command.run()
+        }
+    }
+
+    static func main() async {
+        do {
+            try await run(arguments: Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

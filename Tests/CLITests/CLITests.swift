@@ -10,12 +10,7 @@ import Testing
 @Suite(.serialized) struct CLITests {
     /// Runs `gradfeat ARGUMENTS` in this process.
     static func gradfeat(_ arguments: [String]) async throws {
-        var command = try GradFeatCommand.parseAsRoot(arguments)
-        if var asynchronous = command as? AsyncParsableCommand {
-            try await asynchronous.run()
-        } else {
-            try command.run()
-        }
+        try await GradFeatCommand.run(arguments: arguments)
     }
 
     /// A folder with `mnist/` holding 64 training and 32 test images (IDX files) and `weights.h5` for bigan-small.
@@ -60,6 +55,33 @@ import Testing
         #expect(finetune.contains("gradfeat train --extractor finetune"))
     }
 
+    /// A config file's run keys become options after the subcommand, before the user's (which therefore win).
+    @Test func configFileRunKeysBecomeOptions() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let json = root.appendingPathComponent("run.json")
+        try Data(#"{"dataset": "cifar10", "mode": ["activation", "gradfeat"], "linearize": "conv4,conv5", "lr": 0.1, "train_size": 500}"#.utf8)
+            .write(to: json)
+        let expanded = try ConfigFileArguments.expand(["train", "--config", json.path, "--dataset", "mnist"])
+        #expect(expanded == ["train", "--dataset", "cifar10", "--train-size", "500", "--extractor", "activation,gradfeat",
+                             "--linearize", "conv4,conv5", "--config", json.path, "--dataset", "mnist"])
+        let train = try #require(try GradFeatCommand.parseAsRoot(expanded) as? TrainCommand)
+        #expect(train.options.data.dataset == "mnist" && train.options.data.trainSize == 500)
+        #expect(train.extractor == "activation,gradfeat" && train.options.linearize == "conv4,conv5")
+        // Other subcommands pass through; finetune refuses `mode`, naming the key.
+        #expect(try ConfigFileArguments.expand(["eval", "--config", json.path]) == ["eval", "--config", json.path])
+        #expect(throws: ValidationError.self) { try ConfigFileArguments.expand(["finetune", "--config", json.path]) }
+
+        // The README's example files name the same run in both formats.
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Examples/configs")
+        let fromYAML = try ConfigFileArguments.expand(["train", "--config", examples.appendingPathComponent("cifar10-gradfeat.yaml").path])
+        let fromJSON = try ConfigFileArguments.expand(["train", "--config", examples.appendingPathComponent("cifar10-gradfeat.json").path])
+        #expect(fromYAML.dropLast(2) == fromJSON.dropLast(2))
+        #expect(fromYAML.contains("--extractor") && fromYAML.contains("activation,gradient,gradfeat,finetune"))
+    }
+
     @Test func trainReusesCachedActivationsAndEvalRebuildsTheRun() async throws {
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -82,10 +104,19 @@ import Testing
         }
         let before = try identity(run.activationCache("train"))
 
-        // A YAML config, with --niter overriding its niter.
+        // A YAML config with training and run keys; --niter and --extractor override its niter and mode.
         let config = root.appendingPathComponent("run.yaml")
-        try Data("# a short run\noptim: adam\nlr: 0.002\nbatchsize: 16\nniter: 1000\n".utf8).write(to: config)
-        try await Self.gradfeat(["train"] + common + ["--config", config.path, "--niter", "4",
+        try Data("""
+            # a short run
+            optim: adam
+            lr: 0.002
+            batchsize: 16
+            niter: 1000
+            mode: [activation, gradient]
+            linearize: [conv5]
+            dataset: cifar10
+            """.utf8).write(to: config)
+        try await Self.gradfeat(["train", "--config", config.path] + common + ["--niter", "4",
                                                       "--extractor", "activation,gradfeat", "--output", run.url.path])
         #expect(try identity(run.activationCache("train")) == before, "train recomputed the cache instead of reusing it")
         let record = try run.record()
