@@ -38,7 +38,7 @@ ours_env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
 
 def run(cmd, env):
     out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = [l for l in out.stdout.splitlines() if l.startswith("BENCH ")]
+    lines = [l for l in out.stdout.splitlines() if l.startswith("BENCH ") and ("img_per_s=" in l or "kind=sgemm" in l)]
     if out.returncode != 0 or not lines:
         sys.stderr.write(f"failed ({out.returncode}): {' '.join(cmd)}\n{out.stderr[-2000:]}\n")
         return None
@@ -65,7 +65,8 @@ def line_id(line):
 
 
 if a.from_log:
-    lines = [l.strip() for l in open(a.from_log) if l.startswith("BENCH ")]
+    lines = [l.strip() for l in open(a.from_log)
+             if l.startswith("BENCH ") and ("img_per_s=" in l or "kind=sgemm" in l)]
     sgemm_lines = [l for l in lines if "kind=sgemm" in l]
     sgemm_before = sgemm_lines[0] if sgemm_lines else None
     sgemm_after = sgemm_lines[-1] if len(sgemm_lines) > 1 else None

@@ -19,6 +19,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        _ = Parallel.workerCount  // OpenBLAS single-threaded before its first call
         guard k > 0 else {
             // An empty inner dimension: C = beta · C.
             for row in 0..<m { scale(c + row * ldc, count: n, by: beta) }
@@ -59,12 +60,14 @@ public enum BLAS {
     /// `y += alpha · x`.
     @inlinable
     public static func axpy(_ count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        _ = Parallel.workerCount
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
     }
 
     /// `x *= alpha` (beta = 0 clears, so NaNs in stale memory do not survive).
     @inlinable
     public static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by alpha: Float) {
+        _ = Parallel.workerCount
         if alpha == 0 { x.update(repeating: 0, count: count) } else { cblas_sscal(Int32(count), alpha, x, 1) }
     }
 }

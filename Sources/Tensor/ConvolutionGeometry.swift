@@ -170,6 +170,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             // gradient into `dWeight`, the others into their own partial sums, added at the end.
             let chunk = backwardChunk
             let weightCount = outChannels * patchSize
+            if batch == 0, let dWeight, !accumulate { dWeight.update(repeating: 0, count: weightCount) }
             let workers = Parallel.workerCount
             workspace.withScratch(dWeight == nil ? 0 : (workers - 1) * weightCount) { partials in
                 let used = Parallel.forEach(batch) { worker, slice in

@@ -2,30 +2,42 @@ import CBLAS
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Who owns the cores: GradFeat's own workers, always. OpenBLAS runs single-threaded inside each worker.
 ///
 /// Why not OpenBLAS's threads: a convolution's copies (im2col, col2im, permutes) would stay single-threaded, its
 /// columns fit a core's L2 cache only in small chunks (too small for a threaded GEMM), and OpenBLAS's idle threads
 /// spin (`sched_yield`) for a while after each call, stealing the core from whatever runs next. So GradFeat splits
 /// work itself: a convolution by samples, a large GEMM by rows or columns (`BLAS.gemm`).
+///
+/// Results are reproducible: the slices depend only on the count, the granularity and `workerCount`, whether they
+/// run at once or (when another thread holds the workers) one after another; work nested inside a slice runs whole.
 public enum Parallel {
-    /// The number of workers: OpenBLAS's thread count at start-up (`OPENBLAS_NUM_THREADS`, else the cores), after
-    /// which OpenBLAS is set to one thread.
+    /// The number of workers: OpenBLAS's thread count at start-up (`OPENBLAS_NUM_THREADS`, `GOTO_NUM_THREADS` or
+    /// `OMP_NUM_THREADS`, else the cores), after which OpenBLAS is set to one thread. (With an OpenMP build of
+    /// OpenBLAS that setting holds for the calling thread only; Debian's default is the pthreads build.)
     public static let workerCount: Int = {
         let cores = max(1, Int(gradfeat_blas_threads()))
         gradfeat_blas_set_threads(1)
         return cores
     }()
 
-    /// True while a parallel region runs (nested regions run serially).
-    private static let active = Atomic<Bool>(false)
+    /// Held while one thread's region runs on the workers; another thread then runs its slices itself.
+    private static let busy = Atomic<Bool>(false)
+    /// Set on a thread while it runs a slice: regions nested in a slice run whole.
+    private static let insideSlice = ThreadFlag()
 
-    /// Calls `body(worker, range)` for `workerCount` contiguous, balanced slices of `0..<count` at once (fewer when
-    /// `count` is small; slice boundaries are multiples of `granularity`). Runs serially when `count` is below
-    /// `minimumCount` or when called from inside another region. Returns the number of workers that ran (worker
-    /// indices `0..<result`).
+    /// Calls `body(worker, range)` for `min(workerCount, ⌈count / granularity⌉)` contiguous, balanced slices of
+    /// `0..<count` (boundaries at multiples of `granularity`), at once on the workers. Runs `body(0, 0..<count)`
+    /// when `count` is below `minimumCount`, when there is one worker, or inside another region's slice. Returns
+    /// the number of slices (worker indices `0..<result`).
     ///
-    /// `body` must only write memory its slice owns: it runs on several threads.
+    /// `body` must only write memory its slice owns: the slices run on several threads.
     @discardableResult
     public static func forEach(
         _ count: Int, minimumCount: Int = 2, granularity: Int = 1,
@@ -33,21 +45,28 @@ public enum Parallel {
     ) -> Int {
         let units = (count + granularity - 1) / granularity
         let workers = min(workerCount, units)
-        guard count >= minimumCount, workers > 1,
-            active.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-        else {
+        guard count >= minimumCount, workers > 1, !insideSlice.isSet else {
             if count > 0 { body(0, 0..<count) }
             return 1
         }
-        defer { active.store(false, ordering: .releasing) }
-        withoutActuallyEscaping(body) { body in
+        func slice(_ worker: Int) -> Range<Int> {
+            min(count, units * worker / workers * granularity)..<min(count, units * (worker + 1) / workers * granularity)
+        }
+        func run(_ worker: Int) {
+            insideSlice.set(true)
+            defer { insideSlice.set(false) }
+            body(worker, slice(worker))
+        }
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            // Another thread has the workers: the same slices, one after another (the same results).
+            for worker in 0..<workers { run(worker) }
+            return workers
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        withoutActuallyEscaping(run) { run in
             // The closure captures raw buffers; the slices are disjoint by contract, which the compiler cannot see.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let start = min(count, units * worker / workers * granularity)
-                let end = min(count, units * (worker + 1) / workers * granularity)
-                shared.value(worker, start..<end)
-            }
+            let shared = UncheckedSendable(run)
+            DispatchQueue.concurrentPerform(iterations: workers) { shared.value($0) }
         }
         return workers
     }
@@ -58,6 +77,21 @@ extension Parallel {
     /// the hand-off (64 Ki elements), else in one call.
     public static func forEachSlice(of count: Int, _ body: (Range<Int>) -> Void) {
         forEach(count, minimumCount: 1 << 16, granularity: 4096) { _, range in body(range) }
+    }
+}
+
+/// A per-thread boolean (a pthread key), false on every thread until set.
+final class ThreadFlag: @unchecked Sendable {
+    private var key = pthread_key_t()
+
+    init() { pthread_key_create(&key, nil) }
+    deinit { pthread_key_delete(key) }
+
+    var isSet: Bool { pthread_getspecific(key) != nil }
+
+    func set(_ value: Bool) {
+        // Any non-nil pointer marks the thread; nothing is allocated.
+        pthread_setspecific(key, value ? UnsafeRawPointer(bitPattern: 1) : nil)
     }
 }
 

@@ -15,16 +15,23 @@ import GradFeat
 /// lr: 0.1
 /// ```
 enum ConfigFileArguments {
-    /// The subcommands that take `--config`, and the run keys each understands.
+    /// The subcommands that take `--config`, and the run keys each understands (pretrain's `--output` is the
+    /// weights file it writes, not a run folder, so a config file does not set it).
     static let commands: [String: Set<String>] = [
         "train": Set(TrainingConfiguration.runKeys.map(\.key)),
         "finetune": Set(TrainingConfiguration.runKeys.map(\.key)).subtracting(["mode"]),
+        "pretrain": ["dataset", "data_dir", "image_size", "train_size", "test_size", "model", "weights"],
     ]
+    /// Run keys whose value is a whole number, and those that take a list.
+    static let integerKeys: Set<String> = ["image_size", "train_size", "test_size"]
+    static let listKeys: Set<String> = ["mode", "linearize"]
 
-    /// `arguments` (without the program name) with the config file's run keys inserted after the subcommand.
+    /// `arguments` (without the program name) with the config file's run keys inserted after the subcommand, as
+    /// `--option=value`. With `--help` the arguments pass unchanged (help needs no readable file).
     static func expand(_ arguments: [String]) throws -> [String] {
         guard let command = arguments.first, let known = commands[command],
-            let path = configPath(in: arguments)
+            let path = configPath(in: arguments),
+            !arguments.contains(where: { ["--help", "-h", "help"].contains($0) })
         else { return arguments }
         let mapping = try TrainingConfiguration.fileMapping(contentsOf: URL(fileURLWithPath: path))
         var inserted: [String] = []
@@ -32,30 +39,46 @@ enum ConfigFileArguments {
             guard let value = mapping[key] else { continue }
             guard known.contains(key) else {
                 throw ValidationError(
-                    "config file \(path): '\(key)' does not apply to `gradfeat \(command)`; remove it (or use `gradfeat train`)")
+                    "config file \(path): '\(key)' does not apply to `gradfeat \(command)`; remove it, or pass it "
+                        + "to a command that takes it (`gradfeat train`)")
             }
-            inserted += [option, try text(value, key: key, path: path)]
+            inserted.append("\(option)=\(try text(value, key: key, path: path))")
         }
         return [command] + inserted + arguments.dropFirst()
     }
 
-    /// The value of `--config PATH` or `--config=PATH`.
+    /// The value of the last `--config PATH` or `--config=PATH` (the one ArgumentParser keeps).
     private static func configPath(in arguments: [String]) -> String? {
+        var path: String?
         for (i, argument) in arguments.enumerated() {
-            if argument == "--config", i + 1 < arguments.count { return arguments[i + 1] }
-            if argument.hasPrefix("--config=") { return String(argument.dropFirst("--config=".count)) }
+            if argument == "--config", i + 1 < arguments.count { path = arguments[i + 1] }
+            if argument.hasPrefix("--config=") { path = String(argument.dropFirst("--config=".count)) }
         }
-        return nil
+        return path
     }
 
-    /// A scalar as the option's text; a list as its comma-separated elements.
+    /// A value as the option's text: a list, or a comma-separated string, for `listKeys` (trimmed, empty entries
+    /// dropped); a whole number for `integerKeys`; a string otherwise.
     private static func text(_ value: Any, key: String, path: String) throws -> String {
-        switch value {
-        case let list as [Any]: return try list.map { try text($0, key: key, path: path) }.joined(separator: ",")
-        case let string as String: return string
-        case let number as NSNumber: return number.stringValue
-        default:
-            throw ValidationError("config file \(path): '\(key)' must be a string, a number or a list of them")
+        func failure(_ expected: String) -> ValidationError {
+            ValidationError("config file \(path): '\(key)' must be \(expected), not \(value)")
         }
+        if listKeys.contains(key) {
+            let items: [Any] = (value as? [Any]) ?? (value as? String).map { $0.split(separator: ",").map(String.init) } ?? []
+            let names = try items.map { item -> String in
+                guard let name = item as? String else { throw failure("a list of names") }
+                return name.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw failure("a list of names") }
+            return names.joined(separator: ",")
+        }
+        if integerKeys.contains(key) {
+            guard let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded(),
+                number.doubleValue >= 0
+            else { throw failure("a whole number") }
+            return String(number.intValue)
+        }
+        guard let string = value as? String else { throw failure("a string") }
+        return string
     }
 }

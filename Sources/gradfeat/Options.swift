@@ -57,8 +57,10 @@ struct TrainingOptions: ParsableArguments {
     var config: String?
 
     /// The preset, with the config file's keys over it, with the command-line options over both.
-    func configuration(defaultIterations: Int) throws -> TrainingConfiguration {
+    /// `defaultBatchSize`, when given, replaces the preset's batch size before the file and options apply.
+    func configuration(defaultIterations: Int, defaultBatchSize: Int? = nil) throws -> TrainingConfiguration {
         var c = try TrainingConfiguration.preset(preset, iterations: iterations ?? defaultIterations, seed: seed)
+        if let defaultBatchSize { c.batchSize = defaultBatchSize }
         if let config { c = try TrainingConfiguration(contentsOf: URL(fileURLWithPath: config), over: c) }
         if let iterations { c.iterations = iterations }
         if let batchSize { c.batchSize = batchSize }

@@ -25,8 +25,7 @@ struct PretrainCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
-        var configuration = try training.configuration(defaultIterations: 5_000)
-        if training.batchSize == nil, training.config == nil { configuration.batchSize = 128 }
+        let configuration = try training.configuration(defaultIterations: 5_000, defaultBatchSize: 128)
         let probe = try ModelZoo.make(network.model, classes: 2, seed: training.seed)
         let loaded = try loadData(data, scaling: probe.inputScaling, seed: training.seed, padTo: probe.inputShape[1])
         let start = try network.network(

@@ -64,14 +64,25 @@ import Testing
         try Data(#"{"dataset": "cifar10", "mode": ["activation", "gradfeat"], "linearize": "conv4,conv5", "lr": 0.1, "train_size": 500}"#.utf8)
             .write(to: json)
         let expanded = try ConfigFileArguments.expand(["train", "--config", json.path, "--dataset", "mnist"])
-        #expect(expanded == ["train", "--dataset", "cifar10", "--train-size", "500", "--extractor", "activation,gradfeat",
-                             "--linearize", "conv4,conv5", "--config", json.path, "--dataset", "mnist"])
+        #expect(expanded == ["train", "--dataset=cifar10", "--train-size=500", "--extractor=activation,gradfeat",
+                             "--linearize=conv4,conv5", "--config", json.path, "--dataset", "mnist"])
         let train = try #require(try GradFeatCommand.parseAsRoot(expanded) as? TrainCommand)
         #expect(train.options.data.dataset == "mnist" && train.options.data.trainSize == 500)
         #expect(train.extractor == "activation,gradfeat" && train.options.linearize == "conv4,conv5")
-        // Other subcommands pass through; finetune refuses `mode`, naming the key.
+        // Other subcommands pass through; finetune and pretrain refuse keys they do not take, naming them.
         #expect(try ConfigFileArguments.expand(["eval", "--config", json.path]) == ["eval", "--config", json.path])
-        #expect(throws: ValidationError.self) { try ConfigFileArguments.expand(["finetune", "--config", json.path]) }
+        for command in ["finetune", "pretrain"] {
+            let refusal = #expect(throws: ValidationError.self) { try ConfigFileArguments.expand([command, "--config", json.path]) }
+            #expect(refusal?.message.contains("'mode'") == true || refusal?.message.contains("'linearize'") == true)
+        }
+        // --help needs no readable file; a plain comma list is trimmed; a fractional size names the file and key.
+        #expect(try ConfigFileArguments.expand(["train", "--config", "missing.yaml", "--help"]).count == 4)
+        let yaml = root.appendingPathComponent("run.yaml")
+        try Data("mode: activation, gradfeat\ntrain_size: 2.5\n".utf8).write(to: yaml)
+        let fraction = #expect(throws: ValidationError.self) { try ConfigFileArguments.expand(["train", "--config", yaml.path]) }
+        #expect(fraction?.message.contains("'train_size'") == true && fraction?.message.contains(yaml.path) == true)
+        try Data("mode: activation, gradfeat\n".utf8).write(to: yaml)
+        #expect(try ConfigFileArguments.expand(["train", "--config", yaml.path]).contains("--extractor=activation,gradfeat"))
 
         // The README's example files name the same run in both formats.
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -79,7 +90,7 @@ import Testing
         let fromYAML = try ConfigFileArguments.expand(["train", "--config", examples.appendingPathComponent("cifar10-gradfeat.yaml").path])
         let fromJSON = try ConfigFileArguments.expand(["train", "--config", examples.appendingPathComponent("cifar10-gradfeat.json").path])
         #expect(fromYAML.dropLast(2) == fromJSON.dropLast(2))
-        #expect(fromYAML.contains("--extractor") && fromYAML.contains("activation,gradient,gradfeat,finetune"))
+        #expect(fromYAML.contains("--extractor=activation,gradient,gradfeat,finetune"))
     }
 
     @Test func trainReusesCachedActivationsAndEvalRebuildsTheRun() async throws {
