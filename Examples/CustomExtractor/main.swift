@@ -75,7 +75,8 @@ struct CustomExtractorExample: ParsableCommand {
             configurations: ["activation": .paper(iterations: niter, seed: seed)])
         let rows = try comparison.run(images: train, test: test, loss: SoftmaxCrossEntropy())
         let report = ResultsReport(title: "A custom extractor beside GradFeat (Fashion-MNIST)", rows: rows,
-                                   notes: ["random-features: width \(width); \(trainSize) training images; seed \(seed)"])
+                                   notes: ["random-features: width \(width); \(trainSize) training images; seed \(seed)"],
+                                   configurations: ["pretraining": pretraining, "models": .paper(iterations: niter, seed: seed)])
         try report.write(to: URL(fileURLWithPath: output))
         print(report.markdown)
     }

@@ -36,7 +36,8 @@ struct Quickstart: ParsableCommand {
             configurations: ["activation": .paper(iterations: niter, seed: seed)]
         ).run(images: train, test: test, loss: SoftmaxCrossEntropy())
         let report = ResultsReport(title: "GradFeat quickstart on \(dataset)", rows: rows,
-                                   notes: ["\(train.count) training images, \(niter) iterations per model, seed \(seed)"])
+                                   notes: ["\(train.count) training images, \(niter) iterations per model, seed \(seed)"],
+                                   configurations: ["pretraining": pretraining, "models": .paper(iterations: niter, seed: seed)])
         try report.write(to: URL(fileURLWithPath: output))
         print(report.markdown)
     }

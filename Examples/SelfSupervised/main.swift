@@ -28,11 +28,11 @@ struct SelfSupervised: ParsableCommand {
         if trainSize > 0 { train = train.subset(Array(0..<trainSize)) }
 
         var network = try ModelZoo.make(model, classes: 10, seed: seed)
+        var pretraining = TrainingConfiguration.paper(iterations: pretrainIterations, seed: seed)
+        pretraining.batchSize = 128
         if let weights {
             network = try WeightsFile.load(URL(fileURLWithPath: weights), into: network, keepInitial: ["fc."])
         } else {
-            var pretraining = TrainingConfiguration.paper(iterations: pretrainIterations, seed: seed)
-            pretraining.batchSize = 128
             network.backbone = try Pretraining.rotation(network, images: train, configuration: pretraining).network.backbone
             try WeightsFile.save(network, to: directory.appendingPathComponent("weights.h5"))
         }
@@ -47,7 +47,8 @@ struct SelfSupervised: ParsableCommand {
         let report = ResultsReport(
             title: "Self-supervised \(model) (rotation prediction) → CIFAR-10", rows: rows,
             notes: ["\(train.count) train / \(test.count) test images; θ2 = \(linearize.joined(separator: ", "))",
-                    "pre-training: \(weights ?? "\(pretrainIterations) iterations of rotation prediction"); models: \(niter) iterations, seed \(seed)"])
+                    "pre-training: \(weights ?? "\(pretrainIterations) iterations of rotation prediction"); models: \(niter) iterations, seed \(seed)"],
+            configurations: (weights == nil ? ["pretraining": pretraining] : [:]).merging(["models": configuration]) { $1 })
         try report.write(to: directory)
         print(report.markdown)
     }

@@ -46,7 +46,8 @@ struct Transfer: ParsableCommand {
                 title: "CIFAR-100 (supervised \(model)) → \(task.name)", rows: rows,
                 notes: ["train on \(task.train) (\(train.count) images), evaluate on \(task.test) (\(test.count)), 32x32",
                         "pre-training \(pretrainIterations) iterations; models \(niter) iterations; seed \(seed)"]
-                    + (task.name == "voc2007" ? ["VOC-style mAP ignoring difficult (flag 0) entries; the shared copy has no test images"] : []))
+                    + (task.name == "voc2007" ? ["VOC-style mAP ignoring difficult (flag 0) entries; the shared copy has no test images"] : []),
+                configurations: ["pretraining": pretraining, "models": configuration])
             try report.write(to: directory.appendingPathComponent(task.name))
             print(report.markdown)
         }

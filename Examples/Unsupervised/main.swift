@@ -36,7 +36,8 @@ struct Unsupervised: ParsableCommand {
         let report = ResultsReport(
             title: "Unsupervised \(model) (autoencoder) → CIFAR-10", rows: rows,
             notes: ["\(train.count) train / \(test.count) test images; θ2 = conv5",
-                    "autoencoder: \(pretrainIterations) iterations, batch 128; models: \(niter) iterations; seed \(seed)"])
+                    "autoencoder: \(pretrainIterations) iterations, batch 128; models: \(niter) iterations; seed \(seed)"],
+            configurations: ["pretraining": pretraining, "models": configuration])
         try report.write(to: URL(fileURLWithPath: output))
         print(report.markdown)
     }

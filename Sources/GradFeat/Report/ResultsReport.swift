@@ -1,17 +1,33 @@
 import Foundation
 
 /// Writes a comparison's results: `results.md` (the paper-style table), `metrics.csv` (one line per evaluation)
-/// and `accuracy.svg` (test metric against iterations, one line per model), next to the run's `config.json`.
+/// and `accuracy.svg` (test metric against iterations, one line per model), and — given the configurations the
+/// run used — `config.json` with them, the command line and the notes, so the run can be repeated. (`gradfeat
+/// train` writes its own, fuller `config.json` and passes none.)
 public struct ResultsReport: Sendable {
     public var title: String
     public var rows: [Comparison.Row]
     /// Lines describing the run (data, model, seeds), printed above the table.
     public var notes: [String]
+    /// The training configurations by role ("pretraining", "models", …).
+    public var configurations: [String: TrainingConfiguration]
 
-    public init(title: String, rows: [Comparison.Row], notes: [String] = []) {
+    public init(
+        title: String, rows: [Comparison.Row], notes: [String] = [],
+        configurations: [String: TrainingConfiguration] = [:]
+    ) {
         self.title = title
         self.rows = rows
         self.notes = notes
+        self.configurations = configurations
+    }
+
+    /// What `config.json` holds.
+    private struct Record: Encodable {
+        var command: [String]
+        var title: String
+        var notes: [String]
+        var configurations: [String: TrainingConfiguration]
     }
 
     private var metricName: String { rows.first?.metrics.headlineName ?? "accuracy" }
@@ -50,12 +66,19 @@ public struct ResultsReport: Sendable {
         return SVGPlot(title: title, xLabel: "iteration", yLabel: "test \(metricName) (%)", series: series).render()
     }
 
-    /// Writes the three files into `directory` (created if needed), each atomically.
+    /// Writes the files into `directory` (created if needed), each atomically.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try writeAtomically(markdown, to: directory.appendingPathComponent("results.md"))
         try writeAtomically(csv, to: directory.appendingPathComponent("metrics.csv"))
         try writeAtomically(svg, to: directory.appendingPathComponent("accuracy.svg"))
+        guard !configurations.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let record = Record(command: CommandLine.arguments, title: title, notes: notes, configurations: configurations)
+        try writeAtomically(
+            String(decoding: try encoder.encode(record), as: UTF8.self) + "\n",
+            to: directory.appendingPathComponent("config.json"))
     }
 }
 
