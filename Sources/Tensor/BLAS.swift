@@ -27,11 +27,12 @@ public enum BLAS {
         }
         // A product worth splitting runs on all workers, by rows or by columns of C (whichever is longer), in
         // slices that are multiples of 64 so that every worker gets whole register tiles.
-        let split = m * n * k >= minimumSplitWork && max(m, n) >= 128
-        Parallel.forEach(split ? max(m, n) : 1, granularity: 64) { _, slice in
-            if !split {
-                sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-            } else if m >= n {
+        guard m * n * k >= minimumSplitWork, max(m, n) >= 128 else {
+            sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        Parallel.forEach(max(m, n), granularity: 64) { _, slice in
+            if m >= n {
                 sgemm(
                     transposeA, transposeB, slice.count, n, k, alpha,
                     a + slice.lowerBound * (transposeA ? 1 : lda), lda, b, ldb, beta, c + slice.lowerBound * ldc, ldc)

@@ -26,11 +26,13 @@ public struct RunDirectory: Sendable {
     /// The folder.
     public let url: URL
 
+    /// The run folder at `url` (nothing is read or created until asked).
     public init(_ url: URL) { self.url = url.standardizedFileURL }
 
     /// The run folder holding `file` (a checkpoint, say).
     public init(containing file: URL) { self.init(file.deletingLastPathComponent()) }
 
+    /// A file of the run folder, by name.
     public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
 
     /// The checkpoint of `extractor`: `<extractor>.h5`.

@@ -2,8 +2,10 @@ import Tensor
 
 /// 64-bit FNV-1a, the hash behind every content hash GradFeat writes (weights, activation-cache producers).
 public struct FNV1a64: Sendable {
+    /// The hash so far (FNV's 64-bit offset basis before anything is folded in).
     public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
 
+    /// An empty hash.
     public init() {}
 
     /// Folds one word in.
@@ -14,6 +16,7 @@ public struct FNV1a64: Sendable {
         for byte in bytes { combine(UInt64(byte)) }
     }
 
+    /// The hash as lower-case hexadecimal (what the files record).
     public var hex: String { String(value, radix: 16) }
 }
 
