@@ -78,6 +78,35 @@ import Testing
             return abs(Double(accumulated.scalars[i]) - expected)
         }.max() ?? 0
         #expect(worstAccumulated < 1e-5 * scale, "largest difference \(worstAccumulated)")
+
+        // The input gradient (im2col) on the same shapes, against its definition, dx = Σ_o Σ_(a,b) g[o, y + p − a, x + p − b] W[o, c, a, b].
+        let g = randomTensor(geometry.outputShape, &rng)
+        var dx = Tensor.zeros(geometry.inputShape)
+        g.withUnsafeBufferPointer { gp in
+            x.withUnsafeBufferPointer { xp in
+                conv.weight.withUnsafeBufferPointer { wp in
+                    dx.withUnsafeMutableBufferPointer { dp in
+                        geometry.backward(
+                            g: gp.baseAddress!, x: xp.baseAddress!, weight: wp.baseAddress!, dx: dp.baseAddress!,
+                            dWeight: nil, dBias: nil)
+                    }
+                }
+            }
+        }
+        let (oh, ow) = (geometry.outHeight, geometry.outWidth)
+        var worstGradient = 0.0, gradientScale = 0.0
+        for n in 0..<3 { for c in 0..<16 { for y in 0..<h { for x0 in 0..<w {
+            var s = 0.0
+            for o in 0..<24 { for a in 0..<3 { for b in 0..<3 {
+                let oy = y + padding.0 - a, ox = x0 + padding.1 - b
+                guard oy >= 0, oy < oh, ox >= 0, ox < ow else { continue }
+                s += Double(g.scalars[((n * 24 + o) * oh + oy) * ow + ox])
+                    * Double(conv.weight.scalars[((o * 16 + c) * 3 + a) * 3 + b])
+            } } }
+            gradientScale = max(gradientScale, abs(s))
+            worstGradient = max(worstGradient, abs(s - Double(dx.scalars[((n * 16 + c) * h + y) * w + x0])))
+        } } } }
+        #expect(worstGradient < 1e-5 * max(1, gradientScale), "largest input-gradient difference \(worstGradient)")
     }
 
     @Test func foldedBatchNormEqualsEvaluationMode() throws {
