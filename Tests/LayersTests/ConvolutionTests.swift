@@ -43,8 +43,11 @@ import Testing
     }
 
     /// 3×3 stride-1 convolutions with ≥ 16 channels run Winograd F(2×2, 3×3): odd and even output sizes (partial
-    /// edge tiles), every padding it takes, an odd batch (uneven worker slices), `alpha` and accumulation.
-    @Test(arguments: [((1, 1), 7, 5), ((0, 0), 6, 6), ((2, 2), 5, 4), ((1, 0), 4, 4), ((0, 1), 3, 9)])
+    /// edge tiles), every padding it takes, rows wide enough for its four-tiles-at-once path, an odd batch (uneven
+    /// worker slices), `alpha` and accumulation.
+    @Test(arguments: [((1, 1), 7, 5), ((0, 0), 6, 6), ((2, 2), 5, 4), ((1, 0), 4, 4), ((0, 1), 3, 9),
+                      // wide rows: four tiles at a time (SIMD lanes) beside single edge tiles
+                      ((1, 1), 5, 20), ((0, 0), 6, 22), ((1, 1), 4, 28)])
     func winogradMatchesDirectLoop(padding: (Int, Int), h: Int, w: Int) throws {
         var rng = SeededRandom(seed: 23)
         let conv = Conv2D(inChannels: 16, outChannels: 24, kernelSize: (3, 3), stride: (1, 1), padding: padding, rng: &rng)
