@@ -30,19 +30,22 @@ public struct PoolingWindow: Sendable, Equatable {
     }
 
     /// Calls `body(planeIndex, outputIndex, inputRows, inputColumns)` for every output position: the window's
-    /// rows and columns clipped to the image.
+    /// rows and columns clipped to the image. Planes are split across the workers (`Parallel`) when there is enough
+    /// work, so `body` may only touch its own plane (of the input, output and anything indexed like them).
     @inline(__always)
     func forEachWindow(
         input: Shape, output: Shape, _ body: (_ plane: Int, _ outIndex: Int, Range<Int>, Range<Int>) -> Void
     ) {
         let planes = input[0] * input[1], (h, w) = (input[2], input[3]), (oh, ow) = (output[2], output[3])
-        for plane in 0..<planes {
-            for oy in 0..<oh {
-                let y0 = oy * stride.0 - padding.0
-                let rows = max(0, y0)..<min(h, y0 + kernel.0)
-                for ox in 0..<ow {
-                    let x0 = ox * stride.1 - padding.1
-                    body(plane, (plane * oh + oy) * ow + ox, rows, max(0, x0)..<min(w, x0 + kernel.1))
+        Parallel.forEach(planes, minimumCount: planes * h * w >= 1 << 16 ? 2 : .max) { _, slice in
+            for plane in slice {
+                for oy in 0..<oh {
+                    let y0 = oy * stride.0 - padding.0
+                    let rows = max(0, y0)..<min(h, y0 + kernel.0)
+                    for ox in 0..<ow {
+                        let x0 = ox * stride.1 - padding.1
+                        body(plane, (plane * oh + oy) * ow + ox, rows, max(0, x0)..<min(w, x0 + kernel.1))
+                    }
                 }
             }
         }
