@@ -64,11 +64,11 @@ enum ConfigFileArguments {
             ValidationError("config file \(path): '\(key)' must be \(expected), not \(value)")
         }
         if listKeys.contains(key) {
-            let items: [Any] = (value as? [Any]) ?? (value as? String).map { $0.split(separator: ",").map(String.init) } ?? []
-            let names = try items.map { item -> String in
+            let items: [Any] = (value as? [Any]) ?? (value as? String).map { [$0] } ?? []
+            let names = try items.flatMap { item -> [String] in
                 guard let name = item as? String else { throw failure("a list of names") }
-                return name.trimmingCharacters(in: .whitespaces)
-            }.filter { !$0.isEmpty }
+                return commaSeparatedNames(name)
+            }
             guard !names.isEmpty else { throw failure("a list of names") }
             return names.joined(separator: ",")
         }

@@ -38,7 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
         let clock = Date()
         let directory = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let layers = linearize.split(separator: ",").map(String.init)
+        let layers = commaSeparatedNames(linearize)
         let split = layers.first!
 
         // 1. Data.

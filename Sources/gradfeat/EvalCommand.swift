@@ -70,7 +70,7 @@ struct EvalCommand: ParsableCommand {
     func evaluate(run: RunDirectory) throws {
         let clock = Date()
         let record = try run.record()
-        let names = extractor.map { $0.split(separator: ",").map(String.init) } ?? record.extractors
+        let names = extractor.map(commaSeparatedNames) ?? record.extractors
         for name in names where !FileManager.default.fileExists(atPath: run.checkpoint(name).path) {
             throw RunDirectory.Error.missingFile(
                 path: run.checkpoint(name).path,

@@ -48,7 +48,7 @@ struct ExtractCommand: ParsableCommand {
         images = images.padded(by: ImageBatches.paddingBorder(from: images.imageShape[1], to: probe.inputShape[1]))
         let base = try network.network(
             classes: max(set.classCount, 1), channels: set.channels, size: images.imageShape[1], seed: 0)
-        let layers = try linearize.map { $0.split(separator: ",").map(String.init) } ?? ModelZoo.defaults(for: network.model).linearize
+        let layers = try linearize.map(commaSeparatedNames) ?? ModelZoo.defaults(for: network.model).linearize
 
         let explicit = features == .gradient
             ? ExplicitGradientFeatures(top: try LinearizedTop(base.backbone, linearize: layers), omegaBar: base.head) : nil

@@ -46,7 +46,7 @@ struct ExtractorTraining: ParsableArguments {
         for name in names { _ = try ExtractorRegistry.shared.entry(name) }
         let layout = try run.layout(
             model: network.model, record: nil, split: split,
-            linearize: linearize.map { $0.split(separator: ",").map(String.init) },
+            linearize: linearize.map(commaSeparatedNames),
             parametrization: try training.resolvedParametrization(), standardize: !noStandardize)
 
         let probe = try ModelZoo.make(network.model, classes: 2, seed: training.seed)

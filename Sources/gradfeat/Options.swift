@@ -93,3 +93,9 @@ func writeJSON(_ value: some Encodable, to url: URL) throws {
 func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// The names in a comma-separated option value (`--extractor activation, gradfeat`, `--linearize conv4,conv5`),
+/// trimmed, empty entries dropped.
+func commaSeparatedNames(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}

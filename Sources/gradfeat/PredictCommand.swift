@@ -124,7 +124,7 @@ struct PredictCommand: ParsableCommand {
             }
             let layout = try run.layout(
                 model: network.model, record: record, split: split,
-                linearize: linearize.map { $0.split(separator: ",").map(String.init) }, parametrization: chosen,
+                linearize: linearize.map(commaSeparatedNames), parametrization: chosen,
                 standardize: noStandardize ? false : nil)
             if layout.standardize { note("standardising features with statistics of \(standardizeFrom ?? run.activationCache("train").path)") }
             let trained = try run.rebuild(

@@ -21,6 +21,6 @@ struct TrainCommand: AsyncParsableCommand {
     var extractor = "activation,gradient,gradfeat,finetune"
 
     func run() async throws {
-        try options.run(extractors: extractor.split(separator: ",").map(String.init), defaultOutput: "runs/train")
+        try options.run(extractors: commaSeparatedNames(extractor), defaultOutput: "runs/train")
     }
 }
