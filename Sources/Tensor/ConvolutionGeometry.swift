@@ -49,8 +49,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     /// 16 input and output channels (fewer make its 16 GEMMs too thin to pay for the transforms).
     public let usesWinograd: Bool
 
-    /// Samples per im2col + GEMM chunk of the forward pass: columns of at most 1 MB (whole samples, at least
-    /// one), so that each worker's columns stay in its core's L2 cache between im2col and the GEMM. Measured on
+    /// Samples per im2col + GEMM chunk of the forward pass: columns of about 1 MB (whole samples, at least one, and
+    /// at least 256 output positions: see `samples(fitting:)`), so that each worker's columns stay in its core's L2
+    /// cache between im2col and the GEMM. Measured on
     /// bigan-cifar's conv1–4 at batch 128 (ConvBench, 2 workers): 256 KB–2 MB chunks within noise, 4 MB–16 MB
     /// chunks 10–60 % slower.
     var forwardChunk: Int { samples(fitting: 1 << 18) }
