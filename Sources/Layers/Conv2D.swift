@@ -7,9 +7,14 @@ import Tensor
 /// ẏ = conv(x, Ẇ) + ḃ + conv(ẋ, W)
 /// ```
 /// The two tangent products accumulate into one output buffer; the `conv(ẋ, W)` term is skipped when ẋ = 0
-/// (the first linearized layer).
+/// (the first linearized layer). Products with `W` itself share one `ConvolutionWeightCache`, so a frozen
+/// convolution transforms its weights for Winograd once, not in every pass.
 public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
-    public var weight: Tensor
+    public var weight: Tensor {
+        didSet { weightCache = ConvolutionWeightCache() }  // any change to the weights (in place included)
+    }
+    /// `weight`'s Winograd transform; copies share it until one of them changes its weights.
+    public private(set) var weightCache = ConvolutionWeightCache()
     public var bias: Tensor?
     public let stride: (Int, Int)
     public let padding: (Int, Int)
@@ -73,16 +78,16 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
         let geometry = try geometry(for: input.shape)
         if let tangent { try tangent.check(input.shape, "Conv2D input tangent") }
         try checkParameterTangent(parameterTangent, "Conv2D")
-        let value = convolve(geometry, input, weight, bias)
+        let value = convolve(geometry, input, weight, bias, cache: weightCache)
         var outputTangent: Tensor?
         if let parameterTangent {
             var t = convolve(
-                geometry, input, parameterTangent[0], bias == nil ? nil : parameterTangent[1],
+                geometry, input, parameterTangent[0], bias == nil ? nil : parameterTangent[1], cache: nil,
                 alpha: tangentScales[0], biasScale: tangentScales.count > 1 ? tangentScales[1] : 1)
-            if let tangent { accumulate(geometry, tangent, weight, into: &t) }
+            if let tangent { accumulate(geometry, tangent, into: &t) }
             outputTangent = t
         } else if let tangent {
-            outputTangent = convolve(geometry, tangent, weight, nil)
+            outputTangent = convolve(geometry, tangent, weight, nil, cache: weightCache)
         }
         return LayerOutput(value: value, tangent: outputTangent, record: Record(input: input))
     }
@@ -105,7 +110,8 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
                                 geometry.backward(
                                     g: g.baseAddress!, x: x.baseAddress!, weight: w.baseAddress!, dx: dx,
                                     dWeight: dw.baseAddress!, dBias: db, weightScale: gradientScales[0],
-                                    biasScale: gradientScales.count > 1 ? gradientScales[1] : 1)
+                                    biasScale: gradientScales.count > 1 ? gradientScales[1] : 1,
+                                    weightCache: weightCache)
                             }
                         }
                     }
@@ -115,8 +121,10 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
         return Gradients(input: dInput, parameters: [dWeight] + (dBias.map { [$0] } ?? []))
     }
 
+    /// `alpha · conv(x, w) + biasScale · b`; `cache` only when `w` is `weight`.
     private func convolve(
-        _ geometry: ConvolutionGeometry, _ x: Tensor, _ w: Tensor, _ b: Tensor?, alpha: Float = 1, biasScale: Float = 1
+        _ geometry: ConvolutionGeometry, _ x: Tensor, _ w: Tensor, _ b: Tensor?, cache: ConvolutionWeightCache?,
+        alpha: Float = 1, biasScale: Float = 1
     ) -> Tensor {
         var y = Tensor.uninitialized(geometry.outputShape)  // `forward` writes every element
         x.withUnsafeBufferPointer { xp in
@@ -125,7 +133,7 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
                     withOptionalPointer(b) { bp in
                         geometry.forward(
                             x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp, y: yp.baseAddress!, alpha: alpha,
-                            biasScale: biasScale)
+                            biasScale: biasScale, weightCache: cache)
                     }
                 }
             }
@@ -133,12 +141,14 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
         return y
     }
 
-    private func accumulate(_ geometry: ConvolutionGeometry, _ x: Tensor, _ w: Tensor, into y: inout Tensor) {
+    /// `y += conv(x, weight)`.
+    private func accumulate(_ geometry: ConvolutionGeometry, _ x: Tensor, into y: inout Tensor) {
         x.withUnsafeBufferPointer { xp in
-            w.withUnsafeBufferPointer { wp in
+            weight.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
                     geometry.forward(
-                        x: xp.baseAddress!, weight: wp.baseAddress!, bias: nil, y: yp.baseAddress!, accumulate: true)
+                        x: xp.baseAddress!, weight: wp.baseAddress!, bias: nil, y: yp.baseAddress!, accumulate: true,
+                        weightCache: weightCache)
                 }
             }
         }

@@ -1,4 +1,5 @@
-/// The geometry of a 2-D convolution over an NCHW batch, and its three products computed as im2col + GEMM.
+/// The geometry of a 2-D convolution over an NCHW batch, and its three products computed as im2col + GEMM (or
+/// Winograd's F(2×2, 3×3) where it fits: `usesWinograd`).
 ///
 /// Three paths, chosen once from the geometry:
 /// - `wholeInput`: the kernel covers the unpadded input (a 1×1 output): the convolution *is* a dense map on the
@@ -45,8 +46,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             && padY <= 2 && padX <= 2 && inChannels >= 16 && outChannels >= 16
     }
 
-    /// Whether the forward pass runs Winograd's F(2×2, 3×3) (`WinogradF2x3`): 3×3 kernels at stride 1 with at least
-    /// 16 input and output channels (fewer make its 16 GEMMs too thin to pay for the transforms).
+    /// Whether the forward and backward passes run Winograd's F(2×2, 3×3) (`WinogradF2x3`): 3×3 kernels at stride 1
+    /// with at least 16 input and output channels (fewer make its 16 GEMMs too thin to pay for the transforms).
     public let usesWinograd: Bool
 
     /// Samples per im2col + GEMM chunk of the forward pass: columns of about 1 MB (whole samples, at least one, and
@@ -79,11 +80,12 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     // MARK: Forward
 
     /// `y = alpha · conv(x, W) + biasScale · b`, or `y += …` when `accumulate` is set (every element of `y` is
-    /// written, so `y` may be uninitialised unless accumulating).
+    /// written, so `y` may be uninitialised unless accumulating). `weightCache`, when given, holds `weight`'s
+    /// transform across calls (only Winograd's path uses one).
     public func forward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         y: UnsafeMutablePointer<Float>, accumulate: Bool = false, alpha: Float = 1, biasScale: Float = 1,
-        workspace: Workspace = .shared
+        weightCache: ConvolutionWeightCache? = nil, workspace: Workspace = .shared
     ) {
         switch path {
         case .wholeInput:
@@ -99,8 +101,11 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             }
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general where usesWinograd:
-            WinogradF2x3(self).forward(
-                x: x, weight: weight, y: y, accumulate: accumulate, alpha: alpha, workspace: workspace)
+            withTransformedWeights(weight, cache: weightCache) { u in
+                WinogradF2x3(self).forward(
+                    x: x, weight: weight, transformed: u, y: y, accumulate: accumulate, alpha: alpha,
+                    workspace: workspace)
+            }
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general:
             // Each worker runs its slice of the batch in chunks of whole samples (`forwardChunk`); a one-sample
@@ -131,12 +136,12 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 
     /// Gradients of `⟨g, conv(x, W) + b⟩`: `dx` (overwritten), `dW` and `db` (overwritten, or accumulated
     /// when `accumulate` is set), the last two multiplied by `weightScale` and `biasScale`. Any output may be nil
-    /// to skip its work; outputs that are overwritten may be uninitialised.
+    /// to skip its work; outputs that are overwritten may be uninitialised. `weightCache` as in `forward`.
     public func backward(
         g: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>?,
         dBias: UnsafeMutablePointer<Float>?, accumulate: Bool = false, weightScale: Float = 1,
-        biasScale: Float = 1, workspace: Workspace = .shared
+        biasScale: Float = 1, weightCache: ConvolutionWeightCache? = nil, workspace: Workspace = .shared
     ) {
         let beta: Float = accumulate ? 1 : 0
         switch path {
@@ -165,6 +170,13 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                         lda: positions,
                         b: xn, ldb: positions, beta: n == 0 ? beta : 1, c: dWeight, ldc: inChannels)
                 }
+            }
+        case .general where usesWinograd:
+            // The input gradient needs U; the weight gradient alone does not.
+            withTransformedWeights(weight, cache: dx == nil ? nil : weightCache) { u in
+                WinogradF2x3(self).backward(
+                    gradient: g, x: x, weight: weight, transformed: u, dx: dx, dWeight: dWeight,
+                    accumulate: accumulate, weightScale: weightScale, workspace: workspace)
             }
         case .general:
             // Each worker runs its slice of the batch in chunks (`backwardChunk`); worker 0 accumulates its weight
@@ -217,6 +229,13 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     }
 
     // MARK: Helpers
+
+    /// Runs `body` with Winograd's `U` from `cache` (filling it if empty), or with nil (computed where needed).
+    private func withTransformedWeights(
+        _ weight: UnsafePointer<Float>, cache: ConvolutionWeightCache?, _ body: (UnsafePointer<Float>?) -> Void
+    ) {
+        if let cache { cache.withTransformed(weight, geometry: self, body) } else { body(nil) }
+    }
 
     private func addBias(_ bias: UnsafePointer<Float>, scale: Float, to y: UnsafeMutablePointer<Float>) {
         // Slices of whole planes, so that each plane's bias is looked up once.

@@ -8,8 +8,13 @@
 /// Y = Aᵀ [ Σ_c (G g_oc Gᵀ) ⊙ (Bᵀ d_c B) ] A
 /// ```
 /// The sum over channels is 16 GEMMs, one per position ξ of the 4×4 transformed tile:
-/// `M[ξ] (O × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles)`. Used for the forward pass (and so for tangents) of the
-/// convolutions it fits (`ConvolutionGeometry.usesWinograd`); gradients use im2col.
+/// `M[ξ] (O × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles)`. The backward pass is the same algorithm transposed: with
+/// `E` a 2×2 tile of the output gradient (zero beyond the output),
+/// ```
+/// Ṁ = A E Aᵀ,   U̇[ξ] = Σ_tiles Ṁ[ξ] · V[ξ]ᵀ,   V̇[ξ] = U[ξ]ᵀ · Ṁ[ξ],   dW = Gᵀ U̇ G,   dx = Σ_tiles B V̇ Bᵀ
+/// ```
+/// so both gradients cost 16 GEMMs too. Used for every product of the convolutions it fits
+/// (`ConvolutionGeometry.usesWinograd`).
 struct WinogradF2x3 {
     let geometry: ConvolutionGeometry
     let tilesY: Int, tilesX: Int
@@ -28,21 +33,38 @@ struct WinogradF2x3 {
     /// 512×512 channels the unpadded weight transform took a third of a ResNet18 layer4 step).
     static func blockStride(_ size: Int) -> Int { size + 16 }
 
-    /// `y = alpha · conv(x, W)` (or `y +=`), without bias.
+    /// Floats in the transformed weights `U` (16 padded blocks of O × C).
+    var transformedWeightCount: Int { 16 * Self.blockStride(geometry.outChannels * geometry.inChannels) }
+
+    /// Samples per chunk: whole samples with at least 512 tile columns. Each phase splits across the workers along
+    /// its own axis (channels, the 16 GEMMs), so small images (ResNet's 4×4 layer4: 4 tiles per sample) still give
+    /// every worker wide GEMMs.
+    private var chunk: Int { max(1, min(geometry.batch, (512 + tiles - 1) / tiles)) }
+
+    /// Runs `body` with the transformed weights: `transformed` when given (`ConvolutionWeightCache`), else computed
+    /// into scratch.
+    private func withTransformedWeights(
+        _ weight: UnsafePointer<Float>, _ transformed: UnsafePointer<Float>?, workspace: Workspace,
+        _ body: (UnsafePointer<Float>) -> Void
+    ) {
+        if let transformed { return body(transformed) }
+        workspace.withScratch(transformedWeightCount) { u in
+            transformWeights(weight, into: u)
+            body(u)
+        }
+    }
+
+    /// `y = alpha · conv(x, W)` (or `y +=`), without bias; `transformed` is `U` when already known.
     func forward(
-        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, accumulate: Bool,
-        alpha: Float, workspace: Workspace
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, transformed: UnsafePointer<Float>?,
+        y: UnsafeMutablePointer<Float>, accumulate: Bool, alpha: Float, workspace: Workspace
     ) {
         let g = geometry
         let (inputs, outputs) = (g.inChannels, g.outChannels)
-        // Chunks of whole samples with at least 512 tile columns. Each phase splits across the workers along its
-        // own axis (input channels, the 16 GEMMs, output channels), so small images (ResNet's 4×4 layer4: 4 tiles
-        // per sample) still give every worker wide GEMMs.
-        let chunk = max(1, min(g.batch, (512 + tiles - 1) / tiles))
+        let chunk = self.chunk
         let columns = chunk * tiles
         let uStride = Self.blockStride(outputs * inputs)
-        workspace.withScratch(16 * uStride) { u in
-            transformWeights(weight, into: u)
+        withTransformedWeights(weight, transformed, workspace: workspace) { u in
             workspace.withScratch(16 * Self.blockStride(inputs * columns), 16 * Self.blockStride(outputs * columns)) {
                 v, m in
                 for start in stride(from: 0, to: g.batch, by: chunk) {
@@ -64,6 +86,200 @@ struct WinogradF2x3 {
                             m, samples: samples, channels: channels, into: y, alpha: alpha, accumulate: accumulate)
                     }
                 }
+            }
+        }
+    }
+
+    /// Gradients of `⟨gradient, conv(x, W)⟩`: `dx` (overwritten) and `dW` (overwritten, or accumulated), the latter
+    /// times `weightScale`; either may be nil. `transformed` is `U` when already known (needed for `dx` only).
+    func backward(
+        gradient: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        transformed: UnsafePointer<Float>?, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>?,
+        accumulate: Bool, weightScale: Float, workspace: Workspace
+    ) {
+        let g = geometry
+        let (inputs, outputs) = (g.inChannels, g.outChannels)
+        guard g.batch > 0 else {
+            if let dWeight, !accumulate { dWeight.update(repeating: 0, count: outputs * inputs * 9) }
+            return
+        }
+        let chunk = self.chunk
+        let columns = chunk * tiles
+        let uStride = Self.blockStride(outputs * inputs)
+        func run(_ u: UnsafePointer<Float>?) {
+            let duCount = dWeight == nil ? 0 : 16 * uStride
+            let (vCount, mCount) = (16 * Self.blockStride(inputs * columns), 16 * Self.blockStride(outputs * columns))
+            workspace.withScratch(duCount) { du in workspace.withScratch(vCount, mCount) { v, dm in
+                for start in stride(from: 0, to: g.batch, by: chunk) {
+                    let samples = start..<min(start + chunk, g.batch)
+                    let count = samples.count * tiles
+                    let (vStride, mStride) = (Self.blockStride(inputs * count), Self.blockStride(outputs * count))
+                    Parallel.forEach(outputs) { _, channels in
+                        transformGradient(gradient, samples: samples, channels: channels, into: dm)
+                    }
+                    if dWeight != nil {
+                        Parallel.forEach(inputs) { _, channels in
+                            transformInput(x, samples: samples, channels: channels, into: v, workspace: workspace)
+                        }
+                        // U̇[ξ] (O × C) (+)= Ṁ[ξ] (O × cols) · V[ξ]ᵀ
+                        Parallel.forEach(16) { _, positions in
+                            for xi in positions {
+                                BLAS.gemm(
+                                    transposeB: true, m: outputs, n: inputs, k: count, a: dm + xi * mStride,
+                                    lda: count, b: v + xi * vStride, ldb: count, beta: start == 0 ? 0 : 1,
+                                    c: du + xi * uStride, ldc: inputs)
+                            }
+                        }
+                    }
+                    if let dx, let u {
+                        // V̇[ξ] (C × cols) = U[ξ]ᵀ · Ṁ[ξ], into V's scratch (V is used up).
+                        Parallel.forEach(16) { _, positions in
+                            for xi in positions {
+                                BLAS.gemm(
+                                    transposeA: true, m: inputs, n: count, k: outputs, a: u + xi * uStride,
+                                    lda: inputs, b: dm + xi * mStride, ldb: count, c: v + xi * vStride, ldc: count)
+                            }
+                        }
+                        Parallel.forEach(inputs) { _, channels in
+                            scatterInputGradient(
+                                v, samples: samples, channels: channels, into: dx, workspace: workspace)
+                        }
+                    }
+                }
+                if let dWeight {
+                    Parallel.forEach(outputs, minimumCount: outputs * inputs >= 4096 ? 2 : .max) { _, channels in
+                        weightGradient(
+                            du, channels: channels, into: dWeight, scale: weightScale, accumulate: accumulate)
+                    }
+                }
+            } }
+        }
+        if dx != nil {
+            withTransformedWeights(weight, transformed, workspace: workspace) { u in run(u) }
+        } else {
+            run(nil)
+        }
+    }
+
+    /// `Ṁ[ξ][o][col] = (A E Aᵀ)[ξ]` for the 2×2 tile `E` of the output gradient of channel `o` at column
+    /// `col = (n, ty, tx)`, zero beyond the output's edges: the adjoint of `transformOutput`.
+    func transformGradient(
+        _ gradient: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>,
+        into dm: UnsafeMutablePointer<Float>
+    ) {
+        let g = geometry
+        let (outHeight, outWidth) = (g.outHeight, g.outWidth)
+        let count = samples.count * tiles
+        let stride = Self.blockStride(g.outChannels * count)
+        for o in channels {
+            for n in samples {
+                let plane = gradient + (n * g.outChannels + o) * outHeight * outWidth
+                let base = dm + o * count + (n - samples.lowerBound) * tiles
+                for ty in 0..<tilesY {
+                    for tx in 0..<tilesX {
+                        @inline(__always) func e(_ i: Int, _ j: Int) -> Float {
+                            let (y, x) = (2 * ty + i, 2 * tx + j)
+                            return y < outHeight && x < outWidth ? plane[y * outWidth + x] : 0
+                        }
+                        // Rows r = A E (lanes: the four rows), columns Ṁ = r Aᵀ.
+                        let left = SIMD4(e(0, 0), e(0, 0) + e(1, 0), e(0, 0) - e(1, 0), -e(1, 0))
+                        let right = SIMD4(e(0, 1), e(0, 1) + e(1, 1), e(0, 1) - e(1, 1), -e(1, 1))
+                        let target = base + ty * tilesX + tx
+                        @inline(__always) func store(_ column: SIMD4<Float>, _ j: Int) {
+                            for i in 0..<4 { target[(4 * i + j) * stride] = column[i] }
+                        }
+                        store(left, 0)
+                        store(left + right, 1)
+                        store(left - right, 2)
+                        store(-right, 3)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx[n, c] = Σ_tiles B V̇[·][c][col] Bᵀ`, each 4×4 tile added at its place in a zero-bordered scratch plane, then
+    /// cropped to the input: the adjoint of `transformInput` (the samples' planes of `channels` are overwritten).
+    func scatterInputGradient(
+        _ dv: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into dx: UnsafeMutablePointer<Float>,
+        workspace: Workspace
+    ) {
+        let g = geometry
+        let (height, width) = (g.height, g.width)
+        let (paddedHeight, paddedWidth) = (2 * tilesY + 2, 2 * tilesX + 2)
+        let count = samples.count * tiles
+        let stride = Self.blockStride(g.inChannels * count)
+        workspace.withScratch(paddedHeight * paddedWidth) { padded in
+            for c in channels {
+                for n in samples {
+                    padded.update(repeating: 0, count: paddedHeight * paddedWidth)
+                    let base = dv + c * count + (n - samples.lowerBound) * tiles
+                    for ty in 0..<tilesY {
+                        for tx in 0..<tilesX {
+                            let source = base + ty * tilesX + tx
+                            @inline(__always) func row(_ r: Int) -> SIMD4<Float> {
+                                SIMD4(source[(4 * r) * stride], source[(4 * r + 1) * stride],
+                                      source[(4 * r + 2) * stride], source[(4 * r + 3) * stride])
+                            }
+                            let (v0, v1, v2, v3) = (row(0), row(1), row(2), row(3))
+                            // Rows s = B V̇; columns d = s Bᵀ, added into the plane.
+                            @inline(__always) func add(_ s: SIMD4<Float>, row i: Int) {
+                                let d = SIMD4(s[0], s[1] - s[2] + s[3], s[1] + s[2] - s[0], -s[3])
+                                let target = UnsafeMutableRawPointer(padded + (2 * ty + i) * paddedWidth + 2 * tx)
+                                target.storeBytes(
+                                    of: target.loadUnaligned(as: SIMD4<Float>.self) + d, as: SIMD4<Float>.self)
+                            }
+                            add(v0, row: 0)
+                            add(v1 - v2 + v3, row: 1)
+                            add(v1 + v2 - v0, row: 2)
+                            add(-v3, row: 3)
+                        }
+                    }
+                    // Input rows and columns beyond the tiles' reach (a padding of 0 with an odd output) get zero.
+                    let plane = dx + (n * g.inChannels + c) * height * width
+                    let columns = max(0, min(width, paddedWidth - g.padX))
+                    for y in 0..<height {
+                        let line = plane + y * width
+                        if y + g.padY < paddedHeight {
+                            line.update(from: padded + (y + g.padY) * paddedWidth + g.padX, count: columns)
+                            (line + columns).update(repeating: 0, count: width - columns)
+                        } else {
+                            line.update(repeating: 0, count: width)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dW[o, c] (+)= scale · Gᵀ U̇[·][o][c] G`: the adjoint of `transformWeights`.
+    func weightGradient(
+        _ du: UnsafePointer<Float>, channels: Range<Int>, into dWeight: UnsafeMutablePointer<Float>, scale: Float,
+        accumulate: Bool
+    ) {
+        let inputs = geometry.inChannels
+        let stride = Self.blockStride(geometry.outChannels * inputs)
+        for o in channels {
+            for c in 0..<inputs {
+                let source = du + o * inputs + c
+                @inline(__always) func row(_ r: Int) -> SIMD4<Float> {
+                    SIMD4(source[(4 * r) * stride], source[(4 * r + 1) * stride],
+                          source[(4 * r + 2) * stride], source[(4 * r + 3) * stride])
+                }
+                let (u0, u1, u2, u3) = (row(0), row(1), row(2), row(3))
+                // Rows t = Gᵀ U̇ (3×4); columns dW = t G (3×3).
+                let target = dWeight + (o * inputs + c) * 9
+                @inline(__always) func store(_ t: SIMD4<Float>, row i: Int) {
+                    @inline(__always) func put(_ value: Float, _ j: Int) {
+                        target[3 * i + j] = scale * value + (accumulate ? target[3 * i + j] : 0)
+                    }
+                    put(t[0] + 0.5 * (t[1] + t[2]), 0)
+                    put(0.5 * (t[1] - t[2]), 1)
+                    put(0.5 * (t[1] + t[2]) + t[3], 2)
+                }
+                store(u0 + 0.5 * (u1 + u2), row: 0)
+                store(0.5 * (u1 - u2), row: 1)
+                store(0.5 * (u1 + u2) + u3, row: 2)
             }
         }
     }

@@ -110,6 +110,66 @@ import Testing
             worstGradient = max(worstGradient, abs(s - Double(dx.scalars[((n * 16 + c) * h + y) * w + x0])))
         } } } }
         #expect(worstGradient < 1e-5 * max(1, gradientScale), "largest input-gradient difference \(worstGradient)")
+
+        // The weight gradient, scaled and accumulated onto a start value, against its definition,
+        // dW[o, c, a, b] = Σ_n Σ_(y,x) g[n, o, y, x] x[n, c, y − p + a, x − p + b]; and the input gradient again,
+        // now through the layer's cached transform.
+        let dWeightStart = randomTensor(conv.weight.shape, &rng)
+        var dWeight = dWeightStart
+        var dxCached = Tensor.zeros(geometry.inputShape)
+        g.withUnsafeBufferPointer { gp in
+            x.withUnsafeBufferPointer { xp in
+                conv.weight.withUnsafeBufferPointer { wp in
+                    dxCached.withUnsafeMutableBufferPointer { dp in
+                        dWeight.withUnsafeMutableBufferPointer { dwp in
+                            geometry.backward(
+                                g: gp.baseAddress!, x: xp.baseAddress!, weight: wp.baseAddress!, dx: dp.baseAddress!,
+                                dWeight: dwp.baseAddress!, dBias: nil, accumulate: true, weightScale: 0.25,
+                                weightCache: conv.weightCache)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(conv.weightCache.isFilled)
+        #expect(zip(dxCached.scalars, dx.scalars).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
+        var worstWeight = 0.0, weightScale = 0.0
+        for o in 0..<24 { for c in 0..<16 { for a in 0..<3 { for b in 0..<3 {
+            var s = 0.0
+            for n in 0..<3 { for oy in 0..<oh { for ox in 0..<ow {
+                let iy = oy - padding.0 + a, ix = ox - padding.1 + b
+                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                s += Double(g.scalars[((n * 24 + o) * oh + oy) * ow + ox])
+                    * Double(x.scalars[((n * 16 + c) * h + iy) * w + ix])
+            } } }
+            let index = ((o * 16 + c) * 3 + a) * 3 + b
+            let expected = Double(dWeightStart.scalars[index]) + 0.25 * s
+            weightScale = max(weightScale, abs(expected))
+            worstWeight = max(worstWeight, abs(expected - Double(dWeight.scalars[index])))
+        } } } }
+        #expect(worstWeight < 1e-5 * max(1, weightScale), "largest weight-gradient difference \(worstWeight)")
+    }
+
+    /// A convolution keeps its Winograd weight transform across passes, and drops it when its weights change (in
+    /// place or by assignment), so the next pass uses the new weights.
+    @Test func weightTransformFollowsTheWeights() throws {
+        var rng = SeededRandom(seed: 29)
+        var conv = Conv2D(16, 16, kernel: 3, padding: 1, rng: &rng)
+        let x = randomTensor([2, 16, 6, 6], &rng)
+        _ = try conv.forward(x)
+        #expect(conv.weightCache.isFilled)
+        let copy = conv
+        conv.weight.withUnsafeMutableBufferPointer { w in w[0] += 1; w[100] -= 2 }
+        #expect(!conv.weightCache.isFilled)
+        #expect(copy.weightCache.isFilled)  // the copy keeps its own weights and their transform
+        for layer in [conv, copy] {
+            let y = try layer.forward(x)
+            let worst = zip(y.scalars, directConvolution(x, layer)).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(worst < 1e-5, "largest difference \(worst)")
+        }
+        conv.parameters = copy.parameters
+        #expect(!conv.weightCache.isFilled)
+        #expect(try conv.forward(x) == copy.forward(x))
     }
 
     @Test func foldedBatchNormEqualsEvaluationMode() throws {
