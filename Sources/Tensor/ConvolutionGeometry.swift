@@ -272,9 +272,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                 let from = source + o * columnsCount + (n - samples.lowerBound) * positions
                 let to = y + (n * outChannels + o) * positions
                 if accumulate {
-                    for i in 0..<positions { to[i] += from[i] }
+                    to.addShortLine(from: from, count: positions)
                 } else {
-                    to.update(from: from, count: positions)
+                    to.copyShortLine(from: from, count: positions)
                 }
             }
         }
@@ -287,7 +287,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         let columnsCount = samples.count * positions
         for n in samples {
             for o in 0..<outChannels {
-                (target + o * columnsCount + (n - samples.lowerBound) * positions).update(
+                (target + o * columnsCount + (n - samples.lowerBound) * positions).copyShortLine(
                     from: g + (n * outChannels + o) * positions, count: positions)
             }
         }
@@ -306,29 +306,32 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     /// Columns [C·kh·kw, N·Ho·Wo]: row (c, ky, kx), column (n, oy, ox) holds x[n, c, oy·s−p+ky, ox·s−p+kx] or 0.
     func im2col(_ x: UnsafePointer<Float>, samples: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
         let columnsCount = samples.count * positions
+        let inputEnd = x + batch * inChannels * height * width
         for c in 0..<inChannels {
             for ky in 0..<kernelHeight {
                 let rowsY = validRange(kernelOffset: ky, stride: strideY, pad: padY, inSize: height, outSize: outHeight)
                 for kx in 0..<kernelWidth {
                     let colsX = validRange(kernelOffset: kx, stride: strideX, pad: padX, inSize: width, outSize: outWidth)
                     let row = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * columnsCount
+                    // Output rows `copied` read the input (columns `lo..<hi` of them); the others see only padding.
+                    let copied = colsX.isEmpty ? 0..<0 : rowsY
+                    let (lo, hi) = (colsX.lowerBound, colsX.upperBound)
                     for n in samples {
                         let plane = x + (n * inChannels + c) * height * width
                         let out = row + (n - samples.lowerBound) * positions
-                        for oy in 0..<outHeight {
-                            let line = out + oy * outWidth
-                            guard rowsY.contains(oy), !colsX.isEmpty else {
-                                line.update(repeating: 0, count: outWidth)
-                                continue
-                            }
-                            let source = plane + (oy * strideY - padY + ky) * width - padX + kx
-                            line.update(repeating: 0, count: colsX.lowerBound)
-                            if strideX == 1 {
-                                (line + colsX.lowerBound).update(from: source + colsX.lowerBound, count: colsX.count)
-                            } else {
-                                for ox in colsX { line[ox] = source[ox * strideX] }
-                            }
-                            (line + colsX.upperBound).update(repeating: 0, count: outWidth - colsX.upperBound)
+                        if copied.lowerBound > 0 { out.update(repeating: 0, count: copied.lowerBound * outWidth) }
+                        var line = out + copied.lowerBound * outWidth
+                        var source = plane + (copied.lowerBound * strideY - padY + ky) * width - padX + kx + lo * strideX
+                        for _ in copied {
+                            if lo > 0 { line.zeroShortLine(count: lo) }
+                            (line + lo).gatherShortLine(
+                                from: source, count: hi - lo, stride: strideX, readableEnd: inputEnd)
+                            if hi < outWidth { (line + hi).zeroShortLine(count: outWidth - hi) }
+                            line += outWidth
+                            source += strideY * width
+                        }
+                        if copied.upperBound < outHeight {
+                            line.update(repeating: 0, count: (outHeight - copied.upperBound) * outWidth)
                         }
                     }
                 }

@@ -33,4 +33,28 @@ import Testing
         let dx = try #require(maxGradients.input)
         #expect(zip(dx.scalars, expectedGradient).allSatisfy { abs($0 - $1) < 1e-6 })
     }
+
+    /// Without a tangent, max pooling computes the maxima alone (row by row) and its gradient finds the arg-max
+    /// positions again; both must agree with the window-by-window pass that a tangent takes, on ties (a third of
+    /// the inputs are 0, as after a ReLU), a NaN, and windows with and without padding and overlap.
+    @Test(arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (3, 3, 0)])
+    func maximaAloneMatchTheTangentPass(kernel: Int, stride: Int, padding: Int) throws {
+        var rng = SeededRandom(seed: 37)
+        var x = randomTensor([2, 3, 9, 19], &rng)  // rows wider than one SIMD block, with a remainder
+        x.withUnsafeMutableBufferPointer { v in
+            for i in v.indices where i % 3 == 0 { v[i] = 0 }
+            v[40] = .nan
+        }
+        let pool = MaxPool2D(kernel: kernel, stride: stride, padding: padding)
+        let plain = try pool.apply(x, tangent: nil, parameterTangent: nil, mode: .evaluation)
+        let tangent = randomTensor(x.shape, &rng)
+        let routed = try pool.apply(x, tangent: tangent, parameterTangent: nil, mode: .evaluation)
+        #expect(plain.record.indices.isEmpty && !routed.record.indices.isEmpty)
+        #expect(plain.value == routed.value)
+        #expect(!plain.value.scalars.contains { $0.isNaN })
+        let g = randomTensor(plain.value.shape, &rng)
+        let fromPlain = try pool.vjp(plain.record, outputGradient: g, needInputGradient: true, mode: .evaluation)
+        let fromRouted = try pool.vjp(routed.record, outputGradient: g, needInputGradient: true, mode: .evaluation)
+        #expect(fromPlain.input == fromRouted.input)
+    }
 }
