@@ -44,7 +44,26 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
         usesWinograd = path == .general && kernelHeight == 3 && kernelWidth == 3 && strideY == 1 && strideX == 1
             && padY <= 2 && padX <= 2 && inChannels >= 16 && outChannels >= 16
+        let fitsCookToom = path == .general && kernelHeight == 4 && kernelWidth == 4 && strideY == 1 && strideX == 1
+            && padY < 4 && padX < 4 && inChannels >= 16 && outChannels >= 16
+        cookToomTile = fitsCookToom ? Self.cookToomTile(kernel: 4, outHeight: outHeight, outWidth: outWidth) : nil
     }
+
+    /// The output tile m (input tile α = m + 3 ≤ 8) with the fewest GEMM multiplies, tiles · α², for a 4×4 kernel.
+    /// Measured on bigan-cifar's conv3 (64→128, 10×10 outputs; ConvBench forward GFLOP/s, im2col-equivalent, two
+    /// runs): im2col 156–167, m = 2: 172–196, 3: 130–142, 4: 135–176, 5: 199–253 (the rule's pick, 2×2 tiles).
+    /// Other kernel sizes have not been measured, so they keep im2col (or `WinogradF2x3` for 3×3).
+    static func cookToomTile(kernel r: Int, outHeight: Int, outWidth: Int) -> Int {
+        func cost(_ m: Int) -> Int {
+            let tiles = ((outHeight + m - 1) / m) * ((outWidth + m - 1) / m)
+            return tiles * (m + r - 1) * (m + r - 1)
+        }
+        return (2...(9 - r)).min { (cost($0), $0) < (cost($1), $1) }!
+    }
+
+    /// The output tile m of the forward pass by Winograd's F(m×m, r×r) built by Cook–Toom (`CookToomWinograd`), nil
+    /// where the forward pass runs otherwise.
+    public let cookToomTile: Int?
 
     /// Whether the forward and backward passes run Winograd's F(2×2, 3×3) (`WinogradF2x3`): 3×3 kernels at stride 1
     /// with at least 16 input and output channels (fewer make its 16 GEMMs too thin to pay for the transforms).
@@ -98,6 +117,21 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                     m: outChannels, n: positions, k: inChannels, alpha: alpha, a: weight, lda: inChannels,
                     b: x + n * inChannels * positions, ldb: positions, beta: accumulate ? 1 : 0,
                     c: y + n * outChannels * positions, ldc: positions)
+            }
+            if let bias { addBias(bias, scale: biasScale, to: y) }
+        case .general where cookToomTile != nil:
+            let winograd = CookToomWinograd(self, outputTile: cookToomTile!)
+            let run = { (u: UnsafePointer<Float>?) in
+                winograd.forward(
+                    x: x, weight: weight, transformed: u, y: y, accumulate: accumulate, alpha: alpha,
+                    workspace: workspace)
+            }
+            if let weightCache {
+                weightCache.withTransformed(
+                    weight, variant: .cookToom(outputTile: winograd.m), count: winograd.transformedWeightCount,
+                    transform: winograd.transformWeights, run)
+            } else {
+                run(nil)
             }
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general where usesWinograd:
@@ -234,7 +268,10 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     private func withTransformedWeights(
         _ weight: UnsafePointer<Float>, cache: ConvolutionWeightCache?, _ body: (UnsafePointer<Float>?) -> Void
     ) {
-        if let cache { cache.withTransformed(weight, geometry: self, body) } else { body(nil) }
+        guard let cache else { return body(nil) }
+        let winograd = WinogradF2x3(self)
+        cache.withTransformed(
+            weight, variant: .f2x3, count: winograd.transformedWeightCount, transform: winograd.transformWeights, body)
     }
 
     private func addBias(_ bias: UnsafePointer<Float>, scale: Float, to y: UnsafeMutablePointer<Float>) {

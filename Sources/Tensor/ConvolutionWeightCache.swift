@@ -7,29 +7,33 @@ import Synchronization
 /// The owner of the weights must replace its cache whenever it changes them (`Conv2D` does so in `weight`'s
 /// `didSet`); copies of the owner may share one cache until then. Safe to use from several threads.
 public final class ConvolutionWeightCache: Sendable {
-    private let transformed = Mutex<[Float]?>(nil)
+    /// The transforms held, by algorithm (a geometry may run one forward and another backward).
+    private let transformed = Mutex<[Variant: [Float]]>([:])
+
+    enum Variant: Hashable, Sendable {
+        case f2x3
+        case cookToom(outputTile: Int)
+    }
 
     public init() {}
 
     /// Whether a transform is held (for tests).
-    public var isFilled: Bool { transformed.withLock { $0 != nil } }
+    public var isFilled: Bool { transformed.withLock { !$0.isEmpty } }
 
-    /// Runs `body` with `U` for `weight` under `geometry`, transforming it first if this cache is empty. `nil` when
-    /// the geometry does not run Winograd.
+    /// Runs `body` with `U` for `weight` in `variant`, transforming it first if this cache does not hold it.
     func withTransformed(
-        _ weight: UnsafePointer<Float>, geometry: ConvolutionGeometry, _ body: (UnsafePointer<Float>?) -> Void
+        _ weight: UnsafePointer<Float>, variant: Variant, count: Int,
+        transform: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void, _ body: (UnsafePointer<Float>) -> Void
     ) {
-        guard geometry.usesWinograd else { return body(nil) }
-        let winograd = WinogradF2x3(geometry)
         // The array is never written after it is stored, so reading it outside the lock is safe.
         let u: [Float] = transformed.withLock { stored in
-            if let stored, stored.count == winograd.transformedWeightCount { return stored }
-            let fresh = [Float](unsafeUninitializedCapacity: winograd.transformedWeightCount) { buffer, initialized in
+            if let held = stored[variant], held.count == count { return held }
+            let fresh = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
                 buffer.initialize(repeating: 0)  // the padding between blocks
-                winograd.transformWeights(weight, into: buffer.baseAddress!)
+                transform(weight, buffer.baseAddress!)
                 initialized = buffer.count
             }
-            stored = fresh
+            stored[variant] = fresh
             return fresh
         }
         u.withUnsafeBufferPointer { body($0.baseAddress!) }

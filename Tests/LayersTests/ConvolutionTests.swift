@@ -1,5 +1,5 @@
 import Layers
-import Tensor
+@testable import Tensor
 import TestSupport
 import Testing
 
@@ -148,6 +148,57 @@ import Testing
             worstWeight = max(worstWeight, abs(expected - Double(dWeight.scalars[index])))
         } } } }
         #expect(worstWeight < 1e-5 * max(1, weightScale), "largest weight-gradient difference \(worstWeight)")
+    }
+
+    /// Winograd F(m×m, r×r) from the Cook–Toom construction, for every (m, r) pair it may be given, against the
+    /// direct loop: partial edge tiles, paddings, an odd batch split into chunks, `alpha` and accumulation.
+    @Test(arguments: [(2, 4, 0, 13, 13), (2, 4, 1, 7, 9), (3, 4, 0, 13, 12), (4, 3, 1, 7, 7), (4, 3, 1, 4, 4),
+                      (2, 3, 1, 6, 5), (3, 2, 0, 9, 10), (2, 5, 2, 8, 8), (6, 3, 1, 14, 14), (5, 4, 0, 13, 13)])
+    func cookToomWinogradMatchesDirectLoop(m: Int, r: Int, padding: Int, h: Int, w: Int) throws {
+        var rng = SeededRandom(seed: 41)
+        let conv = Conv2D(16, 20, kernel: r, padding: padding, bias: false, rng: &rng)
+        let x = randomTensor([5, 16, h, w], &rng)
+        let geometry = try conv.geometry(for: x.shape)
+        let reference = directConvolution(x, conv)
+        let scale = max(1, reference.map(abs).max() ?? 1)
+        let start = randomTensor(geometry.outputShape, &rng)
+        for accumulate in [false, true] {
+            var y = start
+            x.withUnsafeBufferPointer { xp in
+                conv.weight.withUnsafeBufferPointer { wp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        CookToomWinograd(geometry, outputTile: m).forward(
+                            x: xp.baseAddress!, weight: wp.baseAddress!, transformed: nil, y: yp.baseAddress!,
+                            accumulate: accumulate, alpha: 0.5, workspace: .shared)
+                    }
+                }
+            }
+            let worst = (0..<y.count).map { i in
+                abs(Double(y.scalars[i]) - ((accumulate ? Double(start.scalars[i]) : 0) + 0.5 * reference[i]))
+            }.max() ?? 0
+            // F(6, 3) interpolates at ±½ too: its rounding error is the largest of these.
+            #expect(worst < (m * r > 12 ? 1e-4 : 2e-5) * scale, "F(\(m), \(r)): largest difference \(worst)")
+        }
+    }
+
+    /// 4×4 stride-1 convolutions with ≥ 16 channels run Cook–Toom Winograd forward with the tile the cost rule
+    /// picks (bigan-cifar's conv3: F(5×5, 4×4) on 2×2 tiles), through the layer and its cached weight transform.
+    @Test func fourByFourConvolutionsRunCookToomWinograd() throws {
+        var rng = SeededRandom(seed: 43)
+        let conv = Conv2D(16, 24, kernel: 4, rng: &rng)
+        let x = randomTensor([3, 16, 13, 13], &rng)
+        #expect(try conv.geometry(for: x.shape).cookToomTile == 5)
+        #expect(try conv.geometry(for: [3, 16, 8, 9]).cookToomTile != nil)
+        #expect(try Conv2D(3, 24, kernel: 4, rng: &rng).geometry(for: [1, 3, 13, 13]).cookToomTile == nil)
+        #expect(try Conv2D(16, 24, kernel: 4, stride: 2, rng: &rng).geometry(for: x.shape).cookToomTile == nil)
+        for _ in 0..<2 {  // the second pass reads the cached transform
+            let y = try conv.forward(x)
+            let reference = directConvolution(x, conv)
+            let scale = max(1, reference.map(abs).max() ?? 1)
+            let worst = zip(y.scalars, reference).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(worst < 1e-4 * scale, "largest difference \(worst)")
+            #expect(conv.weightCache.isFilled)
+        }
     }
 
     /// A convolution keeps its Winograd weight transform across passes, and drops it when its weights change (in
