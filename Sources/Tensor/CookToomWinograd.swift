@@ -168,12 +168,20 @@ struct CookToomWinograd {
                                 from: plane + y * width, count: columns)
                         }
                         let column = (n - samples.lowerBound) * tiles
+                        let end = padded + planeSize
                         for ty in 0..<tilesY {
                             for i in 0..<alpha {
                                 let line = padded + (m * ty + i) * paddedWidth
-                                for j in 0..<alpha {
-                                    (d + (i * alpha + j) * count + column + ty * tilesX).gatherShortLine(
-                                        from: line + j, count: tilesX, stride: m, readableEnd: padded + planeSize)
+                                let target = d + i * alpha * count + column + ty * tilesX
+                                for tx in 0..<tilesX {
+                                    // The tile's row i: one load, its α elements to the α rows D[i][j].
+                                    let source = line + m * tx
+                                    if source + 8 <= end {
+                                        let row = UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
+                                        for j in 0..<alpha { target[j * count + tx] = row[j] }
+                                    } else {
+                                        for j in 0..<alpha { target[j * count + tx] = source[j] }
+                                    }
                                 }
                             }
                         }
@@ -209,6 +217,8 @@ struct CookToomWinograd {
         let (outHeight, outWidth) = (geo.outHeight, geo.outWidth)
         let count = samples.count * tiles
         let mStride = WinogradF2x3.blockStride(geo.outChannels * count)
+        // Per output column j of a tile: the tiles whose column j lies inside the output, m·tx + j < Wo.
+        let tilesInside = (0..<m).map { j in j < outWidth ? min(tilesX, (outWidth - 1 - j) / m + 1) : 0 }
         workspace.withScratch(m * alpha * count + m * m * count) { scratch in
             let (rowsCombined, tilesOut) = (scratch, scratch + m * alpha * count)
             at.withUnsafeBufferPointer { atp in
@@ -237,11 +247,11 @@ struct CookToomWinograd {
                                 let line = plane + (m * ty + i) * outWidth
                                 for j in 0..<m {
                                     let source = tilesOut + (i * m + j) * count + column + ty * tilesX
-                                    var tx = 0
-                                    while tx < tilesX, m * tx + j < outWidth {
-                                        let value = scale * source[tx]
-                                        line[m * tx + j] = accumulate ? line[m * tx + j] + value : value
-                                        tx += 1
+                                    let inside = tilesInside[j]
+                                    if accumulate {
+                                        for tx in 0..<inside { line[m &* tx &+ j] += scale * source[tx] }
+                                    } else {
+                                        for tx in 0..<inside { line[m &* tx &+ j] = scale * source[tx] }
                                     }
                                 }
                             }
@@ -253,32 +263,28 @@ struct CookToomWinograd {
     }
 
     /// `target[t] = Σ_q coefficients[q] · sources[q][t]` for `t < count` (terms with a zero coefficient skipped),
-    /// in SIMD blocks along t.
+    /// summed in registers over SIMD blocks along t: one store per block, not one per term.
     @inline(__always)
     static func combine(
         into target: UnsafeMutablePointer<Float>, count: Int, terms: Int, coefficients: UnsafePointer<Float>,
         coefficientStride: Int, sources: UnsafePointer<Float>, sourceStride: Int
     ) {
-        var first = true
-        for q in 0..<terms {
-            let a = coefficients[q * coefficientStride]
-            if a == 0 { continue }
-            let source = sources + q * sourceStride
-            let splat = SIMD8<Float>(repeating: a)
-            var t = 0
-            while t + 8 <= count {
-                let s = UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<Float>.self)
-                let destination = UnsafeMutableRawPointer(target + t)
-                let sum = first ? splat * s : destination.loadUnaligned(as: SIMD8<Float>.self) + splat * s
-                destination.storeBytes(of: sum, as: SIMD8<Float>.self)
-                t += 8
+        var t = 0
+        while t &+ 8 <= count {
+            var sum = SIMD8<Float>()
+            for q in 0..<terms {
+                let a = coefficients[q &* coefficientStride]
+                if a == 0 { continue }
+                sum += a * UnsafeRawPointer(sources + (q &* sourceStride &+ t)).loadUnaligned(as: SIMD8<Float>.self)
             }
-            while t < count {
-                target[t] = first ? a * source[t] : target[t] + a * source[t]
-                t += 1
-            }
-            first = false
+            UnsafeMutableRawPointer(target + t).storeBytes(of: sum, as: SIMD8<Float>.self)
+            t &+= 8
         }
-        if first { target.update(repeating: 0, count: count) }
+        while t < count {
+            var sum: Float = 0
+            for q in 0..<terms { sum += coefficients[q &* coefficientStride] * sources[q &* sourceStride &+ t] }
+            target[t] = sum
+            t &+= 1
+        }
     }
 }
