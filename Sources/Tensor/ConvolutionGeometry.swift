@@ -1,5 +1,7 @@
-/// The geometry of a 2-D convolution over an NCHW batch, and its three products computed as im2col + GEMM (or
-/// Winograd's F(2×2, 3×3) where it fits: `usesWinograd`).
+/// The geometry of a 2-D convolution over an NCHW batch, and its three products computed as im2col + GEMM, or by
+/// Winograd's minimal filtering where it fits: F(2×2, 3×3) for every product of 3×3 stride-1 convolutions
+/// (`usesWinograd`), F(m×m, 4×4) from the Cook–Toom construction for the forward pass of 4×4 stride-1 ones
+/// (`cookToomTile`).
 ///
 /// Three paths, chosen once from the geometry:
 /// - `wholeInput`: the kernel covers the unpadded input (a 1×1 output): the convolution *is* a dense map on the

@@ -252,7 +252,8 @@ struct WinogradF2x3 {
         }
     }
 
-    /// `dW[o, c] (+)= scale · Gᵀ U̇[·][o][c] G`: the adjoint of `transformWeights`.
+    /// `dW[o, c] (+)= scale · Gᵀ U̇[·][o][c] G`: the adjoint of `transformWeights`, four input channels at a time
+    /// (one per SIMD lane).
     func weightGradient(
         _ du: UnsafePointer<Float>, channels: Range<Int>, into dWeight: UnsafeMutablePointer<Float>, scale: Float,
         accumulate: Bool
@@ -260,52 +261,76 @@ struct WinogradF2x3 {
         let inputs = geometry.inChannels
         let stride = Self.blockStride(geometry.outChannels * inputs)
         for o in channels {
-            for c in 0..<inputs {
+            for c in Swift.stride(from: 0, to: inputs, by: 4) {
                 let source = du + o * inputs + c
-                @inline(__always) func row(_ r: Int) -> SIMD4<Float> {
-                    SIMD4(source[(4 * r) * stride], source[(4 * r + 1) * stride],
-                          source[(4 * r + 2) * stride], source[(4 * r + 3) * stride])
+                // Lanes past the last channel read the next row or the block's padding, and are not stored.
+                @inline(__always) func u(_ xi: Int) -> SIMD4<Float> {
+                    UnsafeRawPointer(source + xi * stride).loadUnaligned(as: SIMD4<Float>.self)
                 }
-                let (u0, u1, u2, u3) = (row(0), row(1), row(2), row(3))
-                // Rows t = Gᵀ U̇ (3×4); columns dW = t G (3×3).
-                let target = dWeight + (o * inputs + c) * 9
-                @inline(__always) func store(_ t: SIMD4<Float>, row i: Int) {
-                    @inline(__always) func put(_ value: Float, _ j: Int) {
-                        target[3 * i + j] = scale * value + (accumulate ? target[3 * i + j] : 0)
+                // Rows t = Gᵀ U̇ (3×4), one column k at a time; then dW = t G (3×3).
+                @inline(__always) func rows(_ k: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+                    let (u0, u1, u2, u3) = (u(k), u(4 + k), u(8 + k), u(12 + k))
+                    return (u0 + 0.5 * (u1 + u2), 0.5 * (u1 - u2), 0.5 * (u1 + u2) + u3)
+                }
+                let (t0, t1, t2, t3) = (rows(0), rows(1), rows(2), rows(3))
+                let lanes = min(4, inputs - c)
+                @inline(__always) func store(_ x0: SIMD4<Float>, _ x1: SIMD4<Float>, _ x2: SIMD4<Float>,
+                                             _ x3: SIMD4<Float>, row i: Int) {
+                    let (w0, w1, w2) = (x0 + 0.5 * (x1 + x2), 0.5 * (x1 - x2), 0.5 * (x1 + x2) + x3)
+                    for q in 0..<lanes {
+                        let target = dWeight + (o * inputs + c + q) * 9 + 3 * i
+                        target[0] = scale * w0[q] + (accumulate ? target[0] : 0)
+                        target[1] = scale * w1[q] + (accumulate ? target[1] : 0)
+                        target[2] = scale * w2[q] + (accumulate ? target[2] : 0)
                     }
-                    put(t[0] + 0.5 * (t[1] + t[2]), 0)
-                    put(0.5 * (t[1] - t[2]), 1)
-                    put(0.5 * (t[1] + t[2]) + t[3], 2)
                 }
-                store(u0 + 0.5 * (u1 + u2), row: 0)
-                store(0.5 * (u1 - u2), row: 1)
-                store(0.5 * (u1 + u2) + u3, row: 2)
+                store(t0.0, t1.0, t2.0, t3.0, row: 0)
+                store(t0.1, t1.1, t2.1, t3.1, row: 1)
+                store(t0.2, t1.2, t2.2, t3.2, row: 2)
             }
         }
     }
 
-    /// `U[ξ][o][c] = (G g_oc Gᵀ)[ξ]`, split across the workers by output channel.
+    /// `U[ξ][o][c] = (G g_oc Gᵀ)[ξ]`, split across the workers by output channel, four input channels at a time
+    /// (one per SIMD lane: the 16 stores of a group are SIMD stores).
     func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
         let (inputs, outputs) = (geometry.inChannels, geometry.outChannels)
         let stride = Self.blockStride(outputs * inputs)
         Parallel.forEach(outputs, minimumCount: outputs * inputs >= 4096 ? 2 : .max) { _, slice in
             for o in slice {
-                for c in 0..<inputs {
-                    let k = weight + (o * inputs + c) * 9
-                    let g0 = SIMD4(k[0], k[1], k[2], 0), g1 = SIMD4(k[3], k[4], k[5], 0)
-                    let g2 = SIMD4(k[6], k[7], k[8], 0)
-                    // Rows: t = G g (4×3); columns: u = t Gᵀ (4×4).
-                    let target = u + o * inputs + c
-                    @inline(__always) func store(_ t: SIMD4<Float>, row r: Int) {
-                        target[(4 * r) * stride] = t[0]
-                        target[(4 * r + 1) * stride] = 0.5 * (t[0] + t[1] + t[2])
-                        target[(4 * r + 2) * stride] = 0.5 * (t[0] - t[1] + t[2])
-                        target[(4 * r + 3) * stride] = t[2]
+                for c in Swift.stride(from: 0, to: inputs, by: 4) {
+                    let lanes = min(4, inputs - c)
+                    let kernels = weight + (o * inputs + c) * 9
+                    // g(a, b): tap (a, b) of the four kernels (zero in lanes past the last channel).
+                    @inline(__always) func g(_ a: Int, _ b: Int) -> SIMD4<Float> {
+                        var value = SIMD4<Float>()
+                        for q in 0..<lanes { value[q] = kernels[q * 9 + 3 * a + b] }
+                        return value
                     }
-                    store(g0, row: 0)
-                    store(0.5 * (g0 + g1 + g2), row: 1)
-                    store(0.5 * (g0 - g1 + g2), row: 2)
-                    store(g2, row: 3)
+                    let target = u + o * inputs + c
+                    @inline(__always) func put(_ value: SIMD4<Float>, _ xi: Int) {
+                        if lanes == 4 {
+                            UnsafeMutableRawPointer(target + xi * stride).storeBytes(of: value, as: SIMD4<Float>.self)
+                        } else {
+                            for q in 0..<lanes { target[xi * stride + q] = value[q] }
+                        }
+                    }
+                    // Rows: t = G g (4×3), one column b at a time; columns: u = t Gᵀ (4×4).
+                    @inline(__always) func column(_ b: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+                        let (g0, g1, g2) = (g(0, b), g(1, b), g(2, b))
+                        return (g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
+                    }
+                    let (c0, c1, c2) = (column(0), column(1), column(2))
+                    @inline(__always) func store(_ t0: SIMD4<Float>, _ t1: SIMD4<Float>, _ t2: SIMD4<Float>, row r: Int) {
+                        put(t0, 4 * r)
+                        put(0.5 * (t0 + t1 + t2), 4 * r + 1)
+                        put(0.5 * (t0 - t1 + t2), 4 * r + 2)
+                        put(t2, 4 * r + 3)
+                    }
+                    store(c0.0, c1.0, c2.0, row: 0)
+                    store(c0.1, c1.1, c2.1, row: 1)
+                    store(c0.2, c1.2, c2.2, row: 2)
+                    store(c0.3, c1.3, c2.3, row: 3)
                 }
             }
         }
