@@ -8,7 +8,11 @@
 /// ```
 /// where the point at infinity contributes Aᵀ's and G's last unit column and row and, as Bᵀ's last row, the
 /// coefficients of Π_l (x − p_l). Each m×m block of outputs costs α² multiplies per input channel instead of m²r²
-/// (bigan-cifar's 4×4 conv3 with m = 2: 25 instead of 64). Forward pass only; gradients use im2col.
+/// (bigan-cifar's 4×4 conv3 runs m = 5: 64 instead of 400). Forward pass only; gradients use im2col.
+///
+/// Larger tiles round more. Summed over 64 channels in Float (inputs uniform in [0, 1], weights N(0, 0.05²)), the
+/// largest error relative to the largest output was about 5·10⁻⁷ for F(2×2, 4×4) and 3–7·10⁻⁶ for F(5×5, 4×4)
+/// (numpy, 20 trials each); the tests hold every (m, r) used to 2·10⁻⁵ or 10⁻⁴ of the direct loop.
 ///
 /// The weight transform is one GEMM with G ⊗ G. The input and output transforms run a channel at a time over all
 /// tiles of a chunk, as SIMD linear combinations of rows: `Bᵀ d B` first gathers `D[i][j][tile]` (the tile element

@@ -78,6 +78,11 @@ extension Parallel {
     public static func forEachSlice(of count: Int, _ body: (Range<Int>) -> Void) {
         forEach(count, minimumCount: 1 << 16, granularity: 4096) { _, range in body(range) }
     }
+
+    /// `forEachSlice`, telling `body` which worker runs the slice (for per-worker partial results).
+    public static func forEachSlice(of count: Int, _ body: (_ worker: Int, Range<Int>) -> Void) {
+        forEach(count, minimumCount: 1 << 16, granularity: 4096, body)
+    }
 }
 
 /// A per-thread boolean (a pthread key), false on every thread until set.

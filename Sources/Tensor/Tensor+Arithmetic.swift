@@ -89,10 +89,21 @@ extension Tensor {
 
     /// True when every scalar of `buffer` is finite: `x − x` is 0 for a finite `x` and NaN otherwise, so a sum of
     /// them (which the compiler vectorises, unlike an early-exit loop) is NaN exactly when some scalar is not finite.
-    @inlinable
+    /// Long buffers (a step's gradients) are split across the workers.
     public static func allFinite(_ buffer: UnsafeBufferPointer<Float>) -> Bool {
         guard let base = buffer.baseAddress else { return true }
-        let n = buffer.count, chunks = n / 16
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: Parallel.workerCount) { sums in
+            sums.initialize(repeating: 0)
+            Parallel.forEachSlice(of: buffer.count) { worker, range in
+                sums[worker] += differenceSum(base + range.lowerBound, count: range.count)
+            }
+            return sums.reduce(0, +) == 0
+        }
+    }
+
+    /// `Σ (x − x)` over `count` scalars: 0, or NaN if any is not finite.
+    private static func differenceSum(_ base: UnsafePointer<Float>, count n: Int) -> Float {
+        let chunks = n / 16
         var acc = SIMD16<Float>(repeating: 0)
         let raw = UnsafeRawPointer(base)
         for c in 0..<chunks {
@@ -101,7 +112,7 @@ extension Tensor {
         }
         var tail: Float = 0
         for i in (chunks * 16)..<n { tail += base[i] - base[i] }
-        return (acc.sum() + tail) == 0
+        return acc.sum() + tail
     }
 
     /// Sums an [N, C, ...] tensor over every axis but the second: the per-channel totals (bias gradients).

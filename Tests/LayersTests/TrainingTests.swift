@@ -69,6 +69,32 @@ import Testing
         #expect(abs(Double(parameters[0].scalars[1]) - t2[1]) < 1e-6)
     }
 
+    /// Updates of parameters long enough to be split across the workers (200,003 scalars) follow the same
+    /// recurrences element by element, for SGD with momentum and for Adam.
+    @Test func longParameterUpdatesMatchTheRecurrences() throws {
+        var rng = SeededRandom(seed: 47)
+        let count = 200_003
+        let start = randomTensor([count], &rng), g1 = randomTensor([count], &rng), g2 = randomTensor([count], &rng)
+        var parameters = [start]
+        var sgd = SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        try sgd.update(&parameters, gradients: [g1])
+        try sgd.update(&parameters, gradients: [g2])
+        var adamParameters = [start]
+        var adam = Adam(learningRate: 1e-3, beta1: 0.5, beta2: 0.999, weightDecay: 0.01)
+        try adam.update(&adamParameters, gradients: [g1])
+        var worstSGD: Float = 0, worstAdam: Float = 0
+        for j in stride(from: 0, to: count, by: 997) + [count - 1] {
+            let (t0, a, b) = (start.scalars[j], g1.scalars[j], g2.scalars[j])
+            let v1 = a + 0.01 * t0, t1 = t0 - 0.1 * v1
+            let v2 = 0.9 * v1 + b + 0.01 * t1, t2 = t1 - 0.1 * v2
+            worstSGD = max(worstSGD, abs(parameters[0].scalars[j] - t2))
+            let d = a + 0.01 * t0
+            let (m, v) = (0.5 * d / 0.5, 0.001 * d * d / 0.001)  // bias-corrected moments after one step
+            worstAdam = max(worstAdam, abs(adamParameters[0].scalars[j] - (t0 - 1e-3 * m / (v.squareRoot() + 1e-8))))
+        }
+        #expect(worstSGD < 1e-5 && worstAdam < 1e-5, "SGD \(worstSGD), Adam \(worstAdam)")
+    }
+
     @Test func adamFirstStepMovesByLearningRate() throws {
         var parameters = [try Tensor(shape: [3], scalars: [1, 2, 3])]
         var adam = Adam(learningRate: 1e-3, beta1: 0.5, beta2: 0.999)

@@ -45,6 +45,18 @@ import Testing
         }
     }
 
+    /// The finiteness check of a buffer long enough to be split across the workers finds a NaN or an infinity in
+    /// any slice.
+    @Test func longBuffersAreCheckedWhole() {
+        var scalars = [Float](repeating: 1.5, count: 300_001)
+        #expect(Tensor(vector: scalars).isFinite)
+        for (index, bad) in [(0, Float.nan), (150_000, .infinity), (300_000, -.infinity), (299_999, .nan)] {
+            scalars[index] = bad
+            #expect(!Tensor(vector: scalars).isFinite, "\(bad) at \(index)")
+            scalars[index] = 1.5
+        }
+    }
+
     @Test func seededRandomIsReproducibleAndRestorable() throws {
         var a = SeededRandom(seed: 3), b = SeededRandom(seed: 3), c = SeededRandom(seed: 4)
         let xs = (0..<5).map { _ in a.next() }

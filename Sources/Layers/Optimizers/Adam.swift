@@ -52,11 +52,14 @@ public struct Adam: Optimizer {
                 firstMoment[i].withUnsafeMutableBufferPointer { m in
                     secondMoment[i].withUnsafeMutableBufferPointer { v in
                         gradients[i].withUnsafeBufferPointer { g in
-                            for j in 0..<p.count {
-                                let d = g[j] + wd * p[j]
-                                m[j] = b1 * m[j] + (1 - b1) * d
-                                v[j] = b2 * v[j] + (1 - b2) * d * d
-                                p[j] -= stepSize * m[j] / (v[j].squareRoot() / rootCorrection2 + eps)
+                            let (n, p, m, v, g) = (p.count, p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
+                            Parallel.forEachSlice(of: n) { slice in
+                                for j in slice {
+                                    let d = g[j] + wd * p[j]
+                                    m[j] = b1 * m[j] + (1 - b1) * d
+                                    v[j] = b2 * v[j] + (1 - b2) * d * d
+                                    p[j] -= stepSize * m[j] / (v[j].squareRoot() / rootCorrection2 + eps)
+                                }
                             }
                         }
                     }
