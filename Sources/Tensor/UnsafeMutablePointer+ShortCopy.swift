@@ -13,18 +13,27 @@ extension UnsafeMutablePointer where Pointee == Float {
             UnsafeMutableRawPointer(self + i).storeBytes(
                 of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
         }
+        if count >= 4 {
+            Self.coverLine(count: count, block8: copy8, block4: copy4)
+        } else {
+            for i in 0..<count { self[i] = source[i] }
+        }
+    }
+
+    /// Calls `block8` at 0, 8, 16, … and last at `count − 8` (overlapping the one before), or, for a line of 4–7,
+    /// `block4` at 0 and `count − 4`: every index below `count` is covered and none past it.
+    @inline(__always)
+    private static func coverLine(count: Int, block8: (Int) -> Void, block4: (Int) -> Void) {
         if count >= 8 {
             var i = 0
             while i &+ 8 < count {
-                copy8(i)
+                block8(i)
                 i &+= 8
             }
-            copy8(count &- 8)
-        } else if count >= 4 {
-            copy4(0)
-            copy4(count &- 4)
+            block8(count &- 8)
         } else {
-            for i in 0..<count { self[i] = source[i] }
+            block4(0)
+            block4(count &- 4)
         }
     }
 
@@ -47,17 +56,7 @@ extension UnsafeMutablePointer where Pointee == Float {
                 let a = UnsafeRawPointer(source + 2 &* i).loadUnaligned(as: SIMD8<Float>.self)
                 UnsafeMutableRawPointer(self + i).storeBytes(of: a.evenHalf, as: SIMD4<Float>.self)
             }
-            if count >= 8 {
-                var i = 0
-                while i &+ 8 < count {
-                    gather8(i)
-                    i &+= 8
-                }
-                gather8(count &- 8)
-            } else {
-                gather4(0)
-                gather4(count &- 4)
-            }
+            Self.coverLine(count: count, block8: gather8, block4: gather4)
             return
         }
         for i in 0..<count { self[i] = source[i &* stride] }
