@@ -122,26 +122,14 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             }
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general where cookToomTile != nil:
-            let winograd = CookToomWinograd(self, outputTile: cookToomTile!)
-            let run = { (u: UnsafePointer<Float>?) in
-                winograd.forward(
-                    x: x, weight: weight, transformed: u, y: y, accumulate: accumulate, alpha: alpha,
-                    workspace: workspace)
-            }
-            if let weightCache {
-                weightCache.withTransformed(
-                    weight, variant: .cookToom(outputTile: winograd.m), count: winograd.transformedWeightCount,
-                    transform: winograd.transformWeights, run)
-            } else {
-                run(nil)
-            }
+            forwardWinograd(
+                CookToomWinograd(self, outputTile: cookToomTile!), x: x, weight: weight, y: y, accumulate: accumulate,
+                alpha: alpha, weightCache: weightCache, workspace: workspace)
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general where usesWinograd:
-            withTransformedWeights(weight, cache: weightCache) { u in
-                WinogradF2x3(self).forward(
-                    x: x, weight: weight, transformed: u, y: y, accumulate: accumulate, alpha: alpha,
-                    workspace: workspace)
-            }
+            forwardWinograd(
+                WinogradF2x3(self), x: x, weight: weight, y: y, accumulate: accumulate, alpha: alpha,
+                weightCache: weightCache, workspace: workspace)
             if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general:
             // Each worker runs its slice of the batch in chunks of whole samples (`forwardChunk`); a one-sample
@@ -209,8 +197,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             }
         case .general where usesWinograd:
             // The input gradient needs U; the weight gradient alone does not.
-            withTransformedWeights(weight, cache: dx == nil ? nil : weightCache) { u in
-                WinogradF2x3(self).backward(
+            let winograd = WinogradF2x3(self)
+            winograd.withCachedTransform(of: weight, cache: dx == nil ? nil : weightCache) { u in
+                winograd.backward(
                     gradient: g, x: x, weight: weight, transformed: u, dx: dx, dWeight: dWeight,
                     accumulate: accumulate, weightScale: weightScale, workspace: workspace)
             }
@@ -266,14 +255,16 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 
     // MARK: Helpers
 
-    /// Runs `body` with Winograd's `U` from `cache` (filling it if empty), or with nil (computed where needed).
-    private func withTransformedWeights(
-        _ weight: UnsafePointer<Float>, cache: ConvolutionWeightCache?, _ body: (UnsafePointer<Float>?) -> Void
+    /// `y (+)= alpha · conv(x, W)` by `algorithm`, with `U` from `weightCache` when given.
+    private func forwardWinograd(
+        _ algorithm: some WinogradAlgorithm, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        y: UnsafeMutablePointer<Float>, accumulate: Bool, alpha: Float, weightCache: ConvolutionWeightCache?,
+        workspace: Workspace
     ) {
-        guard let cache else { return body(nil) }
-        let winograd = WinogradF2x3(self)
-        cache.withTransformed(
-            weight, variant: .f2x3, count: winograd.transformedWeightCount, transform: winograd.transformWeights, body)
+        algorithm.withCachedTransform(of: weight, cache: weightCache) { u in
+            algorithm.forward(
+                x: x, weight: weight, transformed: u, y: y, accumulate: accumulate, alpha: alpha, workspace: workspace)
+        }
     }
 
     private func addBias(_ bias: UnsafePointer<Float>, scale: Float, to y: UnsafeMutablePointer<Float>) {

@@ -18,7 +18,7 @@
 /// tiles of a chunk, as SIMD linear combinations of rows: `Bᵀ d B` first gathers `D[i][j][tile]` (the tile element
 /// (i, j) of every tile, contiguous), then combines rows with the coefficients of Bᵀ, once along i and once along j;
 /// the output transform does the same with Aᵀ.
-struct CookToomWinograd {
+struct CookToomWinograd: WinogradAlgorithm {
     let geometry: ConvolutionGeometry
     /// Output tile m, kernel r, input tile α = m + r − 1.
     let m: Int, r: Int, alpha: Int
@@ -80,53 +80,7 @@ struct CookToomWinograd {
 
     var tiles: Int { tilesY * tilesX }
     var blocks: Int { alpha * alpha }
-    /// Floats in the transformed weights `U` (α² padded blocks of O × C).
-    var transformedWeightCount: Int { blocks * WinogradF2x3.blockStride(geometry.outChannels * geometry.inChannels) }
-    /// Samples per chunk: whole samples with at least 512 tile columns (as `WinogradF2x3`).
-    private var chunk: Int { max(1, min(geometry.batch, (512 + tiles - 1) / tiles)) }
-
-    /// `y = alpha · conv(x, W)` (or `y +=`), without bias; `transformed` is `U` when already known.
-    func forward(
-        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, transformed: UnsafePointer<Float>?,
-        y: UnsafeMutablePointer<Float>, accumulate: Bool, alpha scale: Float, workspace: Workspace
-    ) {
-        let (inputs, outputs) = (geometry.inChannels, geometry.outChannels)
-        let columns = chunk * tiles
-        let uStride = WinogradF2x3.blockStride(outputs * inputs)
-        func run(_ u: UnsafePointer<Float>) {
-            workspace.withScratch(
-                blocks * WinogradF2x3.blockStride(inputs * columns), blocks * WinogradF2x3.blockStride(outputs * columns)
-            ) { v, product in
-                for start in stride(from: 0, to: geometry.batch, by: chunk) {
-                    let samples = start..<min(start + chunk, geometry.batch)
-                    let count = samples.count * tiles
-                    let (vStride, mStride) = (
-                        WinogradF2x3.blockStride(inputs * count), WinogradF2x3.blockStride(outputs * count)
-                    )
-                    Parallel.forEach(inputs) { _, channels in
-                        transformInput(x, samples: samples, channels: channels, into: v, workspace: workspace)
-                    }
-                    Parallel.forEach(blocks) { _, positions in
-                        for xi in positions {
-                            BLAS.gemm(
-                                m: outputs, n: count, k: inputs, a: u + xi * uStride, lda: inputs,
-                                b: v + xi * vStride, ldb: count, c: product + xi * mStride, ldc: count)
-                        }
-                    }
-                    Parallel.forEach(outputs) { _, channels in
-                        transformOutput(
-                            product, samples: samples, channels: channels, into: y, scale: scale,
-                            accumulate: accumulate, workspace: workspace)
-                    }
-                }
-            }
-        }
-        if let transformed { return run(transformed) }
-        workspace.withScratch(transformedWeightCount) { u in
-            transformWeights(weight, into: u)
-            run(u)
-        }
-    }
+    var cacheVariant: ConvolutionWeightCache.Variant { .cookToom(outputTile: m) }
 
     /// `U[ξ][o][c] = (G g_oc Gᵀ)[ξ]` for all (o, c) at once: `U (α² × O·C) = (G ⊗ G) (α² × r²) · Wᵀ`.
     func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
@@ -142,7 +96,7 @@ struct CookToomWinograd {
         kronecker.withUnsafeBufferPointer { kp in
             BLAS.gemm(
                 transposeB: true, m: blocks, n: pairs, k: r * r, a: kp.baseAddress!, lda: r * r, b: weight,
-                ldb: r * r, c: u, ldc: WinogradF2x3.blockStride(pairs))
+                ldb: r * r, c: u, ldc: Self.blockStride(pairs))
         }
     }
 
@@ -156,7 +110,7 @@ struct CookToomWinograd {
         let (paddedHeight, paddedWidth) = (m * tilesY + r - 1, m * tilesX + r - 1)
         let (rows, columns) = (min(height, paddedHeight - geo.padY), min(width, paddedWidth - geo.padX))
         let count = samples.count * tiles
-        let vStride = WinogradF2x3.blockStride(geo.inChannels * count)
+        let vStride = Self.blockStride(geo.inChannels * count)
         let planeSize = paddedHeight * paddedWidth
         workspace.withScratch(planeSize + 2 * blocks * count) { scratch in
             let (padded, d, t) = (scratch, scratch + planeSize, scratch + planeSize + blocks * count)
@@ -215,12 +169,12 @@ struct CookToomWinograd {
     /// `y[n, o, tile] (+)= scale · Aᵀ m A` with `m[ξ] = M[ξ][o][col]`, clipped at the edges.
     func transformOutput(
         _ product: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>,
-        into y: UnsafeMutablePointer<Float>, scale: Float, accumulate: Bool, workspace: Workspace
+        into y: UnsafeMutablePointer<Float>, alpha scale: Float, accumulate: Bool, workspace: Workspace
     ) {
         let geo = geometry
         let (outHeight, outWidth) = (geo.outHeight, geo.outWidth)
         let count = samples.count * tiles
-        let mStride = WinogradF2x3.blockStride(geo.outChannels * count)
+        let mStride = Self.blockStride(geo.outChannels * count)
         // Per output column j of a tile: the tiles whose column j lies inside the output, m·tx + j < Wo.
         let tilesInside = (0..<m).map { j in j < outWidth ? min(tilesX, (outWidth - 1 - j) / m + 1) : 0 }
         workspace.withScratch(m * alpha * count + m * m * count) { scratch in

@@ -15,7 +15,7 @@
 /// ```
 /// so both gradients cost 16 GEMMs too. Used for every product of the convolutions it fits
 /// (`ConvolutionGeometry.usesWinograd`).
-struct WinogradF2x3 {
+struct WinogradF2x3: WinogradAlgorithm {
     let geometry: ConvolutionGeometry
     let tilesY: Int, tilesX: Int
 
@@ -28,67 +28,8 @@ struct WinogradF2x3 {
     /// Tiles per sample.
     var tiles: Int { tilesY * tilesX }
 
-    /// Floats between the 16 blocks ξ of U, V and M: the block size plus 16, so that the 16 streams a transform
-    /// writes (or reads) at once do not sit a power of two apart and evict each other from the caches (at
-    /// 512×512 channels the unpadded weight transform took a third of a ResNet18 layer4 step).
-    static func blockStride(_ size: Int) -> Int { size + 16 }
-
-    /// Floats in the transformed weights `U` (16 padded blocks of O × C).
-    var transformedWeightCount: Int { 16 * Self.blockStride(geometry.outChannels * geometry.inChannels) }
-
-    /// Samples per chunk: whole samples with at least 512 tile columns. Each phase splits across the workers along
-    /// its own axis (channels, the 16 GEMMs), so small images (ResNet's 4×4 layer4: 4 tiles per sample) still give
-    /// every worker wide GEMMs.
-    private var chunk: Int { max(1, min(geometry.batch, (512 + tiles - 1) / tiles)) }
-
-    /// Runs `body` with the transformed weights: `transformed` when given (`ConvolutionWeightCache`), else computed
-    /// into scratch.
-    private func withTransformedWeights(
-        _ weight: UnsafePointer<Float>, _ transformed: UnsafePointer<Float>?, workspace: Workspace,
-        _ body: (UnsafePointer<Float>) -> Void
-    ) {
-        if let transformed { return body(transformed) }
-        workspace.withScratch(transformedWeightCount) { u in
-            transformWeights(weight, into: u)
-            body(u)
-        }
-    }
-
-    /// `y = alpha · conv(x, W)` (or `y +=`), without bias; `transformed` is `U` when already known.
-    func forward(
-        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, transformed: UnsafePointer<Float>?,
-        y: UnsafeMutablePointer<Float>, accumulate: Bool, alpha: Float, workspace: Workspace
-    ) {
-        let g = geometry
-        let (inputs, outputs) = (g.inChannels, g.outChannels)
-        let chunk = self.chunk
-        let columns = chunk * tiles
-        let uStride = Self.blockStride(outputs * inputs)
-        withTransformedWeights(weight, transformed, workspace: workspace) { u in
-            workspace.withScratch(16 * Self.blockStride(inputs * columns), 16 * Self.blockStride(outputs * columns)) {
-                v, m in
-                for start in stride(from: 0, to: g.batch, by: chunk) {
-                    let samples = start..<min(start + chunk, g.batch)
-                    let count = samples.count * tiles
-                    Parallel.forEach(inputs) { _, channels in
-                        transformInput(x, samples: samples, channels: channels, into: v, workspace: workspace)
-                    }
-                    Parallel.forEach(16) { _, positions in
-                        for xi in positions {
-                            BLAS.gemm(
-                                m: outputs, n: count, k: inputs, a: u + xi * uStride, lda: inputs,
-                                b: v + xi * Self.blockStride(inputs * count), ldb: count,
-                                c: m + xi * Self.blockStride(outputs * count), ldc: count)
-                        }
-                    }
-                    Parallel.forEach(outputs) { _, channels in
-                        transformOutput(
-                            m, samples: samples, channels: channels, into: y, alpha: alpha, accumulate: accumulate)
-                    }
-                }
-            }
-        }
-    }
+    var blocks: Int { 16 }
+    var cacheVariant: ConvolutionWeightCache.Variant { .f2x3 }
 
     /// Gradients of `⟨gradient, conv(x, W)⟩`: `dx` (overwritten) and `dW` (overwritten, or accumulated), the latter
     /// times `weightScale`; either may be nil. `transformed` is `U` when already known (needed for `dx` only).
@@ -155,7 +96,7 @@ struct WinogradF2x3 {
             } }
         }
         if dx != nil {
-            withTransformedWeights(weight, transformed, workspace: workspace) { u in run(u) }
+            withTransform(of: weight, given: transformed, workspace: workspace) { u in run(u) }
         } else {
             run(nil)
         }
@@ -419,7 +360,7 @@ struct WinogradF2x3 {
     /// `y[n, o, 2ty…2ty+1, 2tx…2tx+1] (+)= alpha · Aᵀ m A` with `m[ξ] = M[ξ][o][col]`, clipped at the edges.
     func transformOutput(
         _ m: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into y: UnsafeMutablePointer<Float>,
-        alpha: Float, accumulate: Bool
+        alpha: Float, accumulate: Bool, workspace: Workspace
     ) {
         let g = geometry
         let (outHeight, outWidth) = (g.outHeight, g.outWidth)
