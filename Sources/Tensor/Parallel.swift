@@ -76,7 +76,7 @@ extension Parallel {
     /// Runs an element-wise loop over `0..<count` in slices across the workers when it is long enough to pay for
     /// the hand-off (64 Ki elements), else in one call.
     public static func forEachSlice(of count: Int, _ body: (Range<Int>) -> Void) {
-        forEach(count, minimumCount: 1 << 16, granularity: 4096) { _, range in body(range) }
+        forEachSlice(of: count) { _, range in body(range) }
     }
 
     /// `forEachSlice`, telling `body` which worker runs the slice (for per-worker partial results).
