@@ -36,8 +36,11 @@ let package = Package(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
 
+        // MARK: - C kernels (one source, AVX-512 / AVX2 / baseline builds picked at run time)
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
         // MARK: - Public API
-        .target(name: "Tensor", dependencies: ["CBLAS", "CRuntime"], path: "Sources/Tensor"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CRuntime", "CKernels"], path: "Sources/Tensor"),
         .target(name: "Layers", dependencies: ["Tensor"], path: "Sources/Layers"),
         .target(name: "HDF5", dependencies: ["CHDF5"], path: "Sources/HDF5"),
         .target(

@@ -1,3 +1,4 @@
+import CKernels
 /// Winograd's minimal filtering F(m×m, r×r) for stride-1 convolutions with any small kernel, its transforms built by
 /// the Cook–Toom construction (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016;
 /// Barabasz et al., "Error analysis and improving the accuracy of Winograd convolution", 2020). With α = m + r − 1,
@@ -15,9 +16,9 @@
 /// (numpy, 20 trials each); the tests hold every (m, r) used to 2·10⁻⁵ or 10⁻⁴ of the direct loop.
 ///
 /// The weight transform is one GEMM with G ⊗ G. The input and output transforms run a channel at a time over all
-/// tiles of a chunk, as SIMD linear combinations of rows: `Bᵀ d B` first gathers `D[i][j][tile]` (the tile element
-/// (i, j) of every tile, contiguous), then combines rows with the coefficients of Bᵀ, once along i and once along j;
-/// the output transform does the same with Aᵀ.
+/// tiles of a chunk, in C (`CKernels`, built for AVX-512, AVX2 and the baseline, picked at run time): `gf_tile` cuts
+/// the tiles out side by side (`D[i][j][tile]`), `gf_transform_tiles` computes `Bᵀ D B` (or `Aᵀ M A`) for 16 tiles
+/// per vector, and `gf_untile` writes the output tiles into the planes.
 struct CookToomWinograd: WinogradAlgorithm {
     let geometry: ConvolutionGeometry
     /// Output tile m, kernel r, input tile α = m + r − 1.
@@ -81,6 +82,10 @@ struct CookToomWinograd: WinogradAlgorithm {
     var tiles: Int { tilesY * tilesX }
     var blocks: Int { alpha * alpha }
     var cacheVariant: ConvolutionWeightCache.Variant { .cookToom(outputTile: m) }
+    /// About 4 MB of `V` and `M` (at least 64 tile columns): with α² = 64 GEMMs per chunk they outgrow the caches
+    /// fast. Measured on bigan-cifar's conv3 (F(5×5, 4×4), 48 KB per column, batch 128, forward GFLOP/s in one
+    /// process): 16 columns 293, 32: 366–375, 48: 408, 64: 412–438, 96: 434, 128: 414, 256: 344, 512: 290–333.
+    var chunk: Int { chunk(columns: max(64, (1 << 20) / (blocks * (geometry.inChannels + geometry.outChannels)))) }
 
     /// `U[ξ][o][c] = (G g_oc Gᵀ)[ξ]` for all (o, c) at once: `U (α² × O·C) = (G ⊗ G) (α² × r²) · Wᵀ`.
     func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
@@ -100,149 +105,51 @@ struct CookToomWinograd: WinogradAlgorithm {
         }
     }
 
-    /// `V[ξ][c][col] = (Bᵀ d B)[ξ]` for the α×α input tile `d` of channel `c` at column `col = (n, ty, tx)`.
+    /// `V[ξ][c][col] = (Bᵀ d B)[ξ]` for the α×α input tile `d` of channel `c` at column `col = (n, ty, tx)`: the
+    /// tiles of a channel cut out side by side (`gf_tile`, `D[i][j][col]`), then transformed on both sides at once
+    /// (`gf_transform_tiles`).
     func transformInput(
         _ x: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>,
         workspace: Workspace
     ) {
         let geo = geometry
-        let (height, width) = (geo.height, geo.width)
-        let (paddedHeight, paddedWidth) = (m * tilesY + r - 1, m * tilesX + r - 1)
-        let (rows, columns) = (min(height, paddedHeight - geo.padY), min(width, paddedWidth - geo.padX))
         let count = samples.count * tiles
-        let vStride = Self.blockStride(geo.inChannels * count)
-        let planeSize = paddedHeight * paddedWidth
-        workspace.withScratch(planeSize + 2 * blocks * count) { scratch in
-            let (padded, d, t) = (scratch, scratch + planeSize, scratch + planeSize + blocks * count)
-            bt.withUnsafeBufferPointer { btp in
-                let bt = btp.baseAddress!
+        let (vStride, tileStride) = (Self.blockStride(geo.inChannels * count), Self.blockStride(count))
+        let planeSize = geo.height * geo.width
+        let paddedPlane = (m * (tilesY - 1) + alpha) * (m * (tilesX - 1) + alpha)
+        workspace.withScratch(blocks * tileStride, samples.count * paddedPlane) { d, padded in
+            bt.withUnsafeBufferPointer { bt in
                 for c in channels {
-                    // D[i][j][col]: element (i, j) of every tile, from a zero-bordered copy of each plane.
-                    for n in samples {
-                        let plane = x + (n * geo.inChannels + c) * height * width
-                        padded.update(repeating: 0, count: planeSize)
-                        for y in 0..<rows {
-                            (padded + (y + geo.padY) * paddedWidth + geo.padX).copyShortLine(
-                                from: plane + y * width, count: columns)
-                        }
-                        let column = (n - samples.lowerBound) * tiles
-                        let end = padded + planeSize
-                        for ty in 0..<tilesY {
-                            for i in 0..<alpha {
-                                let line = padded + (m * ty + i) * paddedWidth
-                                let target = d + i * alpha * count + column + ty * tilesX
-                                for tx in 0..<tilesX {
-                                    // The tile's row i: one load, its α elements to the α rows D[i][j].
-                                    let source = line + m * tx
-                                    if source + 8 <= end {
-                                        let row = UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
-                                        for j in 0..<alpha { target[j * count + tx] = row[j] }
-                                    } else {
-                                        for j in 0..<alpha { target[j * count + tx] = source[j] }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    // T[k][j] = Σ_i Bᵀ[k][i] D[i][j]; V[k][l] = Σ_j Bᵀ[l][j] T[k][j].
-                    for k in 0..<alpha {
-                        for j in 0..<alpha {
-                            Self.combine(
-                                into: t + (k * alpha + j) * count, count: count, terms: alpha,
-                                coefficients: bt + k * alpha, coefficientStride: 1,
-                                sources: d + j * count, sourceStride: alpha * count)
-                        }
-                    }
-                    for k in 0..<alpha {
-                        for l in 0..<alpha {
-                            Self.combine(
-                                into: v + (k * alpha + l) * vStride + c * count, count: count, terms: alpha,
-                                coefficients: bt + l * alpha, coefficientStride: 1,
-                                sources: t + k * alpha * count, sourceStride: count)
-                        }
-                    }
+                    gf_tile(
+                        x + (samples.lowerBound * geo.inChannels + c) * planeSize, geo.inChannels * planeSize,
+                        samples.count, geo.height, geo.width, geo.padY, geo.padX, tilesY, tilesX, m, alpha, d,
+                        tileStride, padded)
+                    gf_transform_tiles(d, tileStride, count, alpha, alpha, bt.baseAddress!, v + c * count, vStride)
                 }
             }
         }
     }
 
-    /// `y[n, o, tile] (+)= scale · Aᵀ m A` with `m[ξ] = M[ξ][o][col]`, clipped at the edges.
+    /// `y[n, o, tile] (+)= scale · Aᵀ m A` with `m[ξ] = M[ξ][o][col]`, clipped at the edges: transformed
+    /// (`gf_transform_tiles`) into m×m tiles side by side, then written into the planes (`gf_untile`).
     func transformOutput(
         _ product: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>,
         into y: UnsafeMutablePointer<Float>, alpha scale: Float, accumulate: Bool, workspace: Workspace
     ) {
         let geo = geometry
-        let (outHeight, outWidth) = (geo.outHeight, geo.outWidth)
         let count = samples.count * tiles
-        let mStride = Self.blockStride(geo.outChannels * count)
-        // Per output column j of a tile: the tiles whose column j lies inside the output, m·tx + j < Wo.
-        let tilesInside = (0..<m).map { j in j < outWidth ? min(tilesX, (outWidth - 1 - j) / m + 1) : 0 }
-        workspace.withScratch(m * alpha * count + m * m * count) { scratch in
-            let (rowsCombined, tilesOut) = (scratch, scratch + m * alpha * count)
-            at.withUnsafeBufferPointer { atp in
-                let at = atp.baseAddress!
+        let (mStride, tileStride) = (Self.blockStride(geo.outChannels * count), Self.blockStride(count))
+        let planeSize = geo.outHeight * geo.outWidth
+        workspace.withScratch(m * m * tileStride) { tilesOut in
+            at.withUnsafeBufferPointer { at in
                 for o in channels {
-                    // R[i][l] = Σ_k Aᵀ[i][k] M[k][l]; Y[i][j] = Σ_l Aᵀ[j][l] R[i][l].
-                    for i in 0..<m {
-                        for l in 0..<alpha {
-                            Self.combine(
-                                into: rowsCombined + (i * alpha + l) * count, count: count, terms: alpha,
-                                coefficients: at + i * alpha, coefficientStride: 1,
-                                sources: product + l * mStride + o * count, sourceStride: alpha * mStride)
-                        }
-                        for j in 0..<m {
-                            Self.combine(
-                                into: tilesOut + (i * m + j) * count, count: count, terms: alpha,
-                                coefficients: at + j * alpha, coefficientStride: 1,
-                                sources: rowsCombined + i * alpha * count, sourceStride: count)
-                        }
-                    }
-                    for n in samples {
-                        let plane = y + (n * geo.outChannels + o) * outHeight * outWidth
-                        let column = (n - samples.lowerBound) * tiles
-                        for ty in 0..<tilesY {
-                            for i in 0..<m where m * ty + i < outHeight {
-                                let line = plane + (m * ty + i) * outWidth
-                                for j in 0..<m {
-                                    let source = tilesOut + (i * m + j) * count + column + ty * tilesX
-                                    let inside = tilesInside[j]
-                                    if accumulate {
-                                        for tx in 0..<inside { line[m &* tx &+ j] += scale * source[tx] }
-                                    } else {
-                                        for tx in 0..<inside { line[m &* tx &+ j] = scale * source[tx] }
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    gf_transform_tiles(product + o * count, mStride, count, alpha, m, at.baseAddress!, tilesOut, tileStride)
+                    gf_untile(
+                        tilesOut, tileStride, samples.count, tilesY, tilesX, m,
+                        y + (samples.lowerBound * geo.outChannels + o) * planeSize, geo.outChannels * planeSize,
+                        geo.outHeight, geo.outWidth, scale, accumulate ? 1 : 0)
                 }
             }
-        }
-    }
-
-    /// `target[t] = Σ_q coefficients[q] · sources[q][t]` for `t < count` (terms with a zero coefficient skipped),
-    /// summed in registers over SIMD blocks along t: one store per block, not one per term.
-    @inline(__always)
-    static func combine(
-        into target: UnsafeMutablePointer<Float>, count: Int, terms: Int, coefficients: UnsafePointer<Float>,
-        coefficientStride: Int, sources: UnsafePointer<Float>, sourceStride: Int
-    ) {
-        var t = 0
-        while t &+ 8 <= count {
-            var sum = SIMD8<Float>()
-            for q in 0..<terms {
-                let a = coefficients[q &* coefficientStride]
-                if a == 0 { continue }
-                sum += a * UnsafeRawPointer(sources + (q &* sourceStride &+ t)).loadUnaligned(as: SIMD8<Float>.self)
-            }
-            UnsafeMutableRawPointer(target + t).storeBytes(of: sum, as: SIMD8<Float>.self)
-            t &+= 8
-        }
-        while t < count {
-            var sum: Float = 0
-            for q in 0..<terms { sum += coefficients[q &* coefficientStride] * sources[q &* sourceStride &+ t] }
-            target[t] = sum
-            t &+= 1
         }
     }
 }

@@ -11,6 +11,8 @@ protocol WinogradAlgorithm {
     var tiles: Int { get }
     /// Positions ξ of the transformed tile: the GEMMs per chunk.
     var blocks: Int { get }
+    /// Samples per chunk of the forward pass: `V` and `M` of a chunk hold blocks · (C + O) floats per tile column.
+    var chunk: Int { get }
     /// This algorithm's key in a `ConvolutionWeightCache`.
     var cacheVariant: ConvolutionWeightCache.Variant { get }
 
@@ -35,10 +37,8 @@ extension WinogradAlgorithm {
     /// Floats in the transformed weights `U` (padded blocks of O × C).
     var transformedWeightCount: Int { blocks * Self.blockStride(geometry.outChannels * geometry.inChannels) }
 
-    /// Samples per chunk: whole samples with at least 512 tile columns. Each phase splits across the workers along
-    /// its own axis (channels, the GEMMs), so small images (ResNet's 4×4 layer4: 4 tiles per sample) still give
-    /// every worker wide GEMMs.
-    var chunk: Int { max(1, min(geometry.batch, (512 + tiles - 1) / tiles)) }
+    /// Samples per chunk: whole samples with at least `columns` tile columns (at least one sample, at most the batch).
+    func chunk(columns: Int) -> Int { max(1, min(geometry.batch, (columns + tiles - 1) / tiles)) }
 
     /// Runs `body` with `U`: `transformed` when given, else computed into scratch.
     func withTransform(

@@ -152,7 +152,8 @@ import Testing
     }
 
     /// Winograd F(m×m, r×r) from the Cook–Toom construction, for every (m, r) pair it may be given, against the
-    /// direct loop: partial edge tiles, paddings, an odd batch split into chunks, `alpha` and accumulation.
+    /// direct loop: partial edge tiles, paddings, tile counts that end in every vector width, `alpha` and
+    /// accumulation, with every build of the C kernels this CPU runs.
     @Test(arguments: [(2, 4, 0, 13, 13), (2, 4, 1, 7, 9), (3, 4, 0, 13, 12), (4, 3, 1, 7, 7), (4, 3, 1, 4, 4),
                       (2, 3, 1, 6, 5), (3, 2, 0, 9, 10), (2, 5, 2, 8, 8), (6, 3, 1, 14, 14), (5, 4, 0, 13, 13)])
     func cookToomWinogradMatchesDirectLoop(m: Int, r: Int, padding: Int, h: Int, w: Int) throws {
@@ -163,22 +164,28 @@ import Testing
         let reference = directConvolution(x, conv)
         let scale = max(1, reference.map(abs).max() ?? 1)
         let start = randomTensor(geometry.outputShape, &rng)
-        for accumulate in [false, true] {
-            var y = start
-            x.withUnsafeBufferPointer { xp in
-                conv.weight.withUnsafeBufferPointer { wp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        CookToomWinograd(geometry, outputTile: m).forward(
-                            x: xp.baseAddress!, weight: wp.baseAddress!, transformed: nil, y: yp.baseAddress!,
-                            accumulate: accumulate, alpha: 0.5, workspace: .shared)
+        let widest = KernelInstructionSet.active
+        defer { KernelInstructionSet.use(widest) }
+        for isa in KernelInstructionSet.supported {
+            KernelInstructionSet.use(isa)
+            for accumulate in [false, true] {
+                var y = start
+                x.withUnsafeBufferPointer { xp in
+                    conv.weight.withUnsafeBufferPointer { wp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            CookToomWinograd(geometry, outputTile: m).forward(
+                                x: xp.baseAddress!, weight: wp.baseAddress!, transformed: nil, y: yp.baseAddress!,
+                                accumulate: accumulate, alpha: 0.5, workspace: .shared)
+                        }
                     }
                 }
+                let worst = (0..<y.count).map { i in
+                    abs(Double(y.scalars[i]) - ((accumulate ? Double(start.scalars[i]) : 0) + 0.5 * reference[i]))
+                }.max() ?? 0
+                // F(6, 3) interpolates at ±½ too: its rounding error is the largest of these.
+                #expect(
+                    worst < (m * r > 12 ? 1e-4 : 2e-5) * scale, "F(\(m), \(r)) [\(isa)]: largest difference \(worst)")
             }
-            let worst = (0..<y.count).map { i in
-                abs(Double(y.scalars[i]) - ((accumulate ? Double(start.scalars[i]) : 0) + 0.5 * reference[i]))
-            }.max() ?? 0
-            // F(6, 3) interpolates at ±½ too: its rounding error is the largest of these.
-            #expect(worst < (m * r > 12 ? 1e-4 : 2e-5) * scale, "F(\(m), \(r)): largest difference \(worst)")
         }
     }
 

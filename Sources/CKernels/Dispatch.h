@@ -1,0 +1,37 @@
+// One kernel body, three builds: `GF_MULTIVERSION(name, params, args)` defines `name` to call the AVX-512, AVX2 + FMA
+// or baseline build of `name##_body` (an always-inline function), whichever `gf_active_isa()` names: the widest the
+// CPU has, unless `gf_use_isa` chose another (tests run every build). Elsewhere than x86-64 it calls the body.
+#ifndef GRADFEAT_DISPATCH_H
+#define GRADFEAT_DISPATCH_H
+
+#include <string.h>
+
+typedef float gf_v16 __attribute__((vector_size(64), aligned(4)));
+typedef float gf_v8 __attribute__((vector_size(32), aligned(4)));
+typedef float gf_v4 __attribute__((vector_size(16), aligned(4)));
+
+#define GF_INLINE static inline __attribute__((always_inline))
+
+enum gf_isa { GF_BASELINE, GF_AVX2, GF_AVX512 };
+enum gf_isa gf_active_isa(void);
+
+#if defined(__x86_64__)
+#define GF_MULTIVERSION(name, params, args)                                                                           \
+    __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))) static void name##_avx512 params {         \
+        name##_body args;                                                                                             \
+    }                                                                                                                 \
+    __attribute__((target("avx2,fma"))) static void name##_avx2 params { name##_body args; }                          \
+    static void name##_baseline params { name##_body args; }                                                          \
+    void name params {                                                                                                \
+        switch (gf_active_isa()) {                                                                                    \
+        case GF_AVX512: name##_avx512 args; break;                                                                    \
+        case GF_AVX2: name##_avx2 args; break;                                                                        \
+        default: name##_baseline args; break;                                                                         \
+        }                                                                                                             \
+    }
+#else
+#define GF_MULTIVERSION(name, params, args)                                                                           \
+    void name params { name##_body args; }
+#endif
+
+#endif

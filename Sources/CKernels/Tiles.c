@@ -1,0 +1,88 @@
+#include "CKernels.h"
+#include "Dispatch.h"
+
+// The planes are copied into zero-bordered ones first; then each tile element (i, j) is one flat gather over the
+// tile columns from their origins (`origins`, on the stack: at most a few thousand tiles per chunk).
+GF_INLINE void gf_tile_body(const float *input, ptrdiff_t sampleStride, ptrdiff_t samples, ptrdiff_t height,
+                            ptrdiff_t width, ptrdiff_t padY, ptrdiff_t padX, ptrdiff_t tilesY, ptrdiff_t tilesX,
+                            ptrdiff_t step, ptrdiff_t size, float *tiles, ptrdiff_t tileStride, float *padded) {
+    ptrdiff_t paddedHeight = step * (tilesY - 1) + size, paddedWidth = step * (tilesX - 1) + size;
+    ptrdiff_t planeSize = paddedHeight * paddedWidth;
+    ptrdiff_t rows = height < paddedHeight - padY ? height : paddedHeight - padY;
+    ptrdiff_t columns = width < paddedWidth - padX ? width : paddedWidth - padX;
+    for (ptrdiff_t s = 0; s < samples; s++) {
+        float *plane = padded + s * planeSize;
+        memset(plane, 0, (size_t)planeSize * sizeof(float));
+        for (ptrdiff_t y = 0; y < rows; y++)
+            memcpy(plane + (y + padY) * paddedWidth + padX, input + s * sampleStride + y * width,
+                   (size_t)columns * sizeof(float));
+    }
+    ptrdiff_t count = samples * tilesY * tilesX;
+    int origins[count];
+    for (ptrdiff_t s = 0, col = 0; s < samples; s++)
+        for (ptrdiff_t ty = 0; ty < tilesY; ty++)
+            for (ptrdiff_t tx = 0; tx < tilesX; tx++, col++)
+                origins[col] = (int)(s * planeSize + step * (ty * paddedWidth + tx));
+    for (ptrdiff_t i = 0; i < size; i++) {
+        for (ptrdiff_t j = 0; j < size; j++) {
+            const float *source = padded + i * paddedWidth + j;
+            float *target = tiles + (i * size + j) * tileStride;
+            for (ptrdiff_t col = 0; col < count; col++) target[col] = source[origins[col]];
+        }
+    }
+}
+
+GF_MULTIVERSION(gf_tile,
+                (const float *input, ptrdiff_t sampleStride, ptrdiff_t samples, ptrdiff_t height, ptrdiff_t width,
+                 ptrdiff_t padY, ptrdiff_t padX, ptrdiff_t tilesY, ptrdiff_t tilesX, ptrdiff_t step, ptrdiff_t size,
+                 float *tiles, ptrdiff_t tileStride, float *padded),
+                (input, sampleStride, samples, height, width, padY, padX, tilesY, tilesX, step, size, tiles,
+                 tileStride, padded))
+
+// Planes the tiles cover exactly: each tile element (i, j) is one flat scatter over the tile columns to their
+// origins (`origins`, on the stack); otherwise output row by output row, dropping what lies past the edges.
+GF_INLINE void gf_untile_body(const float *tiles, ptrdiff_t tileStride, ptrdiff_t samples, ptrdiff_t tilesY,
+                              ptrdiff_t tilesX, ptrdiff_t step, float *output, ptrdiff_t sampleStride,
+                              ptrdiff_t height, ptrdiff_t width, float scale, int accumulate) {
+    if (height == step * tilesY && width == step * tilesX) {
+        ptrdiff_t count = samples * tilesY * tilesX;
+        ptrdiff_t origins[count];
+        for (ptrdiff_t s = 0, col = 0; s < samples; s++)
+            for (ptrdiff_t ty = 0; ty < tilesY; ty++)
+                for (ptrdiff_t tx = 0; tx < tilesX; tx++, col++)
+                    origins[col] = s * sampleStride + step * (ty * width + tx);
+        for (ptrdiff_t i = 0; i < step; i++) {
+            for (ptrdiff_t j = 0; j < step; j++) {
+                const float *source = tiles + (i * step + j) * tileStride;
+                float *target = output + i * width + j;
+                if (accumulate) {
+                    for (ptrdiff_t col = 0; col < count; col++) target[origins[col]] += scale * source[col];
+                } else {
+                    for (ptrdiff_t col = 0; col < count; col++) target[origins[col]] = scale * source[col];
+                }
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t s = 0; s < samples; s++) {
+        float *plane = output + s * sampleStride;
+        for (ptrdiff_t y = 0; y < height; y++) {
+            ptrdiff_t ty = y / step, i = y % step;
+            const float *row = tiles + i * step * tileStride + (s * tilesY + ty) * tilesX;
+            float *line = plane + y * width;
+            for (ptrdiff_t tx = 0, x = 0; tx < tilesX && x < width; tx++) {
+                for (ptrdiff_t j = 0; j < step && x < width; j++, x++) {
+                    float value = scale * row[j * tileStride + tx];
+                    line[x] = accumulate ? line[x] + value : value;
+                }
+            }
+        }
+    }
+}
+
+GF_MULTIVERSION(gf_untile,
+                (const float *tiles, ptrdiff_t tileStride, ptrdiff_t samples, ptrdiff_t tilesY, ptrdiff_t tilesX,
+                 ptrdiff_t step, float *output, ptrdiff_t sampleStride, ptrdiff_t height, ptrdiff_t width,
+                 float scale, int accumulate),
+                (tiles, tileStride, samples, tilesY, tilesX, step, output, sampleStride, height, width, scale,
+                 accumulate))

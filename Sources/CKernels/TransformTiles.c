@@ -1,0 +1,49 @@
+#include "CKernels.h"
+#include "Dispatch.h"
+
+// Both sides in one pass over 16 tiles at a time: the rows of `matrix · tile` for one k stay in registers, so the
+// intermediate never goes to memory.
+#define GF_TRANSFORM_TILES_STEP(vector, width, load)                                                          \
+    for (; t + (width) <= count; t += (width)) {                                                                     \
+        for (ptrdiff_t k = 0; k < outSize; k++) {                                                                    \
+            vector row[8];                                                                                           \
+            for (ptrdiff_t j = 0; j < inSize; j++) {                                                                 \
+                vector sum = {0};                                                                                    \
+                for (ptrdiff_t i = 0; i < inSize; i++) {                                                             \
+                    float a = matrix[k * inSize + i];                                                                \
+                    if (a != 0) sum += a * load(source + (i * inSize + j) * sourceStride + t);                       \
+                }                                                                                                    \
+                row[j] = sum;                                                                                        \
+            }                                                                                                        \
+            for (ptrdiff_t l = 0; l < outSize; l++) {                                                                \
+                vector sum = {0};                                                                                    \
+                for (ptrdiff_t j = 0; j < inSize; j++) {                                                             \
+                    float a = matrix[l * inSize + j];                                                                \
+                    if (a != 0) sum += a * row[j];                                                                   \
+                }                                                                                                    \
+                GF_STORE(target + (k * outSize + l) * targetStride + t, sum);                                           \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+
+// Unaligned vector loads and stores (macros: vectors passed by value to a helper would change the baseline's ABI).
+#define GF_LOAD(vector, p) ({ vector gf_value_; memcpy(&gf_value_, (p), sizeof gf_value_); gf_value_; })
+#define GF_STORE(p, value) do { __typeof__(value) gf_value_ = (value); memcpy((p), &gf_value_, sizeof gf_value_); } while (0)
+#define GF_LOAD16(p) GF_LOAD(gf_v16, p)
+#define GF_LOAD8(p) GF_LOAD(gf_v8, p)
+#define GF_LOAD4(p) GF_LOAD(gf_v4, p)
+#define GF_LOAD1(p) (*(p))
+
+GF_INLINE void gf_transform_tiles_body(const float *source, ptrdiff_t sourceStride, ptrdiff_t count, ptrdiff_t inSize,
+                                       ptrdiff_t outSize, const float *matrix, float *target, ptrdiff_t targetStride) {
+    ptrdiff_t t = 0;
+    GF_TRANSFORM_TILES_STEP(gf_v16, 16, GF_LOAD16)
+    GF_TRANSFORM_TILES_STEP(gf_v8, 8, GF_LOAD8)
+    GF_TRANSFORM_TILES_STEP(gf_v4, 4, GF_LOAD4)
+    GF_TRANSFORM_TILES_STEP(float, 1, GF_LOAD1)
+}
+
+GF_MULTIVERSION(gf_transform_tiles,
+                (const float *source, ptrdiff_t sourceStride, ptrdiff_t count, ptrdiff_t inSize, ptrdiff_t outSize,
+                 const float *matrix, float *target, ptrdiff_t targetStride),
+                (source, sourceStride, count, inSize, outSize, matrix, target, targetStride))
