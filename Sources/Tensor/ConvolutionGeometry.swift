@@ -1,3 +1,4 @@
+import CKernels
 /// The geometry of a 2-D convolution over an NCHW batch, and its three products computed as im2col + GEMM, or by
 /// Winograd's minimal filtering where it fits: F(2×2, 3×3) for every product of 3×3 stride-1 convolutions
 /// (`usesWinograd`), F(m×m, 4×4) from the Cook–Toom construction for the forward pass of 4×4 stride-1 ones
@@ -140,7 +141,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                     for start in stride(from: slice.lowerBound, to: slice.upperBound, by: chunk) {
                         let samples = start..<min(start + chunk, slice.upperBound)
                         let count = samples.count * positions
-                        im2col(x, samples: samples, into: columns)
+                        im2col(x, samples: samples, into: columns, workspace: workspace)
                         let direct = samples.count == 1
                         BLAS.gemm(
                             m: outChannels, n: count, k: patchSize, alpha: alpha, a: weight, lda: patchSize,
@@ -228,7 +229,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                             if let dWeight {
                                 let target = worker == 0 ? dWeight : partials + (worker - 1) * weightCount
                                 let first = start == slice.lowerBound
-                                im2col(x, samples: samples, into: columns)
+                                im2col(x, samples: samples, into: columns, workspace: workspace)
                                 BLAS.gemm(
                                     transposeB: true, m: outChannels, n: patchSize, k: count, alpha: weightScale,
                                     a: gradient, lda: count, b: columns, ldb: count,
@@ -323,76 +324,34 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
-    /// The output columns `ox` whose input column `ox·s − p + k` lies inside the image.
-    @inline(__always)
-    private func validRange(kernelOffset k: Int, stride s: Int, pad p: Int, inSize: Int, outSize: Int) -> Range<Int> {
-        // ox·s − p + k ≥ 0  ⇔  ox ≥ ceil((p − k)/s);   ox·s − p + k ≤ inSize − 1  ⇔  ox ≤ floor((inSize − 1 + p − k)/s)
-        let low = max(0, (p - k + s - 1) / s)
-        let highNumerator = inSize - 1 + p - k
-        let high = highNumerator < 0 ? -1 : min(outSize - 1, highNumerator / s)
-        return low <= high ? low..<(high + 1) : 0..<0
+    /// The geometry as the C kernels take it.
+    private var kernelGeometry: gf_convolution {
+        gf_convolution(
+            channels: inChannels, height: height, width: width, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+            strideY: strideY, strideX: strideX, padY: padY, padX: padX, outHeight: outHeight, outWidth: outWidth)
     }
 
-    /// Columns [C·kh·kw, N·Ho·Wo]: row (c, ky, kx), column (n, oy, ox) holds x[n, c, oy·s−p+ky, ox·s−p+kx] or 0.
-    func im2col(_ x: UnsafePointer<Float>, samples: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
-        let columnsCount = samples.count * positions
-        let inputEnd = x + batch * inChannels * height * width
-        for c in 0..<inChannels {
-            for ky in 0..<kernelHeight {
-                let rowsY = validRange(kernelOffset: ky, stride: strideY, pad: padY, inSize: height, outSize: outHeight)
-                for kx in 0..<kernelWidth {
-                    let colsX = validRange(kernelOffset: kx, stride: strideX, pad: padX, inSize: width, outSize: outWidth)
-                    let row = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * columnsCount
-                    // Output rows `copied` read the input (columns `lo..<hi` of them); the others see only padding.
-                    let copied = colsX.isEmpty ? 0..<0 : rowsY
-                    let (lo, hi) = (colsX.lowerBound, colsX.upperBound)
-                    for n in samples {
-                        let plane = x + (n * inChannels + c) * height * width
-                        let out = row + (n - samples.lowerBound) * positions
-                        if copied.lowerBound > 0 { out.update(repeating: 0, count: copied.lowerBound * outWidth) }
-                        var line = out + copied.lowerBound * outWidth
-                        var source = plane + (copied.lowerBound * strideY - padY + ky) * width - padX + kx + lo * strideX
-                        for _ in copied {
-                            if lo > 0 { line.zeroShortLine(count: lo) }
-                            (line + lo).gatherShortLine(
-                                from: source, count: hi - lo, stride: strideX, readableEnd: inputEnd)
-                            if hi < outWidth { (line + hi).zeroShortLine(count: outWidth - hi) }
-                            line += outWidth
-                            source += strideY * width
-                        }
-                        if copied.upperBound < outHeight {
-                            line.update(repeating: 0, count: (outHeight - copied.upperBound) * outWidth)
-                        }
-                    }
-                }
+    /// Columns [C·kh·kw, N·Ho·Wo]: row (c, ky, kx), column (n, oy, ox) holds x[n, c, oy·s−p+ky, ox·s−p+kx] or 0
+    /// (`gf_im2col`, in C for the machine's vector width).
+    func im2col(
+        _ x: UnsafePointer<Float>, samples: Range<Int>, into columns: UnsafeMutablePointer<Float>,
+        workspace: Workspace = .shared
+    ) {
+        let geometry = kernelGeometry
+        var cornerCount = 0
+        let paddedCount = gf_im2col_scratch(geometry, samples.count, &cornerCount)
+        workspace.withScratch(paddedCount, cornerCount) { paddedPlanes, corners in
+            corners.withMemoryRebound(to: Int32.self, capacity: cornerCount) { corners in
+                gf_im2col(
+                    x + samples.lowerBound * inChannels * height * width, samples.count, geometry, columns,
+                    paddedPlanes, corners)
             }
         }
     }
 
     /// The adjoint of `im2col`: sums each column entry back onto its input position (the samples' part of `dx` is
-    /// overwritten).
+    /// overwritten; `gf_col2im`).
     func col2im(_ columns: UnsafePointer<Float>, samples: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
-        let sampleSize = inChannels * height * width
-        (dx + samples.lowerBound * sampleSize).update(repeating: 0, count: samples.count * sampleSize)
-        let columnsCount = samples.count * positions
-        for c in 0..<inChannels {
-            for ky in 0..<kernelHeight {
-                let rowsY = validRange(kernelOffset: ky, stride: strideY, pad: padY, inSize: height, outSize: outHeight)
-                for kx in 0..<kernelWidth {
-                    let colsX = validRange(kernelOffset: kx, stride: strideX, pad: padX, inSize: width, outSize: outWidth)
-                    if colsX.isEmpty { continue }
-                    let row = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * columnsCount
-                    for n in samples {
-                        let plane = dx + (n * inChannels + c) * height * width
-                        let source = row + (n - samples.lowerBound) * positions
-                        for oy in rowsY {
-                            let line = source + oy * outWidth
-                            let target = plane + (oy * strideY - padY + ky) * width - padX + kx
-                            for ox in colsX { target[ox * strideX] += line[ox] }
-                        }
-                    }
-                }
-            }
-        }
+        gf_col2im(columns, samples.count, kernelGeometry, dx + samples.lowerBound * inChannels * height * width)
     }
 }

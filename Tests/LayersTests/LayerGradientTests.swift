@@ -39,8 +39,14 @@ import Testing
         // Odd shapes: 7x5 input, 3x2 kernel, stride 2, padding.
         let conv = Conv2D(
             inChannels: 3, outChannels: 4, kernelSize: (3, 2), stride: (2, 2), padding: (1, 1), rng: &rng)
-        try check(conv, [2, 3, 7, 5])
-        try check(Conv2D(inChannels: 3, outChannels: 2, kernelSize: (2, 3), stride: (1, 2), padding: (0, 2), rng: &rng), [2, 3, 5, 7])
+        let other = Conv2D(inChannels: 3, outChannels: 2, kernelSize: (2, 3), stride: (1, 2), padding: (0, 2), rng: &rng)
+        // Strided output rows 10 wide: im2col copies them line by line (narrower ones are gathered).
+        let wide = Conv2D(3, 2, kernel: 3, stride: 2, padding: 1, rng: &rng)
+        try forEachKernelBuild { _ in
+            try check(conv, [2, 3, 7, 5])
+            try check(other, [2, 3, 5, 7])
+            try check(wide, [2, 3, 5, 19])
+        }
     }
 
     @Test func conv2DWholeInputAndPointwise() throws {

@@ -28,6 +28,24 @@ void gf_untile(const float *tiles, ptrdiff_t tileStride, ptrdiff_t samples, ptrd
                ptrdiff_t step, float *output, ptrdiff_t sampleStride, ptrdiff_t height, ptrdiff_t width, float scale,
                int accumulate);
 
+/// The geometry of a 2-D convolution over `samples` NCHW planes, for `gf_im2col` and `gf_col2im`.
+typedef struct {
+    ptrdiff_t channels, height, width, kernelHeight, kernelWidth, strideY, strideX, padY, padX, outHeight, outWidth;
+} gf_convolution;
+
+/// Columns [C·kh·kw, samples·Ho·Wo] of the samples at `x`: row (c, ky, kx), column (n, oy, ox) holds
+/// x[n, c, oy·strideY − padY + ky, ox·strideX − padX + kx], or 0 in the padding. `padded` and `corners` are scratch
+/// of the sizes `gf_im2col_scratch` gives (either may be NULL when its size is 0).
+void gf_im2col(const float *x, ptrdiff_t samples, gf_convolution geometry, float *columns, float *padded,
+               int *corners);
+
+/// The floats of `gf_im2col`'s `padded` scratch (the return value) and the ints of its `corners`.
+size_t gf_im2col_scratch(gf_convolution geometry, ptrdiff_t samples, size_t *corners);
+
+/// The adjoint of `gf_im2col`: dx (the samples' planes, overwritten) = the sum of each column entry at its input
+/// position.
+void gf_col2im(const float *columns, ptrdiff_t samples, gf_convolution geometry, float *dx);
+
 /// The build of the kernels that runs: "avx512", "avx2" or "baseline" (the widest the CPU supports by default).
 const char *gf_kernel_isa(void);
 

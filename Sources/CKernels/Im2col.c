@@ -1,0 +1,140 @@
+#include "CKernels.h"
+#include "Dispatch.h"
+
+// The output positions o in [*low, *high) whose input position o·stride − pad + k lies in [0, inSize).
+GF_INLINE void gf_valid_range(ptrdiff_t k, ptrdiff_t stride, ptrdiff_t pad, ptrdiff_t inSize, ptrdiff_t outSize,
+                              ptrdiff_t *low, ptrdiff_t *high) {
+    // o·s − p + k ≥ 0 ⇔ o ≥ ceil((p − k)/s);  o·s − p + k ≤ inSize − 1 ⇔ o ≤ floor((inSize − 1 + p − k)/s)
+    ptrdiff_t lo = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;
+    ptrdiff_t numerator = inSize - 1 + pad - k;
+    ptrdiff_t hi = numerator < 0 ? 0 : (numerator / stride + 1 < outSize ? numerator / stride + 1 : outSize);
+    *low = lo;
+    *high = hi > lo ? hi : lo;
+}
+
+// One output row of one column row: zeros, then the input line at `stride` (1 and 2 spelled out, so that the
+// compiler vectorizes them), then zeros.
+GF_INLINE void gf_gather_line(float *line, const float *source, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t width,
+                              ptrdiff_t stride) {
+    for (ptrdiff_t o = 0; o < lo; o++) line[o] = 0;
+    if (stride == 1) {
+        for (ptrdiff_t o = lo; o < hi; o++) line[o] = source[o];
+    } else if (stride == 2) {
+        for (ptrdiff_t o = lo; o < hi; o++) line[o] = source[2 * o];
+    } else {
+        for (ptrdiff_t o = lo; o < hi; o++) line[o] = source[o * stride];
+    }
+    for (ptrdiff_t o = hi; o < width; o++) line[o] = 0;
+}
+
+// Line by line, unless the lines are strided and shorter than a vector (ResNet18's layer4.0 and bigan-cifar's conv4:
+// 4 wide): then each column row is one flat gather over all output positions from their receptive fields' corners
+// (`corners`), in planes first copied with a zero border when the convolution pads (`padded`). bigan-cifar's conv4
+// (perf share of im2col in its forward pass): 18 % line by line, 11 % gathered; its conv2 (13 wide): 20 % and 24 %.
+GF_INLINE int gf_im2col_gathers(gf_convolution g) { return g.strideX > 1 && g.outWidth < 8; }
+
+GF_INLINE void gf_im2col_body(const float *x, ptrdiff_t samples, gf_convolution g, float *columns, float *padded,
+                              int *corners) {
+    ptrdiff_t positions = g.outHeight * g.outWidth, count = samples * positions;
+    if (gf_im2col_gathers(g)) {
+        ptrdiff_t height = g.height + 2 * g.padY, width = g.width + 2 * g.padX, plane = height * width;
+        const float *source = x;
+        if (g.padY > 0 || g.padX > 0) {
+            for (ptrdiff_t p = 0; p < samples * g.channels; p++) {
+                float *target = padded + p * plane;
+                memset(target, 0, (size_t)(g.padY * width) * sizeof(float));
+                for (ptrdiff_t y = 0; y < g.height; y++) {
+                    float *line = target + (y + g.padY) * width;
+                    for (ptrdiff_t i = 0; i < g.padX; i++) line[i] = line[g.padX + g.width + i] = 0;
+                    memcpy(line + g.padX, x + (p * g.height + y) * g.width, (size_t)g.width * sizeof(float));
+                }
+                memset(target + (g.padY + g.height) * width, 0, (size_t)(g.padY * width) * sizeof(float));
+            }
+            source = padded;
+        }
+        for (ptrdiff_t oy = 0, p = 0; oy < g.outHeight; oy++)
+            for (ptrdiff_t ox = 0; ox < g.outWidth; ox++, p++) corners[p] = (int)(oy * g.strideY * width + ox * g.strideX);
+        for (ptrdiff_t c = 0; c < g.channels; c++) {
+            for (ptrdiff_t ky = 0; ky < g.kernelHeight; ky++) {
+                for (ptrdiff_t kx = 0; kx < g.kernelWidth; kx++) {
+                    float *row = columns + ((c * g.kernelHeight + ky) * g.kernelWidth + kx) * count;
+                    for (ptrdiff_t n = 0; n < samples; n++) {
+                        const float *field = source + (n * g.channels + c) * plane + ky * width + kx;
+                        float *out = row + n * positions;
+                        for (ptrdiff_t p = 0; p < positions; p++) out[p] = field[corners[p]];
+                    }
+                }
+            }
+        }
+        return;
+    }
+    ptrdiff_t plane = g.height * g.width;
+    for (ptrdiff_t c = 0; c < g.channels; c++) {
+        for (ptrdiff_t ky = 0; ky < g.kernelHeight; ky++) {
+            ptrdiff_t ylo, yhi;
+            gf_valid_range(ky, g.strideY, g.padY, g.height, g.outHeight, &ylo, &yhi);
+            for (ptrdiff_t kx = 0; kx < g.kernelWidth; kx++) {
+                ptrdiff_t xlo, xhi;
+                gf_valid_range(kx, g.strideX, g.padX, g.width, g.outWidth, &xlo, &xhi);
+                float *row = columns + ((c * g.kernelHeight + ky) * g.kernelWidth + kx) * count;
+                // Rows [ylo, yhi) read the input (when any column does); the others see only padding.
+                ptrdiff_t first = xlo < xhi ? ylo : 0, last = xlo < xhi ? yhi : 0;
+                for (ptrdiff_t n = 0; n < samples; n++) {
+                    float *out = row + n * positions;
+                    memset(out, 0, (size_t)(first * g.outWidth) * sizeof(float));
+                    const float *source = x + (n * g.channels + c) * plane + (first * g.strideY - g.padY + ky) * g.width
+                        - g.padX + kx;
+                    for (ptrdiff_t oy = first; oy < last; oy++, source += g.strideY * g.width)
+                        gf_gather_line(out + oy * g.outWidth, source, xlo, xhi, g.outWidth, g.strideX);
+                    memset(out + last * g.outWidth, 0, (size_t)((g.outHeight - last) * g.outWidth) * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+size_t gf_im2col_scratch(gf_convolution g, ptrdiff_t samples, size_t *corners) {
+    int gathers = gf_im2col_gathers(g);
+    *corners = gathers ? (size_t)(g.outHeight * g.outWidth) : 0;
+    return gathers && (g.padY > 0 || g.padX > 0)
+        ? (size_t)(samples * g.channels * (g.height + 2 * g.padY) * (g.width + 2 * g.padX)) : 0;
+}
+
+GF_MULTIVERSION(gf_im2col,
+                (const float *x, ptrdiff_t samples, gf_convolution geometry, float *columns, float *padded,
+                 int *corners),
+                (x, samples, geometry, columns, padded, corners))
+
+GF_INLINE void gf_col2im_body(const float *columns, ptrdiff_t samples, gf_convolution g, float *dx) {
+    ptrdiff_t positions = g.outHeight * g.outWidth, count = samples * positions;
+    ptrdiff_t plane = g.height * g.width;
+    memset(dx, 0, (size_t)(samples * g.channels * plane) * sizeof(float));
+    for (ptrdiff_t c = 0; c < g.channels; c++) {
+        for (ptrdiff_t ky = 0; ky < g.kernelHeight; ky++) {
+            ptrdiff_t ylo, yhi;
+            gf_valid_range(ky, g.strideY, g.padY, g.height, g.outHeight, &ylo, &yhi);
+            for (ptrdiff_t kx = 0; kx < g.kernelWidth; kx++) {
+                ptrdiff_t xlo, xhi;
+                gf_valid_range(kx, g.strideX, g.padX, g.width, g.outWidth, &xlo, &xhi);
+                if (xlo >= xhi) continue;
+                const float *row = columns + ((c * g.kernelHeight + ky) * g.kernelWidth + kx) * count;
+                for (ptrdiff_t n = 0; n < samples; n++) {
+                    const float *in = row + n * positions;
+                    float *target = dx + (n * g.channels + c) * plane + (ylo * g.strideY - g.padY + ky) * g.width
+                        - g.padX + kx;
+                    for (ptrdiff_t oy = ylo; oy < yhi; oy++, target += g.strideY * g.width) {
+                        const float *line = in + oy * g.outWidth;
+                        if (g.strideX == 1) {
+                            for (ptrdiff_t o = xlo; o < xhi; o++) target[o] += line[o];
+                        } else {
+                            for (ptrdiff_t o = xlo; o < xhi; o++) target[o * g.strideX] += line[o];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+GF_MULTIVERSION(gf_col2im, (const float *columns, ptrdiff_t samples, gf_convolution geometry, float *dx),
+                (columns, samples, geometry, dx))
