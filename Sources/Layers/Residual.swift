@@ -2,7 +2,7 @@ import Tensor
 
 /// A residual block `y = relu(body(x) + shortcut(x))` in torchvision's layout: the body's children are named
 /// `conv1`, `bn1`, …, the projection shortcut `downsample.0` (conv) and `downsample.1` (batch norm).
-public struct Residual: Layer {
+public struct Residual: ScaledParameterLayer {
     public var body: Sequential
     /// The projection; nil is the identity.
     public var shortcut: Sequential?
@@ -42,16 +42,21 @@ public struct Residual: Layer {
         return main
     }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(
+        _ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, tangentScales: [Float], mode: Mode
+    ) throws -> LayerOutput {
         _ = try outputShape(for: input.shape)
         let bodyCount = body.parameters.count
         let bodyTangent = parameterTangent.map { Array($0[0..<bodyCount]) }
         let shortcutTangent = parameterTangent.map { Array($0[bodyCount...]) }
-        let main = try body.apply(input, tangent: tangent, parameterTangent: bodyTangent, mode: mode)
+        let (bodyScales, shortcutScales) = try split(scales: tangentScales)
+        let main = try body.apply(
+            input, tangent: tangent, parameterTangent: bodyTangent, tangentScales: bodyScales, mode: mode)
         var sum = main.value, sumTangent = main.tangent
         var records = [main.record]
         if let shortcut {
-            let side = try shortcut.apply(input, tangent: tangent, parameterTangent: shortcutTangent, mode: mode)
+            let side = try shortcut.apply(
+                input, tangent: tangent, parameterTangent: shortcutTangent, tangentScales: shortcutScales, mode: mode)
             try sum.add(side.value)
             sumTangent = try Residual.add(sumTangent, side.tangent)
             records.append(side.record)
@@ -64,6 +69,13 @@ public struct Residual: Layer {
         return LayerOutput(value: out.value, tangent: out.tangent, record: Record(input: input, children: records))
     }
 
+    /// One factor per parameter split into the body's and the shortcut's.
+    private func split(scales: [Float]) throws -> ([Float], [Float]) {
+        try checkScales(scales, "Residual")
+        let bodyCount = body.parameters.count
+        return (Array(scales[0..<bodyCount]), Array(scales[bodyCount...]))
+    }
+
     /// The sum of two optional tangents (nil is zero).
     private static func add(_ a: Tensor?, _ b: Tensor?) throws -> Tensor? {
         guard var a else { return b }
@@ -71,15 +83,21 @@ public struct Residual: Layer {
         return a
     }
 
-    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+    public func vjp(
+        _ record: Record, outputGradient: Tensor, needInputGradient: Bool, gradientScales: [Float], mode: Mode
+    ) throws -> Gradients {
+        let (bodyScales, shortcutScales) = try split(scales: gradientScales)
         let g = try ReLU().vjp(record.children.last!, outputGradient: outputGradient, needInputGradient: true, mode: mode)
             .input!
-        let main = try body.vjp(record.children[0], outputGradient: g, needInputGradient: needInputGradient, mode: mode)
+        let main = try body.vjp(
+            record.children[0], outputGradient: g, needInputGradient: needInputGradient,
+            gradientScales: bodyScales, mode: mode)
         var parameters = main.parameters
         var dx = main.input
         if let shortcut {
             let side = try shortcut.vjp(
-                record.children[1], outputGradient: g, needInputGradient: needInputGradient, mode: mode)
+                record.children[1], outputGradient: g, needInputGradient: needInputGradient,
+                gradientScales: shortcutScales, mode: mode)
             parameters += side.parameters
             if let sideInput = side.input { try dx?.add(sideInput) }
         } else if needInputGradient {

@@ -12,7 +12,7 @@ public struct NamedLayer: Sendable {
 }
 
 /// Layers applied in order; parameter names are prefixed with each child's name (`conv1.weight`).
-public struct Sequential: Layer {
+public struct Sequential: ScaledParameterLayer {
     public var layers: [NamedLayer]
 
     public init(_ layers: [NamedLayer]) { self.layers = layers }
@@ -72,32 +72,41 @@ public struct Sequential: Layer {
         return values.chunked(into: layers.map { $0.layer.parameters.count })
     }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
-        try apply(input, tangent: tangent, childParameterTangents: try splitPerChild(parameterTangent), mode: mode)
+    /// Splits one factor per parameter into one list per child.
+    func splitPerChild(scales: [Float]) throws -> [[Float]] {
+        try checkScales(scales, "Sequential")
+        return scales.chunked(into: layers.map { $0.layer.parameters.count })
     }
 
-    /// The forward pass with a parameter tangent for some children only (nil: that child is not linearized).
     public func apply(
-        _ input: Tensor, tangent: Tensor?, childParameterTangents: [[Tensor]?], mode: Mode
+        _ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, tangentScales: [Float], mode: Mode
     ) throws -> LayerOutput {
+        let childTangents = try splitPerChild(parameterTangent)
+        let childScales = try splitPerChild(scales: tangentScales)
         var (value, currentTangent) = (input, tangent)
         var records: [Record] = []
         records.reserveCapacity(layers.count)
-        for (child, parameterTangent) in zip(layers, childParameterTangents) {
-            let output = try child.layer.apply(value, tangent: currentTangent, parameterTangent: parameterTangent, mode: mode)
+        for i in layers.indices {
+            let output = try layers[i].layer.apply(
+                value, tangent: currentTangent, parameterTangent: childTangents[i], scalingTangentBy: childScales[i],
+                mode: mode)
             (value, currentTangent) = (output.value, output.tangent)
             records.append(output.record)
         }
         return LayerOutput(value: value, tangent: currentTangent, record: Record(input: input, children: records))
     }
 
-    public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+    public func vjp(
+        _ record: Record, outputGradient: Tensor, needInputGradient: Bool, gradientScales: [Float], mode: Mode
+    ) throws -> Gradients {
+        let childScales = try splitPerChild(scales: gradientScales)
         var gradient = outputGradient
         var perChild: [[Tensor]] = Array(repeating: [], count: layers.count)
         for i in layers.indices.reversed() {
             let needInput = i > 0 || needInputGradient
             let result = try layers[i].layer.vjp(
-                record.children[i], outputGradient: gradient, needInputGradient: needInput, mode: mode)
+                record.children[i], outputGradient: gradient, needInputGradient: needInput,
+                scalingGradientsBy: childScales[i], mode: mode)
             perChild[i] = result.parameters
             if needInput { gradient = result.input! }
         }

@@ -20,7 +20,8 @@ public final class ConvolutionWeightCache: Sendable {
     /// Whether a transform is held (for tests).
     public var isFilled: Bool { transformed.withLock { !$0.isEmpty } }
 
-    /// Runs `body` with `U` for `weight` in `variant`, transforming it first if this cache does not hold it.
+    /// Runs `body` with `U` for `weight` in `variant`, transforming it first if this cache does not hold it;
+    /// `transform` must write all `count` floats.
     func withTransformed(
         _ weight: UnsafePointer<Float>, variant: Variant, count: Int,
         transform: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void, _ body: (UnsafePointer<Float>) -> Void
@@ -29,7 +30,6 @@ public final class ConvolutionWeightCache: Sendable {
         let u: [Float] = transformed.withLock { stored in
             if let held = stored[variant], held.count == count { return held }
             let fresh = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                buffer.initialize(repeating: 0)  // the padding between blocks
                 transform(weight, buffer.baseAddress!)
                 initialized = buffer.count
             }

@@ -57,8 +57,12 @@ extension WinogradAlgorithm {
         of weight: UnsafePointer<Float>, cache: ConvolutionWeightCache?, _ body: (UnsafePointer<Float>?) -> Void
     ) {
         guard let cache else { return body(nil) }
-        cache.withTransformed(
-            weight, variant: cacheVariant, count: transformedWeightCount, transform: transformWeights, body)
+        cache.withTransformed(weight, variant: cacheVariant, count: transformedWeightCount, transform: { w, u in
+            // The padding between the blocks is never read, but a Swift array holds initialised floats.
+            let size = geometry.outChannels * geometry.inChannels, stride = Self.blockStride(size)
+            for block in 0..<blocks { (u + block * stride + size).update(repeating: 0, count: stride - size) }
+            transformWeights(w, into: u)
+        }, body)
     }
 
     /// `y = alpha · conv(x, W)` (or `y +=`), without bias; `transformed` is `U` when already known.

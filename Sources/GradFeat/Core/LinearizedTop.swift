@@ -93,18 +93,8 @@ public struct LinearizedTop: Sendable {
         var records: [Record] = []
         records.reserveCapacity(layers.layers.count)
         for (i, child) in layers.layers.enumerated() {
-            let output: LayerOutput
-            if let childTangent = perChild[i], let childScales = perChildScales[i] {
-                if let scaled = child.layer as? any ScaledParameterLayer {
-                    output = try scaled.apply(
-                        value, tangent: tangent, parameterTangent: childTangent, tangentScales: childScales, mode: mode)
-                } else {
-                    output = try child.layer.apply(
-                        value, tangent: tangent, parameterTangent: childTangent.scaled(by: childScales), mode: mode)
-                }
-            } else {
-                output = try child.layer.apply(value, tangent: tangent, parameterTangent: perChild[i], mode: mode)
-            }
+            let output = try child.layer.apply(
+                value, tangent: tangent, parameterTangent: perChild[i], scalingTangentBy: perChildScales[i], mode: mode)
             (value, tangent) = (output.value, output.tangent)
             records.append(output.record)
         }
@@ -129,26 +119,13 @@ public struct LinearizedTop: Sendable {
         for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
             let layer = layers.layers[i].layer
             let needInput = i > first
-            if linearized[i], let scales {
-                let childScales = Array(scales[offsets[i]..<offsets[i] + layer.parameters.count])
-                let result: Gradients
-                if let scaled = layer as? any ScaledParameterLayer {
-                    result = try scaled.vjp(
-                        record.children[i], outputGradient: gradient, needInputGradient: needInput,
-                        gradientScales: childScales, mode: mode)
-                    perChild[i] = result.parameters
-                } else {
-                    result = try layer.vjp(
-                        record.children[i], outputGradient: gradient, needInputGradient: needInput, mode: mode)
-                    perChild[i] = result.parameters.scaled(by: childScales)
-                }
-                if needInput { gradient = result.input! }
-            } else {
-                let result = try layer.vjp(
-                    record.children[i], outputGradient: gradient, needInputGradient: needInput, mode: mode)
-                if linearized[i] { perChild[i] = result.parameters }
-                if needInput { gradient = result.input! }
-            }
+            let childScales = linearized[i]
+                ? scales.map { Array($0[offsets[i]..<offsets[i] + layer.parameters.count]) } : nil
+            let result = try layer.vjp(
+                record.children[i], outputGradient: gradient, needInputGradient: needInput,
+                scalingGradientsBy: childScales, mode: mode)
+            if linearized[i] { perChild[i] = result.parameters }
+            if needInput { gradient = result.input! }
         }
         return perChild.flatMap { $0 }
     }

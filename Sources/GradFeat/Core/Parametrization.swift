@@ -27,13 +27,3 @@ public enum Parametrization: String, Sendable, Codable, CaseIterable {
 
     public func scales(for tensors: [Tensor]) -> [Float] { tensors.map { scale(for: $0.shape) } }
 }
-
-extension Array where Element == Tensor {
-    /// Each tensor multiplied by its factor (stored → effective values, or effective → stored gradients).
-    public func scaled(by factors: [Float]) -> [Tensor] {
-        zip(self, factors).map { tensor, factor in factor == 1 ? tensor : factor * tensor }
-    }
-
-    /// Each tensor divided by its factor (effective → stored values).
-    public func unscaled(by factors: [Float]) -> [Tensor] { scaled(by: factors.map { 1 / $0 }) }
-}
