@@ -34,13 +34,24 @@
 #define GF_LOAD4(p) GF_LOAD(gf_v4, p)
 #define GF_LOAD1(p) (*(p))
 
-GF_INLINE void gf_transform_tiles_body(const float *source, ptrdiff_t sourceStride, ptrdiff_t count, ptrdiff_t inSize,
-                                       ptrdiff_t outSize, const float *matrix, float *target, ptrdiff_t targetStride) {
+GF_INLINE void gf_transform_tiles_any(const float *source, ptrdiff_t sourceStride, ptrdiff_t count, ptrdiff_t inSize,
+                                      ptrdiff_t outSize, const float *matrix, float *target, ptrdiff_t targetStride) {
     ptrdiff_t t = 0;
     GF_TRANSFORM_TILES_STEP(gf_v16, 16, GF_LOAD16)
     GF_TRANSFORM_TILES_STEP(gf_v8, 8, GF_LOAD8)
     GF_TRANSFORM_TILES_STEP(gf_v4, 4, GF_LOAD4)
     GF_TRANSFORM_TILES_STEP(float, 1, GF_LOAD1)
+}
+
+// The sizes the Winograd algorithms use are spelled out, so that the compiler unrolls their loops.
+GF_INLINE void gf_transform_tiles_body(const float *source, ptrdiff_t sourceStride, ptrdiff_t count, ptrdiff_t inSize,
+                                       ptrdiff_t outSize, const float *matrix, float *target, ptrdiff_t targetStride) {
+#define GF_SIZES(in, out)                                                                                             \
+    if (inSize == (in) && outSize == (out))                                                                           \
+        return gf_transform_tiles_any(source, sourceStride, count, in, out, matrix, target, targetStride);
+    GF_SIZES(4, 4) GF_SIZES(4, 2) GF_SIZES(8, 8) GF_SIZES(8, 5)
+#undef GF_SIZES
+    gf_transform_tiles_any(source, sourceStride, count, inSize, outSize, matrix, target, targetStride);
 }
 
 GF_MULTIVERSION(gf_transform_tiles,

@@ -1,4 +1,3 @@
-import CKernels
 /// Winograd's minimal filtering F(m×m, r×r) for stride-1 convolutions with any small kernel, its transforms built by
 /// the Cook–Toom construction (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016;
 /// Barabasz et al., "Error analysis and improving the accuracy of Winograd convolution", 2020). With α = m + r − 1,
@@ -15,10 +14,7 @@ import CKernels
 /// largest error relative to the largest output was about 5·10⁻⁷ for F(2×2, 4×4) and 3–7·10⁻⁶ for F(5×5, 4×4)
 /// (numpy, 20 trials each); the tests hold every (m, r) used to 2·10⁻⁵ or 10⁻⁴ of the direct loop.
 ///
-/// The weight transform is one GEMM with G ⊗ G. The input and output transforms run a channel at a time over all
-/// tiles of a chunk, in C (`CKernels`, built for AVX-512, AVX2 and the baseline, picked at run time): `gf_tile` cuts
-/// the tiles out side by side (`D[i][j][tile]`), `gf_transform_tiles` computes `Bᵀ D B` (or `Aᵀ M A`) for 16 tiles
-/// per vector, and `gf_untile` writes the output tiles into the planes.
+/// The weight transform is one GEMM with G ⊗ G; the input and output transforms are `WinogradAlgorithm`'s.
 struct CookToomWinograd: WinogradAlgorithm {
     let geometry: ConvolutionGeometry
     /// Output tile m, kernel r, input tile α = m + r − 1.
@@ -81,6 +77,10 @@ struct CookToomWinograd: WinogradAlgorithm {
 
     var tiles: Int { tilesY * tilesX }
     var blocks: Int { alpha * alpha }
+    var outputTile: Int { m }
+    var inputTile: Int { alpha }
+    var inputTransform: [Float] { bt }
+    var outputTransform: [Float] { at }
     var cacheVariant: ConvolutionWeightCache.Variant { .cookToom(outputTile: m) }
     /// About 4 MB of `V` and `M` (at least 64 tile columns): with α² = 64 GEMMs per chunk they outgrow the caches
     /// fast. Measured on bigan-cifar's conv3 (F(5×5, 4×4), 48 KB per column, batch 128, forward GFLOP/s in one
@@ -102,54 +102,6 @@ struct CookToomWinograd: WinogradAlgorithm {
             BLAS.gemm(
                 transposeB: true, m: blocks, n: pairs, k: r * r, a: kp.baseAddress!, lda: r * r, b: weight,
                 ldb: r * r, c: u, ldc: Self.blockStride(pairs))
-        }
-    }
-
-    /// `V[ξ][c][col] = (Bᵀ d B)[ξ]` for the α×α input tile `d` of channel `c` at column `col = (n, ty, tx)`: the
-    /// tiles of a channel cut out side by side (`gf_tile`, `D[i][j][col]`), then transformed on both sides at once
-    /// (`gf_transform_tiles`).
-    func transformInput(
-        _ x: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>,
-        workspace: Workspace
-    ) {
-        let geo = geometry
-        let count = samples.count * tiles
-        let (vStride, tileStride) = (Self.blockStride(geo.inChannels * count), Self.blockStride(count))
-        let planeSize = geo.height * geo.width
-        let paddedPlane = (m * (tilesY - 1) + alpha) * (m * (tilesX - 1) + alpha)
-        workspace.withScratch(blocks * tileStride, samples.count * paddedPlane) { d, padded in
-            bt.withUnsafeBufferPointer { bt in
-                for c in channels {
-                    gf_tile(
-                        x + (samples.lowerBound * geo.inChannels + c) * planeSize, geo.inChannels * planeSize,
-                        samples.count, geo.height, geo.width, geo.padY, geo.padX, tilesY, tilesX, m, alpha, d,
-                        tileStride, padded)
-                    gf_transform_tiles(d, tileStride, count, alpha, alpha, bt.baseAddress!, v + c * count, vStride)
-                }
-            }
-        }
-    }
-
-    /// `y[n, o, tile] (+)= scale · Aᵀ m A` with `m[ξ] = M[ξ][o][col]`, clipped at the edges: transformed
-    /// (`gf_transform_tiles`) into m×m tiles side by side, then written into the planes (`gf_untile`).
-    func transformOutput(
-        _ product: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>,
-        into y: UnsafeMutablePointer<Float>, alpha scale: Float, accumulate: Bool, workspace: Workspace
-    ) {
-        let geo = geometry
-        let count = samples.count * tiles
-        let (mStride, tileStride) = (Self.blockStride(geo.outChannels * count), Self.blockStride(count))
-        let planeSize = geo.outHeight * geo.outWidth
-        workspace.withScratch(m * m * tileStride) { tilesOut in
-            at.withUnsafeBufferPointer { at in
-                for o in channels {
-                    gf_transform_tiles(product + o * count, mStride, count, alpha, m, at.baseAddress!, tilesOut, tileStride)
-                    gf_untile(
-                        tilesOut, tileStride, samples.count, tilesY, tilesX, m,
-                        y + (samples.lowerBound * geo.outChannels + o) * planeSize, geo.outChannels * planeSize,
-                        geo.outHeight, geo.outWidth, scale, accumulate ? 1 : 0)
-                }
-            }
         }
     }
 }

@@ -1,10 +1,16 @@
+import CKernels
+
 /// A Winograd minimal-filtering convolution as `ConvolutionGeometry` runs it (`WinogradF2x3`, `CookToomWinograd`):
 /// a weight transform `U` (which a `ConvolutionWeightCache` may keep), an input transform into `V` and an output
 /// transform from `M`, around one GEMM per position ξ of the transformed tile:
 /// ```
 /// M[ξ] (O × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles)
 /// ```
-/// The forward pass, the chunking, the block layout and the choice of a cached or a scratch `U` are shared here.
+/// The forward pass, the chunking, the block layout, the input and output transforms and the choice of a cached or a
+/// scratch `U` are shared here. The transforms run a channel at a time over all tiles of a chunk, in C (`CKernels`,
+/// built for AVX-512, AVX2 and the baseline, picked at run time): `gf_tile` cuts the tiles out side by side
+/// (`D[i][j][tile]`), `gf_transform_tiles` computes `Bᵀ D B` (or `Aᵀ M A`) for 16 tiles per vector, and `gf_untile`
+/// writes the output tiles into the planes.
 protocol WinogradAlgorithm {
     var geometry: ConvolutionGeometry { get }
     /// Tiles per sample.
@@ -18,14 +24,14 @@ protocol WinogradAlgorithm {
 
     /// `U[ξ][o][c]`, blocks `blockStride(O·C)` apart.
     func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>)
-    /// `V[ξ][c][col]` for `channels` of `samples` (columns `col = (n, tile)` of the chunk).
-    func transformInput(
-        _ x: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>,
-        workspace: Workspace)
-    /// `y (+)= alpha · (the output tiles of M)` for `channels` (output channels) of `samples`.
-    func transformOutput(
-        _ m: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into y: UnsafeMutablePointer<Float>,
-        alpha: Float, accumulate: Bool, workspace: Workspace)
+    /// Output tile m, input tile α = m + r − 1 (tiles are m apart), and the tiles per sample along each axis.
+    var outputTile: Int { get }
+    var inputTile: Int { get }
+    var tilesY: Int { get }
+    var tilesX: Int { get }
+    /// Bᵀ (α × α) and Aᵀ (m × α), row-major.
+    var inputTransform: [Float] { get }
+    var outputTransform: [Float] { get }
 }
 
 extension WinogradAlgorithm {
@@ -97,6 +103,56 @@ extension WinogradAlgorithm {
                             m, samples: samples, channels: channels, into: y, alpha: alpha, accumulate: accumulate,
                             workspace: workspace)
                     }
+                }
+            }
+        }
+    }
+
+    /// `V[ξ][c][col] = (Bᵀ d B)[ξ]` for the α×α input tile `d` of `channels` at column `col = (n, ty, tx)`: the
+    /// tiles of a channel cut out side by side (`gf_tile`, `D[i][j][col]`), then transformed on both sides at once
+    /// (`gf_transform_tiles`).
+    func transformInput(
+        _ x: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>,
+        workspace: Workspace
+    ) {
+        let geo = geometry
+        let count = samples.count * tiles
+        let (vStride, tileStride) = (Self.blockStride(geo.inChannels * count), Self.blockStride(count))
+        let planeSize = geo.height * geo.width
+        let (m, alpha) = (outputTile, inputTile)
+        let paddedPlane = (m * (tilesY - 1) + alpha) * (m * (tilesX - 1) + alpha)
+        workspace.withScratch(blocks * tileStride, samples.count * paddedPlane) { d, padded in
+            inputTransform.withUnsafeBufferPointer { bt in
+                for c in channels {
+                    gf_tile(
+                        x + (samples.lowerBound * geo.inChannels + c) * planeSize, geo.inChannels * planeSize,
+                        samples.count, geo.height, geo.width, geo.padY, geo.padX, tilesY, tilesX, m, alpha, d,
+                        tileStride, padded)
+                    gf_transform_tiles(d, tileStride, count, alpha, alpha, bt.baseAddress!, v + c * count, vStride)
+                }
+            }
+        }
+    }
+
+    /// `y[n, o, tile] (+)= scale · Aᵀ m A` with `m[ξ] = M[ξ][o][col]`, clipped at the edges: transformed
+    /// (`gf_transform_tiles`) into m×m tiles side by side, then written into the planes (`gf_untile`).
+    func transformOutput(
+        _ product: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>,
+        into y: UnsafeMutablePointer<Float>, alpha scale: Float, accumulate: Bool, workspace: Workspace
+    ) {
+        let geo = geometry
+        let count = samples.count * tiles
+        let (mStride, tileStride) = (Self.blockStride(geo.outChannels * count), Self.blockStride(count))
+        let planeSize = geo.outHeight * geo.outWidth
+        let (m, alpha) = (outputTile, inputTile)
+        workspace.withScratch(m * m * tileStride) { tilesOut in
+            outputTransform.withUnsafeBufferPointer { at in
+                for o in channels {
+                    gf_transform_tiles(product + o * count, mStride, count, alpha, m, at.baseAddress!, tilesOut, tileStride)
+                    gf_untile(
+                        tilesOut, tileStride, samples.count, tilesY, tilesX, m,
+                        y + (samples.lowerBound * geo.outChannels + o) * planeSize, geo.outChannels * planeSize,
+                        geo.outHeight, geo.outWidth, scale, accumulate ? 1 : 0)
                 }
             }
         }

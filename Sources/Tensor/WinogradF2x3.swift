@@ -29,6 +29,12 @@ struct WinogradF2x3: WinogradAlgorithm {
     var tiles: Int { tilesY * tilesX }
 
     var blocks: Int { 16 }
+    var outputTile: Int { 2 }
+    var inputTile: Int { 4 }
+    var inputTransform: [Float] { Self.bt }
+    var outputTransform: [Float] { Self.at }
+    static let bt: [Float] = [1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1]
+    static let at: [Float] = [1, 1, 1, 0, 0, 1, -1, -1]
     /// At least 512 tile columns: each phase splits across the workers along its own axis (channels, the GEMMs), so
     /// small images (ResNet's 4×4 layer4: 4 tiles per sample) still give every worker wide GEMMs. Measured on
     /// ResNet18's layer1–4 at batch 32 (forward, 64–512 columns): 512 was as fast as any.
@@ -280,157 +286,4 @@ struct WinogradF2x3: WinogradAlgorithm {
             }
         }
     }
-
-    /// `V[ξ][c][col] = (Bᵀ d B)[ξ]` for the 4×4 input tile `d` of channel `c` at column `col = (n, ty, tx)`.
-    ///
-    /// Each plane is first copied into a zero-bordered one that holds every tile whole (2·tiles + 2 on a side), so
-    /// that no tile needs bounds checks: at ResNet's 7×7 and 4×4 most tiles touch the padding.
-    func transformInput(
-        _ x: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>,
-        workspace: Workspace
-    ) {
-        let g = geometry
-        let (height, width) = (g.height, g.width)
-        let (paddedHeight, paddedWidth) = (2 * tilesY + 2, 2 * tilesX + 2)
-        let (rows, columns) = (min(height, paddedHeight - g.padY), min(width, paddedWidth - g.padX))
-        let count = samples.count * tiles
-        let stride = Self.blockStride(g.inChannels * count)
-        workspace.withScratch(paddedHeight * paddedWidth) { padded in
-            for c in channels {
-                for n in samples {
-                    let plane = x + (n * g.inChannels + c) * height * width
-                    padded.update(repeating: 0, count: paddedHeight * paddedWidth)
-                    for y in 0..<rows {
-                        (padded + (y + g.padY) * paddedWidth + g.padX).update(from: plane + y * width, count: columns)
-                    }
-                    let base = v + c * count + (n - samples.lowerBound) * tiles
-                    for ty in 0..<tilesY {
-                        let rowStart = padded + 2 * ty * paddedWidth
-                        var tx = 0
-                        while tx < tilesX {
-                            let p = UnsafePointer(rowStart + 2 * tx)
-                            let target = base + ty * tilesX + tx
-                            if tx + 4 <= tilesX {
-                                // Four tiles side by side, one SIMD lane each: their columns j are the even and odd
-                                // elements of the 8 inputs from 2tx (j = 0, 1) and from 2tx + 2 (j = 2, 3).
-                                @inline(__always) func row(_ r: Int) -> TileColumns {
-                                    let q = UnsafeRawPointer(p + r * paddedWidth)
-                                    let a = q.loadUnaligned(as: SIMD8<Float>.self)
-                                    let b = q.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
-                                    return TileColumns(a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
-                                }
-                                let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
-                                @inline(__always) func store(_ s: TileColumns, row r: Int) {
-                                    @inline(__always) func put(_ value: SIMD4<Float>, _ xi: Int) {
-                                        UnsafeMutableRawPointer(target + xi * stride)
-                                            .storeBytes(of: value, as: SIMD4<Float>.self)
-                                    }
-                                    put(s.c0 - s.c2, 4 * r)
-                                    put(s.c1 + s.c2, 4 * r + 1)
-                                    put(s.c2 - s.c1, 4 * r + 2)
-                                    put(s.c1 - s.c3, 4 * r + 3)
-                                }
-                                // Rows: s = Bᵀ d; columns: v = s B.
-                                store(d0 - d2, row: 0)
-                                store(d1 + d2, row: 1)
-                                store(d2 - d1, row: 2)
-                                store(d1 - d3, row: 3)
-                                tx += 4
-                                continue
-                            }
-                            // One tile.
-                            @inline(__always) func row(_ r: Int) -> SIMD4<Float> {
-                                UnsafeRawPointer(p + r * paddedWidth).loadUnaligned(as: SIMD4<Float>.self)
-                            }
-                            let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
-                            @inline(__always) func store(_ s: SIMD4<Float>, row r: Int) {
-                                target[(4 * r) * stride] = s[0] - s[2]
-                                target[(4 * r + 1) * stride] = s[1] + s[2]
-                                target[(4 * r + 2) * stride] = s[2] - s[1]
-                                target[(4 * r + 3) * stride] = s[1] - s[3]
-                            }
-                            store(d0 - d2, row: 0)
-                            store(d1 + d2, row: 1)
-                            store(d2 - d1, row: 2)
-                            store(d1 - d3, row: 3)
-                            tx += 1
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// `y[n, o, 2ty…2ty+1, 2tx…2tx+1] (+)= alpha · Aᵀ m A` with `m[ξ] = M[ξ][o][col]`, clipped at the edges.
-    func transformOutput(
-        _ m: UnsafePointer<Float>, samples: Range<Int>, channels: Range<Int>, into y: UnsafeMutablePointer<Float>,
-        alpha: Float, accumulate: Bool, workspace: Workspace
-    ) {
-        let g = geometry
-        let (outHeight, outWidth) = (g.outHeight, g.outWidth)
-        let count = samples.count * tiles
-        let stride = Self.blockStride(g.outChannels * count)
-        for o in channels {
-            for n in samples {
-                let plane = y + (n * g.outChannels + o) * outHeight * outWidth
-                let base = m + o * count + (n - samples.lowerBound) * tiles
-                for ty in 0..<tilesY {
-                    var tx = 0
-                    while tx < tilesX {
-                        let source = base + ty * tilesX + tx
-                        if tx + 4 <= tilesX, 2 * ty + 2 <= outHeight, 2 * tx + 8 <= outWidth {
-                            // Four tiles side by side, one SIMD lane each; their 2×2 outputs interleave in 2 rows of 8.
-                            @inline(__always) func row(_ r: Int) -> TileColumns {
-                                @inline(__always) func block(_ xi: Int) -> SIMD4<Float> {
-                                    UnsafeRawPointer(source + xi * stride).loadUnaligned(as: SIMD4<Float>.self)
-                                }
-                                return TileColumns(block(4 * r), block(4 * r + 1), block(4 * r + 2), block(4 * r + 3))
-                            }
-                            let (m0, m1, m2, m3) = (row(0), row(1), row(2), row(3))
-                            let r0 = m0 + m1 + m2, r1 = m1 - m2 - m3
-                            for (i, r) in [(0, r0), (1, r1)] {
-                                let even = alpha * (r.c0 + r.c1 + r.c2), odd = alpha * (r.c1 - r.c2 - r.c3)
-                                var out = SIMD8(
-                                    even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3])
-                                let destination = UnsafeMutableRawPointer(plane + (2 * ty + i) * outWidth + 2 * tx)
-                                if accumulate { out += destination.loadUnaligned(as: SIMD8<Float>.self) }
-                                destination.storeBytes(of: out, as: SIMD8<Float>.self)
-                            }
-                            tx += 4
-                            continue
-                        }
-                        func row(_ r: Int) -> SIMD4<Float> {
-                            SIMD4(
-                                source[(4 * r) * stride], source[(4 * r + 1) * stride],
-                                source[(4 * r + 2) * stride], source[(4 * r + 3) * stride])
-                        }
-                        let (m0, m1, m2, m3) = (row(0), row(1), row(2), row(3))
-                        // Rows: r = Aᵀ m; columns: out = r A.
-                        let r0 = alpha * (m0 + m1 + m2), r1 = alpha * (m1 - m2 - m3)
-                        let out = SIMD4(r0[0] + r0[1] + r0[2], r0[1] - r0[2] - r0[3],
-                                        r1[0] + r1[1] + r1[2], r1[1] - r1[2] - r1[3])
-                        for i in 0..<2 where 2 * ty + i < outHeight {
-                            for j in 0..<2 where 2 * tx + j < outWidth {
-                                let index = (2 * ty + i) * outWidth + 2 * tx + j
-                                plane[index] = accumulate ? plane[index] + out[2 * i + j] : out[2 * i + j]
-                            }
-                        }
-                        tx += 1
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One row of a 4×4 Winograd block for four tiles side by side: `cj` holds the row's column j, one tile per lane.
-struct TileColumns {
-    var c0, c1, c2, c3: SIMD4<Float>
-
-    @inline(__always) init(_ c0: SIMD4<Float>, _ c1: SIMD4<Float>, _ c2: SIMD4<Float>, _ c3: SIMD4<Float>) {
-        (self.c0, self.c1, self.c2, self.c3) = (c0, c1, c2, c3)
-    }
-
-    @inline(__always) static func + (a: Self, b: Self) -> Self { Self(a.c0 + b.c0, a.c1 + b.c1, a.c2 + b.c2, a.c3 + b.c3) }
-    @inline(__always) static func - (a: Self, b: Self) -> Self { Self(a.c0 - b.c0, a.c1 - b.c1, a.c2 - b.c2, a.c3 - b.c3) }
 }

@@ -193,7 +193,8 @@ public enum StepBenchmark {
     /// The machine line: cores, OpenBLAS kernel and threads, sgemm rate.
     public static func machineLine(sgemm: Double) -> String {
         "BENCH kind=sgemm size=2048 gflops=\(String(format: "%.1f", sgemm)) nproc=\(ProcessInfo.processInfo.activeProcessorCount) "
-            + "blas_core=\(BLAS.coreName) workers=\(Parallel.workerCount) blas_threads_per_worker=1"
+            + "blas_core=\(BLAS.coreName) kernels=\(KernelInstructionSet.active) workers=\(Parallel.workerCount) "
+            + "blas_threads_per_worker=1"
     }
 
     // MARK: - Running every row, one child process each
