@@ -35,10 +35,13 @@ struct WinogradF2x3: WinogradAlgorithm {
     var outputTransform: [Float] { Self.at }
     static let bt: [Float] = [1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1]
     static let at: [Float] = [1, 1, 1, 0, 0, 1, -1, -1]
-    /// At least 512 tile columns: each phase splits across the workers along its own axis (channels, the GEMMs), so
-    /// small images (ResNet's 4×4 layer4: 4 tiles per sample) still give every worker wide GEMMs. Measured on
-    /// ResNet18's layer1–4 at batch 32 (forward, 64–512 columns): 512 was as fast as any.
-    var chunk: Int { chunk(columns: 512) }
+    /// The forward pass's: at least 128 tile columns. ResNet18's bottom pass (layer1–4.0, batch 32), img/s in
+    /// alternating runs: 128 columns 266–267, 64: 268, 256: 259–261, 512: 257–260.
+    var chunk: Int { chunk(columns: 128) }
+    /// The backward pass's: at least 512 tile columns. Each phase splits across the workers along its own axis
+    /// (channels, the GEMMs), so small images (ResNet's 4×4 layer4: 4 tiles per sample) still give every worker
+    /// wide GEMMs.
+    var backwardChunk: Int { chunk(columns: 512) }
     var cacheVariant: ConvolutionWeightCache.Variant { .f2x3 }
 
     /// Gradients of `⟨gradient, conv(x, W)⟩`: `dx` (overwritten) and `dW` (overwritten, or accumulated), the latter
@@ -54,7 +57,7 @@ struct WinogradF2x3: WinogradAlgorithm {
             if let dWeight, !accumulate { dWeight.update(repeating: 0, count: outputs * inputs * 9) }
             return
         }
-        let chunk = self.chunk
+        let chunk = backwardChunk
         let columns = chunk * tiles
         let uStride = Self.blockStride(outputs * inputs)
         func run(_ u: UnsafePointer<Float>?) {

@@ -157,6 +157,22 @@ import Testing
         #expect(worstWeight < 1e-5 * max(1, weightScale), "largest weight-gradient difference \(worstWeight)")
     }
 
+    /// With two chunks per worker or more, each worker runs whole chunks of its own samples (the other forward
+    /// path of `WinogradAlgorithm`): uneven worker slices and a partial last chunk, against the direct loop.
+    @Test func winogradForwardSplitBySamples() throws {
+        var rng = SeededRandom(seed: 29)
+        let conv = Conv2D(16, 20, kernel: 3, padding: 1, rng: &rng)
+        let x = randomTensor([13, 16, 16, 16], &rng)
+        let geometry = try conv.geometry(for: x.shape)
+        #expect(geometry.usesWinograd)
+        #expect(13 >= 2 * Parallel.workerCount * WinogradF2x3(geometry).chunk)
+        let reference = directConvolution(x, conv)
+        let scale = reference.map(abs).max() ?? 1
+        let y = try conv.forward(x)
+        let worst = zip(y.scalars, reference).map { abs(Double($0) - $1) }.max() ?? 0
+        #expect(worst < 1e-5 * scale, "largest difference \(worst)")
+    }
+
     /// Winograd F(m×m, r×r) from the Cook–Toom construction, for every (m, r) pair it may be given, against the
     /// direct loop: partial edge tiles, paddings, tile counts that end in every vector width, `alpha` and
     /// accumulation, with every build of the C kernels this CPU runs.
