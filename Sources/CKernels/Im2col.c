@@ -42,13 +42,13 @@ GF_INLINE void gf_im2col_body(const float *x, ptrdiff_t samples, gf_convolution 
         if (g.padY > 0 || g.padX > 0) {
             for (ptrdiff_t p = 0; p < samples * g.channels; p++) {
                 float *target = padded + p * plane;
-                memset(target, 0, (size_t)(g.padY * width) * sizeof(float));
+                gf_copy_floats(target, NULL, g.padY * width);
                 for (ptrdiff_t y = 0; y < g.height; y++) {
                     float *line = target + (y + g.padY) * width;
                     for (ptrdiff_t i = 0; i < g.padX; i++) line[i] = line[g.padX + g.width + i] = 0;
-                    memcpy(line + g.padX, x + (p * g.height + y) * g.width, (size_t)g.width * sizeof(float));
+                    gf_copy_floats(line + g.padX, x + (p * g.height + y) * g.width, g.width);
                 }
-                memset(target + (g.padY + g.height) * width, 0, (size_t)(g.padY * width) * sizeof(float));
+                gf_copy_floats(target + (g.padY + g.height) * width, NULL, g.padY * width);
             }
             source = padded;
         }

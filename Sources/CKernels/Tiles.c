@@ -14,10 +14,9 @@ GF_INLINE void gf_tile_body(const float *input, ptrdiff_t sampleStride, ptrdiff_
     ptrdiff_t columns = width < paddedWidth - padX ? width : paddedWidth - padX;
     for (ptrdiff_t s = 0; s < samples; s++) {
         float *plane = padded + s * planeSize;
-        memset(plane, 0, (size_t)planeSize * sizeof(float));
+        gf_copy_floats(plane, NULL, planeSize);
         for (ptrdiff_t y = 0; y < rows; y++)
-            memcpy(plane + (y + padY) * paddedWidth + padX, input + s * sampleStride + y * width,
-                   (size_t)columns * sizeof(float));
+            gf_copy_floats(plane + (y + padY) * paddedWidth + padX, input + s * sampleStride + y * width, columns);
     }
     if (tilesX >= 8) {
         // Rows of 8 or more tiles: strided copies along each row (shuffles of contiguous loads for step 2).
