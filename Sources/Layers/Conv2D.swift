@@ -93,6 +93,13 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
         return LayerOutput(value: value, tangent: outputTangent, record: Record(input: input))
     }
 
+    /// `σ(conv(x, W) + b)`: the convolution and the activation after it in one pass over the output (the bias, the
+    /// activation and a second tensor would otherwise take three).
+    public func forward(_ input: Tensor, then activation: any PiecewiseLinearActivation) throws -> Tensor {
+        let geometry = try geometry(for: input.shape)
+        return convolve(geometry, input, weight, bias, cache: weightCache, negativeSlope: activation.negativeSlope)
+    }
+
     public func vjp(
         _ record: Record, outputGradient: Tensor, needInputGradient: Bool, gradientScales: [Float], mode: Mode
     ) throws -> Gradients {
@@ -126,7 +133,7 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
     /// `alpha · conv(x, w) + biasScale · b`; `cache` only when `w` is `weight`.
     private func convolve(
         _ geometry: ConvolutionGeometry, _ x: Tensor, _ w: Tensor, _ b: Tensor?, cache: ConvolutionWeightCache?,
-        alpha: Float = 1, biasScale: Float = 1
+        alpha: Float = 1, biasScale: Float = 1, negativeSlope: Float? = nil
     ) -> Tensor {
         var y = Tensor.uninitialized(geometry.outputShape)  // `forward` writes every element
         x.withUnsafeBufferPointer { xp in
@@ -135,7 +142,7 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
                     withOptionalPointer(b) { bp in
                         geometry.forward(
                             x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp, y: yp.baseAddress!, alpha: alpha,
-                            biasScale: biasScale, weightCache: cache)
+                            biasScale: biasScale, negativeSlope: negativeSlope, weightCache: cache)
                     }
                 }
             }

@@ -87,6 +87,10 @@ public protocol Layer: Sendable {
     /// The backward pass at the point recorded by `apply`.
     func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients
 
+    /// The forward pass alone, without a record for a backward pass: `apply`'s value by default; `Sequential` and
+    /// `Residual` fuse each convolution with the activation after it (one pass over the output instead of three).
+    func forward(_ input: Tensor, mode: Mode) throws -> Tensor
+
     /// Folds the batch statistics recorded in training mode into running statistics (batch norm only).
     mutating func updateStatistics(from record: Record)
 }
@@ -102,10 +106,12 @@ extension Layer {
     /// The total number of trainable scalars.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
-    /// The forward pass alone.
-    public func forward(_ input: Tensor, mode: Mode = .evaluation) throws -> Tensor {
+    public func forward(_ input: Tensor, mode: Mode) throws -> Tensor {
         try apply(input, tangent: nil, parameterTangent: nil, mode: mode).value
     }
+
+    /// The forward pass alone, in evaluation mode.
+    public func forward(_ input: Tensor) throws -> Tensor { try forward(input, mode: .evaluation) }
 
     /// The forward pass and its Jacobian–vector product (zero where a tangent is nil).
     public func jvp(

@@ -106,6 +106,13 @@ public struct Residual: ScaledParameterLayer {
         return Gradients(input: dx, parameters: parameters)
     }
 
+    public func forward(_ input: Tensor, mode: Mode) throws -> Tensor {
+        _ = try outputShape(for: input.shape)
+        var sum = try body.forward(input, mode: mode)
+        try sum.add(try shortcut?.forward(input, mode: mode) ?? input)
+        return try ReLU().forward(sum, mode: mode)
+    }
+
     public mutating func updateStatistics(from record: Record) {
         body.updateStatistics(from: record.children[0])
         if shortcut != nil { shortcut!.updateStatistics(from: record.children[1]) }

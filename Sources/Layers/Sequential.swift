@@ -113,6 +113,23 @@ public struct Sequential: ScaledParameterLayer {
         return Gradients(input: needInputGradient ? gradient : nil, parameters: perChild.flatMap { $0 })
     }
 
+    public func forward(_ input: Tensor, mode: Mode) throws -> Tensor {
+        var value = input
+        var i = layers.startIndex
+        while i < layers.endIndex {
+            if let conv = layers[i].layer as? Conv2D, i + 1 < layers.endIndex,
+                let activation = layers[i + 1].layer as? any PiecewiseLinearActivation
+            {
+                value = try conv.forward(value, then: activation)
+                i += 2
+            } else {
+                value = try layers[i].layer.forward(value, mode: mode)
+                i += 1
+            }
+        }
+        return value
+    }
+
     public mutating func updateStatistics(from record: Record) {
         for i in layers.indices { layers[i].layer.updateStatistics(from: record.children[i]) }
     }

@@ -102,13 +102,25 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     // MARK: Forward
 
     /// `y = alpha · conv(x, W) + biasScale · b`, or `y += …` when `accumulate` is set (every element of `y` is
-    /// written, so `y` may be uninitialised unless accumulating). `weightCache`, when given, holds `weight`'s
-    /// transform across calls (only Winograd's path uses one).
+    /// written, so `y` may be uninitialised unless accumulating). With `negativeSlope`, `y = σ(alpha · conv(x, W) +
+    /// biasScale · b)` for the piecewise-linear activation σ with that slope, in the same pass as the bias (not with
+    /// `accumulate`). `weightCache`, when given, holds `weight`'s transform across calls (only Winograd's path uses
+    /// one).
     public func forward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         y: UnsafeMutablePointer<Float>, accumulate: Bool = false, alpha: Float = 1, biasScale: Float = 1,
-        weightCache: ConvolutionWeightCache? = nil, workspace: Workspace = .shared
+        negativeSlope: Float? = nil, weightCache: ConvolutionWeightCache? = nil, workspace: Workspace = .shared
     ) {
+        precondition(!accumulate || negativeSlope == nil, "an activation after an accumulating convolution")
+        // The im2col path finishes each chunk while it is in the cache; the dense path adds the bias itself.
+        let finishesChunks = path == .general && !usesWinograd && cookToomTile == nil
+        defer {
+            if !finishesChunks {
+                finishOutput(
+                    y, samples: 0..<batch, bias: path == .wholeInput ? nil : bias, scale: biasScale,
+                    negativeSlope: negativeSlope, inParallel: true)
+            }
+        }
         switch path {
         case .wholeInput:
             LinearKernels.forward(
@@ -121,17 +133,14 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                     b: x + n * inChannels * positions, ldb: positions, beta: accumulate ? 1 : 0,
                     c: y + n * outChannels * positions, ldc: positions)
             }
-            if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general where cookToomTile != nil:
             forwardWinograd(
                 CookToomWinograd(self, outputTile: cookToomTile!), x: x, weight: weight, y: y, accumulate: accumulate,
                 alpha: alpha, weightCache: weightCache, workspace: workspace)
-            if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general where usesWinograd:
             forwardWinograd(
                 WinogradF2x3(self), x: x, weight: weight, y: y, accumulate: accumulate, alpha: alpha,
                 weightCache: weightCache, workspace: workspace)
-            if let bias { addBias(bias, scale: biasScale, to: y) }
         case .general:
             // Each worker runs its slice of the batch in chunks of whole samples (`forwardChunk`); a one-sample
             // chunk's product is already NCHW, so the GEMM writes it in place.
@@ -150,10 +159,12 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                         if !direct {
                             permuteFromChannelMajor(product, samples: samples, into: y, accumulate: accumulate)
                         }
+                        finishOutput(
+                            y, samples: samples, bias: bias, scale: biasScale, negativeSlope: negativeSlope,
+                            inParallel: false)
                     }
                 }
             }
-            if let bias { addBias(bias, scale: biasScale, to: y) }
         }
     }
 
@@ -268,14 +279,34 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
-    private func addBias(_ bias: UnsafePointer<Float>, scale: Float, to y: UnsafeMutablePointer<Float>) {
+    /// `y = σ(y + scale · b)` over the planes of `samples` in one pass: the bias when given, the activation with
+    /// `negativeSlope` when given; split across the workers when `inParallel`.
+    private func finishOutput(
+        _ y: UnsafeMutablePointer<Float>, samples: Range<Int>, bias: UnsafePointer<Float>?, scale: Float,
+        negativeSlope: Float?, inParallel: Bool
+    ) {
+        guard bias != nil || negativeSlope != nil, !samples.isEmpty else { return }
+        let first = samples.lowerBound * outChannels * positions
+        let count = samples.count * outChannels * positions
         // Slices of whole planes, so that each plane's bias is looked up once.
-        Parallel.forEachSlice(of: batch * outChannels * positions) { range in
+        func finish(_ range: Range<Int>) {
             for plane in (range.lowerBound / positions)..<((range.upperBound + positions - 1) / positions) {
-                let b = scale * bias[plane % outChannels]
+                let b = bias.map { scale * $0[plane % outChannels] } ?? 0
                 let start = max(range.lowerBound, plane * positions), end = min(range.upperBound, (plane + 1) * positions)
-                for i in start..<end { y[i] += b }
+                if let slope = negativeSlope {
+                    for i in start..<end {
+                        let v = y[i] + b
+                        y[i] = v > 0 ? v : slope * v
+                    }
+                } else {
+                    for i in start..<end { y[i] += b }
+                }
             }
+        }
+        if inParallel {
+            Parallel.forEachSlice(of: count) { range in finish((first + range.lowerBound)..<(first + range.upperBound)) }
+        } else {
+            finish(first..<(first + count))
         }
     }
 
