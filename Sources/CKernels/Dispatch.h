@@ -12,6 +12,10 @@ typedef float gf_v4 __attribute__((vector_size(16), aligned(4)));
 
 #define GF_INLINE static inline __attribute__((always_inline))
 
+// Unaligned vector loads and stores (macros: vectors passed by value to a helper would change the baseline's ABI).
+#define GF_LOAD(vector, p) ({ vector gf_value_; memcpy(&gf_value_, (p), sizeof gf_value_); gf_value_; })
+#define GF_STORE(p, value) do { __typeof__(value) gf_value_ = (value); memcpy((p), &gf_value_, sizeof gf_value_); } while (0)
+
 // Copies (or zeroes, with `source` NULL) n floats: short runs inline, in vectors, since a libc call per short row
 // (the 4-float rows of ResNet18's 4×4 planes) cost more than the copy; long runs call memcpy / memset.
 GF_INLINE void gf_copy_floats(float *target, const float *source, ptrdiff_t n) {

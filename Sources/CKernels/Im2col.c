@@ -12,29 +12,39 @@ GF_INLINE void gf_valid_range(ptrdiff_t k, ptrdiff_t stride, ptrdiff_t pad, ptrd
     *high = hi > lo ? hi : lo;
 }
 
-// One output row of one column row: zeros, then the input line at `stride` (1 and 2 spelled out, so that the
-// compiler vectorizes them), then zeros.
+// One output row of one column row: zeros, then the input line at `stride`, then zeros. Strides 1 and 2 run in
+// vectors of 8 outputs, the last one overlapping the one before (no scalar tail); stride 2 loads 16 inputs per
+// vector and keeps the even ones, so it may read one float past the line: only where `readableEnd` allows.
 GF_INLINE void gf_gather_line(float *line, const float *source, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t width,
-                              ptrdiff_t stride) {
+                              ptrdiff_t stride, const float *readableEnd) {
     for (ptrdiff_t o = 0; o < lo; o++) line[o] = 0;
-    if (stride == 1) {
-        for (ptrdiff_t o = lo; o < hi; o++) line[o] = source[o];
-    } else if (stride == 2) {
-        for (ptrdiff_t o = lo; o < hi; o++) line[o] = source[2 * o];
+    ptrdiff_t n = hi - lo;
+    float *out = line + lo;
+    const float *in = source + lo * stride;
+    if (stride == 1 && n >= 8) {
+        for (ptrdiff_t o = 0;; o += 8) {
+            if (o + 8 > n) o = n - 8;
+            GF_STORE(out + o, GF_LOAD(gf_v8, in + o));
+            if (o + 8 == n) break;
+        }
+    } else if (stride == 2 && n >= 8 && in + 2 * n <= readableEnd) {
+        for (ptrdiff_t o = 0;; o += 8) {
+            if (o + 8 > n) o = n - 8;
+            gf_v16 pair = GF_LOAD(gf_v16, in + 2 * o);
+            gf_v8 even = __builtin_shufflevector(pair, pair, 0, 2, 4, 6, 8, 10, 12, 14);
+            GF_STORE(out + o, even);
+            if (o + 8 == n) break;
+        }
     } else {
-        for (ptrdiff_t o = lo; o < hi; o++) line[o] = source[o * stride];
+        for (ptrdiff_t o = 0; o < n; o++) out[o] = in[o * stride];
     }
     for (ptrdiff_t o = hi; o < width; o++) line[o] = 0;
 }
 
-// Line by line, unless the lines are strided and shorter than a vector (ResNet18's layer4.0 and bigan-cifar's conv4:
-// 4 wide): then each column row is one flat gather over all output positions from their receptive fields' corners
-// (`corners`), in planes first copied with a zero border when the convolution pads (`padded`). bigan-cifar's conv4
-// (perf share of im2col in its forward pass): 18 % line by line, 11 % gathered; its conv2 (13 wide): 20 % and 24 %.
 GF_INLINE int gf_im2col_gathers(gf_convolution g) { return g.strideX > 1 && g.outWidth < 8; }
 
 GF_INLINE void gf_im2col_body(const float *x, ptrdiff_t samples, gf_convolution g, float *columns, float *padded,
-                              int *corners) {
+                              int *corners, const float *inputEnd) {
     ptrdiff_t positions = g.outHeight * g.outWidth, count = samples * positions;
     if (gf_im2col_gathers(g)) {
         ptrdiff_t height = g.height + 2 * g.padY, width = g.width + 2 * g.padX, plane = height * width;
@@ -85,7 +95,7 @@ GF_INLINE void gf_im2col_body(const float *x, ptrdiff_t samples, gf_convolution 
                     const float *source = x + (n * g.channels + c) * plane + (first * g.strideY - g.padY + ky) * g.width
                         - g.padX + kx;
                     for (ptrdiff_t oy = first; oy < last; oy++, source += g.strideY * g.width)
-                        gf_gather_line(out + oy * g.outWidth, source, xlo, xhi, g.outWidth, g.strideX);
+                        gf_gather_line(out + oy * g.outWidth, source, xlo, xhi, g.outWidth, g.strideX, inputEnd);
                     memset(out + last * g.outWidth, 0, (size_t)((g.outHeight - last) * g.outWidth) * sizeof(float));
                 }
             }
@@ -102,8 +112,8 @@ size_t gf_im2col_scratch(gf_convolution g, ptrdiff_t samples, size_t *corners) {
 
 GF_MULTIVERSION(gf_im2col,
                 (const float *x, ptrdiff_t samples, gf_convolution geometry, float *columns, float *padded,
-                 int *corners),
-                (x, samples, geometry, columns, padded, corners))
+                 int *corners, const float *inputEnd),
+                (x, samples, geometry, columns, padded, corners, inputEnd))
 
 GF_INLINE void gf_col2im_body(const float *columns, ptrdiff_t samples, gf_convolution g, float *dx) {
     ptrdiff_t positions = g.outHeight * g.outWidth, count = samples * positions;

@@ -26,9 +26,6 @@
         }                                                                                                            \
     }
 
-// Unaligned vector loads and stores (macros: vectors passed by value to a helper would change the baseline's ABI).
-#define GF_LOAD(vector, p) ({ vector gf_value_; memcpy(&gf_value_, (p), sizeof gf_value_); gf_value_; })
-#define GF_STORE(p, value) do { __typeof__(value) gf_value_ = (value); memcpy((p), &gf_value_, sizeof gf_value_); } while (0)
 #define GF_LOAD16(p) GF_LOAD(gf_v16, p)
 #define GF_LOAD8(p) GF_LOAD(gf_v8, p)
 #define GF_LOAD4(p) GF_LOAD(gf_v4, p)

@@ -375,7 +375,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             corners.withMemoryRebound(to: Int32.self, capacity: cornerCount) { corners in
                 gf_im2col(
                     x + samples.lowerBound * inChannels * height * width, samples.count, geometry, columns,
-                    paddedPlanes, corners)
+                    paddedPlanes, corners, x + batch * inChannels * height * width)
             }
         }
     }

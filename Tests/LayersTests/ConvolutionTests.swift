@@ -32,6 +32,8 @@ import Testing
         ((1, 1), (2, 2), (0, 0), 7, 5),
         // Strided rows 8 or more wide (copied line by line) and narrower ones (gathered), padded or not.
         ((3, 3), (2, 2), (1, 1), 9, 20), ((3, 3), (3, 3), (0, 1), 8, 30), ((3, 3), (2, 2), (1, 1), 9, 9),
+        // Stride-1 rows 8 or more wide (vectors, the last overlapping), padded at both ends.
+        ((3, 3), (1, 1), (1, 1), 6, 19), ((5, 5), (1, 1), (0, 0), 7, 20),
     ])
     func matchesDirectLoop(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), h: Int, w: Int) throws {
         var rng = SeededRandom(seed: 21)

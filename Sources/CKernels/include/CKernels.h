@@ -35,9 +35,10 @@ typedef struct {
 
 /// Columns [C·kh·kw, samples·Ho·Wo] of the samples at `x`: row (c, ky, kx), column (n, oy, ox) holds
 /// x[n, c, oy·strideY − padY + ky, ox·strideX − padX + kx], or 0 in the padding. `padded` and `corners` are scratch
-/// of the sizes `gf_im2col_scratch` gives (either may be NULL when its size is 0).
+/// of the sizes `gf_im2col_scratch` gives (either may be NULL when its size is 0); `inputEnd` is the end of the
+/// readable input (vector loads may read up to it past a line's last element).
 void gf_im2col(const float *x, ptrdiff_t samples, gf_convolution geometry, float *columns, float *padded,
-               int *corners);
+               int *corners, const float *inputEnd);
 
 /// The floats of `gf_im2col`'s `padded` scratch (the return value) and the ints of its `corners`.
 size_t gf_im2col_scratch(gf_convolution geometry, ptrdiff_t samples, size_t *corners);
