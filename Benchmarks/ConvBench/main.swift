@@ -44,7 +44,7 @@ let gemmSeconds = medianSeconds {
     }
 }
 let gemmRate = 2 * Double(size * size * size) / gemmSeconds / 1e9
-print("OpenBLAS core \(BLAS.coreName), \(BLAS.threadCount) workers (OpenBLAS single-threaded in each), batch \(batch), median of \(repetitions)")
+print("OpenBLAS core \(BLAS.coreName), C kernels \(KernelInstructionSet.active), \(BLAS.threadCount) workers (OpenBLAS single-threaded in each), batch \(batch), median of \(repetitions)")
 print(String(format: "sgemm %dx%dx%d: %.1f GFLOP/s", size, size, size, gemmRate))
 print("")
 print("| layer | input | output | path | forward GFLOP/s | input-grad GFLOP/s | weight-grad GFLOP/s | forward % of sgemm |")
