@@ -15,6 +15,22 @@ GF_INLINE void gf_valid_range(ptrdiff_t k, ptrdiff_t stride, ptrdiff_t pad, ptrd
     *high = hi > lo ? hi : lo;
 }
 
+// `body` for every column row (c, ky, kx) — its index `rowIndex` — with the output rows [ylo, yhi) and columns
+// [xlo, xhi) whose input lies inside the image (im2col and its adjoint col2im walk the same rows).
+#define GF_FOR_EACH_COLUMN_ROW(g, ...)                                                                                \
+    for (ptrdiff_t c = 0; c < (g).channels; c++) {                                                                    \
+        for (ptrdiff_t ky = 0; ky < (g).kernelHeight; ky++) {                                                         \
+            ptrdiff_t ylo, yhi;                                                                                       \
+            gf_valid_range(ky, (g).strideY, (g).padY, (g).height, (g).outHeight, &ylo, &yhi);                         \
+            for (ptrdiff_t kx = 0; kx < (g).kernelWidth; kx++) {                                                      \
+                ptrdiff_t xlo, xhi;                                                                                   \
+                gf_valid_range(kx, (g).strideX, (g).padX, (g).width, (g).outWidth, &xlo, &xhi);                       \
+                ptrdiff_t rowIndex = (c * (g).kernelHeight + ky) * (g).kernelWidth + kx;                              \
+                __VA_ARGS__                                                                                           \
+            }                                                                                                         \
+        }                                                                                                             \
+    }
+
 // One output row of one column row: zeros, then the input line at `stride`, then zeros. Strides 1 and 2 run in
 // vectors of 8 outputs (4 for rows of 4–7), the last one overlapping the one before (no scalar tail); stride 2 loads
 // twice the inputs and keeps the even ones, so it may read one float past the line: only where `readableEnd` allows.
@@ -24,37 +40,28 @@ GF_INLINE void gf_gather_line(float *line, const float *source, ptrdiff_t lo, pt
     ptrdiff_t n = hi - lo;
     float *out = line + lo;
     const float *in = source + lo * stride;
+    // `body` for o = 0, width, 2·width, … and last n − width, which overlaps the one before.
+#define GF_OVERLAPPING(width, body)                                                                                   \
+    for (ptrdiff_t o = 0;; o += (width)) {                                                                            \
+        if (o + (width) > n) o = n - (width);                                                                         \
+        body;                                                                                                         \
+        if (o + (width) == n) break;                                                                                  \
+    }
+    int evensReadable = readableEnd - in >= 2 * n;
     if (stride == 1 && n >= 8) {
-        for (ptrdiff_t o = 0;; o += 8) {
-            if (o + 8 > n) o = n - 8;
-            GF_STORE(out + o, GF_LOAD(gf_v8, in + o));
-            if (o + 8 == n) break;
-        }
-    } else if (stride == 2 && n >= 8 && in + 2 * n <= readableEnd) {
-        for (ptrdiff_t o = 0;; o += 8) {
-            if (o + 8 > n) o = n - 8;
-            gf_v16 pair = GF_LOAD(gf_v16, in + 2 * o);
-            gf_v8 even = __builtin_shufflevector(pair, pair, 0, 2, 4, 6, 8, 10, 12, 14);
-            GF_STORE(out + o, even);
-            if (o + 8 == n) break;
-        }
+        GF_OVERLAPPING(8, GF_STORE(out + o, GF_LOAD(gf_v8, in + o)))
+    } else if (stride == 2 && n >= 8 && evensReadable) {
+        GF_OVERLAPPING(8, gf_v16 pair = GF_LOAD(gf_v16, in + 2 * o);
+                       GF_STORE(out + o, __builtin_shufflevector(pair, pair, 0, 2, 4, 6, 8, 10, 12, 14)))
     } else if (stride == 1 && n >= 4) {
-        for (ptrdiff_t o = 0;; o += 4) {
-            if (o + 4 > n) o = n - 4;
-            GF_STORE(out + o, GF_LOAD(gf_v4, in + o));
-            if (o + 4 == n) break;
-        }
-    } else if (stride == 2 && n >= 4 && in + 2 * n <= readableEnd) {
-        for (ptrdiff_t o = 0;; o += 4) {
-            if (o + 4 > n) o = n - 4;
-            gf_v8 pair = GF_LOAD(gf_v8, in + 2 * o);
-            gf_v4 even = __builtin_shufflevector(pair, pair, 0, 2, 4, 6);
-            GF_STORE(out + o, even);
-            if (o + 4 == n) break;
-        }
+        GF_OVERLAPPING(4, GF_STORE(out + o, GF_LOAD(gf_v4, in + o)))
+    } else if (stride == 2 && n >= 4 && evensReadable) {
+        GF_OVERLAPPING(4, gf_v8 pair = GF_LOAD(gf_v8, in + 2 * o);
+                       GF_STORE(out + o, __builtin_shufflevector(pair, pair, 0, 2, 4, 6)))
     } else {
         for (ptrdiff_t o = 0; o < n; o++) out[o] = in[o * stride];
     }
+#undef GF_OVERLAPPING
     for (ptrdiff_t o = hi; o < width; o++) line[o] = 0;
 }
 
@@ -102,28 +109,20 @@ GF_INLINE void gf_im2col_body(const float *x, ptrdiff_t samples, gf_convolution 
         return;
     }
     ptrdiff_t plane = g.height * g.width;
-    for (ptrdiff_t c = 0; c < g.channels; c++) {
-        for (ptrdiff_t ky = 0; ky < g.kernelHeight; ky++) {
-            ptrdiff_t ylo, yhi;
-            gf_valid_range(ky, g.strideY, g.padY, g.height, g.outHeight, &ylo, &yhi);
-            for (ptrdiff_t kx = 0; kx < g.kernelWidth; kx++) {
-                ptrdiff_t xlo, xhi;
-                gf_valid_range(kx, g.strideX, g.padX, g.width, g.outWidth, &xlo, &xhi);
-                float *row = columns + ((c * g.kernelHeight + ky) * g.kernelWidth + kx) * count;
-                // Rows [ylo, yhi) read the input (when any column does); the others see only padding.
-                ptrdiff_t first = xlo < xhi ? ylo : 0, last = xlo < xhi ? yhi : 0;
-                for (ptrdiff_t n = 0; n < samples; n++) {
-                    float *out = row + n * positions;
-                    memset(out, 0, (size_t)(first * g.outWidth) * sizeof(float));
-                    const float *source = x + (n * g.channels + c) * plane + (first * g.strideY - g.padY + ky) * g.width
-                        - g.padX + kx;
-                    for (ptrdiff_t oy = first; oy < last; oy++, source += g.strideY * g.width)
-                        gf_gather_line(out + oy * g.outWidth, source, xlo, xhi, g.outWidth, g.strideX, inputEnd);
-                    memset(out + last * g.outWidth, 0, (size_t)((g.outHeight - last) * g.outWidth) * sizeof(float));
-                }
-            }
+    GF_FOR_EACH_COLUMN_ROW(g, {
+        float *row = columns + rowIndex * count;
+        // Rows [ylo, yhi) read the input (when any column does); the others see only padding.
+        ptrdiff_t first = xlo < xhi ? ylo : 0, last = xlo < xhi ? yhi : 0;
+        for (ptrdiff_t n = 0; n < samples; n++) {
+            float *out = row + n * positions;
+            memset(out, 0, (size_t)(first * g.outWidth) * sizeof(float));
+            const float *source = x + (n * g.channels + c) * plane + (first * g.strideY - g.padY + ky) * g.width
+                - g.padX + kx;
+            for (ptrdiff_t oy = first; oy < last; oy++, source += g.strideY * g.width)
+                gf_gather_line(out + oy * g.outWidth, source, xlo, xhi, g.outWidth, g.strideX, inputEnd);
+            memset(out + last * g.outWidth, 0, (size_t)((g.outHeight - last) * g.outWidth) * sizeof(float));
         }
-    }
+    })
 }
 
 size_t gf_im2col_scratch(gf_convolution g, ptrdiff_t samples, size_t *corners) {
@@ -142,31 +141,22 @@ GF_INLINE void gf_col2im_body(const float *columns, ptrdiff_t samples, gf_convol
     ptrdiff_t positions = g.outHeight * g.outWidth, count = samples * positions;
     ptrdiff_t plane = g.height * g.width;
     memset(dx, 0, (size_t)(samples * g.channels * plane) * sizeof(float));
-    for (ptrdiff_t c = 0; c < g.channels; c++) {
-        for (ptrdiff_t ky = 0; ky < g.kernelHeight; ky++) {
-            ptrdiff_t ylo, yhi;
-            gf_valid_range(ky, g.strideY, g.padY, g.height, g.outHeight, &ylo, &yhi);
-            for (ptrdiff_t kx = 0; kx < g.kernelWidth; kx++) {
-                ptrdiff_t xlo, xhi;
-                gf_valid_range(kx, g.strideX, g.padX, g.width, g.outWidth, &xlo, &xhi);
-                if (xlo >= xhi) continue;
-                const float *row = columns + ((c * g.kernelHeight + ky) * g.kernelWidth + kx) * count;
-                for (ptrdiff_t n = 0; n < samples; n++) {
-                    const float *in = row + n * positions;
-                    float *target = dx + (n * g.channels + c) * plane + (ylo * g.strideY - g.padY + ky) * g.width
-                        - g.padX + kx;
-                    for (ptrdiff_t oy = ylo; oy < yhi; oy++, target += g.strideY * g.width) {
-                        const float *line = in + oy * g.outWidth;
-                        if (g.strideX == 1) {
-                            for (ptrdiff_t o = xlo; o < xhi; o++) target[o] += line[o];
-                        } else {
-                            for (ptrdiff_t o = xlo; o < xhi; o++) target[o * g.strideX] += line[o];
-                        }
-                    }
+    GF_FOR_EACH_COLUMN_ROW(g, {
+        if (xlo >= xhi) continue;
+        const float *row = columns + rowIndex * count;
+        for (ptrdiff_t n = 0; n < samples; n++) {
+            const float *in = row + n * positions;
+            float *target = dx + (n * g.channels + c) * plane + (ylo * g.strideY - g.padY + ky) * g.width - g.padX + kx;
+            for (ptrdiff_t oy = ylo; oy < yhi; oy++, target += g.strideY * g.width) {
+                const float *line = in + oy * g.outWidth;
+                if (g.strideX == 1) {
+                    for (ptrdiff_t o = xlo; o < xhi; o++) target[o] += line[o];
+                } else {
+                    for (ptrdiff_t o = xlo; o < xhi; o++) target[o * g.strideX] += line[o];
                 }
             }
         }
-    }
+    })
 }
 
 GF_MULTIVERSION(gf_col2im, (const float *columns, ptrdiff_t samples, gf_convolution geometry, float *dx),

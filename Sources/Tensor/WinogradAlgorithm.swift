@@ -73,6 +73,21 @@ extension WinogradAlgorithm {
         }, body)
     }
 
+    /// `M[ξ] (O × columns) = U[ξ] (O × C) · V[ξ] (C × columns)` for the positions ξ given.
+    private func multiply(
+        _ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>,
+        positions: Range<Int>, columns: Int
+    ) {
+        let (inputs, outputs) = (geometry.inChannels, geometry.outChannels)
+        let uStride = Self.blockStride(outputs * inputs)
+        let (vStride, mStride) = (Self.blockStride(inputs * columns), Self.blockStride(outputs * columns))
+        for xi in positions {
+            BLAS.gemm(
+                m: outputs, n: columns, k: inputs, a: u + xi * uStride, lda: inputs, b: v + xi * vStride,
+                ldb: columns, c: m + xi * mStride, ldc: columns)
+        }
+    }
+
     /// `y = alpha · conv(x, W)` (or `y +=`), without bias; `transformed` is `U` when already known.
     func forward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, transformed: UnsafePointer<Float>?,
@@ -81,7 +96,6 @@ extension WinogradAlgorithm {
         let (inputs, outputs, batch) = (geometry.inChannels, geometry.outChannels, geometry.batch)
         let chunk = self.chunk
         let columns = chunk * tiles
-        let uStride = Self.blockStride(outputs * inputs)
         let scratch = (blocks * Self.blockStride(inputs * columns), blocks * Self.blockStride(outputs * columns))
         withTransform(of: weight, given: transformed, workspace: workspace) { u in
             if batch >= 2 * Parallel.workerCount * chunk {
@@ -94,13 +108,8 @@ extension WinogradAlgorithm {
                         for start in stride(from: slice.lowerBound, to: slice.upperBound, by: chunk) {
                             let samples = start..<min(start + chunk, slice.upperBound)
                             let count = samples.count * tiles
-                            let (vStride, mStride) = (Self.blockStride(inputs * count), Self.blockStride(outputs * count))
                             transformInput(x, samples: samples, channels: 0..<inputs, into: v, workspace: workspace)
-                            for xi in 0..<blocks {
-                                BLAS.gemm(
-                                    m: outputs, n: count, k: inputs, a: u + xi * uStride, lda: inputs,
-                                    b: v + xi * vStride, ldb: count, c: m + xi * mStride, ldc: count)
-                            }
+                            multiply(u, v, into: m, positions: 0..<blocks, columns: count)
                             transformOutput(
                                 m, samples: samples, channels: 0..<outputs, into: y, alpha: alpha,
                                 accumulate: accumulate, workspace: workspace)
@@ -113,16 +122,11 @@ extension WinogradAlgorithm {
                 for start in stride(from: 0, to: batch, by: chunk) {
                     let samples = start..<min(start + chunk, batch)
                     let count = samples.count * tiles
-                    let (vStride, mStride) = (Self.blockStride(inputs * count), Self.blockStride(outputs * count))
                     Parallel.forEach(inputs) { _, channels in
                         transformInput(x, samples: samples, channels: channels, into: v, workspace: workspace)
                     }
                     Parallel.forEach(blocks) { _, positions in
-                        for xi in positions {
-                            BLAS.gemm(
-                                m: outputs, n: count, k: inputs, a: u + xi * uStride, lda: inputs,
-                                b: v + xi * vStride, ldb: count, c: m + xi * mStride, ldc: count)
-                        }
+                        multiply(u, v, into: m, positions: positions, columns: count)
                     }
                     Parallel.forEach(outputs) { _, channels in
                         transformOutput(
