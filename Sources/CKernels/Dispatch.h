@@ -1,6 +1,7 @@
 // One kernel body, three builds: `GF_MULTIVERSION(name, params, args)` defines `name` to call the AVX-512, AVX2 + FMA
 // or baseline build of `name##_body` (an always-inline function), whichever `gf_active_isa()` names: the widest the
-// CPU has, unless `gf_use_isa` chose another (tests run every build). Elsewhere than x86-64 it calls the body.
+// CPU has, unless this thread chose another (`gf_use_isa`: tests run every build). Elsewhere than x86-64 it calls the
+// body.
 #ifndef GRADFEAT_DISPATCH_H
 #define GRADFEAT_DISPATCH_H
 

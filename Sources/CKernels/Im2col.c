@@ -11,8 +11,10 @@ GF_INLINE void gf_valid_range(ptrdiff_t k, ptrdiff_t stride, ptrdiff_t pad, ptrd
     ptrdiff_t lo = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;
     ptrdiff_t numerator = inSize - 1 + pad - k;
     ptrdiff_t hi = numerator < 0 ? 0 : (numerator / stride + 1 < outSize ? numerator / stride + 1 : outSize);
-    *low = lo;
-    *high = hi > lo ? hi : lo;
+    // None (a kernel row or column that sees only padding, as in a 5×5 kernel padded by 2 over a 1-row image): the
+    // empty range at 0, so that callers zero the whole row.
+    *low = lo < hi ? lo : 0;
+    *high = lo < hi ? hi : 0;
 }
 
 // `body` for every column row (c, ky, kx) — its index `rowIndex` — with the output rows [ylo, yhi) and columns

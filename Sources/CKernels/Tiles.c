@@ -1,9 +1,13 @@
 #include "CKernels.h"
 #include "Dispatch.h"
 
+// The most tile origins kept on the stack (32 KB as ptrdiff_t; worker threads may have 512 KB stacks): chunks with
+// more tiles take the row-by-row paths.
+#define GF_STACK_ORIGINS 4096
+
 // The planes are copied into zero-bordered ones first; then each tile element (i, j) is one flat gather over the
-// tile columns from their origins (`origins`, on the stack: at most a few thousand tiles per chunk), or, for rows
-// of 8 or more tiles, strided copies row by row. ns per tile (AVX-512 build, one core): ResNet18's 28×28 layer1
+// tile columns from their origins (`origins`, on the stack), or, for rows of 8 or more tiles, strided copies row by
+// row. ns per tile (AVX-512 build, one core): ResNet18's 28×28 layer1
 // planes 5.7 gathered, 3.8 row by row; its 4×4 layer4 planes 9.4 gathered, 26 row by row.
 GF_INLINE void gf_tile_body(const float *input, ptrdiff_t sampleStride, ptrdiff_t samples, ptrdiff_t height,
                             ptrdiff_t width, ptrdiff_t padY, ptrdiff_t padX, ptrdiff_t tilesY, ptrdiff_t tilesX,
@@ -18,8 +22,9 @@ GF_INLINE void gf_tile_body(const float *input, ptrdiff_t sampleStride, ptrdiff_
         for (ptrdiff_t y = 0; y < rows; y++)
             gf_copy_floats(plane + (y + padY) * paddedWidth + padX, input + s * sampleStride + y * width, columns);
     }
-    if (tilesX >= 8) {
-        // Rows of 8 or more tiles: strided copies along each row (shuffles of contiguous loads for step 2).
+    ptrdiff_t count = samples * tilesY * tilesX;
+    if (tilesX >= 8 || count > GF_STACK_ORIGINS) {
+        // Rows of 8 or more tiles (or more tiles than the stack holds origins for): strided copies along each row.
         for (ptrdiff_t i = 0; i < size; i++) {
             for (ptrdiff_t j = 0; j < size; j++) {
                 float *target = tiles + (i * size + j) * tileStride;
@@ -37,7 +42,6 @@ GF_INLINE void gf_tile_body(const float *input, ptrdiff_t sampleStride, ptrdiff_
         }
         return;
     }
-    ptrdiff_t count = samples * tilesY * tilesX;
     int origins[count];
     for (ptrdiff_t s = 0, col = 0; s < samples; s++)
         for (ptrdiff_t ty = 0; ty < tilesY; ty++)
@@ -60,12 +64,13 @@ GF_MULTIVERSION(gf_tile,
                  tileStride, padded))
 
 // Planes the tiles cover exactly: each tile element (i, j) is one flat scatter over the tile columns to their
-// origins (`origins`, on the stack); otherwise output row by output row, dropping what lies past the edges.
+// origins (`origins`, on the stack); otherwise (or with more tiles than GF_STACK_ORIGINS) output row by output row,
+// dropping what lies past the edges.
 GF_INLINE void gf_untile_body(const float *tiles, ptrdiff_t tileStride, ptrdiff_t samples, ptrdiff_t tilesY,
                               ptrdiff_t tilesX, ptrdiff_t step, float *output, ptrdiff_t sampleStride,
                               ptrdiff_t height, ptrdiff_t width, float scale, int accumulate) {
-    if (height == step * tilesY && width == step * tilesX) {
-        ptrdiff_t count = samples * tilesY * tilesX;
+    ptrdiff_t count = samples * tilesY * tilesX;
+    if (height == step * tilesY && width == step * tilesX && count <= GF_STACK_ORIGINS) {
         ptrdiff_t origins[count];
         for (ptrdiff_t s = 0, col = 0; s < samples; s++)
             for (ptrdiff_t ty = 0; ty < tilesY; ty++)

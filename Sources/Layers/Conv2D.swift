@@ -78,7 +78,7 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
         let geometry = try geometry(for: input.shape)
         if let tangent { try tangent.check(input.shape, "Conv2D input tangent") }
         try checkParameterTangent(parameterTangent, "Conv2D")
-        try checkScales(tangentScales, "Conv2D")
+        try checkScaleCount(tangentScales)
         let value = convolve(geometry, input, weight, bias, cache: weightCache)
         var outputTangent: Tensor?
         if let parameterTangent {
@@ -105,7 +105,7 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
     ) throws -> Gradients {
         let geometry = try geometry(for: record.input.shape)
         try outputGradient.check(geometry.outputShape, "Conv2D output gradient")
-        try checkScales(gradientScales, "Conv2D")
+        try checkScaleCount(gradientScales)
         // Every output below is overwritten by `backward`.
         var dWeight = Tensor.uninitialized(weight.shape)
         var dBias = bias.map { Tensor.uninitialized($0.shape) }

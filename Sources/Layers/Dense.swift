@@ -39,7 +39,7 @@ public struct Dense: ScaledParameterLayer, WeightAndBiasLayer {
         let outShape = try outputShape(for: input.shape)
         if let tangent { try tangent.check(input.shape, "Dense input tangent") }
         try checkParameterTangent(parameterTangent, "Dense")
-        try checkScales(tangentScales, "Dense")
+        try checkScaleCount(tangentScales)
         let value = linear(input, weight, bias, outShape)
         var outputTangent: Tensor?
         if let parameterTangent {
@@ -59,7 +59,7 @@ public struct Dense: ScaledParameterLayer, WeightAndBiasLayer {
     ) throws -> Gradients {
         let n = record.input.shape[0]
         try outputGradient.check([n, outputCount], "Dense output gradient")
-        try checkScales(gradientScales, "Dense")
+        try checkScaleCount(gradientScales)
         // Every output below is overwritten.
         var dWeight = Tensor.uninitialized(weight.shape)
         var dBias = bias.map { Tensor.uninitialized($0.shape) }

@@ -71,7 +71,7 @@ public struct Residual: ScaledParameterLayer {
 
     /// One factor per parameter split into the body's and the shortcut's.
     private func split(scales: [Float]) throws -> ([Float], [Float]) {
-        try checkScales(scales, "Residual")
+        try checkScaleCount(scales)
         let bodyCount = body.parameters.count
         return (Array(scales[0..<bodyCount]), Array(scales[bodyCount...]))
     }

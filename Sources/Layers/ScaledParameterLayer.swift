@@ -21,13 +21,6 @@ public protocol ScaledParameterLayer: Layer {
 }
 
 extension ScaledParameterLayer {
-    /// Throws unless `scales` holds one factor per parameter (`layer` names the layer in the message).
-    public func checkScales(_ scales: [Float], _ layer: String) throws {
-        guard scales.count == parameters.count else {
-            throw TensorError.invalidArgument(
-                "\(layer): \(scales.count) parameter scales given, expected one per parameter (\(parameters.count))")
-        }
-    }
 
     public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
         try apply(input, tangent: tangent, parameterTangent: parameterTangent,
@@ -54,6 +47,7 @@ extension Layer {
             return try scaled.apply(
                 input, tangent: tangent, parameterTangent: parameterTangent, tangentScales: tangentScales, mode: mode)
         }
+        try checkScaleCount(tangentScales)
         return try apply(input, tangent: tangent, parameterTangent: parameterTangent.scaled(by: tangentScales), mode: mode)
     }
 
@@ -71,8 +65,17 @@ extension Layer {
                 record, outputGradient: outputGradient, needInputGradient: needInputGradient,
                 gradientScales: gradientScales, mode: mode)
         }
+        try checkScaleCount(gradientScales)
         let result = try vjp(record, outputGradient: outputGradient, needInputGradient: needInputGradient, mode: mode)
         return Gradients(input: result.input, parameters: result.parameters.scaled(by: gradientScales))
+    }
+
+    /// Throws unless `scales` holds one factor per parameter (the message names the layer's type).
+    public func checkScaleCount(_ scales: [Float]) throws {
+        guard scales.count == parameters.count else {
+            throw TensorError.invalidArgument(
+                "\(type(of: self)): \(scales.count) parameter scales given, expected one per parameter (\(parameters.count))")
+        }
     }
 }
 

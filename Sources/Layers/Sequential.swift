@@ -74,7 +74,7 @@ public struct Sequential: ScaledParameterLayer {
 
     /// Splits one factor per parameter into one list per child.
     func splitPerChild(scales: [Float]) throws -> [[Float]] {
-        try checkScales(scales, "Sequential")
+        try checkScaleCount(scales)
         return scales.chunked(into: layers.map { $0.layer.parameters.count })
     }
 

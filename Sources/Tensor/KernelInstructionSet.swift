@@ -7,17 +7,23 @@ public enum KernelInstructionSet {
     /// Every build, narrowest first.
     public static let all = ["baseline", "avx2", "avx512"]
 
-    /// The build in use: "avx512", "avx2" or "baseline".
+    /// The build this thread runs: "avx512", "avx2" or "baseline".
     public static var active: String { String(cString: gf_kernel_isa()) }
 
-    /// Runs `name`'s build from now on (tests run every build); false, changing nothing, when this CPU cannot.
+    /// Runs `name`'s build on this thread, and in the workers of the parallel regions it starts, from now on (tests
+    /// run every build; other threads keep theirs); false, changing nothing, when this CPU cannot.
     @discardableResult
     public static func use(_ name: String) -> Bool { gf_use_isa(name) != 0 }
 
-    /// The builds this CPU can run.
-    public static var supported: [String] {
-        let current = active
-        defer { use(current) }
-        return all.filter { use($0) }
+    /// Runs `body` with `name`'s build on this thread and in its parallel regions, then restores this thread's
+    /// choice; nil, without running `body`, when this CPU cannot run that build.
+    public static func withBuild<R>(_ name: String, _ body: () throws -> R) rethrows -> R? {
+        let previous = gf_thread_isa()
+        guard gf_use_isa(name) != 0 else { return nil }
+        defer { gf_set_thread_isa(previous) }
+        return try body()
     }
+
+    /// The builds this CPU can run.
+    public static var supported: [String] { all.filter { withBuild($0) { true } ?? false } }
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Dispatch
 import Synchronization
 
@@ -52,9 +53,16 @@ public enum Parallel {
         func slice(_ worker: Int) -> Range<Int> {
             min(count, units * worker / workers * granularity)..<min(count, units * (worker + 1) / workers * granularity)
         }
+        // The caller's choice of C kernel build, if it made one (tests), holds in its workers too.
+        let kernelBuild = gf_thread_isa()
         func run(_ worker: Int) {
             insideSlice.set(true)
-            defer { insideSlice.set(false) }
+            let callersBuild = gf_thread_isa()
+            gf_set_thread_isa(kernelBuild)
+            defer {
+                gf_set_thread_isa(callersBuild)
+                insideSlice.set(false)
+            }
             body(worker, slice(worker))
         }
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {

@@ -34,6 +34,8 @@ import Testing
         ((3, 3), (2, 2), (1, 1), 9, 20), ((3, 3), (3, 3), (0, 1), 8, 30), ((3, 3), (2, 2), (1, 1), 9, 9),
         // Stride-1 rows 8 or more wide (vectors, the last overlapping), padded at both ends.
         ((3, 3), (1, 1), (1, 1), 6, 19), ((5, 5), (1, 1), (0, 0), 7, 20),
+        // Kernel rows that see only padding: a 1- and a 2-row image under kernels taller than them.
+        ((5, 5), (1, 1), (2, 2), 1, 9), ((7, 7), (1, 1), (3, 3), 2, 12),
     ])
     func matchesDirectLoop(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), h: Int, w: Int) throws {
         var rng = SeededRandom(seed: 21)
@@ -52,7 +54,7 @@ import Testing
     /// edge tiles), every padding it takes, tile counts that end in every vector width of the C transforms (with
     /// each of their builds), an odd batch (uneven worker slices), `alpha` and accumulation.
     @Test(arguments: [((1, 1), 7, 5), ((0, 0), 6, 6), ((2, 2), 5, 4), ((1, 0), 4, 4), ((0, 1), 3, 9),
-                      // wide rows: the backward pass's four tiles at a time (SIMD lanes) beside single edge tiles
+                      // rows of 10–14 tiles: cut row by row; the backward pass's SIMD lanes beside edge tiles
                       ((1, 1), 5, 20), ((0, 0), 6, 22), ((1, 1), 4, 28)])
     func winogradMatchesDirectLoop(padding: (Int, Int), h: Int, w: Int) throws {
         var rng = SeededRandom(seed: 23)
@@ -164,10 +166,12 @@ import Testing
     @Test func winogradForwardSplitBySamples() throws {
         var rng = SeededRandom(seed: 29)
         let conv = Conv2D(16, 20, kernel: 3, padding: 1, rng: &rng)
-        let x = randomTensor([13, 16, 16, 16], &rng)
+        // 16×16 outputs: 64 tiles per sample, chunks of 2 samples; an odd batch with at least two chunks per worker.
+        let batch = 4 * Parallel.workerCount + 1
+        let x = randomTensor([batch, 16, 16, 16], &rng)
         let geometry = try conv.geometry(for: x.shape)
         #expect(geometry.usesWinograd)
-        #expect(13 >= 2 * Parallel.workerCount * WinogradF2x3(geometry).chunk)
+        #expect(batch >= 2 * Parallel.workerCount * WinogradF2x3(geometry).chunk)
         let reference = directConvolution(x, conv)
         let scale = reference.map(abs).max() ?? 1
         let y = try conv.forward(x)

@@ -46,4 +46,19 @@ import Testing
             try layer.apply(x, tangent: nil, parameterTangent: nil, tangentScales: [1], mode: .evaluation)
         }
     }
+
+    /// A layer that applies no factors itself gets scaled copies, and a wrong number of factors is an error.
+    @Test func layersWithoutFactorsGetScaledCopies() throws {
+        var rng = SeededRandom(seed: 62)
+        let norm = BatchNorm2D(channels: 3)
+        let x = randomTensor([2, 3, 4, 4], &rng)
+        let tangent = norm.parameters.map { randomTensor($0.shape, &rng) }
+        let scaled = try norm.apply(x, tangent: nil, parameterTangent: tangent, scalingTangentBy: [2, 0.5], mode: .evaluation)
+        let copies = try norm.apply(
+            x, tangent: nil, parameterTangent: [2 * tangent[0], 0.5 * tangent[1]], mode: .evaluation)
+        #expect(relativeError(scaled.tangent!, copies.tangent!) < 1e-6)
+        #expect(throws: TensorError.self) {
+            try norm.apply(x, tangent: nil, parameterTangent: tangent, scalingTangentBy: [2], mode: .evaluation)
+        }
+    }
 }

@@ -1,6 +1,6 @@
 // Small numeric kernels in C, for the one thing Swift cannot do: compile a loop for several instruction sets and pick
 // one at run time (AVX-512, AVX2 + FMA, or the baseline), so that a portable build still uses the machine's widest
-// vectors. Each function is documented beside its Swift caller.
+// vectors.
 #ifndef GRADFEAT_CKERNELS_H
 #define GRADFEAT_CKERNELS_H
 
@@ -47,11 +47,17 @@ size_t gf_im2col_scratch(gf_convolution geometry, ptrdiff_t samples, size_t *cor
 /// position.
 void gf_col2im(const float *columns, ptrdiff_t samples, gf_convolution geometry, float *dx);
 
-/// The build of the kernels that runs: "avx512", "avx2" or "baseline" (the widest the CPU supports by default).
+/// The build of the kernels that runs on this thread: "avx512", "avx2" or "baseline" (the widest the CPU supports,
+/// unless this thread chose another).
 const char *gf_kernel_isa(void);
 
-/// Runs the kernels' `name` build ("avx512", "avx2" or "baseline") from now on, for tests and benchmarks; returns 0
-/// (and changes nothing) when the CPU cannot run it.
+/// Runs the kernels' `name` build ("avx512", "avx2" or "baseline") on this thread from now on (tests); returns 0, and
+/// changes nothing, when the CPU cannot run it. Other threads keep theirs, so tests running at the same time are not
+/// affected; `Parallel` hands the choice to the workers of each region (`gf_thread_isa`, `gf_set_thread_isa`).
 int gf_use_isa(const char *name);
+
+/// This thread's chosen build (an index, or -1 for none), and setting it (-1 clears the choice).
+int gf_thread_isa(void);
+void gf_set_thread_isa(int choice);
 
 #endif
