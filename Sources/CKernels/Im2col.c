@@ -82,16 +82,8 @@ GF_INLINE void gf_im2col_body(const float *x, ptrdiff_t samples, gf_convolution 
         ptrdiff_t height = g.height + 2 * g.padY, width = g.width + 2 * g.padX, plane = height * width;
         const float *source = x;
         if (g.padY > 0 || g.padX > 0) {
-            for (ptrdiff_t p = 0; p < samples * g.channels; p++) {
-                float *target = padded + p * plane;
-                gf_copy_floats(target, NULL, g.padY * width);
-                for (ptrdiff_t y = 0; y < g.height; y++) {
-                    float *line = target + (y + g.padY) * width;
-                    for (ptrdiff_t i = 0; i < g.padX; i++) line[i] = line[g.padX + g.width + i] = 0;
-                    gf_copy_floats(line + g.padX, x + (p * g.height + y) * g.width, g.width);
-                }
-                gf_copy_floats(target + (g.padY + g.height) * width, NULL, g.padY * width);
-            }
+            gf_pad_planes(x, g.height * g.width, samples * g.channels, g.height, g.width, g.padY, g.padX, height, width,
+                          padded);
             source = padded;
         }
         for (ptrdiff_t oy = 0, p = 0; oy < g.outHeight; oy++)

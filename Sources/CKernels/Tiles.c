@@ -7,21 +7,14 @@
 
 // The planes are copied into zero-bordered ones first; then each tile element (i, j) is one flat gather over the
 // tile columns from their origins (`origins`, on the stack), or, for rows of 8 or more tiles, strided copies row by
-// row. ns per tile (AVX-512 build, one core): ResNet18's 28×28 layer1
-// planes 5.7 gathered, 3.8 row by row; its 4×4 layer4 planes 9.4 gathered, 26 row by row.
+// row. ns per tile (AVX-512 build, one core): ResNet18's 28×28 layer1 planes 5.7 gathered, 3.8 row by row; its 4×4
+// layer4 planes 9.4 gathered, 26 row by row.
 GF_INLINE void gf_tile_body(const float *input, ptrdiff_t sampleStride, ptrdiff_t samples, ptrdiff_t height,
                             ptrdiff_t width, ptrdiff_t padY, ptrdiff_t padX, ptrdiff_t tilesY, ptrdiff_t tilesX,
                             ptrdiff_t step, ptrdiff_t size, float *tiles, ptrdiff_t tileStride, float *padded) {
     ptrdiff_t paddedHeight = step * (tilesY - 1) + size, paddedWidth = step * (tilesX - 1) + size;
     ptrdiff_t planeSize = paddedHeight * paddedWidth;
-    ptrdiff_t rows = height < paddedHeight - padY ? height : paddedHeight - padY;
-    ptrdiff_t columns = width < paddedWidth - padX ? width : paddedWidth - padX;
-    for (ptrdiff_t s = 0; s < samples; s++) {
-        float *plane = padded + s * planeSize;
-        gf_copy_floats(plane, NULL, planeSize);
-        for (ptrdiff_t y = 0; y < rows; y++)
-            gf_copy_floats(plane + (y + padY) * paddedWidth + padX, input + s * sampleStride + y * width, columns);
-    }
+    gf_pad_planes(input, sampleStride, samples, height, width, padY, padX, paddedHeight, paddedWidth, padded);
     ptrdiff_t count = samples * tilesY * tilesX;
     if (tilesX >= 8 || count > GF_STACK_ORIGINS) {
         // Rows of 8 or more tiles (or more tiles than the stack holds origins for): strided copies along each row.
