@@ -21,7 +21,6 @@ public protocol ScaledParameterLayer: Layer {
 }
 
 extension ScaledParameterLayer {
-
     public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
         try apply(input, tangent: tangent, parameterTangent: parameterTangent,
                   tangentScales: Array(repeating: 1, count: parameters.count), mode: mode)

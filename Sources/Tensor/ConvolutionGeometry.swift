@@ -112,10 +112,11 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         negativeSlope: Float? = nil, weightCache: ConvolutionWeightCache? = nil, workspace: Workspace = .shared
     ) {
         precondition(!accumulate || negativeSlope == nil, "an activation after an accumulating convolution")
-        // The im2col path finishes each chunk while it is in the cache; the dense path adds the bias itself.
-        let finishesChunks = path == .general && !usesWinograd && cookToomTile == nil
+        // The im2col path finishes each chunk while it is in the cache (and says so); the dense path adds the bias
+        // itself.
+        var finishedPerChunk = false
         defer {
-            if !finishesChunks {
+            if !finishedPerChunk {
                 finishOutput(
                     y, samples: 0..<batch, bias: path == .wholeInput ? nil : bias, scale: biasScale,
                     negativeSlope: negativeSlope, inParallel: true)
@@ -145,6 +146,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             // Each worker runs its slice of the batch in chunks of whole samples (`forwardChunk`); a one-sample
             // chunk's product is already NCHW, so the GEMM writes it in place.
             let chunk = forwardChunk
+            finishedPerChunk = true
             Parallel.forEach(batch) { _, slice in
                 workspace.withScratch(patchSize * chunk * positions, outChannels * chunk * positions) { columns, product in
                     for start in stride(from: slice.lowerBound, to: slice.upperBound, by: chunk) {
