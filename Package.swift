@@ -11,11 +11,17 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        // Every `gradfeat` command as a library: a plugin package's own executable registers its plugins and runs it.
+        .library(name: "GradFeatCLI", targets: ["GradFeatCLI"]),
+        // The conformance kit plugin authors run from their tests.
+        .library(name: "GradFeatTesting", targets: ["GradFeatTesting"]),
         .executable(name: "gradfeat", targets: ["gradfeat"]),
         .plugin(name: "CacheDataset", targets: ["CacheDataset"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Config files: YAML 6 (5.x crashes on deeply nested input).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: - System libraries (C shims for what Swift cannot import directly)
@@ -46,15 +52,18 @@ let package = Package(
         .target(
             name: "Datasets", dependencies: ["HDF5", "CZlib", "CJPEG", "CPNG"], path: "Datasets"),
         .target(
-            name: "GradFeat", dependencies: ["Tensor", "Layers", "HDF5", "Datasets"],
+            name: "GradFeat",
+            dependencies: ["Tensor", "Layers", "HDF5", "Datasets", .product(name: "Yams", package: "Yams")],
             path: "Sources/GradFeat"),
-        .executableTarget(
-            name: "gradfeat",
+        .target(
+            name: "GradFeatCLI",
             dependencies: [
                 "GradFeat", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/gradfeat"),
+            path: "Sources/GradFeatCLI"),
+        .target(name: "GradFeatTesting", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Sources/GradFeatTesting"),
+        .executableTarget(name: "gradfeat", dependencies: ["GradFeatCLI"], path: "Sources/gradfeat"),
 
         // MARK: - Plugins
         .plugin(
@@ -96,11 +105,11 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
-        .testTarget(name: "GradFeatTests", dependencies: ["GradFeat", "HDF5", "Datasets", "TestSupport"]),
+        .testTarget(name: "GradFeatTests", dependencies: ["GradFeat", "GradFeatTesting", "HDF5", "Datasets", "TestSupport"]),
         // The command-line tool's commands end to end, on a tiny data set the tests write.
         .testTarget(
             name: "CLITests",
-            dependencies: ["gradfeat", "GradFeat", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GradFeatCLI", "GradFeat", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/CLITests"),
     ]
 )

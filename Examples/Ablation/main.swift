@@ -46,7 +46,7 @@ struct Ablation: ParsableCommand {
         let activationModel = activation as! ActivationFeatures
         let omegaBar = activationModel.head
         var rng = SeededRandom(seed: seed &+ 2)
-        let randomOmega = Head(features: pretrained.featureCount, classes: 10, rng: &rng)
+        let randomOmega = LinearHead(features: pretrained.featureCount, classes: 10, rng: &rng)
         var rows: [Comparison.Row] = [try row("activation only", activation, test, activationSeconds)]
 
         // The gradient term's network: θ1 = conv1–conv4 and θ2 = conv5, each from the pre-trained or random network.

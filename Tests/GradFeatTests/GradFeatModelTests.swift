@@ -20,7 +20,7 @@ import Testing
             NamedLayer("pool", GlobalAvgPool()),
         ])
         var network = Network(
-            modelName: "small", backbone: backbone, head: Head(features: 10, classes: classes, rng: &rng),
+            modelName: "small", backbone: backbone, head: LinearHead(features: 10, classes: classes, rng: &rng),
             inputShape: [3, 9, 9], inputScaling: .unit)
         // Non-trivial batch-norm statistics, so folding is exercised.
         var bnRng = SeededRandom(seed: seed + 100)

@@ -9,7 +9,7 @@ public protocol BaseNetwork: Sendable {
     /// The backbone `f` in order, without the head; one child per splittable layer.
     var backbone: Sequential { get set }
     /// The head ω (named `fc` in the weights).
-    var head: Head { get set }
+    var head: LinearHead { get set }
     /// The input of one sample, [C, H, W].
     var inputShape: Shape { get }
     /// What the network expects of pixels, e.g. "[0, 1]" or "ImageNet mean/std".
@@ -103,11 +103,11 @@ extension BaseNetwork {
 public struct Network: BaseNetwork {
     public var modelName: String
     public var backbone: Sequential
-    public var head: Head
+    public var head: LinearHead
     public var inputShape: Shape
     public var inputScaling: InputScaling
 
-    public init(modelName: String, backbone: Sequential, head: Head, inputShape: Shape, inputScaling: InputScaling) {
+    public init(modelName: String, backbone: Sequential, head: LinearHead, inputShape: Shape, inputScaling: InputScaling) {
         self.modelName = modelName
         self.backbone = backbone
         self.head = head

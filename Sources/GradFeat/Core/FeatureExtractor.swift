@@ -25,8 +25,9 @@ public struct ExtractorOutput: Sendable {
 /// A model over features of a pre-trained network, trained on the target task: logits from a batch of inputs
 /// (cached activations `z0`, or images), and the gradients of a loss with respect to its own parameters.
 ///
-/// Conform a type and register it (`ExtractorRegistry.shared.register`) to run it through the trainer, the CLI and
-/// config files unchanged; `Examples/CustomExtractor` shows one.
+/// Conform a type and register it in `Plugins.shared.extractors` from a package's executable that runs
+/// `GradFeatCLI.main()`: the trainer, every `gradfeat` command, config files and `gradfeat eval --run` then run it
+/// unchanged (`gradfeat new-plugin extractor NAME` writes such a package; `docs/PLUGINS.md` explains it).
 public protocol FeatureExtractor: Sendable {
     /// The trainable tensors as stored (NTK-scaled where the parametrization says so).
     var parameters: [Tensor] { get set }
@@ -58,8 +59,9 @@ extension FeatureExtractor {
 }
 
 /// An extractor whose stored parameters are a plain stored property: updated in place, and movable out without a
-/// copy (the full model concatenates its two parts' parameters this way).
-protocol StoredParameterExtractor: FeatureExtractor {}
+/// copy (the full model concatenates its two parts' parameters this way). Conform your own extractor to it when its
+/// `parameters` is a stored `var`, and the optimiser updates them without copying every tensor at every step.
+public protocol StoredParameterExtractor: FeatureExtractor {}
 
 extension StoredParameterExtractor {
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
@@ -67,14 +69,14 @@ extension StoredParameterExtractor {
     }
 
     /// The parameters, leaving this extractor without them until they are set again (unique storage, no copy).
-    mutating func takeParameters() -> [Tensor] {
+    public mutating func takeParameters() -> [Tensor] {
         defer { parameters = [] }
         return parameters
     }
 }
 
 /// The gradients of a linear head `F = f Wᵀ + b`: `∂L/∂W = gᵀ f`, `∂L/∂b = Σ g`, for logits gradient g [N, c].
-func linearHeadGradients(features f: Tensor, logitsGradient g: Tensor) throws -> [Tensor] {
+public func linearHeadGradients(features f: Tensor, logitsGradient g: Tensor) throws -> [Tensor] {
     let (n, d, c) = (f.shape[0], f.shape[1], g.shape[1])
     var dWeight = Tensor.zeros([c, d]), dBias = Tensor.zeros([c])
     g.withUnsafeBufferPointer { gp in
@@ -92,7 +94,7 @@ func linearHeadGradients(features f: Tensor, logitsGradient g: Tensor) throws ->
 }
 
 /// `g ω` for logits gradient g [N, c] and head weight ω [c, d]: the cotangent of the features.
-func featureCotangent(_ g: Tensor, headWeight omega: Tensor) -> Tensor {
+public func featureCotangent(_ g: Tensor, headWeight omega: Tensor) -> Tensor {
     let (n, c, d) = (g.shape[0], omega.shape[0], omega.shape[1])
     var out = Tensor.zeros([n, d])
     g.withUnsafeBufferPointer { gp in

@@ -1,40 +1,45 @@
 import Layers
 import Tensor
 
-/// The linear head ω of a network, `F(x) = ωᵀ f(x) + b`: weight [c, d] and bias [c], as PyTorch's `fc` layer.
+/// A head: the map from features `f` [N, d] to logits [N, c], with the two products the gradient model needs.
 ///
-/// The head holds the *effective* values; trainers that use the NTK parametrization store `ω / c` and scale back
-/// (see `Parametrization`).
-public struct Head: Sendable {
-    public var layer: Dense
+/// The paper's ω is linear (`LinearHead`); any differentiable map can be a head. The gradient term of a head `h`
+/// around a trained ω̄ is its Jacobian–vector product applied to the feature tangent `ḟ = J(x) w2`:
+/// ```
+/// gradient term = ∂h/∂f (f) · ḟ          (= ω̄ ḟ for the linear head)
+/// ∂L/∂ḟ         = (∂h/∂f (f))ᵀ g         (= g ω̄)
+/// ```
+/// and training backpropagates `∂L/∂ḟ` through the tangent chain (`LinearizedTop`). Register a head with
+/// `Plugins.shared.heads`; check one with `GradFeatTesting`'s `HeadConformance`.
+public protocol Head: Sendable {
+    /// The width d of the features it reads.
+    var featureCount: Int { get }
+    /// The number of classes c it scores.
+    var classCount: Int { get }
+    /// Its trainable tensors, in a fixed order, named by `parameterNames`.
+    var parameters: [Tensor] { get set }
+    var parameterNames: [String] { get }
 
-    public init(_ layer: Dense) { self.layer = layer }
+    /// The logits `h(f)` for features [N, d].
+    func logits(_ features: Tensor) throws -> Tensor
 
-    /// A fresh head initialised as `nn.Linear`.
-    public init(features: Int, classes: Int, rng: inout SeededRandom) {
-        layer = Dense(inputs: features, outputs: classes, rng: &rng)
-    }
+    /// `∂h/∂f (f) · ḟ`: the change of the logits along the feature tangent `ḟ` [N, d], at `features`.
+    func jvp(at features: Tensor, tangent: Tensor) throws -> Tensor
 
-    /// A head of zeros (the gradient baseline's `w2` starts at 0; a zero head is the "no activation term" case).
-    public static func zeros(features: Int, classes: Int) -> Head {
-        var rng = SeededRandom(seed: 0)
-        var layer = Dense(inputs: features, outputs: classes, rng: &rng)
-        layer.parameters = layer.parameters.map { .zeros(like: $0) }
-        return Head(layer)
-    }
+    /// The adjoint at `features` for the logits' cotangent `g` [N, c]: `∂L/∂f` and `∂L/∂parameters`.
+    func vjp(at features: Tensor, cotangent: Tensor) throws -> (features: Tensor, parameters: [Tensor])
+}
 
-    public var weight: Tensor { layer.weight }
-    public var bias: Tensor { layer.bias ?? .zeros([classCount]) }
-    public var featureCount: Int { layer.inputCount }
-    public var classCount: Int { layer.outputCount }
+extension Head {
+    /// The number of trainable scalars.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
-    /// `f ωᵀ + b` for features [N, d].
-    public func logits(_ features: Tensor) throws -> Tensor { try layer.forward(features) }
-
-    /// `f ωᵀ` without the bias: the head applied to a tangent (the gradient term `ω̄ᵀ ḟ`).
-    public func linearPart(_ features: Tensor) throws -> Tensor {
-        var noBias = layer
-        noBias.bias = nil
-        return try noBias.forward(features)
+    /// Throws a shape error naming the head when `features` is not [N, featureCount].
+    public func checkFeatures(_ features: Tensor, _ what: String = "head features") throws {
+        guard features.shape.rank == 2, features.shape[1] == featureCount else {
+            throw TensorError.shapeMismatch(
+                operation: what, expected: [features.shape.rank > 0 ? features.shape[0] : 1, featureCount],
+                got: features.shape)
+        }
     }
 }

@@ -23,6 +23,8 @@ public struct Comparison: Sendable {
     public var checkpointDirectory: URL?
     /// Continue each extractor from its checkpoint in `checkpointDirectory` when one exists.
     public var resume = false
+    /// Each extractor's own options, by name (none when absent).
+    public var options: [String: PluginOptions] = [:]
 
     public init(network: Network, split: String, linearize: [String],
                 extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
@@ -67,7 +69,7 @@ public struct Comparison: Sendable {
 
     /// Trains every extractor on `train` (cached activations) and evaluates on `test`.
     /// `ω̄` is the activation baseline's trained head when it runs, else `omegaBar`, else the network's own head.
-    public func run(train: some BatchSource, test: any BatchSource, loss: any Loss, omegaBar: Head? = nil,
+    public func run(train: some BatchSource, test: any BatchSource, loss: any Loss, omegaBar: LinearHead? = nil,
                     onRow: ((Row) throws -> Void)? = nil) throws -> [Row] {
         var network = self.network
         if standardizeFeatures, !network.layerNames.contains("norm") {
@@ -80,7 +82,7 @@ public struct Comparison: Sendable {
         var rows: [Row] = []
         let evaluator = Evaluator()
         for name in extractors {
-            var extractor = try registry.make(name, context: context)
+            var extractor = try registry.make(name, context: context, options: options[name] ?? PluginOptions())
             guard let configuration = configurations[name] ?? configurations["activation"] else {
                 throw GradFeatError.invalidConfiguration("no training configuration for extractor '\(name)'")
             }

@@ -200,7 +200,7 @@ public struct RunDirectory: Sendable {
     }
 
     /// ω̄: the head of the activation model whose checkpoint is `url`, on `network` (as `featureNetwork` made it).
-    public static func omegaBar(fromActivationCheckpoint url: URL, network: Network, layout: Layout) throws -> Head {
+    public static func omegaBar(fromActivationCheckpoint url: URL, network: Network, layout: Layout) throws -> LinearHead {
         guard exists(url) else {
             throw Error.missingFile(
                 path: url.path,
@@ -247,7 +247,7 @@ public struct RunDirectory: Sendable {
     /// head when it had the task's classes.
     public func rebuild(
         checkpoint checkpointURL: URL, network: Network, layout: Layout, record: RunRecord?, omega: URL? = nil,
-        fallbackOmegaBar: Head? = nil, registry: ExtractorRegistry = .shared
+        fallbackOmegaBar: LinearHead? = nil, registry: ExtractorRegistry = Plugins.shared.extractors
     ) throws -> TrainedExtractor {
         guard Self.exists(checkpointURL) else {
             throw Error.missingFile(
@@ -255,7 +255,7 @@ public struct RunDirectory: Sendable {
                 fix: "train that extractor into this folder first (`gradfeat train --extractor NAME --output \(url.path)`)")
         }
         let (state, name) = try CheckpointFile.load(checkpointURL)
-        var omegaBar: Head?
+        var omegaBar: LinearHead?
         var omegaBarSource: String?
         if try registry.entry(name).needsOmegaBar {
             if let source = omegaBarCheckpoint(for: name, record: record, explicit: omega) {
@@ -274,7 +274,8 @@ public struct RunDirectory: Sendable {
         let context = ExtractorContext(
             network: network, split: layout.split, linearize: layout.linearize, classes: network.classCount,
             omegaBar: omegaBar, seed: 0, parametrization: layout.parametrization)
-        var extractor = try registry.make(name, context: context)
+        let options = record?.experiment?.extractors.first { $0.name == name }.map { PluginOptions($0.options) }
+        var extractor = try registry.make(name, context: context, options: options ?? PluginOptions())
         guard extractor.parameterNames == state.parameterNames,
               extractor.parameters.map(\.shape) == state.parameters.map(\.shape)
         else {

@@ -8,7 +8,7 @@ import Foundation
 public struct RunRecord: Codable, Sendable, Equatable {
     /// The command line that made the run.
     public var command: String
-    /// The base network's registry name (`ModelZoo`).
+    /// The base network's registry name (`Plugins.shared.models`).
     public var model: String
     /// The base network's weights file (absolute path); nil when it was randomly initialised from `seed`.
     public var weights: String?
@@ -41,14 +41,19 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var extractors: [String]
     /// ISO 8601.
     public var date: String
+    /// The whole resolved experiment, paths absolute (nil in records written before `ExperimentSpec`): the
+    /// extractors' options, the data-set cache files and the held-out fraction are read back from it.
+    public var experiment: ExperimentSpec?
 
     public init(
         command: String, model: String, weights: String?, keepInitial: [String]? = nil, inputShape: [Int]?,
         dataset: String, data: String, dataDirectory: String? = nil, imageSize: Int? = nil, trainSize: Int? = nil,
         testSize: Int? = nil, split: String, linearize: [String], parametrization: String, standardize: Bool?,
         omega: String? = nil, seed: UInt64, pretraining: TrainingConfiguration? = nil,
-        training: TrainingConfiguration, extractors: [String], date: String = ISO8601DateFormatter().string(from: Date())
+        training: TrainingConfiguration, extractors: [String], experiment: ExperimentSpec? = nil,
+        date: String = ISO8601DateFormatter().string(from: Date())
     ) {
+        self.experiment = experiment
         self.command = command
         self.model = model
         self.weights = weights

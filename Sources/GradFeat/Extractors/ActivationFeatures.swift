@@ -14,7 +14,7 @@ public struct ActivationFeatures: StoredParameterExtractor {
     public let parametrization: Parametrization
     private let scales: [Float]
 
-    public init(featureNetwork: Sequential, head: Head, parametrization: Parametrization = .default) {
+    public init(featureNetwork: Sequential, head: LinearHead, parametrization: Parametrization = .default) {
         self.featureNetwork = featureNetwork
         self.parametrization = parametrization
         scales = parametrization.scales(for: head.layer.parameters)
@@ -22,10 +22,10 @@ public struct ActivationFeatures: StoredParameterExtractor {
     }
 
     /// The head `(w1, b)` in effective values.
-    public var head: Head {
+    public var head: LinearHead {
         var layer = try! Dense(weight: parameters[0], bias: parameters[1])  // shapes fixed at init
         layer.parameters = parameters.scaled(by: scales)
-        return Head(layer)
+        return LinearHead(layer)
     }
 
     /// The baseline for a network split at `split`, with a fresh head under `seed`.
@@ -34,7 +34,7 @@ public struct ActivationFeatures: StoredParameterExtractor {
         var rng = SeededRandom(seed: seed)
         self.init(
             featureNetwork: try network.top(splitAt: split).foldingBatchNorm(),
-            head: Head(features: network.featureCount, classes: classes, rng: &rng), parametrization: parametrization)
+            head: LinearHead(features: network.featureCount, classes: classes, rng: &rng), parametrization: parametrization)
     }
 
     public var parameterNames: [String] { ["fc.weight", "fc.bias"] }

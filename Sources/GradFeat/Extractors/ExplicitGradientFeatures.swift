@@ -8,11 +8,11 @@ import Tensor
 /// the implicit models, and for researchers who want the raw gradient features (kernels, SVMs, `gradfeat extract`).
 public struct ExplicitGradientFeatures: FeatureExtractor {
     public var top: LinearizedTop
-    public var omegaBar: Head
+    public var omegaBar: LinearHead
     /// w2 flattened, in effective values.
     public var weights: Tensor
 
-    public init(top: LinearizedTop, omegaBar: Head) {
+    public init(top: LinearizedTop, omegaBar: LinearHead) {
         self.top = top
         self.omegaBar = omegaBar
         self.weights = .zeros([top.parameters.reduce(0) { $0 + $1.count }])

@@ -8,7 +8,7 @@ import Tensor
 public struct FineTuning: FeatureExtractor {
     /// The top; its linearized layers are the ones fine-tuned.
     public private(set) var top: LinearizedTop
-    public private(set) var head: Head
+    public private(set) var head: LinearHead
     public let parametrization: Parametrization
 
     /// θ2 and `(ω, b)` as stored (the truth; `top` and `head` are refreshed from them).
@@ -17,7 +17,7 @@ public struct FineTuning: FeatureExtractor {
     }
     private let scales: [Float]
 
-    public init(top: LinearizedTop, head: Head, parametrization: Parametrization = .default) {
+    public init(top: LinearizedTop, head: LinearHead, parametrization: Parametrization = .default) {
         self.top = top
         self.head = head
         self.parametrization = parametrization
@@ -34,7 +34,7 @@ public struct FineTuning: FeatureExtractor {
         head.layer.parameters = Array(effective[count...])
     }
 
-    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], head: Head,
+    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], head: LinearHead,
                 parametrization: Parametrization = .default) throws {
         self.init(top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize), head: head,
                   parametrization: parametrization)

@@ -17,7 +17,7 @@ public struct GradFeatFeatures: FeatureExtractor {
     public let sharesPrimal: Bool
 
     /// The standard model: one network, split at `split`, with `linearize` layers, around the trained head ω̄.
-    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: Head,
+    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: LinearHead,
                 parametrization: Parametrization = .default) throws {
         let gradient = try GradientFeatures(
             network: network, splitAt: split, linearize: linearize, omegaBar: omegaBar, parametrization: parametrization)

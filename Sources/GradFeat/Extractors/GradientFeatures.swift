@@ -5,18 +5,20 @@ import Tensor
 /// ```
 /// F(x) = ω̄ᵀ J(x) w2,    J(x) = ∂f/∂θ2 at θ̄,   w2 initialised at 0
 /// ```
-/// computed by one forward tangent pass and trained by backpropagation through the tangent chain.
+/// computed by one forward tangent pass and trained by backpropagation through the tangent chain. ω̄ may be any
+/// `Head`: the gradient term is then the head's JVP at `f` applied to `ḟ = J(x) w2` (for the paper's linear head,
+/// `ω̄ᵀ ḟ`).
 public struct GradientFeatures: StoredParameterExtractor {
     /// The top with its linearized layers at θ̄2.
     public var top: LinearizedTop
     /// ω̄, the head of the trained activation baseline (effective values).
-    public var omegaBar: Head
+    public var omegaBar: any Head
     /// w2 as stored (shaped like θ2), initialised at 0.
     public var parameters: [Tensor]
     public let parametrization: Parametrization
     private let scales: [Float]
 
-    public init(top: LinearizedTop, omegaBar: Head, parametrization: Parametrization = .default) {
+    public init(top: LinearizedTop, omegaBar: any Head, parametrization: Parametrization = .default) {
         self.top = top
         self.omegaBar = omegaBar
         self.parameters = top.zeroTangent
@@ -30,7 +32,7 @@ public struct GradientFeatures: StoredParameterExtractor {
         set { parameters = newValue.unscaled(by: scales) }
     }
 
-    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: Head,
+    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: any Head,
                 parametrization: Parametrization = .default) throws {
         self.init(top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize),
                   omegaBar: omegaBar, parametrization: parametrization)
@@ -42,13 +44,18 @@ public struct GradientFeatures: StoredParameterExtractor {
         // w2 as stored, its NTK factors applied inside the products (no scaled copy of w2).
         let pass = try top.apply(input, parameterTangent: parameters, scales: scales)
         let fTangent = pass.tangent ?? .zeros(like: pass.value)
-        let gradientTerm = try omegaBar.linearPart(fTangent)
+        let gradientTerm = try omegaBar.jvp(at: pass.value, tangent: fTangent)
         return ExtractorOutput(logits: gradientTerm, record: pass.record, features: pass.value, gradientTerm: gradientTerm)
     }
 
     public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-        // ∂L/∂ḟ = g ω̄, then the adjoint of w2 ↦ ḟ.
-        let cotangent = featureCotangent(logitsGradient, headWeight: omegaBar.weight)
+        // ∂L/∂ḟ = (∂ω̄/∂f)ᵀ g (g ω̄ for the linear head), then the adjoint of w2 ↦ ḟ.
+        let cotangent: Tensor
+        if let linear = omegaBar as? LinearHead {
+            cotangent = featureCotangent(logitsGradient, headWeight: linear.weight)  // skips the unused ∂L/∂ω̄
+        } else {
+            cotangent = try omegaBar.vjp(at: output.features!, cotangent: logitsGradient).features
+        }
         return try top.parameterGradients(output.record!, cotangent: cotangent, scales: scales)
     }
 }

@@ -26,7 +26,7 @@ public enum BiganCIFAR {
         layers.append(NamedLayer("pool", GlobalAvgPool()))
         return Network(
             modelName: widthDivisor == 1 ? name : smallName, backbone: Sequential(layers),
-            head: Head(features: w[4], classes: classes, rng: &rng),
+            head: LinearHead(features: w[4], classes: classes, rng: &rng),
             inputShape: [inputChannels, inputSize, inputSize], inputScaling: .unit)
     }
 }

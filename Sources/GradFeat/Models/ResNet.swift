@@ -48,7 +48,7 @@ public enum ResNet {
         layers.append(NamedLayer("avgpool", GlobalAvgPool()))
         return Network(
             modelName: depth.name, backbone: Sequential(layers),
-            head: Head(features: channels, classes: classes, rng: &rng), inputShape: [3, inputSize, inputSize],
+            head: LinearHead(features: channels, classes: classes, rng: &rng), inputShape: [3, inputSize, inputSize],
             inputScaling: .imageNet)
     }
 
@@ -75,7 +75,7 @@ public enum ResNet {
         }
         layers.append(NamedLayer("avgpool", GlobalAvgPool()))
         return Network(
-            modelName: cifarName, backbone: Sequential(layers), head: Head(features: channels, classes: classes, rng: &rng),
+            modelName: cifarName, backbone: Sequential(layers), head: LinearHead(features: channels, classes: classes, rng: &rng),
             inputShape: [inputChannels, inputSize, inputSize], inputScaling: .unit)
     }
 }

@@ -11,7 +11,7 @@ public enum Pretraining {
     ) throws -> (network: Network, history: [EvaluationRecord]) {
         var start = network
         var rng = SeededRandom(seed: configuration.seed ^ 0x407A7E)
-        start.head = Head(features: network.featureCount, classes: 4, rng: &rng)
+        start.head = LinearHead(features: network.featureCount, classes: 4, rng: &rng)
         return try train(start, on: try RotatedBatches(images), configuration: configuration, label: "rotation", quiet: quiet)
     }
 
@@ -21,7 +21,7 @@ public enum Pretraining {
     ) throws -> (network: Network, history: [EvaluationRecord]) {
         var start = network
         var rng = SeededRandom(seed: configuration.seed ^ 0x5_0BE5)
-        start.head = Head(features: network.featureCount, classes: data.classCount, rng: &rng)
+        start.head = LinearHead(features: network.featureCount, classes: data.classCount, rng: &rng)
         return try train(start, on: data, configuration: configuration, label: "pretrain", quiet: quiet)
     }
 
@@ -33,7 +33,7 @@ public enum Pretraining {
     ) throws -> (network: Network, history: [EvaluationRecord]) {
         var start = network
         var rng = SeededRandom(seed: configuration.seed ^ 0xAE)
-        start.head = Head(features: network.featureCount, classes: images.sampleShape.count, rng: &rng)
+        start.head = LinearHead(features: network.featureCount, classes: images.sampleShape.count, rng: &rng)
         return try train(start, on: Reconstruction(images), configuration: configuration, label: "autoencoder",
                          loss: MeanSquaredError(), quiet: quiet)
     }

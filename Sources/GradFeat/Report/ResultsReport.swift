@@ -1,33 +1,21 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes a comparison's results: `results.md` (the paper-style table), `metrics.csv` (one line per evaluation)
-/// and `accuracy.svg` (test metric against iterations, one line per model), and — given the configurations the
-/// run used — `config.json` with them, the command line and the notes, so the run can be repeated. (`gradfeat
-/// train` writes its own, fuller `config.json` and passes none.)
+/// and `accuracy.svg` (test metric against iterations, one line per model). The run's configuration is the run
+/// folder's `config.json` (`RunRecord`), which `Experiment` writes beside them.
 public struct ResultsReport: Sendable {
     public var title: String
     public var rows: [Comparison.Row]
     /// Lines describing the run (data, model, seeds), printed above the table.
     public var notes: [String]
-    /// The training configurations by role ("pretraining", "models", …).
-    public var configurations: [String: TrainingConfiguration]
 
-    public init(
-        title: String, rows: [Comparison.Row], notes: [String] = [],
-        configurations: [String: TrainingConfiguration] = [:]
-    ) {
+    public init(title: String, rows: [Comparison.Row], notes: [String] = []) {
         self.title = title
         self.rows = rows
         self.notes = notes
-        self.configurations = configurations
-    }
-
-    /// What `config.json` holds.
-    private struct Record: Encodable {
-        var command: [String]
-        var title: String
-        var notes: [String]
-        var configurations: [String: TrainingConfiguration]
     }
 
     private var metricName: String { rows.first?.metrics.headlineName ?? "accuracy" }
@@ -72,13 +60,6 @@ public struct ResultsReport: Sendable {
         try writeAtomically(markdown, to: directory.appendingPathComponent("results.md"))
         try writeAtomically(csv, to: directory.appendingPathComponent("metrics.csv"))
         try writeAtomically(svg, to: directory.appendingPathComponent("accuracy.svg"))
-        guard !configurations.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let record = Record(command: CommandLine.arguments, title: title, notes: notes, configurations: configurations)
-        try writeAtomically(
-            String(decoding: try encoder.encode(record), as: UTF8.self) + "\n",
-            to: directory.appendingPathComponent("config.json"))
     }
 }
 
@@ -87,6 +68,10 @@ public func writeAtomically(_ text: String, to url: URL) throws {
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
     try Data(text.utf8).write(to: temporary)
-    if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-    try FileManager.default.moveItem(at: temporary, to: url)
+    // rename(2) replaces the old file in one step: a reader sees the old text or the new, never neither.
+    guard rename(temporary.path, url.path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        try? FileManager.default.removeItem(at: temporary)
+        throw GradFeatError.invalidConfiguration("\(url.path): cannot be written (\(reason)); check the folder's permissions")
+    }
 }

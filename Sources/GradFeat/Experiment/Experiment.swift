@@ -1,0 +1,165 @@
+import Foundation
+import Layers
+import Tensor
+
+/// One experiment, end to end (Mu, Liang, Li, ICLR 2020, §4's protocol): load the data, build (or pre-train) the
+/// base network, cache the frozen bottom's activations, standardise the features, train every extractor with
+/// checkpoints, evaluate, and write the run folder — `config.json` (`RunRecord`), `results.md`, `metrics.csv`,
+/// `accuracy.svg`, `<extractor>.h5` and the activation caches — which `gradfeat eval --run` and `gradfeat report` read.
+///
+/// Every `gradfeat` command that trains (`train`, `finetune`, `demo`) and every Example is a thin layer over `run`.
+public struct Experiment: Sendable {
+    public var spec: ExperimentSpec
+    public var plugins: Plugins
+    public var quiet: Bool
+    /// The command line recorded in `config.json`.
+    public var command: String
+
+    public init(_ spec: ExperimentSpec, plugins: Plugins = .shared, quiet: Bool = false,
+                command: String = CommandLine.arguments.joined(separator: " ")) {
+        self.spec = spec
+        self.plugins = plugins
+        self.quiet = quiet
+        self.command = command
+    }
+
+    /// What a run produced.
+    public struct Result: Sendable {
+        public var rows: [Comparison.Row]
+        public var report: ResultsReport
+        public var record: RunRecord
+        public var directory: RunDirectory
+    }
+
+    /// Runs the experiment and writes its run folder; prints the table unless `quiet`.
+    @discardableResult
+    public func run() throws -> Result {
+        let clock = Date()
+        try spec.validate(plugins: plugins)
+        let directory = URL(fileURLWithPath: spec.output)
+        let lock = try RunLock(directory)
+        defer { withExtendedLifetime(lock) {} }
+        let run = RunDirectory(directory)
+        let model = try plugins.models.entry(spec.model)
+        var training = spec.training
+        if training.evaluateEvery == 0 { training.evaluateEvery = max(1, training.iterations / 10) }
+        let layout = try run.layout(
+            model: spec.model, record: nil, split: spec.split, linearize: spec.linearize,
+            parametrization: spec.parametrization, standardize: spec.standardize)
+
+        let data = try ExperimentData.load(spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet)
+        var base = try ModelZoo.make(
+            spec.model, classes: data.train.classCount, inputChannels: data.train.imageShape[0],
+            inputSize: data.train.imageShape[1], seed: training.seed,
+            weights: spec.weights.map { URL(fileURLWithPath: $0) }, keepInitial: spec.keepInitial)
+        guard base.layerNames.contains(layout.split) else {
+            throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
+        }
+        var weights = spec.weights.map(RunRecord.absolutePath)
+        var pretraining: TrainingConfiguration?
+        if let method = spec.pretrain {
+            var configuration = TrainingConfiguration.paper(iterations: spec.pretrainIterations, seed: training.seed)
+            configuration.batchSize = spec.pretrainBatchSize
+            if !quiet { Log.note("pre-training \(spec.model) by \(method.rawValue) on \(data.train.count) images") }
+            switch method {
+            case .rotation:
+                base.backbone = try Pretraining.rotation(base, images: data.train, configuration: configuration,
+                                                         quiet: quiet).network.backbone
+            case .supervised:
+                base = try Pretraining.supervised(base, on: data.train, configuration: configuration, quiet: quiet).network
+            }
+            let url = run.file("weights.h5")
+            try WeightsFile.save(base, to: url)
+            weights = RunRecord.absolutePath(url.path)
+            pretraining = configuration
+        }
+
+        let (train, test) = try activations(in: run, base: base, layout: layout, data: data)
+        var comparison = Comparison(
+            network: base, split: layout.split, linearize: layout.linearize, extractors: spec.extractors.map(\.name),
+            configurations: ["activation": training], parametrization: layout.parametrization,
+            registry: plugins.extractors, quiet: quiet)
+        comparison.options = Dictionary(uniqueKeysWithValues: spec.extractors.map { ($0.name, PluginOptions($0.options)) })
+        comparison.standardizeFeatures = layout.standardize
+        comparison.checkpointDirectory = directory
+        comparison.resume = spec.resume
+        let omegaBar = try spec.omega.map { path in
+            try RunDirectory.omegaBar(
+                fromActivationCheckpoint: URL(fileURLWithPath: path),
+                network: layout.standardize ? try base.standardizingFeatures(using: train, splitAt: layout.split) : base,
+                layout: layout)
+        }
+        let rows = try comparison.run(train: train, test: test, loss: Self.loss(for: train.targets), omegaBar: omegaBar)
+
+        var resolved = spec
+        resolved.training = training
+        let record = RunRecord(
+            command: command, model: spec.model, weights: weights, keepInitial: spec.keepInitial,
+            inputShape: data.train.imageShape.dimensions, dataset: spec.data.dataset, data: data.description,
+            dataDirectory: spec.data.dataDirectory.map(RunRecord.absolutePath), imageSize: spec.data.imageSize,
+            trainSize: spec.data.trainSize, testSize: spec.data.testSize, split: layout.split,
+            linearize: layout.linearize, parametrization: layout.parametrization.rawValue,
+            standardize: layout.standardize, omega: spec.omega.map(RunRecord.absolutePath), seed: training.seed,
+            pretraining: pretraining, training: training, extractors: spec.extractors.map(\.name),
+            experiment: resolved.withAbsolutePaths())
+        let notes = [
+            data.description, "weights: \(spec.pretrain.map { "pre-trained here by \($0.rawValue), \(spec.pretrainIterations) iterations" } ?? spec.weights ?? "random initialisation")",
+            "θ1 = layers before \(layout.split) (cached), θ2 = \(layout.linearize.joined(separator: ", "))",
+            "\(training.iterations) iterations, \(training.optimizer.rawValue) lr \(training.learningRate), batch \(training.batchSize), seed \(training.seed)",
+            String(format: "total time %.0f s", Date().timeIntervalSince(clock)),
+        ]
+        let report = ResultsReport(
+            title: spec.title ?? "GradFeat on \(spec.data.dataset): \(spec.model)", rows: rows, notes: notes)
+        try report.write(to: directory)
+        try run.write(record)
+        if !quiet {
+            print("")
+            print(report.markdown)
+            print("Results: \(directory.path)/results.md, metrics.csv, accuracy.svg, config.json")
+        }
+        return Result(rows: rows, report: report, record: record, directory: run)
+    }
+
+    /// The loss that fits the targets: softmax cross-entropy, or per-class binary cross-entropy for multi-label data.
+    public static func loss(for targets: Targets) -> any Loss {
+        if case .multiLabel = targets { return SigmoidBinaryCrossEntropy() }
+        return SoftmaxCrossEntropy()
+    }
+
+    /// The frozen bottom's activations of the training and test images, reused from the run folder's caches when
+    /// their producer matches (whoever wrote them: train, finetune, demo, an Example or `cache --activations`),
+    /// else computed and saved.
+    public func activations(in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData)
+        throws -> (train: InMemoryBatches, test: InMemoryBatches)
+    {
+        func cache(_ images: ImageBatches, role: String, split: String) throws -> InMemoryBatches {
+            let (cache, use) = try run.activations(
+                of: images, role: role, split: split, network: base, layer: layout.split, quiet: quiet)
+            if !quiet {
+                switch use {
+                case .reused: Log.note("using cached activations \(run.activationCache(role).path)")
+                case let .computed(reason?): Log.note("rebuilt \(run.activationCache(role).path): \(reason)")
+                case .computed(nil): break
+                }
+            }
+            return cache
+        }
+        return (try cache(data.train, role: "train", split: data.trainSplit),
+                try cache(data.test, role: "test", split: data.testSplit))
+    }
+}
+
+extension ExperimentSpec {
+    /// The spec with its file paths absolute, as run records keep them (so a run is found from any folder).
+    public func withAbsolutePaths() -> ExperimentSpec {
+        var copy = self
+        func absolute(_ path: String) -> String { RunRecord.absolutePath(path) }
+        if DataSpec.isCacheFile(copy.data.dataset) { copy.data.dataset = absolute(copy.data.dataset) }
+        copy.data.testDataset = copy.data.testDataset.map(absolute)
+        copy.data.dataDirectory = copy.data.dataDirectory.map(absolute)
+        copy.weights = copy.weights.map(absolute)
+        copy.omega = copy.omega.map(absolute)
+        copy.output = absolute(copy.output)
+        return copy
+    }
+}

@@ -1,0 +1,115 @@
+import Datasets
+import Foundation
+import HDF5
+import Tensor
+
+/// An experiment's train and test images, scaled for its model.
+public struct ExperimentData: Sendable {
+    public var train: ImageBatches
+    public var test: ImageBatches
+    public var classNames: [String]
+    /// One line for reports: where the images came from and how many were used.
+    public var description: String
+    /// The data set's split names of `train` and `test` (they enter the activation caches' producers).
+    public var trainSplit: String
+    public var testSplit: String
+
+    /// Loads `spec`'s images for `model` (its pixel scaling; images up to 8 pixels smaller than its input are
+    /// zero-padded, 28×28 to 32×32), then takes the seeded subsets `trainSize` and `testSize`.
+    ///
+    /// `spec.dataset` is a registered data set (`plugins.datasets`) or a data-set cache `.h5`; with a cache and no
+    /// `testDataset`, a seeded `testFraction` of it is held out as the test set.
+    public static func load(_ spec: DataSpec, model: ModelPlugin, seed: UInt64, plugins: Plugins = .shared,
+                            quiet: Bool = false) throws -> ExperimentData {
+        let clock = Date()
+        try spec.validate()
+        var trainSet: ImageSet, testSet: ImageSet
+        var trainSplit: String, testSplit: String
+        var origin: String
+        if DataSpec.isCacheFile(spec.dataset) {
+            trainSet = try readCache(spec.dataset, option: "--dataset")
+            trainSplit = trainSet.split
+            origin = spec.dataset
+            if let testDataset = spec.testDataset {
+                testSet = try readCache(testDataset, option: "--test-dataset")
+                testSplit = testSet.split
+                guard (testSet.channels, testSet.height, testSet.width) == (trainSet.channels, trainSet.height, trainSet.width),
+                      testSet.classNames == trainSet.classNames else {
+                    throw GradFeatError.invalidConfiguration(
+                        "--test-dataset \(testDataset) holds \(testSet.channels)x\(testSet.height)x\(testSet.width) images of "
+                            + "\(testSet.classCount) classes, but --dataset \(spec.dataset) holds \(trainSet.channels)x"
+                            + "\(trainSet.height)x\(trainSet.width) images of \(trainSet.classCount) classes; cache both "
+                            + "from the same data set with the same --size")
+                }
+            } else {
+                // A seeded split: the same seed and file give the same held-out images.
+                var rng = SeededRandom(seed: seed ^ 0x4E1D_0C7)
+                var order = Array(0..<trainSet.count)
+                order.shuffle(using: &rng)
+                let held = Int((Double(trainSet.count) * spec.testFraction).rounded())
+                guard held >= 1, held < trainSet.count else {
+                    throw GradFeatError.invalidConfiguration(
+                        "--dataset \(spec.dataset) holds \(trainSet.count) images: too few to hold out a test fraction of "
+                            + "\(spec.testFraction); pass --test-dataset TEST.h5 or a larger cache")
+                }
+                testSet = trainSet.subset(order.prefix(held).sorted())
+                trainSet = trainSet.subset(order.dropFirst(held).sorted())
+                testSplit = trainSplit + "-heldout"
+                trainSplit += "-kept"
+                origin += String(format: " (%.0f %% held out for testing, seed %llu)", 100 * spec.testFraction, seed)
+            }
+        } else {
+            if spec.testDataset != nil {
+                throw GradFeatError.invalidConfiguration(
+                    "--test-dataset applies to a data-set cache given as --dataset FILE.h5; '\(spec.dataset)' names a "
+                        + "registered data set, which has its own test split")
+            }
+            let plugin = try plugins.datasets.entry(spec.dataset)
+            (trainSplit, testSplit) = (plugin.trainSplit, plugin.testSplit)
+            let size = ImageSize(spec.imageSize)
+            trainSet = try plugin.load(DatasetRequest(split: trainSplit, dataDirectory: spec.dataDirectory, size: size))
+            testSet = try plugin.load(DatasetRequest(split: testSplit, dataDirectory: spec.dataDirectory, size: size))
+            origin = "\(spec.dataset) (\(trainSet.source))"
+        }
+        var train = try ImageBatches(trainSet, scaling: model.inputScaling)
+        var test = try ImageBatches(testSet, scaling: model.inputScaling)
+        let border = ImageBatches.paddingBorder(from: train.imageShape[1], to: model.inputShape[1])
+        (train, test) = (train.padded(by: border), test.padded(by: border))
+        // A seeded subset keeps quick runs reproducible and class-balanced in expectation.
+        func subset(_ data: ImageBatches, _ n: Int, _ salt: UInt64) -> ImageBatches {
+            guard n > 0, n < data.count else { return data }
+            var rng = SeededRandom(seed: seed ^ salt)
+            var order = Array(0..<data.count)
+            order.shuffle(using: &rng)
+            return data.subset(Array(order.prefix(n)).sorted())
+        }
+        train = subset(train, spec.trainSize, 0x7EA1)
+        test = subset(test, spec.testSize, 0x7E57)
+        let description = "\(origin): \(train.count) train / \(test.count) \(testSplit) images"
+        if !quiet {
+            Log.note(String(format: "data: %@ — %d train / %d test images of %@, %d classes (%.1f s)", spec.dataset,
+                            train.count, test.count, train.imageShape.description, trainSet.classCount,
+                            Date().timeIntervalSince(clock)))
+        }
+        return ExperimentData(train: train, test: test, classNames: trainSet.classNames, description: description,
+                              trainSplit: trainSplit, testSplit: testSplit)
+    }
+
+    /// A data-set cache, refusing another kind of GradFeat file with what to pass instead.
+    public static func readCache(_ path: String, option: String) throws -> ImageSet {
+        let url = URL(fileURLWithPath: path)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GradFeatError.invalidConfiguration(
+                "\(option) \(path): no such file; write a data-set cache with `gradfeat cache --format FORMAT --source "
+                    + "PATH --split SPLIT --output \(url.lastPathComponent)`")
+        }
+        if let format = try? HDF5File(url: url, mode: .readOnly).attribute("format", as: String.self),
+           format == ActivationCacheFile.format {
+            throw GradFeatError.invalidConfiguration(
+                "\(option) \(path) is an activation cache (\(format)), not a data-set cache: pass the images' cache "
+                    + "(`gradfeat cache --format …`); activation caches are read from the run folder "
+                    + "(OUTPUT/activations-train.h5), where `gradfeat cache --activations --output` can write them")
+        }
+        return try DatasetCache.read(url)
+    }
+}

@@ -1,0 +1,38 @@
+/// One extractor of an experiment: its registry name and its own options.
+///
+/// In a config file, `mode` lists them as names or as mappings with options:
+/// ```yaml
+/// mode: [activation, gradfeat, {name: random-features, options: {width: 512}}]
+/// ```
+public struct ExtractorSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var options: [String: ConfigValue]
+
+    public init(_ name: String, options: [String: ConfigValue] = [:]) {
+        self.name = name
+        self.options = options
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, options }
+
+    public init(from decoder: any Decoder) throws {
+        if let name = try? decoder.singleValueContainer().decode(String.self) {
+            self.init(name)
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(try container.decode(String.self, forKey: .name),
+                  options: try container.decodeIfPresent([String: ConfigValue].self, forKey: .options) ?? [:])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        if options.isEmpty {
+            var container = encoder.singleValueContainer()
+            try container.encode(name)
+        } else {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(options, forKey: .options)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import GradFeatCLI
+await GradFeatCLI.main()
