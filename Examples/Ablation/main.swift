@@ -82,8 +82,7 @@ struct Ablation: ParsableCommand {
         let report = ResultsReport(
             title: "Ablation (Table 1) on \(dataset): which weights make gradient features useful", rows: rows,
             notes: ["bigan-small pre-trained by rotation prediction (\(pretrainIterations) iterations); random = another seed's initialisation",
-                    "full model w1ᵀf + b + ω ᵀJ w2; activation term always pre-trained; \(train.count) train / \(test.count) test images; \(niter) iterations; seed \(seed)"],
-            configurations: ["pretraining": pretraining, "models": .paper(iterations: niter, seed: seed)])
+                    "full model w1ᵀf + b + ω ᵀJ w2; activation term always pre-trained; \(train.count) train / \(test.count) test images; \(niter) iterations; seed \(seed)"])
         try report.write(to: URL(fileURLWithPath: output))
         print(report.markdown)
     }

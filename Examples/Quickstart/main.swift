@@ -2,10 +2,9 @@
 // activation, gradient, full GradFeat and fine-tuning models (Mu, Liang, Li, ICLR 2020).
 //
 //     swift run -c release Quickstart [--dataset fashion-mnist] [--train-size 20000]
+//     gradfeat eval --run runs/quickstart
 import ArgumentParser
-import Foundation
 import GradFeat
-import Layers
 
 @main
 struct Quickstart: ParsableCommand {
@@ -17,28 +16,13 @@ struct Quickstart: ParsableCommand {
     @Option var output = "runs/quickstart"
 
     func run() throws {
-        // Data: uint8 images, scaled to [0, 1] batch by batch, padded to the encoder's 32x32.
-        func load(_ split: String) throws -> ImageBatches {
-            let images = try ImageBatches(try DataCatalog.load(dataset, split: split, dataDirectory: dataDir), scaling: .unit)
-            return images.imageShape[1] == 28 ? images.padded(by: 2) : images
-        }
-        let train = try load("train").subset(Array(0..<trainSize)), test = try load("test")
-
-        // A base network (the paper's CIFAR encoder at half width), pre-trained by rotation prediction.
-        var network = BiganCIFAR.make(classes: train.classCount, inputChannels: train.imageShape[0], widthDivisor: 2, seed: seed)
-        var pretraining = TrainingConfiguration.paper(iterations: 400, seed: seed)
-        pretraining.batchSize = 128
-        network.backbone = try Pretraining.rotation(network, images: train, configuration: pretraining).network.backbone
-
-        // θ1 = conv1…conv4 (frozen, its activations cached once); θ2 = conv5 (linearized).
-        let rows = try Comparison(
-            network: network, split: "conv5", linearize: ["conv5"],
-            configurations: ["activation": .paper(iterations: niter, seed: seed)]
-        ).run(images: train, test: test, loss: SoftmaxCrossEntropy())
-        let report = ResultsReport(title: "GradFeat quickstart on \(dataset)", rows: rows,
-                                   notes: ["\(train.count) training images, \(niter) iterations per model, seed \(seed)"],
-                                   configurations: ["pretraining": pretraining, "models": .paper(iterations: niter, seed: seed)])
-        try report.write(to: URL(fileURLWithPath: output))
-        print(report.markdown)
+        // The paper's CIFAR encoder at half width, pre-trained here by rotation prediction (no labels);
+        // θ1 = conv1…conv4 (frozen, its activations cached once), θ2 = conv5 (linearized).
+        let spec = ExperimentSpec(
+            data: DataSpec(dataset: dataset, dataDirectory: dataDir, trainSize: trainSize),
+            model: BiganCIFAR.smallName, split: "conv5", linearize: ["conv5"], pretrain: .rotation,
+            training: .paper(iterations: niter, seed: seed), output: output,
+            title: "GradFeat quickstart on \(dataset)")
+        try Experiment(spec).run()
     }
 }

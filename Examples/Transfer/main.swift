@@ -3,10 +3,10 @@
 // copy's `val` split) with the activation, gradient, full GradFeat and fine-tuning models.
 //
 //     swift run -c release Transfer --data-dir ../shared/datasets [--pretrain-iterations 3000] [--niter 3000]
+//     gradfeat eval --run runs/transfer/cifar10
 import ArgumentParser
 import Foundation
 import GradFeat
-import Layers
 
 @main
 struct Transfer: ParsableCommand {
@@ -19,37 +19,21 @@ struct Transfer: ParsableCommand {
     @Option var output = "runs/transfer"
 
     func run() throws {
-        let directory = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        // 1. Supervised pre-training on CIFAR-100.
-        let source = try ImageBatches(try DataCatalog.load("cifar100", split: "train", dataDirectory: dataDir), scaling: .unit)
-        var network = try ModelZoo.make(model, classes: 100, seed: seed)
-        var pretraining = TrainingConfiguration.paper(iterations: pretrainIterations, seed: seed)
-        pretraining.batchSize = 128
-        network.backbone = try Pretraining.supervised(network, on: source, configuration: pretraining).network.backbone
-        try WeightsFile.save(network, to: directory.appendingPathComponent("cifar100-\(model).h5"))
+        // 1. Supervised pre-training on CIFAR-100: a pre-trained network for the targets, in the source's folder.
+        let source = ExperimentSpec(
+            data: DataSpec(dataset: "cifar100", dataDirectory: dataDir), model: model, split: "conv5",
+            linearize: ["conv5"], extractors: [ExtractorSpec("activation")], pretrain: .supervised,
+            pretrainIterations: pretrainIterations, training: .paper(iterations: 1, seed: seed),
+            output: output + "/cifar100", title: "CIFAR-100 (supervised \(model)), the source task")
+        let weights = try Experiment(source, quiet: true).run().directory.file("weights.h5").path
 
-        // 2. Adapt to each target with the four models.
-        let targets: [(name: String, train: String, test: String)] = [
-            ("cifar10", "train", "test"), ("voc2007", "train", "val"),
-        ].filter { target == "both" || target == $0.0 }
-        for task in targets {
-            let train = try ImageBatches(try DataCatalog.load(task.name, split: task.train, dataDirectory: dataDir, size: 32), scaling: .unit)
-            let test = try ImageBatches(try DataCatalog.load(task.name, split: task.test, dataDirectory: dataDir, size: 32), scaling: .unit)
-            var configuration = TrainingConfiguration.paper(iterations: niter, seed: seed)
-            configuration.evaluateEvery = max(1, niter / 10)
-            let loss: any Loss = task.name == "voc2007" ? SigmoidBinaryCrossEntropy() : SoftmaxCrossEntropy()
-            let rows = try Comparison(
-                network: network, split: "conv5", linearize: ["conv5"], configurations: ["activation": configuration]
-            ).run(images: train, test: test, loss: loss)
-            let report = ResultsReport(
-                title: "CIFAR-100 (supervised \(model)) → \(task.name)", rows: rows,
-                notes: ["train on \(task.train) (\(train.count) images), evaluate on \(task.test) (\(test.count)), 32x32",
-                        "pre-training \(pretrainIterations) iterations; models \(niter) iterations; seed \(seed)"]
-                    + (task.name == "voc2007" ? ["VOC-style mAP ignoring difficult (flag 0) entries; the shared copy has no test images"] : []),
-                configurations: ["pretraining": pretraining, "models": configuration])
-            try report.write(to: directory.appendingPathComponent(task.name))
-            print(report.markdown)
+        // 2. Adapt it to each target with the four models, each in its own run folder.
+        for task in ["cifar10", "voc2007"] where target == "both" || target == task {
+            let spec = ExperimentSpec(
+                data: DataSpec(dataset: task, dataDirectory: dataDir, imageSize: 32), model: model, weights: weights,
+                split: "conv5", linearize: ["conv5"], training: .paper(iterations: niter, seed: seed),
+                output: output + "/" + task, title: "CIFAR-100 (supervised \(model)) → \(task)")
+            try Experiment(spec).run()
         }
     }
 }

@@ -4,9 +4,7 @@
 //
 //     swift run -c release Unsupervised --data-dir ../shared/datasets [--pretrain-iterations 2000] [--niter 3000]
 import ArgumentParser
-import Foundation
 import GradFeat
-import Layers
 
 @main
 struct Unsupervised: ParsableCommand {
@@ -19,26 +17,11 @@ struct Unsupervised: ParsableCommand {
     @Option var output = "runs/unsupervised"
 
     func run() throws {
-        var train = try ImageBatches(try DataCatalog.load("cifar10", split: "train", dataDirectory: dataDir), scaling: .unit)
-        let test = try ImageBatches(try DataCatalog.load("cifar10", split: "test", dataDirectory: dataDir), scaling: .unit)
-        if trainSize > 0 { train = train.subset(Array(0..<trainSize)) }
-
-        var network = try ModelZoo.make(model, classes: 10, seed: seed)
-        var pretraining = TrainingConfiguration.paper(iterations: pretrainIterations, seed: seed)
-        pretraining.batchSize = 128
-        network.backbone = try Pretraining.autoencoder(network, images: train, configuration: pretraining).network.backbone
-
-        var configuration = TrainingConfiguration.paper(iterations: niter, seed: seed)
-        configuration.evaluateEvery = max(1, niter / 10)
-        let rows = try Comparison(
-            network: network, split: "conv5", linearize: ["conv5"], configurations: ["activation": configuration]
-        ).run(images: train, test: test, loss: SoftmaxCrossEntropy())
-        let report = ResultsReport(
-            title: "Unsupervised \(model) (autoencoder) → CIFAR-10", rows: rows,
-            notes: ["\(train.count) train / \(test.count) test images; θ2 = conv5",
-                    "autoencoder: \(pretrainIterations) iterations, batch 128; models: \(niter) iterations; seed \(seed)"],
-            configurations: ["pretraining": pretraining, "models": configuration])
-        try report.write(to: URL(fileURLWithPath: output))
-        print(report.markdown)
+        let spec = ExperimentSpec(
+            data: DataSpec(dataset: "cifar10", dataDirectory: dataDir, trainSize: trainSize), model: model,
+            split: "conv5", linearize: ["conv5"], pretrain: .autoencoder, pretrainIterations: pretrainIterations,
+            training: .paper(iterations: niter, seed: seed), output: output,
+            title: "Unsupervised \(model) (autoencoder) → CIFAR-10")
+        try Experiment(spec).run()
     }
 }

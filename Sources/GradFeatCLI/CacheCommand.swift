@@ -21,17 +21,10 @@ struct CacheCommand: AsyncParsableCommand {
             Output files are written atomically: a failed run leaves no file behind.
             """)
 
-    /// The data-set formats `--format` accepts.
-    enum Format: String, CaseIterable, ExpressibleByArgument {
-        case imagefolder, cifar10, cifar100, svhn, mnist
-        case fashionMNIST = "fashion-mnist"
-        case voc2007, coco
-    }
-
     // MARK: Data-set cache
 
-    @Option(help: "Data-set format.")
-    var format: Format?
+    @Option(help: "Data-set format: a registered data set (\(DataCatalog.names.joined(separator: ", ")), or a plugin's).")
+    var format: String?
 
     @Option(help: "The data: folder, archive or file (see below).")
     var source: String?
@@ -78,7 +71,7 @@ struct CacheCommand: AsyncParsableCommand {
 
     func validate() throws {
         if activations {
-            for (name, value) in [("--format", format?.rawValue), ("--source", source), ("--size", size),
+            for (name, value) in [("--format", format), ("--source", source), ("--size", size),
                                   ("--annotations", annotations)] where value != nil {
                 throw ValidationError("\(name) does not apply with --activations (which reads --input)")
             }
@@ -101,16 +94,17 @@ struct CacheCommand: AsyncParsableCommand {
             }
             guard let format else {
                 throw ValidationError(
-                    "missing --format (\(Format.allCases.map(\.rawValue).joined(separator: "|"))), or pass --activations")
+                    "missing --format (\(DataCatalog.names.joined(separator: "|"))), or pass --activations")
             }
+            _ = try GradFeatCLI.plugins.datasets.entry(format)
             guard let source else { throw ValidationError("missing --source PATH (the data set's folder, archive or file)") }
             guard FileManager.default.fileExists(atPath: source) else {
                 throw ValidationError("--source \(source): no such file or folder")
             }
-            guard split != nil || (format == .svhn && source.hasSuffix(".mat")) else {
+            guard split != nil || (format == "svhn" && source.hasSuffix(".mat")) else {
                 throw ValidationError("missing --split NAME (e.g. train or test)")
             }
-            if annotations != nil && format != .coco { throw ValidationError("--annotations applies only to --format coco") }
+            if annotations != nil && format != "coco" { throw ValidationError("--annotations applies only to --format coco") }
             if let size { _ = try Self.parseSize(size) }
         }
     }
@@ -144,7 +138,7 @@ struct CacheCommand: AsyncParsableCommand {
         guard let format, let source else { throw GradFeatError.invalidConfiguration("missing --format or --source") }
         let size = try self.size.map(Self.parseSize)
         let clock = Date()
-        if !quiet { note("loading \(format.rawValue) \(split ?? "") from \(source)") }
+        if !quiet { note("loading \(format) \(split ?? "") from \(source)") }
         var set = try load(format, from: source, size: size)
         if let size { set = set.resized(to: size) }  // a no-op when the loader already resized
         let loadSeconds = Date().timeIntervalSince(clock)
@@ -157,58 +151,20 @@ struct CacheCommand: AsyncParsableCommand {
         let seconds = Date().timeIntervalSince(clock)
         print(String(
             format: "%@ %@: %d images of %dx%dx%d, %d classes (%@) → %@, %@, %.1f s (load %.1f s, write %.1f s)",
-            format.rawValue, set.split, set.count, set.channels, set.height, set.width, set.classCount,
+            format, set.split, set.count, set.channels, set.height, set.width, set.classCount,
             set.isMultiLabel ? "multi-label" : "single-label", url.path, try Self.fileSize(url), seconds, loadSeconds,
             seconds - loadSeconds))
     }
 
-    /// Loads `format` from `source` with the Datasets loaders.
-    func load(_ format: Format, from source: String, size: ImageSize?) throws -> ImageSet {
-        let isFile = !Self.isDirectory(source)
-        switch format {
-        case .imagefolder:
-            return try ImageFolder.load(from: source, split: split!, size: size)
-        case .cifar10, .cifar100:
-            let variant: CIFARBinary.Variant = format == .cifar10 ? .cifar10 : .cifar100
-            // A folder of compressed record files (test_batch.bin.xz, …) is read file by file.
-            if !isFile {
-                let names = variant.fileNames(split: split!)
-                for suffix in [".gz", ".xz"] {
-                    let files = names.map { source + "/" + $0 + suffix }
-                    if files.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
-                        return try CIFARBinary.load(files: files, variant: variant, split: split!)
-                    }
-                }
-            }
-            return try CIFARBinary.load(from: source, variant: variant, split: split!)
-        case .svhn:
-            if isFile { return try SVHN.load(path: source, split: split) }
-            let candidates = ["\(split!)_32x32.mat", "\(split!)_32x32.mat.gz"].map { source + "/" + $0 }
-            guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                throw GradFeatError.invalidConfiguration("--source \(source): no \(split!)_32x32.mat in it (pass the .mat file itself)")
-            }
-            return try SVHN.load(path: file, split: split)
-        case .mnist, .fashionMNIST:
-            guard !isFile else { throw GradFeatError.invalidConfiguration("--source \(source): pass the folder holding the IDX files") }
-            // The IDX layout is shared; a Fashion-MNIST folder given as "mnist" still gets its own class names.
-            let looksFashion = (source as NSString).standardizingPath.lowercased().contains("fashion")
-            if format == .mnist && looksFashion && !quiet {
-                note("\(source) looks like Fashion-MNIST: storing its class names (pass --format fashion-mnist to be explicit)")
-            }
-            let variant: MNIST.Variant = format == .fashionMNIST || looksFashion ? .fashionMNIST : .mnist
-            return try MNIST.load(from: source, split: split!, variant: variant)
-        case .voc2007:
-            return try VOC2007.load(from: source, split: split!, size: size ?? ImageSize(224))
-        case .coco:
-            let annotationFile = annotations ?? source + "/annotations/instances_\(split!).json"
-            guard FileManager.default.fileExists(atPath: annotationFile) else {
-                throw GradFeatError.invalidConfiguration("\(annotationFile): no such file (pass --annotations instances_<split>.json)")
-            }
-            let images = [source + "/" + split!, source + "/" + split! + ".tar", source + "/" + split! + ".tar.gz",
-                          source + "/images/" + split!]
-                .first { FileManager.default.fileExists(atPath: $0) } ?? source
-            return try COCO.load(annotations: annotationFile, images: images, split: split, size: size ?? ImageSize(224))
+    /// Loads `format` from `source` with its registered loader (`Plugins.shared.datasets`), as `--dataset` does.
+    func load(_ format: String, from source: String, size: ImageSize?) throws -> ImageSet {
+        if format == "mnist", !quiet, (source as NSString).standardizingPath.lowercased().contains("fashion") {
+            note("\(source) looks like Fashion-MNIST: storing its class names (pass --format fashion-mnist to be explicit)")
         }
+        let plugin = try GradFeatCLI.plugins.datasets.entry(format)
+        return try plugin.load(DatasetRequest(
+            split: split ?? plugin.trainSplit, source: source, size: size,
+            extras: annotations.map { ["annotations": $0] } ?? [:]))
     }
 
     // MARK: - Activation cache
@@ -217,12 +173,12 @@ struct CacheCommand: AsyncParsableCommand {
         guard let model, let input else { throw GradFeatError.invalidConfiguration("--activations needs --model and --input") }
         let clock = Date()
         let inputURL = URL(fileURLWithPath: input)
-        let set = try DatasetCache.read(inputURL)
+        let set = try ExperimentData.readCache(input, option: "--input")
 
         // Images smaller than a fixed-size encoder's input are padded with zeros, as `gradfeat train` does.
-        let probe = try ModelZoo.make(model, classes: 2, inputChannels: set.channels, seed: seed)
-        var data = try ImageBatches(set, scaling: probe.inputScaling)
-        let wanted = probe.inputShape[1]
+        let metadata = try GradFeatCLI.plugins.models.entry(model)
+        var data = try ImageBatches(set, scaling: metadata.inputScaling)
+        let wanted = metadata.inputShape[1]
         let border = ImageBatches.paddingBorder(from: data.imageShape[1], to: wanted)
         if border > 0 {
             if !quiet { note("padding \(set.height)x\(set.width) images with zeros to \(model)'s \(wanted)x\(wanted)") }
@@ -254,11 +210,6 @@ struct CacheCommand: AsyncParsableCommand {
     }
 
     // MARK: - Helpers
-
-    static func isDirectory(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-    }
 
     /// The file's size for people, e.g. "12.3 MB".
     static func fileSize(_ url: URL) throws -> String {

@@ -70,7 +70,16 @@ struct EvalCommand: ParsableCommand {
     func evaluate(run: RunDirectory) throws {
         let clock = Date()
         let record = try run.record()
-        let names = extractor.map(commaSeparatedNames) ?? record.extractors
+        var names = extractor.map(commaSeparatedNames) ?? record.extractors
+        if extractor == nil {
+            // A plugin's extractor is scored by the executable that registers it (its package's `swift run NAME eval`).
+            let unknown = names.filter { !GradFeatCLI.plugins.extractors.contains($0) }
+            if !unknown.isEmpty {
+                note("skipping \(unknown.joined(separator: ", ")): not registered in this executable; run the eval "
+                     + "command of the package that registers \(unknown.count == 1 ? "it" : "them")")
+                names.removeAll { unknown.contains($0) }
+            }
+        }
         for name in names where !FileManager.default.fileExists(atPath: run.checkpoint(name).path) {
             throw RunDirectory.Error.missingFile(
                 path: run.checkpoint(name).path,
@@ -86,7 +95,7 @@ struct EvalCommand: ParsableCommand {
             let trained = try run.rebuild(
                 checkpoint: run.checkpoint(name), network: features, layout: layout, record: record,
                 fallbackOmegaBar: base.head)
-            let metrics = try evaluator.evaluate(trained.extractor, on: test, loss: loss(for: targets))
+            let metrics = try evaluator.evaluate(trained.extractor, on: test, loss: Experiment.loss(for: targets))
             results.append((name, trained.state.iteration, metrics, trained.state.history.last?.testMetric))
         }
 
@@ -124,24 +133,23 @@ struct EvalCommand: ParsableCommand {
             return (base, test, test.targets)
         }
         if !quiet { note("\(run.url.path) lacks its activation caches: computing them from \(record.dataset) again") }
-        var arguments = ["--dataset", record.dataset]
-        if let directory = record.dataDirectory { arguments += ["--data-dir", directory] }
-        for (name, value) in [("--image-size", record.imageSize), ("--train-size", record.trainSize),
-                              ("--test-size", record.testSize)] {
-            if let value { arguments += [name, String(value)] }
-        }
-        let probe = try ModelZoo.make(record.model, classes: 2, seed: record.seed)
-        let loaded = try loadData(
-            try DataOptions.parse(arguments), scaling: probe.inputScaling, seed: record.seed, padTo: probe.inputShape[1])
+        // The data as the run loaded them: the record's experiment (older records: their data fields).
+        let dataSpec = record.experiment?.data ?? DataSpec(
+            dataset: record.dataset, dataDirectory: record.dataDirectory, imageSize: record.imageSize ?? 64,
+            trainSize: record.trainSize ?? 0, testSize: record.testSize ?? 0)
+        let loaded = try ExperimentData.load(
+            dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
+            plugins: GradFeatCLI.plugins, quiet: quiet)
         let base = try run.baseNetwork(record, classes: loaded.train.classCount)
-        let test = try cachedActivations(in: run, base: base, split: layout.split, loaded: loaded, quiet: quiet).test
+        let test = try Experiment(ExperimentSpec(), plugins: GradFeatCLI.plugins, quiet: quiet)
+            .activations(in: run, base: base, layout: layout, data: loaded).test
         return (base, test, test.targets)
     }
 
     // MARK: - Predictions
 
     func evaluate(predictions: String, input: String) throws {
-        let set = try DatasetCache.read(URL(fileURLWithPath: input))
+        let set = try ExperimentData.readCache(input, option: "--input")
         guard FileManager.default.fileExists(atPath: predictions) else {
             throw ValidationError("--predictions \(predictions): no such file (write it with `gradfeat predict`)")
         }

@@ -42,13 +42,13 @@ struct ExtractCommand: ParsableCommand {
         guard network.weights != nil else {
             throw ValidationError("--weights is required: features of a random network are rarely what you want")
         }
-        let set = try DatasetCache.read(URL(fileURLWithPath: input))
-        let probe = try ModelZoo.make(network.model, classes: 2, inputChannels: set.channels, seed: 0)
-        var images = try ImageBatches(set, scaling: probe.inputScaling)
-        images = images.padded(by: ImageBatches.paddingBorder(from: images.imageShape[1], to: probe.inputShape[1]))
+        let set = try ExperimentData.readCache(input, option: "--input")
+        let model = try ModelZoo.metadata(for: network.modelName)
+        var images = try ImageBatches(set, scaling: model.inputScaling)
+        images = images.padded(by: ImageBatches.paddingBorder(from: images.imageShape[1], to: model.inputShape[1]))
         let base = try network.network(
             classes: max(set.classCount, 1), channels: set.channels, size: images.imageShape[1], seed: 0)
-        let layers = try linearize.map(commaSeparatedNames) ?? ModelZoo.defaults(for: network.model).linearize
+        let layers = try linearize.map(commaSeparatedNames) ?? ModelZoo.defaults(for: network.modelName).linearize
 
         let explicit = features == .gradient
             ? ExplicitGradientFeatures(top: try LinearizedTop(base.backbone, linearize: layers), omegaBar: base.head) : nil
@@ -72,7 +72,7 @@ struct ExtractCommand: ParsableCommand {
         let shape = explicit.map { [images.count, base.classCount, $0.featureCount] } ?? [images.count, width]
         let url = URL(fileURLWithPath: output)
         try HDF5File.writeAtomically(to: url, format: "gradfeat-features", version: 1) { file in
-            try file.setAttribute("model", network.model)
+            try file.setAttribute("model", network.modelName)
             try file.setAttribute("kind", features.rawValue)
             try file.setAttribute("source", input)
             if let explicit {

@@ -17,9 +17,10 @@ struct FinetuneCommand: AsyncParsableCommand {
             the linear models by `gradfeat report OUTPUT OTHER-RUN`, or train all four with `gradfeat train`.
             """)
 
-    @OptionGroup var options: ExtractorTraining
+    @OptionGroup var options: ExperimentOptions
 
     func run() async throws {
-        try options.run(extractors: ["finetune"], defaultOutput: "runs/finetune")
+        let spec = try options.spec(defaults: ExperimentSpec(output: "runs/finetune"), fixedExtractors: ["finetune"])
+        try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
     }
 }

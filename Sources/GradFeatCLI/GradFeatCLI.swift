@@ -1,22 +1,40 @@
-// The `gradfeat` command-line tool: GradFeat (Mu, Liang, Li, ICLR 2020) from data to results table.
+// The `gradfeat` command-line tool as a library: GradFeat (Mu, Liang, Li, ICLR 2020) from data to results table.
 import ArgumentParser
 import Foundation
+import GradFeat
 
-@main
-struct GradFeatCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// Every `gradfeat` command. The `gradfeat` executable is `await GradFeatCLI.main()`; a plugin package's executable
+/// registers its plugins first and gets every command with them:
+///
+/// ```swift
+/// import GradFeat
+/// import GradFeatCLI
+///
+/// try Plugins.shared.extractors.register(ProbeExtractor.plugin)
+/// await GradFeatCLI.main()
+/// ```
+public struct GradFeatCLI: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "gradfeat",
         abstract: "Gradients as features: adapt a pre-trained network with activation and gradient features.",
         discussion: """
             Start with `gradfeat demo`: it pre-trains a small network without labels, caches its activations in \
             HDF5, trains the activation, gradient, full GradFeat and fine-tuning models and prints the table.
             """,
-        subcommands: [DemoCommand.self, CacheCommand.self, PretrainCommand.self, TrainCommand.self, FinetuneCommand.self, EvalCommand.self, ReportCommand.self, ExtractCommand.self, ListCommand.self, BenchCommand.self, ImportCommand.self, PredictCommand.self])
+        subcommands: [
+            DemoCommand.self, CacheCommand.self, PretrainCommand.self, TrainCommand.self, FinetuneCommand.self,
+            EvalCommand.self, ReportCommand.self, ExtractCommand.self, ListCommand.self, BenchCommand.self,
+            ImportCommand.self, PredictCommand.self, NewPluginCommand.self,
+        ])
 
-    /// Parses `arguments` (without the program name) with a `--config` file's run keys expanded
-    /// (`ConfigFileArguments`), then runs the subcommand.
-    static func run(arguments: [String]) async throws {
-        var command = try parseAsRoot(try ConfigFileArguments.expand(arguments))
+    /// The registries the commands read names from.
+    public static var plugins: Plugins { Plugins.shared }
+
+    public init() {}
+
+    /// Parses `arguments` (without the program name) and runs the subcommand.
+    public static func run(arguments: [String]) async throws {
+        var command = try parseAsRoot(arguments)
         if var command = command as? AsyncParsableCommand {
             try await command.run()
         } else {
@@ -24,7 +42,8 @@ struct GradFeatCommand: AsyncParsableCommand {
         }
     }
 
-    static func main() async {
+    /// Runs the command line of this process, printing an error and exiting non-zero on failure.
+    public static func main() async {
         do {
             try await run(arguments: Array(CommandLine.arguments.dropFirst()))
         } catch {

@@ -3,28 +3,51 @@ import Foundation
 import GradFeat
 import Layers
 
-/// Where data comes from.
+/// Where data comes from. Every option here is a config-file key of the same name (`--data-dir` is `data_dir`);
+/// one given here wins over the file's and the defaults'.
 struct DataOptions: ParsableArguments {
-    @Option(help: "Data set: \(DataCatalog.names.joined(separator: ", ")).")
-    var dataset = "fashion-mnist"
+    @Option(help: "Data set: a registered one (\(DataCatalog.names.joined(separator: ", ")); `gradfeat list`) or a data-set cache TRAIN.h5 written by `gradfeat cache`.")
+    var dataset: String?
+
+    @Option(help: "A data-set cache of test images, with --dataset TRAIN.h5 (default: hold out --test-fraction of TRAIN.h5).")
+    var testDataset: String?
+
+    @Option(help: "The seeded fraction of --dataset TRAIN.h5 held out as the test set when no --test-dataset is given (default 0.2).")
+    var testFraction: Double?
 
     @Option(help: "Folder holding the data (default: $GRADFEAT_DATA_DIR, else ../shared/datasets when present).")
     var dataDir: String?
 
-    @Option(help: "Side of the images for data sets of varied sizes (VOC2007, COCO): they are resized to it.")
-    var imageSize = 64
+    @Option(help: "Side of the images for data sets of varied sizes (VOC2007, COCO): they are resized to it (default 64).")
+    var imageSize: Int?
 
     @Option(help: "Use only this many training images (a quick run); 0 means all.")
-    var trainSize = 0
+    var trainSize: Int?
 
     @Option(help: "Use only this many test images; 0 means all.")
-    var testSize = 0
+    var testSize: Int?
+
+    func apply(to layer: inout ConfigLayer) {
+        layer.setIfGiven("dataset", dataset.map(ConfigValue.string), "--dataset")
+        layer.setIfGiven("test_dataset", testDataset.map(ConfigValue.string), "--test-dataset")
+        layer.setIfGiven("test_fraction", testFraction.map(ConfigValue.double), "--test-fraction")
+        layer.setIfGiven("data_dir", dataDir.map(ConfigValue.string), "--data-dir")
+        layer.setIfGiven("image_size", imageSize.map { .int(Int64($0)) }, "--image-size")
+        layer.setIfGiven("train_size", trainSize.map { .int(Int64($0)) }, "--train-size")
+        layer.setIfGiven("test_size", testSize.map { .int(Int64($0)) }, "--test-size")
+    }
 }
 
-/// How models are trained.
+/// How models are trained: the optimiser keys of the released PyTorch code, over a preset and a config file.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Optimiser preset: 'paper' (Adam β1 0.5, lr 1e-3, wd 1e-6, batch 64) or 'released' (SGD 0.9, lr 0.1, clip 10).")
-    var preset = "paper"
+    @Option(help: "A config file, JSON (.json) or YAML (.yaml, .yml), with the keys of these options (optim, lr, wd, batchsize, niter, model, dataset, mode, …; `docs/CONFIG.md`) laid over --preset; command-line options override it.")
+    var config: String?
+
+    @Option(help: "Optimiser preset: 'paper' (Adam β1 0.5, lr 1e-3, wd 1e-6, batch 64; the default) or 'released' (SGD 0.9, lr 0.1, clip 10).")
+    var preset: String?
+
+    @Option(help: "Optimiser: adam or sgd (overrides the preset).")
+    var optim: String?
 
     @Option(name: .customLong("niter"), help: "Training iterations per model.")
     var iterations: Int?
@@ -33,52 +56,155 @@ struct TrainingOptions: ParsableArguments {
     var batchSize: Int?
 
     @Option(name: .customLong("lr"), help: "Learning rate (overrides the preset).")
-    var learningRate: Float?
+    var learningRate: Double?
 
     @Option(name: .customLong("wd"), help: "Weight decay (overrides the preset).")
-    var weightDecay: Float?
+    var weightDecay: Double?
 
-    @Option(name: .customLong("stepsize"), help: "Halve the learning rate every this many iterations.")
+    @Option(help: "SGD momentum.")
+    var momentum: Double?
+
+    @Option(name: .customLong("stepsize"), help: "Multiply the learning rate by --stepfactor (default 0.5) every this many iterations.")
     var stepSize: Int?
 
-    @Option(help: "Clip the gradient norm at this value.")
-    var clip: Float?
+    @Option(name: .customLong("stepfactor"), help: "The step schedule's factor.")
+    var stepFactor: Double?
 
-    @Option(help: "Evaluate on the test set every this many iterations (0: at the end only).")
+    @Option(help: "Clip the gradient norm at this value.")
+    var clip: Double?
+
+    @Option(help: "Evaluate on the test set every this many iterations (default: a tenth of --niter).")
     var evalEvery: Int?
 
-    @Option(help: "Parametrization of the trained layers: ntk (the authors') or standard.")
-    var parametrization = Parametrization.default.rawValue
+    @Option(help: "Write a checkpoint every this many iterations (0: at the end only).")
+    var checkpointEvery: Int?
 
-    @Option(help: "Random seed: every run is reproducible from it.")
-    var seed: UInt64 = 0
+    @Option(help: "Random seed: every run is reproducible from it (default 0).")
+    var seed: UInt64?
 
-    @Option(help: "A config file, JSON (.json) or YAML (.yaml, .yml), with the released code's keys (optim, lr, wd, batchsize, niter, stepsize, …) laid over --preset; command-line options override it.")
-    var config: String?
+    func apply(to layer: inout ConfigLayer) {
+        layer.setIfGiven("preset", preset.map(ConfigValue.string), "--preset")
+        layer.setIfGiven("optim", optim.map(ConfigValue.string), "--optim")
+        layer.setIfGiven("niter", iterations.map { .int(Int64($0)) }, "--niter")
+        layer.setIfGiven("batchsize", batchSize.map { .int(Int64($0)) }, "--batchsize")
+        layer.setIfGiven("lr", learningRate.map(ConfigValue.double), "--lr")
+        layer.setIfGiven("wd", weightDecay.map(ConfigValue.double), "--wd")
+        layer.setIfGiven("momentum", momentum.map(ConfigValue.double), "--momentum")
+        layer.setIfGiven("stepsize", stepSize.map { .int(Int64($0)) }, "--stepsize")
+        layer.setIfGiven("stepfactor", stepFactor.map(ConfigValue.double), "--stepfactor")
+        layer.setIfGiven("clip", clip.map(ConfigValue.double), "--clip")
+        layer.setIfGiven("eval_every", evalEvery.map { .int(Int64($0)) }, "--eval-every")
+        layer.setIfGiven("checkpoint_every", checkpointEvery.map { .int(Int64($0)) }, "--checkpoint-every")
+        layer.setIfGiven("seed", seed.map { .int(Int64(truncatingIfNeeded: $0)) }, "--seed")
+    }
+}
 
-    /// The preset, with the config file's keys over it, with the command-line options over both.
-    /// `defaultBatchSize`, when given, replaces the preset's batch size before the file and options apply.
-    func configuration(defaultIterations: Int, defaultBatchSize: Int? = nil) throws -> TrainingConfiguration {
-        var c = try TrainingConfiguration.preset(preset, iterations: iterations ?? defaultIterations, seed: seed)
-        if let defaultBatchSize { c.batchSize = defaultBatchSize }
-        if let config { c = try TrainingConfiguration(contentsOf: URL(fileURLWithPath: config), over: c) }
-        if let iterations { c.iterations = iterations }
-        if let batchSize { c.batchSize = batchSize }
-        if let learningRate { c.learningRate = learningRate }
-        if let weightDecay { c.weightDecay = weightDecay }
-        if let stepSize { c.stepSize = stepSize }
-        if let clip { c.clipNorm = clip }
-        if let evalEvery { c.evaluateEvery = evalEvery }
-        if config == nil || seed != 0 { c.seed = seed }
-        try c.validate()
-        return c
+/// The extractors' layout and the run folder.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Layers to linearize (and fine-tune), comma-separated (default: the model's).")
+    var linearize: String?
+
+    @Option(help: "The first θ2 layer; the cache holds its input (default: the first linearized layer).")
+    var split: String?
+
+    @Option(help: "Parametrization of the trained layers: ntk (the authors'; the default) or standard.")
+    var parametrization: String?
+
+    @Flag(help: "Do not standardise the features before the heads.")
+    var noStandardize = false
+
+    @Option(help: "Checkpoint of a trained activation model whose head is ω̄ (when 'activation' is not trained here); fine-tuning starts its head from it.")
+    var omega: String?
+
+    @Option(help: "Pre-train the base network here first: rotation (no labels) or supervised; its weights go to OUTPUT/weights.h5.")
+    var pretrain: String?
+
+    @Option(help: "Pre-training iterations (batch --pretrain-batchsize, default 128).")
+    var pretrainIterations: Int?
+
+    @Option(name: .customLong("pretrain-batchsize"), help: "Pre-training mini-batch size.")
+    var pretrainBatchSize: Int?
+
+    @Option(name: .customLong("extractor-option"), help: "An extractor's own option, NAME.KEY=VALUE (repeatable), e.g. random-features.width=512.")
+    var extractorOptions: [String] = []
+
+    @Option(help: "Folder for caches, checkpoints and results (default: runs/<command>).")
+    var output: String?
+
+    @Flag(help: "Continue from the checkpoints in the output folder.")
+    var resume = false
+
+    @Flag(help: "Print no progress.")
+    var quiet = false
+
+    func apply(to layer: inout ConfigLayer) {
+        layer.setIfGiven("linearize", linearize.map(ConfigValue.string), "--linearize")
+        layer.setIfGiven("split", split.map(ConfigValue.string), "--split")
+        layer.setIfGiven("parametrization", parametrization.map(ConfigValue.string), "--parametrization")
+        if noStandardize { layer.set("standardize", .bool(false), origin: "option --no-standardize") }
+        layer.setIfGiven("omega", omega.map(ConfigValue.string), "--omega")
+        layer.setIfGiven("pretrain", pretrain.map(ConfigValue.string), "--pretrain")
+        layer.setIfGiven("pretrain_niter", pretrainIterations.map { .int(Int64($0)) }, "--pretrain-iterations")
+        layer.setIfGiven("pretrain_batchsize", pretrainBatchSize.map { .int(Int64($0)) }, "--pretrain-batchsize")
+        layer.setIfGiven("output", output.map(ConfigValue.string), "--output")
+        if resume { layer.set("resume", .bool(true), origin: "option --resume") }
     }
 
-    func resolvedParametrization() throws -> Parametrization {
-        guard let p = Parametrization(rawValue: parametrization) else {
-            throw ValidationError("--parametrization must be 'ntk' or 'standard', not '\(parametrization)'")
+    /// `spec` with each `--extractor-option NAME.KEY=VALUE` added to the options of the extractor NAME.
+    func applyExtractorOptions(to spec: inout ExperimentSpec) throws {
+        for option in extractorOptions {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            let path = parts.first?.split(separator: ".", maxSplits: 1).map(String.init) ?? []
+            guard parts.count == 2, path.count == 2, !path[1].isEmpty else {
+                throw ValidationError("--extractor-option '\(option)' is not NAME.KEY=VALUE (e.g. random-features.width=512)")
+            }
+            guard let index = spec.extractors.firstIndex(where: { $0.name == path[0] }) else {
+                throw ValidationError(
+                    "--extractor-option '\(option)': '\(path[0])' is not among the extractors trained here "
+                        + "(\(spec.extractors.map(\.name).joined(separator: ", ")))")
+            }
+            spec.extractors[index].options[path[1]] = ConfigValue(commandLine: parts[1])
         }
-        return p
+    }
+}
+
+/// An experiment command's options — data, network, training, run — resolved into one `ExperimentSpec`.
+struct ExperimentOptions: ParsableArguments {
+    @OptionGroup var data: DataOptions
+    @OptionGroup var network: NetworkOptions
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var run: RunOptions
+
+    /// The spec: `defaults` under the preset, then the config file, then the options given here, key by key.
+    /// `extractors`, when given, is the `--extractor` option's value; `fixedExtractors` the command's own (finetune).
+    func spec(defaults: ExperimentSpec, extractors: String? = nil, fixedExtractors: [String]? = nil) throws
+        -> ExperimentSpec
+    {
+        let file = try training.config.map { try ConfigLayer.file(URL(fileURLWithPath: $0)) } ?? ConfigLayer()
+        var commandLine = ConfigLayer()
+        data.apply(to: &commandLine)
+        network.apply(to: &commandLine)
+        training.apply(to: &commandLine)
+        run.apply(to: &commandLine)
+        commandLine.setIfGiven("mode", extractors.map(ConfigValue.string), "--extractor")
+        if let fixedExtractors {
+            if file.values["mode"] != nil {
+                throw ValidationError(
+                    "config file \(training.config ?? ""): 'mode' does not apply to this command, which trains "
+                        + "\(fixedExtractors.joined(separator: ", ")); remove it, or use `gradfeat train`")
+            }
+            commandLine.set("mode", .array(fixedExtractors.map(ConfigValue.string)), origin: "the command")
+        }
+        var spec = try ExperimentSpec.resolve(defaults: defaults, file: file, commandLine: commandLine)
+        try run.applyExtractorOptions(to: &spec)
+        return spec
+    }
+}
+
+extension ConfigLayer {
+    /// Sets `key` when the option was given (`value` not nil), noting the option as its origin.
+    mutating func setIfGiven(_ key: String, _ value: ConfigValue?, _ option: String) {
+        if let value { set(key, value, origin: "option \(option)") }
     }
 }
 
@@ -90,12 +216,8 @@ func writeJSON(_ value: some Encodable, to url: URL) throws {
 }
 
 /// Prints to standard error.
-func note(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-}
+func note(_ message: String) { Log.note(message) }
 
 /// The names in a comma-separated option value (`--extractor activation, gradfeat`, `--linearize conv4,conv5`),
 /// trimmed, empty entries dropped.
-func commaSeparatedNames(_ text: String) -> [String] {
-    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-}
+func commaSeparatedNames(_ text: String) -> [String] { ExperimentSpec.commaSeparated(text) }

@@ -83,11 +83,11 @@ struct PredictCommand: ParsableCommand {
         let record = try run?.recordIfPresent()
 
         // The network, its head from the weights unless the checkpoint brings one.
-        let probe = try ModelZoo.make(network.model, classes: 2, inputChannels: images.shape[1], seed: 0)
+        let model = try ModelZoo.metadata(for: network.modelName)
         var batches = try ImageBatches(
             pixels: images.pixels, imageShape: [images.shape[1], images.shape[2], images.shape[3]],
-            targets: .classes(Array(repeating: 0, count: images.shape[0])), classCount: 1, scaling: probe.inputScaling)
-        let size = probe.inputShape[1]
+            targets: .classes(Array(repeating: 0, count: images.shape[0])), classCount: 1, scaling: model.inputScaling)
+        let size = model.inputShape[1]
         let border = noPad ? 0 : ImageBatches.paddingBorder(from: batches.imageShape[1], to: size)
         if border > 0 {
             note("padding \(batches.imageShape[1])×\(batches.imageShape[2]) images with zeros by \(border), as `gradfeat train` does (--no-pad: feed them as they are)")
@@ -108,7 +108,7 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("cannot tell the number of classes: \(weightsPath) has no fc.weight and no checkpoint gives a head")
         }
         let fresh = try ModelZoo.make(
-            network.model, classes: classes, inputChannels: batches.imageShape[0], inputSize: batches.imageShape[1],
+            network.modelName, classes: classes, inputChannels: batches.imageShape[0], inputSize: batches.imageShape[1],
             seed: record?.seed ?? 0)
         let headIsNew = weightsClasses != classes || checkpointState != nil
         let base = try WeightsFile.load(weightsURL, into: fresh, keepInitial: network.keepInitial + (headIsNew ? ["fc."] : []))
@@ -123,7 +123,7 @@ struct PredictCommand: ParsableCommand {
                 return value
             }
             let layout = try run.layout(
-                model: network.model, record: record, split: split,
+                model: network.modelName, record: record, split: split,
                 linearize: linearize.map(commaSeparatedNames), parametrization: chosen,
                 standardize: noStandardize ? false : nil)
             if layout.standardize { note("standardising features with statistics of \(standardizeFrom ?? run.activationCache("train").path)") }
@@ -151,7 +151,7 @@ struct PredictCommand: ParsableCommand {
         }
 
         try HDF5File.writeAtomically(to: URL(fileURLWithPath: output), format: Self.format, version: 1) { file in
-            try file.setAttribute("model", network.model)
+            try file.setAttribute("model", network.modelName)
             try file.setAttribute("weights", weightsPath)
             try file.setAttribute("input", input)
             try file.setAttribute("extractor", checkpointState?.extractor ?? "network")

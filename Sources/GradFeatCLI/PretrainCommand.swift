@@ -25,13 +25,30 @@ struct PretrainCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
-        let configuration = try training.configuration(defaultIterations: 5_000, defaultBatchSize: 128)
-        let probe = try ModelZoo.make(network.model, classes: 2, seed: training.seed)
-        let loaded = try loadData(data, scaling: probe.inputScaling, seed: training.seed, padTo: probe.inputShape[1])
-        let start = try network.network(
-            classes: loaded.train.classCount, channels: loaded.train.imageShape[0], size: loaded.train.imageShape[1],
-            seed: training.seed)
+        let file = try training.config.map { try ConfigLayer.file(URL(fileURLWithPath: $0)) } ?? ConfigLayer()
+        for key in ["mode", "linearize", "split", "output", "omega", "pretrain"] where file.values[key] != nil {
+            throw ValidationError(
+                "config file \(training.config ?? ""): '\(key)' does not apply to `gradfeat pretrain`; remove it, or "
+                    + "pass the file to `gradfeat train`")
+        }
+        var commandLine = ConfigLayer()
+        data.apply(to: &commandLine)
+        network.apply(to: &commandLine)
+        training.apply(to: &commandLine)
+        let spec = try ExperimentSpec.resolve(
+            defaults: ExperimentSpec(training: .paper(iterations: 5_000)),
+            commandDefaults: ConfigLayer(values: ["batchsize": .int(128)], origins: ["batchsize": "pretrain's default"]),
+            file: file, commandLine: commandLine)
+        try spec.training.validate()
+        let model = try GradFeatCLI.plugins.models.entry(spec.model)
+        let loaded = try ExperimentData.load(spec.data, model: model, seed: spec.training.seed,
+                                             plugins: GradFeatCLI.plugins, quiet: quiet)
+        let start = try ModelZoo.make(
+            spec.model, classes: loaded.train.classCount, inputChannels: loaded.train.imageShape[0],
+            inputSize: loaded.train.imageShape[1], seed: spec.training.seed,
+            weights: spec.weights.map { URL(fileURLWithPath: $0) }, keepInitial: spec.keepInitial)
         let clock = Date()
+        let configuration = spec.training
         let trained: Network
         switch method {
         case .rotation:
@@ -45,7 +62,7 @@ struct PretrainCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try WeightsFile.save(trained, to: url)
         try writeJSON(configuration, to: url.deletingPathExtension().appendingPathExtension("json"))
-        print(String(format: "pre-trained %@ by %@ on %@: %d iterations in %.0f s → %@", network.model,
+        print(String(format: "pre-trained %@ by %@ on %@: %d iterations in %.0f s → %@", spec.model,
                      method.rawValue, loaded.description, configuration.iterations, Date().timeIntervalSince(clock), output))
     }
 }

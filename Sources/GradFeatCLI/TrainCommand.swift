@@ -12,15 +12,17 @@ struct TrainCommand: AsyncParsableCommand {
             their producer (weights, layer, images, scaling) is unchanged — also when `gradfeat cache \
             --activations` wrote them. Each extractor writes OUTPUT/<name>.h5 checkpoints; --resume continues them \
             exactly. OUTPUT also gets config.json (the resolved configuration), results.md, metrics.csv and \
-            accuracy.svg; `gradfeat eval --run OUTPUT` scores the trained extractors again.
+            accuracy.svg; `gradfeat eval --run OUTPUT` scores the trained extractors again. Every option is also \
+            a config-file key (--config); options given here win over the file, the file over the preset.
             """)
 
-    @OptionGroup var options: ExtractorTraining
+    @OptionGroup var options: ExperimentOptions
 
-    @Option(help: "Extractors to train in order, comma-separated; gradient models use ω̄ from the activation model.")
-    var extractor = "activation,gradient,gradfeat,finetune"
+    @Option(help: "Extractors to train in order, comma-separated (default: activation,gradient,gradfeat,finetune); gradient models use ω̄ from the activation model.")
+    var extractor: String?
 
     func run() async throws {
-        try options.run(extractors: commaSeparatedNames(extractor), defaultOutput: "runs/train")
+        let spec = try options.spec(defaults: ExperimentSpec(output: "runs/train"), extractors: extractor)
+        try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
     }
 }

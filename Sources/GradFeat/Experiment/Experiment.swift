@@ -67,6 +67,9 @@ public struct Experiment: Sendable {
                                                          quiet: quiet).network.backbone
             case .supervised:
                 base = try Pretraining.supervised(base, on: data.train, configuration: configuration, quiet: quiet).network
+            case .autoencoder:
+                base.backbone = try Pretraining.autoencoder(base, images: data.train, configuration: configuration,
+                                                            quiet: quiet).network.backbone
             }
             let url = run.file("weights.h5")
             try WeightsFile.save(base, to: url)

@@ -46,9 +46,10 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// The results table's title (nil: one from the data set and model).
     public var title: String?
 
-    /// How a base network is pre-trained here.
+    /// How a base network is pre-trained here: rotation prediction (no labels), supervised, or as an autoencoder
+    /// with a linear decoder (no labels).
     public enum PretrainingMethod: String, Codable, Sendable, CaseIterable {
-        case rotation, supervised
+        case rotation, supervised, autoencoder
     }
 
     /// A spec with GradFeat's defaults: Fashion-MNIST, the BiGAN encoder, the four models, the paper's optimiser.
@@ -244,6 +245,16 @@ extension ExperimentSpec {
         }
     }
 
+    /// The spec of a command: its `defaults` under the preset that the command line or the file names (else
+    /// `defaults.preset`), then `commandDefaults` (keys a command sets differently from the preset), then the
+    /// config file, then the command line.
+    public static func resolve(defaults: ExperimentSpec, commandDefaults: ConfigLayer = ConfigLayer(),
+                               file: ConfigLayer, commandLine: ConfigLayer) throws -> ExperimentSpec {
+        var preset = defaults.preset
+        if case let .string(name)? = commandLine.values["preset"] ?? file.values["preset"] { preset = name }
+        return try resolve([try baseLayer(defaults, preset: preset), commandDefaults, file, commandLine])
+    }
+
     /// The preset's and a command's defaults as the first layer: `defaults` encoded with the training keys of the
     /// preset `preset` (niter, batchsize and the other keys `defaults.training` sets differently win).
     public static func baseLayer(_ defaults: ExperimentSpec, preset: String) throws -> ConfigLayer {
@@ -271,7 +282,7 @@ extension ExperimentSpec {
             case is [String].Type: return "must be a list of names"
             case is TrainingConfiguration.OptimizerKind.Type: return "must be adam or sgd"
             case is Parametrization.Type: return "must be ntk or standard"
-            case is ExperimentSpec.PretrainingMethod.Type: return "must be rotation or supervised"
+            case is ExperimentSpec.PretrainingMethod.Type: return "must be rotation, supervised or autoencoder"
             default: return "has the wrong type (\(type))"
             }
         }
@@ -281,7 +292,7 @@ extension ExperimentSpec {
         case let .dataCorrupted(context):
             let keys = path(context)
             let hints = ["optim": "must be adam or sgd", "parametrization": "must be ntk or standard",
-                         "pretrain": "must be rotation or supervised"]
+                         "pretrain": "must be rotation, supervised or autoencoder"]
             return (keys, keys.last.flatMap { hints[$0] } ?? context.debugDescription)
         case let .keyNotFound(missing, context): return (path(context) + [missing.stringValue], "is missing")
         @unknown default: return ([], "\(error)")
