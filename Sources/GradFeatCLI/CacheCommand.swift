@@ -5,7 +5,7 @@ import GradFeat
 
 /// `gradfeat cache`: decodes a data set once into a data-set cache (HDF5), or runs a base network's frozen bottom
 /// over a data-set cache and stores the activations. docs/FORMATS.md describes both files.
-struct CacheCommand: AsyncParsableCommand {
+struct CacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "Write a data-set cache (decoded images + labels) or an activation cache, in HDF5.",
@@ -109,7 +109,7 @@ struct CacheCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run() throws {
         let outputURL = URL(fileURLWithPath: output)
         let folder = outputURL.deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: folder.path) {

@@ -3,7 +3,7 @@ import Foundation
 import GradFeat
 
 /// The main job: the paper's comparison end to end on real data, in a few minutes.
-struct DemoCommand: AsyncParsableCommand {
+struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Pre-train a base network by rotation prediction, cache its activations, and compare the "
@@ -29,7 +29,7 @@ struct DemoCommand: AsyncParsableCommand {
             title: "GradFeat demo: the four models on a network pre-trained here without labels")
     }
 
-    func run() async throws {
+    func run() throws {
         let spec = try options.spec(defaults: Self.defaults, extractors: extractor)
         try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
     }

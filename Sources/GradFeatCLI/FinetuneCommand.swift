@@ -3,7 +3,7 @@ import Foundation
 import GradFeat
 
 /// Fine-tuning, the reference GradFeat approximates: `gradfeat train --extractor finetune` under its own name.
-struct FinetuneCommand: AsyncParsableCommand {
+struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
         abstract: "Fine-tune the top layers θ2 and the head by backpropagation: the reference GradFeat approximates.",
@@ -19,7 +19,7 @@ struct FinetuneCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ExperimentOptions
 
-    func run() async throws {
+    func run() throws {
         let spec = try options.spec(defaults: ExperimentSpec(output: "runs/finetune"), fixedExtractors: ["finetune"])
         try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
     }

@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import GradFeat
 
-/// Every `gradfeat` command. The `gradfeat` executable is `await GradFeatCLI.main()`; a plugin package's executable
+/// Every `gradfeat` command. The `gradfeat` executable is `GradFeatCLI.main()`; a plugin package's executable
 /// registers its plugins first and gets every command with them:
 ///
 /// ```swift
@@ -11,9 +11,9 @@ import GradFeat
 /// import GradFeatCLI
 ///
 /// try Plugins.shared.extractors.register(ProbeExtractor.plugin)
-/// await GradFeatCLI.main()
+/// GradFeatCLI.main()
 /// ```
-public struct GradFeatCLI: AsyncParsableCommand {
+public struct GradFeatCLI: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gradfeat",
         abstract: "Gradients as features: adapt a pre-trained network with activation and gradient features.",
@@ -33,19 +33,15 @@ public struct GradFeatCLI: AsyncParsableCommand {
     public init() {}
 
     /// Parses `arguments` (without the program name) and runs the subcommand.
-    public static func run(arguments: [String]) async throws {
+    public static func run(arguments: [String]) throws {
         var command = try parseAsRoot(arguments)
-        if var command = command as? AsyncParsableCommand {
-            try await command.run()
-        } else {
-            try command.run()
-        }
+        try command.run()
     }
 
     /// Runs the command line of this process, printing an error and exiting non-zero on failure.
-    public static func main() async {
+    public static func main() {
         do {
-            try await run(arguments: Array(CommandLine.arguments.dropFirst()))
+            try run(arguments: Array(CommandLine.arguments.dropFirst()))
         } catch {
             exit(withError: error)
         }

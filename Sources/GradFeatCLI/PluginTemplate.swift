@@ -162,7 +162,7 @@ struct PluginTemplate {
             FileHandle.standardError.write(Data("\\(error)\\n".utf8))
             exit(1)
         }
-        await GradFeatCLI.main()
+        GradFeatCLI.main()
 
         """
     }

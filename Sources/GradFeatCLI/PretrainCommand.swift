@@ -4,7 +4,7 @@ import GradFeat
 import Layers
 
 /// Pre-training a base network here.
-struct PretrainCommand: AsyncParsableCommand {
+struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
         abstract: "Pre-train a base network: rotation prediction (no labels) or supervised, and save its weights.")
@@ -24,7 +24,7 @@ struct PretrainCommand: AsyncParsableCommand {
     @Flag(help: "Print no progress.")
     var quiet = false
 
-    func run() async throws {
+    func run() throws {
         let file = try training.config.map { try ConfigLayer.file(URL(fileURLWithPath: $0)) } ?? ConfigLayer()
         for key in ["mode", "linearize", "split", "output", "omega", "pretrain"] where file.values[key] != nil {
             throw ValidationError(

@@ -3,7 +3,7 @@ import Foundation
 import GradFeat
 
 /// Training extractors on cached activations of a base network, with checkpoints and resume.
-struct TrainCommand: AsyncParsableCommand {
+struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train extractors (activation, gradient, gradfeat, finetune or a registered one) on a data set.",
@@ -21,7 +21,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Extractors to train in order, comma-separated (default: activation,gradient,gradfeat,finetune); gradient models use ω̄ from the activation model.")
     var extractor: String?
 
-    func run() async throws {
+    func run() throws {
         let spec = try options.spec(defaults: ExperimentSpec(output: "runs/train"), extractors: extractor)
         try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
     }

@@ -1,2 +1,3 @@
 import GradFeatCLI
-await GradFeatCLI.main()
+
+GradFeatCLI.main()
