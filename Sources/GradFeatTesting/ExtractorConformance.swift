@@ -86,7 +86,7 @@ public enum ExtractorConformance {
                 let scale = gradient.scalars.map { Double(abs($0)) }.max() ?? 0
                 for i in FiniteDifferences.sampleIndices(size: gradient.count, count: samplesPerTensor, rng: &rng) {
                     let value = original[t].scalars[i]
-                    let step = 1e-2 * max(1, abs(value))
+                    let step = 1e-3 * max(1, abs(value))
                     var plus = original, minus = original
                     plus[t].withUnsafeMutableBufferPointer { $0[i] = value + step }
                     minus[t].withUnsafeMutableBufferPointer { $0[i] = value - step }

@@ -26,7 +26,7 @@ public enum HeadConformance {
         let cotangent = Tensor.normal([batchSize, head.classCount], using: &rng)
         problems.attempt("jvp and vjp") {
             let jvp = try head.jvp(at: features, tangent: tangent)
-            let step: Float = 1e-2
+            let step: Float = 1e-3
             var plus = features, minus = features
             try plus.add(tangent, scaledBy: step)
             try minus.add(tangent, scaledBy: -step)

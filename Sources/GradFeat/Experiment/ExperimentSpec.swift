@@ -239,9 +239,34 @@ extension ExperimentSpec {
         do {
             return try ConfigValue.object(merged.values).decode(ExperimentSpec.self)
         } catch let error as DecodingError {
-            let (path, problem) = describe(error)
+            var (path, problem) = describe(error)
+            if path.isEmpty, let base = layers.first {
+                // Foundation names no key for a number that does not fit its type (2.5 for an integer): find the
+                // key by decoding the first layer with one key of the merged layers at a time.
+                for key in merged.values.keys.sorted() where merged.values[key] != base.values[key] {
+                    var single = base.values
+                    single[key] = merged.values[key]
+                    guard (try? ConfigValue.object(single).decode(ExperimentSpec.self)) == nil else { continue }
+                    path = [key]
+                    problem = base.values[key].map(Self.expectation) ?? "has the wrong type"
+                    break
+                }
+            }
             throw ConfigError(location: merged.origin(of: path) ?? "key '\(path.joined(separator: "."))'",
                               problem: "'\(path.joined(separator: "."))' \(problem)", fix: "correct the value")
+        }
+    }
+
+    /// What a key whose default is `value` takes.
+    static func expectation(_ value: ConfigValue) -> String {
+        switch value {
+        case .int: return "must be a whole number"
+        case .double: return "must be a number"
+        case .bool: return "must be true or false"
+        case .string: return "must be text"
+        case .array: return "must be a list"
+        case .object: return "must be a mapping"
+        case .null: return "has the wrong type"
         }
     }
 

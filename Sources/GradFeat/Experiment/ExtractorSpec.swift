@@ -20,6 +20,12 @@ public struct ExtractorSpec: Codable, Sendable, Equatable {
             self.init(name)
             return
         }
+        let keys = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+        if let unknown = keys.first(where: { CodingKeys(rawValue: $0) == nil }) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath + [AnyCodingKey(unknown)],
+                debugDescription: "is not a key of an extractor, which has 'name' and 'options'"))
+        }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(try container.decode(String.self, forKey: .name),
                   options: try container.decodeIfPresent([String: ConfigValue].self, forKey: .options) ?? [:])
@@ -34,5 +40,17 @@ public struct ExtractorSpec: Codable, Sendable, Equatable {
             try container.encode(name, forKey: .name)
             try container.encode(options, forKey: .options)
         }
+    }
+}
+
+/// A coding key of any name (to list a mapping's keys).
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        stringValue = String(intValue)
+        self.intValue = intValue
     }
 }
