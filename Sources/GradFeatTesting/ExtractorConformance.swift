@@ -119,7 +119,7 @@ public enum ExtractorConformance {
             trained.parameters = perturbed
             let expected = try trained.forward(input, mode: .evaluation).logits
             let url = FileManager.default.temporaryDirectory
-                .appendingPathComponent("gradfeat-conformance-\(ProcessInfo.processInfo.processIdentifier)-\(plugin.name).h5")
+                .appendingPathComponent("gradfeat-conformance-\(plugin.name)-\(UUID().uuidString).h5")
             defer { try? FileManager.default.removeItem(at: url) }
             let state = TrainingState(
                 iteration: 1, parameters: trained.parameters, parameterNames: trained.parameterNames, optimizerState: [],
