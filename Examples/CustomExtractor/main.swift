@@ -26,14 +26,15 @@ struct RandomFeatures: StoredParameterExtractor {
 
     var parameterNames: [String] { ["head.weight", "head.bias"] }
 
-    func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+    /// The pass is the random features relu(R f): the head's gradients read them.
+    func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
         let features = try ReLU().forward(try projection.forward(try featureNetwork.forward(input)))
         return ExtractorOutput(logits: try Dense(weight: parameters[0], bias: parameters[1]).forward(features),
-                               features: features)
+                               pass: features, mode: mode)
     }
 
-    func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-        try linearHeadGradients(features: output.features ?? .zeros([0]), logitsGradient: logitsGradient)
+    func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
+        try linearHeadGradients(features: output.pass, logitsGradient: logitsGradient)
     }
 }
 

@@ -129,18 +129,16 @@ struct PluginTemplate {
                 try ReLU().forward(try projection.forward(try featureNetwork.forward(input)))
             }
 
-            public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+            /// The pass is the random features h: the head's gradients read them.
+            public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
                 let features = try randomFeatures(input)
                 let head = try Dense(weight: parameters[0], bias: parameters[1])
-                return ExtractorOutput(logits: try head.forward(features), features: features)
+                return ExtractorOutput(logits: try head.forward(features), pass: features, mode: mode)
             }
 
             /// ∂L/∂W = gᵀ h and ∂L/∂b = Σ g for the logits' gradient g and the random features h.
-            public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-                guard let features = output.features else {
-                    throw GradFeatError.invalidConfiguration("extractor '\(name)': the forward pass kept no features")
-                }
-                return try linearHeadGradients(features: features, logitsGradient: logitsGradient)
+            public func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
+                try linearHeadGradients(features: output.pass, logitsGradient: logitsGradient)
             }
         }
 

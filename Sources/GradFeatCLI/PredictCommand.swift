@@ -136,9 +136,9 @@ struct PredictCommand: ParsableCommand {
             let bottom = try trained.bottom()
             for start in stride(from: 0, to: count, by: batchSize) {
                 let x = try batches.batch(Array(start..<min(start + batchSize, count))).inputs
-                let result = try trained.extractor.forward(try bottom.forward(x, mode: .evaluation), mode: .evaluation)
+                let result = try trained.extractor.evaluationTerms(try bottom.forward(x, mode: .evaluation))
                 outputs["logits"]!.append(contentsOf: result.logits.scalars)
-                if let a = result.activationTerm, let g = result.gradientTerm {
+                if let a = result.activation, let g = result.gradient {
                     outputs["activation_term", default: []].append(contentsOf: a.scalars)
                     outputs["gradient_term", default: []].append(contentsOf: g.scalars)
                 }

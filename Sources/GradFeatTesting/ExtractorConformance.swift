@@ -59,8 +59,8 @@ public enum ExtractorConformance {
         // Forward: shape and determinism.
         var logits = Tensor.zeros([1])
         problems.attempt("forward") {
-            logits = try extractor.forward(input, mode: .evaluation).logits
-            let again = try extractor.forward(input, mode: .evaluation).logits
+            logits = try extractor.logits(input)
+            let again = try extractor.logits(input)
             problems.check(logits.shape == Shape([batchSize, context.classes]),
                            "logits have shape \(logits.shape), expected [\(batchSize), \(context.classes)]")
             problems.check(logits.scalars == again.scalars, "two evaluation passes on one input give different logits")
@@ -71,11 +71,10 @@ public enum ExtractorConformance {
         // Gradients against central differences of L = Σ logits ⊙ R.
         let weights = Tensor.normal(logits.shape, using: &rng)
         func loss(_ e: any FeatureExtractor) throws -> Double {
-            FiniteDifferences.dot(try e.forward(input, mode: .evaluation).logits, weights)
+            FiniteDifferences.dot(try e.logits(input), weights)
         }
         problems.attempt("parameterGradients") {
-            let output = try extractor.forward(input, mode: .evaluation)
-            let gradients = try extractor.parameterGradients(output, logitsGradient: weights)
+            let gradients = try extractor.gradients(input, mode: .evaluation) { _ in weights }.gradients
             problems.check(gradients.map(\.shape) == extractor.parameters.map(\.shape),
                            "gradient shapes \(gradients.map(\.shape.dimensions)) differ from parameter shapes "
                                + "\(extractor.parameters.map(\.shape.dimensions))")
@@ -117,7 +116,7 @@ public enum ExtractorConformance {
                 try perturbed[t].add(noise)
             }
             trained.parameters = perturbed
-            let expected = try trained.forward(input, mode: .evaluation).logits
+            let expected = try trained.logits(input)
             let url = FileManager.default.temporaryDirectory
                 .appendingPathComponent("gradfeat-conformance-\(plugin.name)-\(UUID().uuidString).h5")
             defer { try? FileManager.default.removeItem(at: url) }
@@ -131,7 +130,7 @@ public enum ExtractorConformance {
                            "a freshly built extractor names its parameters \(rebuilt.parameterNames), the checkpoint "
                                + "\(loaded.state.parameterNames)")
             rebuilt.parameters = loaded.state.parameters
-            let restored = try rebuilt.forward(input, mode: .evaluation).logits
+            let restored = try rebuilt.logits(input)
             problems.check(restored.scalars == expected.scalars,
                            "logits after a checkpoint round trip differ from before (are all trained values in "
                                + "`parameters`, and does setting them update what forward reads?)")
@@ -140,7 +139,7 @@ public enum ExtractorConformance {
         // A wrong input shape is an error.
         var wrong = input.shape.dimensions
         wrong[1] += 1
-        let threw = (try? extractor.forward(Tensor.zeros(Shape(wrong)), mode: .evaluation)) == nil
+        let threw = (try? extractor.logits(Tensor.zeros(Shape(wrong)))) == nil
         problems.check(threw, "forward on an input of shape \(wrong) (one channel too many) did not throw: check shapes "
                            + "and throw TensorError.shapeMismatch")
         try problems.throwIfAny(subject: subject)

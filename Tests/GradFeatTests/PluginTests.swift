@@ -38,8 +38,8 @@ import Testing
                 set { inner.parameters = newValue }
             }
             var parameterNames: [String] { inner.parameterNames }
-            func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput { try inner.forward(input, mode: mode) }
-            func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+            func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> { try inner.forward(input, mode: mode) }
+            func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
                 try inner.parameterGradients(output, logitsGradient: logitsGradient).map { 2 * $0 }
             }
         }
@@ -81,9 +81,9 @@ import Testing
         var rng = SeededRandom(seed: 5)
         extractor.parameters = extractor.parameters.map { Tensor.normal($0.shape, using: &rng) }
         let input = try context.network.bottom(splitAt: context.split).forward(Tensor.normal([3, 3, 8, 8], using: &rng))
-        let once = try extractor.forward(input, mode: .evaluation).logits
+        let once = try extractor.logits(input)
         extractor.parameters = extractor.parameters.map { 2 * $0 }
-        let twice = try extractor.forward(input, mode: .evaluation).logits
+        let twice = try extractor.logits(input)
         for (a, b) in zip(once.scalars, twice.scalars) { #expect(abs(2 * a - b) <= 1e-4 * max(1, abs(b))) }
     }
 

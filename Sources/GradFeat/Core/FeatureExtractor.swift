@@ -1,61 +1,101 @@
 import Layers
 import Tensor
 
-/// What an extractor's forward pass returns: the logits, and what its backward pass and reports need.
-public struct ExtractorOutput: Sendable {
+/// What an extractor's forward pass returns: the logits, the extractor's own typed record of the pass (what its
+/// backward pass needs), the mode it ran in (the backward pass runs in the same one: dropout masks, batch
+/// statistics), and the model's two terms where it has them, for reports and `gradfeat predict`.
+public struct ExtractorOutput<Pass: Sendable>: Sendable {
     public var logits: Tensor
-    /// The record of the top's pass (for the backward pass).
-    public var record: Record?
-    /// The features `f(x)` [N, d], when the model computed them.
-    public var features: Tensor?
+    /// What this extractor's `parameterGradients` reads, typed by the extractor (`Pass`).
+    public var pass: Pass
+    /// The mode of the forward pass.
+    public var mode: Mode
     /// The activation term `w1ᵀ f(x) + b` and the gradient term `ω̄ᵀ J(x) w2`, where the model has them.
     public var activationTerm: Tensor?
     public var gradientTerm: Tensor?
 
-    public init(logits: Tensor, record: Record? = nil, features: Tensor? = nil,
-                activationTerm: Tensor? = nil, gradientTerm: Tensor? = nil) {
+    public init(logits: Tensor, pass: Pass, mode: Mode, activationTerm: Tensor? = nil, gradientTerm: Tensor? = nil) {
         self.logits = logits
-        self.record = record
-        self.features = features
+        self.pass = pass
+        self.mode = mode
         self.activationTerm = activationTerm
         self.gradientTerm = gradientTerm
+    }
+}
+
+/// The pass of a top whose backward pass backpropagates through its layers: their record and the features `f`.
+public struct TopPass: Sendable {
+    public var record: Record
+    public var features: Tensor
+
+    public init(record: Record, features: Tensor) {
+        self.record = record
+        self.features = features
     }
 }
 
 /// A model over features of a pre-trained network, trained on the target task: logits from a batch of inputs
 /// (cached activations `z0`, or images), and the gradients of a loss with respect to its own parameters.
 ///
+/// The forward pass hands its backward pass a value of the extractor's own type `Pass` (the features, a layer
+/// record, …), so the two cannot get out of step and nothing is unwrapped by force; the output also carries the
+/// forward pass's `mode` to the backward pass.
+///
 /// Conform a type and register it in `Plugins.shared.extractors` from a package's executable that runs
 /// `GradFeatCLI.main()`: the trainer, every `gradfeat` command, config files and `gradfeat eval --run` then run it
 /// unchanged (`gradfeat new-plugin extractor NAME` writes such a package; `docs/PLUGINS.md` explains it).
 public protocol FeatureExtractor: Sendable {
-    /// The trainable tensors as stored (NTK-scaled where the parametrization says so).
+    /// What the forward pass keeps for the backward pass.
+    associatedtype Pass: Sendable
+
+    /// The trainable tensors as stored (NTK-scaled where the parametrization says so), in the order of
+    /// `parameterNames`.
     var parameters: [Tensor] { get set }
     var parameterNames: [String] { get }
 
-    func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput
+    func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Pass>
 
-    /// `∂L/∂parameters` given `∂L/∂logits` for the batch of `output`.
-    func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor]
+    /// `∂L/∂parameters` given `∂L/∂logits` for the batch of `output`, in `output.mode`.
+    func parameterGradients(_ output: ExtractorOutput<Pass>, logitsGradient: Tensor) throws -> [Tensor]
 
     /// Called after each training step (batch norm running statistics); most extractors are frozen and do nothing.
-    mutating func updateStatistics(_ output: ExtractorOutput)
+    mutating func updateStatistics(_ output: ExtractorOutput<Pass>)
 
     /// Applies `update` to the stored parameters in place; extractors whose parameters are stored properties
-    /// avoid the copy that `get` + `set` would make of every tensor at every step.
+    /// avoid the copy that `get` + `set` would make of every tensor at every step (`StoredParameterExtractor`).
     mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows
 }
 
 extension FeatureExtractor {
-    public mutating func updateStatistics(_ output: ExtractorOutput) {}
+    public mutating func updateStatistics(_ output: ExtractorOutput<Pass>) {}
 
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
         var values = parameters
         try update(&values)
         parameters = values
     }
+
+    /// The logits in evaluation mode.
     public func logits(_ input: Tensor) throws -> Tensor { try forward(input, mode: .evaluation).logits }
+
+    /// The logits and the model's two terms (where it has them) in evaluation mode.
+    public func evaluationTerms(_ input: Tensor) throws -> (logits: Tensor, activation: Tensor?, gradient: Tensor?) {
+        let output = try forward(input, mode: .evaluation)
+        return (output.logits, output.activationTerm, output.gradientTerm)
+    }
+
+    /// One forward and backward pass: the logits and `∂L/∂parameters` for the logits' gradient that `loss` gives.
+    public func gradients(
+        _ input: Tensor, mode: Mode, logitsGradient: (Tensor) throws -> Tensor
+    ) throws -> (logits: Tensor, gradients: [Tensor]) {
+        let output = try forward(input, mode: mode)
+        return (output.logits, try parameterGradients(output, logitsGradient: try logitsGradient(output.logits)))
+    }
+
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// The parameters by name, in order.
+    public var namedParameters: [(name: String, value: Tensor)] { Array(zip(parameterNames, parameters)) }
 }
 
 /// An extractor whose stored parameters are a plain stored property: updated in place, and movable out without a

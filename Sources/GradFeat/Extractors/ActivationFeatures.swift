@@ -41,17 +41,23 @@ public struct ActivationFeatures: StoredParameterExtractor {
 
     public func features(_ input: Tensor) throws -> Tensor { try featureNetwork.forward(input, mode: .evaluation) }
 
-    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
-        try output(features: try features(input))
+    /// The features `f(x)` are the pass: the head's gradients read them.
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
+        try output(features: try features(input), mode: mode)
     }
 
     /// The model on features already computed (shared with GradFeat, whose JVP pass yields `f`).
-    func output(features f: Tensor) throws -> ExtractorOutput {
+    func output(features f: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
         let logits = try head.logits(f)
-        return ExtractorOutput(logits: logits, features: f, activationTerm: logits)
+        return ExtractorOutput(logits: logits, pass: f, mode: mode, activationTerm: logits)
     }
 
-    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-        try linearHeadGradients(features: output.features!, logitsGradient: logitsGradient).scaled(by: scales)
+    public func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
+        try headGradients(features: output.pass, logitsGradient: logitsGradient)
+    }
+
+    /// `∂L/∂(w1, b)` as stored, for features `f` and the logits' gradient.
+    func headGradients(features f: Tensor, logitsGradient: Tensor) throws -> [Tensor] {
+        try linearHeadGradients(features: f, logitsGradient: logitsGradient).scaled(by: scales)
     }
 }

@@ -47,7 +47,8 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
         return result
     }
 
-    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+    /// The gradient features `G(x)` as rows [N·c, |θ2|].
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
         let g = try gradientFeatures(input)
         let (n, c, p) = (g.shape[0], g.shape[1], g.shape[2])
         var logits = Tensor.zeros([n, c])
@@ -59,11 +60,11 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
                 }
             }
         }
-        return ExtractorOutput(logits: logits, features: try g.reshaped([n * c, p]), gradientTerm: logits)
+        return ExtractorOutput(logits: logits, pass: try g.reshaped([n * c, p]), mode: mode, gradientTerm: logits)
     }
 
-    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-        let g = output.features!
+    public func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
+        let g = output.pass
         var dw = Tensor.zeros([featureCount])
         g.withUnsafeBufferPointer { gp in
             logitsGradient.withUnsafeBufferPointer { lp in

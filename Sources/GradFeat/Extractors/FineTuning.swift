@@ -50,17 +50,18 @@ public struct FineTuning: FeatureExtractor {
         try update(&values)
     }
 
-    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
         let pass = try top.apply(input, parameterTangent: nil, mode: mode)
-        return ExtractorOutput(logits: try head.logits(pass.value), record: pass.record, features: pass.value)
+        return ExtractorOutput(logits: try head.logits(pass.value), pass: TopPass(record: pass.record, features: pass.value),
+                               mode: mode)
     }
 
-    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-        let headGradients = try linearHeadGradients(features: output.features!, logitsGradient: logitsGradient)
+    public func parameterGradients(_ output: ExtractorOutput<TopPass>, logitsGradient: Tensor) throws -> [Tensor] {
+        let headGradients = try linearHeadGradients(features: output.pass.features, logitsGradient: logitsGradient)
         let cotangent = featureCotangent(logitsGradient, headWeight: head.weight)
         let count = scales.count - 2
         let topGradients = try top.parameterGradients(
-            output.record!, cotangent: cotangent, scales: Array(scales[0..<count]))
+            output.pass.record, cotangent: cotangent, scales: Array(scales[0..<count]), mode: output.mode)
         return topGradients + headGradients.scaled(by: Array(scales[count...]))
     }
 }

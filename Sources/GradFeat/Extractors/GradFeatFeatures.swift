@@ -52,19 +52,27 @@ public struct GradFeatFeatures: FeatureExtractor {
         try update(&combined)
     }
 
-    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
-        let gradientOutput = try gradient.forward(input, mode: mode)
-        let features = sharesPrimal ? gradientOutput.features! : try activation.features(input)
-        let activationOutput = try activation.output(features: features)
-        var logits = activationOutput.logits
-        try logits.add(gradientOutput.gradientTerm!)
-        return ExtractorOutput(
-            logits: logits, record: gradientOutput.record, features: features,
-            activationTerm: activationOutput.logits, gradientTerm: gradientOutput.gradientTerm)
+    /// The pass of both terms: the gradient term's top pass, and the activation term's features (the same `f`
+    /// when the terms share the primal).
+    public struct Pass: Sendable {
+        public var gradient: TopPass
+        public var activationFeatures: Tensor
     }
 
-    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-        try activation.parameterGradients(output, logitsGradient: logitsGradient)
-            + gradient.parameterGradients(output, logitsGradient: logitsGradient)
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Pass> {
+        let gradientOutput = try gradient.forward(input, mode: mode)
+        let features = sharesPrimal ? gradientOutput.pass.features : try activation.features(input)
+        let activationOutput = try activation.output(features: features, mode: mode)
+        var logits = activationOutput.logits
+        try logits.add(gradientOutput.logits)
+        return ExtractorOutput(
+            logits: logits, pass: Pass(gradient: gradientOutput.pass, activationFeatures: features), mode: mode,
+            activationTerm: activationOutput.logits, gradientTerm: gradientOutput.logits)
+    }
+
+    public func parameterGradients(_ output: ExtractorOutput<Pass>, logitsGradient: Tensor) throws -> [Tensor] {
+        let gradientOutput = ExtractorOutput(logits: output.logits, pass: output.pass.gradient, mode: output.mode)
+        return try activation.headGradients(features: output.pass.activationFeatures, logitsGradient: logitsGradient)
+            + gradient.parameterGradients(gradientOutput, logitsGradient: logitsGradient)
     }
 }

@@ -40,22 +40,23 @@ public struct GradientFeatures: StoredParameterExtractor {
 
     public var parameterNames: [String] { top.parameterNames.map { "w2.\($0)" } }
 
-    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
         // w2 as stored, its NTK factors applied inside the products (no scaled copy of w2).
         let pass = try top.apply(input, parameterTangent: parameters, scales: scales)
         let fTangent = pass.tangent ?? .zeros(like: pass.value)
         let gradientTerm = try omegaBar.jvp(at: pass.value, tangent: fTangent)
-        return ExtractorOutput(logits: gradientTerm, record: pass.record, features: pass.value, gradientTerm: gradientTerm)
+        return ExtractorOutput(logits: gradientTerm, pass: TopPass(record: pass.record, features: pass.value), mode: mode,
+                               gradientTerm: gradientTerm)
     }
 
-    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
+    public func parameterGradients(_ output: ExtractorOutput<TopPass>, logitsGradient: Tensor) throws -> [Tensor] {
         // ∂L/∂ḟ = (∂ω̄/∂f)ᵀ g (g ω̄ for the linear head), then the adjoint of w2 ↦ ḟ.
         let cotangent: Tensor
         if let linear = omegaBar as? LinearHead {
             cotangent = featureCotangent(logitsGradient, headWeight: linear.weight)  // skips the unused ∂L/∂ω̄
         } else {
-            cotangent = try omegaBar.vjp(at: output.features!, cotangent: logitsGradient).features
+            cotangent = try omegaBar.vjp(at: output.pass.features, cotangent: logitsGradient).features
         }
-        return try top.parameterGradients(output.record!, cotangent: cotangent, scales: scales)
+        return try top.parameterGradients(output.pass.record, cotangent: cotangent, scales: scales)
     }
 }

@@ -20,20 +20,22 @@ public struct WholeNetwork: FeatureExtractor {
         network.backbone.parameterNames + ["fc.weight", "fc.bias"]
     }
 
-    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput {
+    public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
         let pass = try network.backbone.apply(input, tangent: nil, parameterTangent: nil, mode: mode)
-        return ExtractorOutput(logits: try network.head.logits(pass.value), record: pass.record, features: pass.value)
+        return ExtractorOutput(logits: try network.head.logits(pass.value),
+                               pass: TopPass(record: pass.record, features: pass.value), mode: mode)
     }
 
-    public func parameterGradients(_ output: ExtractorOutput, logitsGradient: Tensor) throws -> [Tensor] {
-        let head = try linearHeadGradients(features: output.features!, logitsGradient: logitsGradient)
+    /// Backpropagation in the forward pass's mode (its dropout masks and batch statistics).
+    public func parameterGradients(_ output: ExtractorOutput<TopPass>, logitsGradient: Tensor) throws -> [Tensor] {
+        let head = try linearHeadGradients(features: output.pass.features, logitsGradient: logitsGradient)
         let cotangent = featureCotangent(logitsGradient, headWeight: network.head.weight)
         let backbone = try network.backbone.vjp(
-            output.record!, outputGradient: cotangent, needInputGradient: false, mode: .training())
+            output.pass.record, outputGradient: cotangent, needInputGradient: false, mode: output.mode)
         return backbone.parameters + head
     }
 
-    public mutating func updateStatistics(_ output: ExtractorOutput) {
-        if let record = output.record { network.backbone.updateStatistics(from: record) }
+    public mutating func updateStatistics(_ output: ExtractorOutput<TopPass>) {
+        network.backbone.updateStatistics(from: output.pass.record)
     }
 }

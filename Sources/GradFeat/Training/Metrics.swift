@@ -74,7 +74,7 @@ public struct Evaluator: Sendable {
         var classes = 0
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let (x, _) = try data.batch(Array(start..<min(start + batchSize, data.count)))
-            let logits = try extractor.forward(x, mode: .evaluation).logits
+            let logits = try extractor.logits(x)
             classes = logits.shape[1]
             rows.append(contentsOf: logits.scalars)
         }

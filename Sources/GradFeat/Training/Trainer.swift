@@ -98,13 +98,13 @@ extension Trainer {
     /// One optimisation step on a batch: forward pass, loss, parameter gradients (clipped, or checked to be finite),
     /// the optimiser's in-place update at its current learning rate, and the extractor's statistics. Returns the
     /// batch loss. `train` runs exactly this at every iteration; `StepBenchmark` times it.
-    public static func step(
-        _ extractor: inout any FeatureExtractor, inputs: Tensor, targets: Targets, loss: any Loss,
+    public static func step<Extractor: FeatureExtractor>(
+        _ extractor: inout Extractor, inputs: Tensor, targets: Targets, loss: any Loss,
         optimizer: inout any Optimizer, clipNorm: Float?, mode: Mode, iteration: Int
     ) throws -> Double {
         let value: Double
         var gradients: [Tensor]
-        let output: ExtractorOutput
+        let output: ExtractorOutput<Extractor.Pass>
         do {
             output = try extractor.forward(inputs, mode: mode)
             let evaluated = try loss.evaluate(logits: output.logits, targets: targets)
