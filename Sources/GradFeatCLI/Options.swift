@@ -164,6 +164,7 @@ struct RunOptions: ParsableArguments {
                         + "(\(spec.extractors.map(\.name).joined(separator: ", ")))")
             }
             spec.extractors[index].options[path[1]] = ConfigValue(commandLine: parts[1])
+            spec.extractors[index].origins[path[1]] = "option --extractor-option \(option)"
         }
     }
 }

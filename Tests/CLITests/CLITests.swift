@@ -95,6 +95,16 @@ import Testing
         #expect(released.training.optimizer == .sgd && released.training.clipNorm == 10 && released.training.learningRate == 0.3)
         #expect(try Self.trainSpec(["--config", yaml.path, "--preset", "paper"]).training.optimizer == .adam)
 
+        // An extractor's options keep where they came from, for the plugin's own messages.
+        try Data("mode: [activation, {name: gradfeat, options: {width: wide}}]\n".utf8).write(to: yaml)
+        let options = try Self.trainSpec(["--config", yaml.path, "--extractor-option", "gradfeat.depth=2"])
+            .extractors[1].pluginOptions
+        #expect(options.origins["width"]?.contains("\(yaml.path), line 1, column") == true)
+        #expect(options.origins["depth"]?.contains("--extractor-option") == true && options.values["depth"] == .int(2))
+        struct Width: Decodable { var width: Int }
+        let refusal = #expect(throws: ConfigError.self) { try options.decode(Width.self, for: "extractor 'gradfeat'") }
+        #expect(refusal?.description.contains("line 1") == true)
+
         // The README's example files name the same experiment in both formats.
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Examples/configs")

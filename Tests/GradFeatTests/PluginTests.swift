@@ -99,3 +99,18 @@ import Testing
         #expect(try PluginOptions(["width": .int(3)]).decode(Options.self, for: "x").width == 3)
     }
 }
+
+/// Two runs into one folder cannot mix: the second is refused while the first holds the folder.
+@Suite struct RunLockTests {
+    @Test func aSecondRunIntoTheSameFolderIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-lock-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            let first = try RunLock(folder)
+            let refusal = #expect(throws: GradFeatError.self) { try RunLock(folder) }
+            #expect(refusal?.description.contains("in use by another gradfeat run") == true)
+            withExtendedLifetime(first) {}
+        }
+        _ = try RunLock(folder)  // released with the first
+    }
+}

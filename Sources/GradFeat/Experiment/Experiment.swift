@@ -82,7 +82,7 @@ public struct Experiment: Sendable {
             network: base, split: layout.split, linearize: layout.linearize, extractors: spec.extractors.map(\.name),
             configurations: ["activation": training], parametrization: layout.parametrization,
             registry: plugins.extractors, quiet: quiet)
-        comparison.options = Dictionary(uniqueKeysWithValues: spec.extractors.map { ($0.name, PluginOptions($0.options)) })
+        comparison.options = Dictionary(uniqueKeysWithValues: spec.extractors.map { ($0.name, $0.pluginOptions) })
         comparison.standardizeFeatures = layout.standardize
         comparison.checkpointDirectory = directory
         comparison.resume = spec.resume

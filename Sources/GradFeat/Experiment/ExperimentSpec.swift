@@ -237,7 +237,13 @@ extension ExperimentSpec {
                               fix: "the keys are \(keys.joined(separator: ", "))")
         }
         do {
-            return try ConfigValue.object(merged.values).decode(ExperimentSpec.self)
+            var spec = try ConfigValue.object(merged.values).decode(ExperimentSpec.self)
+            for i in spec.extractors.indices {
+                for key in spec.extractors[i].options.keys {
+                    spec.extractors[i].origins[key] = merged.origin(of: ["mode", String(i), "options", key])
+                }
+            }
+            return spec
         } catch let error as DecodingError {
             var (path, problem) = describe(error)
             if path.isEmpty, let base = layers.first {

@@ -7,6 +7,13 @@
 public struct ExtractorSpec: Codable, Sendable, Equatable {
     public var name: String
     public var options: [String: ConfigValue]
+    /// Where each option came from (file, line, column), by key; not part of the spec's value.
+    public var origins: [String: String] = [:]
+
+    /// The options with where they came from, as the extractor's factory receives them.
+    public var pluginOptions: PluginOptions { PluginOptions(options, origins: origins) }
+
+    public static func == (a: ExtractorSpec, b: ExtractorSpec) -> Bool { a.name == b.name && a.options == b.options }
 
     public init(_ name: String, options: [String: ConfigValue] = [:]) {
         self.name = name
