@@ -15,16 +15,15 @@ import Tensor
 struct RandomFeatures: StoredParameterExtractor {
     var featureNetwork: Sequential
     var projection: Dense  // R, frozen
-    var parameters: [Tensor]  // (W, b), trained in place
+    var namedParameters: NamedParameters  // (W, b), trained in place
 
     init(context: ExtractorContext, width: Int) throws {
         var rng = SeededRandom(seed: context.seed ^ 0xF00D)
         featureNetwork = try context.network.top(splitAt: context.split).foldingBatchNorm()
         projection = Dense(inputs: context.network.featureCount, outputs: width, rng: &rng)
-        parameters = Dense(inputs: width, outputs: context.classes, rng: &rng).parameters
+        namedParameters = NamedParameters(
+            names: ["head.weight", "head.bias"], tensors: Dense(inputs: width, outputs: context.classes, rng: &rng).parameters)
     }
-
-    var parameterNames: [String] { ["head.weight", "head.bias"] }
 
     /// The pass is the random features relu(R f): the head's gradients read them.
     func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {

@@ -108,8 +108,8 @@ struct PluginTemplate {
             public var featureNetwork: Sequential
             /// R, fixed.
             public var projection: Dense
-            /// (W, b) as trained; the optimiser updates them in place (`StoredParameterExtractor`).
-            public var parameters: [Tensor]
+            /// (W, b) as trained, by name; the optimiser updates them in place (`StoredParameterExtractor`).
+            public var namedParameters: NamedParameters
 
             public init(context: ExtractorContext, options: Options) throws {
                 guard options.width > 0 else {
@@ -119,10 +119,10 @@ struct PluginTemplate {
                 var rng = SeededRandom(seed: context.seed ^ 0x5EED)
                 featureNetwork = try context.network.top(splitAt: context.split).foldingBatchNorm()
                 projection = Dense(inputs: context.network.featureCount, outputs: options.width, rng: &rng)
-                parameters = Dense(inputs: options.width, outputs: context.classes, rng: &rng).parameters
+                namedParameters = NamedParameters(
+                    names: ["head.weight", "head.bias"],
+                    tensors: Dense(inputs: options.width, outputs: context.classes, rng: &rng).parameters)
             }
-
-            public var parameterNames: [String] { ["head.weight", "head.bias"] }
 
             /// relu(R f(x)): what the trained head reads.
             public func randomFeatures(_ input: Tensor) throws -> Tensor {

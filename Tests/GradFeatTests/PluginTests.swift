@@ -33,11 +33,10 @@ import Testing
     @Test func theKitCatchesAWrongGradient() throws {
         struct DoubledGradient: FeatureExtractor {
             var inner: ActivationFeatures
-            var parameters: [Tensor] {
-                get { inner.parameters }
-                set { inner.parameters = newValue }
+            var namedParameters: NamedParameters {
+                get { inner.namedParameters }
+                set { inner.namedParameters = newValue }
             }
-            var parameterNames: [String] { inner.parameterNames }
             func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> { try inner.forward(input, mode: mode) }
             func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
                 try inner.parameterGradients(output, logitsGradient: logitsGradient).map { 2 * $0 }

@@ -48,10 +48,9 @@ public protocol FeatureExtractor: Sendable {
     /// What the forward pass keeps for the backward pass.
     associatedtype Pass: Sendable
 
-    /// The trainable tensors as stored (NTK-scaled where the parametrization says so), in the order of
-    /// `parameterNames`.
-    var parameters: [Tensor] { get set }
-    var parameterNames: [String] { get }
+    /// The trainable tensors as stored (NTK-scaled where the parametrization says so), each with its name
+    /// (`parameters` and `parameterNames` read them).
+    var namedParameters: NamedParameters { get set }
 
     func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Pass>
 
@@ -67,6 +66,14 @@ public protocol FeatureExtractor: Sendable {
 }
 
 extension FeatureExtractor {
+    /// The trainable tensors, in the order of `parameterNames`.
+    public var parameters: [Tensor] {
+        get { namedParameters.tensors }
+        set { namedParameters.tensors = newValue }
+    }
+
+    public var parameterNames: [String] { namedParameters.names }
+
     public mutating func updateStatistics(_ output: ExtractorOutput<Pass>) {}
 
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
@@ -94,24 +101,22 @@ extension FeatureExtractor {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
-    /// The parameters by name, in order.
-    public var namedParameters: [(name: String, value: Tensor)] { Array(zip(parameterNames, parameters)) }
 }
 
 /// An extractor whose stored parameters are a plain stored property: updated in place, and movable out without a
 /// copy (the full model concatenates its two parts' parameters this way). Conform your own extractor to it when its
-/// `parameters` is a stored `var`, and the optimiser updates them without copying every tensor at every step.
+/// `namedParameters` is a stored `var`, and the optimiser updates them without copying every tensor at every step.
 public protocol StoredParameterExtractor: FeatureExtractor {}
 
 extension StoredParameterExtractor {
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
-        try update(&parameters)
+        try update(&namedParameters.tensors)
     }
 
     /// The parameters, leaving this extractor without them until they are set again (unique storage, no copy).
     public mutating func takeParameters() -> [Tensor] {
-        defer { parameters = [] }
-        return parameters
+        defer { namedParameters.tensors = [] }
+        return namedParameters.tensors
     }
 }
 

@@ -9,8 +9,9 @@ import Tensor
 public struct ActivationFeatures: StoredParameterExtractor {
     /// The frozen layers from the input (cached `z0`, or images) to `f`.
     public var featureNetwork: Sequential
-    /// `(w1, b)` as stored; the stored values are the truth, so a checkpoint restores them bit for bit.
-    public var parameters: [Tensor]
+    /// `(w1, b)` as stored, named `fc.weight` and `fc.bias`; the stored values are the truth, so a checkpoint
+    /// restores them bit for bit.
+    public var namedParameters: NamedParameters
     public let parametrization: Parametrization
     private let scales: [Float]
 
@@ -18,7 +19,8 @@ public struct ActivationFeatures: StoredParameterExtractor {
         self.featureNetwork = featureNetwork
         self.parametrization = parametrization
         scales = parametrization.scales(for: head.layer.parameters)
-        parameters = head.layer.parameters.unscaled(by: scales)
+        namedParameters = NamedParameters(names: ["fc.weight", "fc.bias"],
+                                          tensors: head.layer.parameters.unscaled(by: scales))
     }
 
     /// The head `(w1, b)` in effective values.
@@ -37,7 +39,6 @@ public struct ActivationFeatures: StoredParameterExtractor {
             head: LinearHead(features: network.featureCount, classes: classes, rng: &rng), parametrization: parametrization)
     }
 
-    public var parameterNames: [String] { ["fc.weight", "fc.bias"] }
 
     public func features(_ input: Tensor) throws -> Tensor { try featureNetwork.forward(input, mode: .evaluation) }
 

@@ -18,11 +18,10 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
         self.weights = .zeros([top.parameters.reduce(0) { $0 + $1.count }])
     }
 
-    public var parameters: [Tensor] {
-        get { [weights] }
-        set { weights = newValue[0] }
+    public var namedParameters: NamedParameters {
+        get { NamedParameters([("w2", weights)]) }
+        set { weights = newValue.tensors[0] }
     }
-    public var parameterNames: [String] { ["w2"] }
     public var featureCount: Int { weights.count }
 
     /// `G(x)` for a batch: [N, c, |θ2|], row (n, k) the gradient of `(ω̄ᵀ f(x_n))_k` with respect to θ2.

@@ -12,7 +12,7 @@ public struct FineTuning: FeatureExtractor {
     public let parametrization: Parametrization
 
     /// θ2 and `(ω, b)` as stored (the truth; `top` and `head` are refreshed from them).
-    public var parameters: [Tensor] {
+    public var namedParameters: NamedParameters {
         didSet { refreshEffective() }
     }
     private let scales: [Float]
@@ -22,7 +22,9 @@ public struct FineTuning: FeatureExtractor {
         self.head = head
         self.parametrization = parametrization
         scales = parametrization.scales(for: top.parameters + head.layer.parameters)
-        parameters = (top.parameters + head.layer.parameters).unscaled(by: scales)
+        namedParameters = NamedParameters(
+            names: top.parameterNames + ["fc.weight", "fc.bias"],
+            tensors: (top.parameters + head.layer.parameters).unscaled(by: scales))
         refreshEffective()
     }
 
@@ -40,13 +42,12 @@ public struct FineTuning: FeatureExtractor {
                   parametrization: parametrization)
     }
 
-    public var parameterNames: [String] { top.parameterNames + ["fc.weight", "fc.bias"] }
 
     /// Updates the stored parameters in place (no copy of their storage), then refreshes the effective values once.
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
-        var values = parameters
-        parameters = []  // unique storage: `update` writes without copying (didSet on [] refreshes nothing)
-        defer { parameters = values }
+        var values = namedParameters.tensors
+        namedParameters.tensors = []  // unique storage: `update` writes without copying (didSet on [] refreshes nothing)
+        defer { namedParameters.tensors = values }
         try update(&values)
     }
 

@@ -34,14 +34,13 @@ public struct GradFeatFeatures: FeatureExtractor {
         self.sharesPrimal = false
     }
 
-    public var parameters: [Tensor] {
-        get { activation.parameters + gradient.parameters }
+    public var namedParameters: NamedParameters {
+        get { activation.namedParameters + gradient.namedParameters }
         set {
-            activation.parameters = Array(newValue[0..<2])
-            gradient.parameters = Array(newValue[2...])
+            activation.parameters = Array(newValue.tensors[0..<2])
+            gradient.parameters = Array(newValue.tensors[2...])
         }
     }
-    public var parameterNames: [String] { activation.parameterNames + gradient.parameterNames }
 
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
         var combined = activation.takeParameters() + gradient.takeParameters()

@@ -14,16 +14,16 @@ public struct GradientFeatures: StoredParameterExtractor {
     /// ω̄, the head of the trained activation baseline (effective values).
     public var omegaBar: any Head
     /// w2 as stored (shaped like θ2), initialised at 0.
-    public var parameters: [Tensor]
+    public var namedParameters: NamedParameters
     public let parametrization: Parametrization
     private let scales: [Float]
 
     public init(top: LinearizedTop, omegaBar: any Head, parametrization: Parametrization = .default) {
         self.top = top
         self.omegaBar = omegaBar
-        self.parameters = top.zeroTangent
+        namedParameters = NamedParameters(names: top.parameterNames.map { "w2.\($0)" }, tensors: top.zeroTangent)
         self.parametrization = parametrization
-        scales = parametrization.scales(for: parameters)
+        scales = parametrization.scales(for: top.zeroTangent)
     }
 
     /// w2 in effective values: the parameter tangent of the JVP pass.
@@ -38,7 +38,6 @@ public struct GradientFeatures: StoredParameterExtractor {
                   omegaBar: omegaBar, parametrization: parametrization)
     }
 
-    public var parameterNames: [String] { top.parameterNames.map { "w2.\($0)" } }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
         // w2 as stored, its NTK factors applied inside the products (no scaled copy of w2).

@@ -8,16 +8,16 @@ public struct WholeNetwork: FeatureExtractor {
 
     public init(_ network: Network) { self.network = network }
 
-    public var parameters: [Tensor] {
-        get { network.backbone.parameters + network.head.layer.parameters }
+    public var namedParameters: NamedParameters {
+        get {
+            NamedParameters(names: network.backbone.parameterNames + ["fc.weight", "fc.bias"],
+                            tensors: network.backbone.parameters + network.head.layer.parameters)
+        }
         set {
             let count = newValue.count - 2
-            network.backbone.parameters = Array(newValue[0..<count])
-            network.head.layer.parameters = Array(newValue[count...])
+            network.backbone.parameters = Array(newValue.tensors[0..<count])
+            network.head.layer.parameters = Array(newValue.tensors[count...])
         }
-    }
-    public var parameterNames: [String] {
-        network.backbone.parameterNames + ["fc.weight", "fc.bias"]
     }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
