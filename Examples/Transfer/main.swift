@@ -25,7 +25,7 @@ struct Transfer: ParsableCommand {
             linearize: ["conv5"], extractors: [ExtractorSpec("activation")], pretrain: .supervised,
             pretrainIterations: pretrainIterations, training: .paper(iterations: 1, seed: seed),
             output: output + "/cifar100", title: "CIFAR-100 (supervised \(model)), the source task")
-        let weights = try Experiment(source, quiet: true).run().directory.file("weights.h5").path
+        let weights = try Experiment(source, quiet: true, printsResults: false).run().directory.file("weights.h5").path
 
         // 2. Adapt it to each target with the four models, each in its own run folder.
         for task in ["cifar10", "voc2007"] where target == "both" || target == task {

@@ -11,15 +11,19 @@ import Tensor
 public struct Experiment: Sendable {
     public var spec: ExperimentSpec
     public var plugins: Plugins
+    /// No progress lines on standard error.
     public var quiet: Bool
+    /// Print the results table on standard output at the end.
+    public var printsResults: Bool
     /// The command line recorded in `config.json`.
     public var command: String
 
-    public init(_ spec: ExperimentSpec, plugins: Plugins = .shared, quiet: Bool = false,
+    public init(_ spec: ExperimentSpec, plugins: Plugins = .shared, quiet: Bool = false, printsResults: Bool = true,
                 command: String = CommandLine.arguments.joined(separator: " ")) {
         self.spec = spec
         self.plugins = plugins
         self.quiet = quiet
+        self.printsResults = printsResults
         self.command = command
     }
 
@@ -31,7 +35,7 @@ public struct Experiment: Sendable {
         public var directory: RunDirectory
     }
 
-    /// Runs the experiment and writes its run folder; prints the table unless `quiet`.
+    /// Runs the experiment and writes its run folder; prints the table when `printsResults`.
     @discardableResult
     public func run() throws -> Result {
         let clock = Date()
@@ -115,7 +119,7 @@ public struct Experiment: Sendable {
             title: spec.title ?? "GradFeat on \(spec.data.dataset): \(spec.model)", rows: rows, notes: notes)
         try report.write(to: directory)
         try run.write(record)
-        if !quiet {
+        if printsResults {
             print("")
             print(report.markdown)
             print("Results: \(directory.path)/results.md, metrics.csv, accuracy.svg, config.json")
