@@ -97,7 +97,7 @@ struct PredictCommand: ParsableCommand {
         let weightsClasses = try headRows(weightsURL)
         // The classes: the checkpoint's head, else ω̄'s, else the weights'.
         let omegaURL = try checkpointState.flatMap { checkpoint -> URL? in
-            guard try ExtractorRegistry.shared.entry(checkpoint.extractor).needsOmegaBar else { return nil }
+            guard try GradFeatCLI.plugins.extractors.entry(checkpoint.extractor).needsOmegaBar else { return nil }
             return run?.omegaBarCheckpoint(
                 for: checkpoint.extractor, record: record, explicit: omega.map { URL(fileURLWithPath: $0) })
         }
