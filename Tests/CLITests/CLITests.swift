@@ -120,7 +120,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let cases: [(String, String, [String])] = [
             ("yaml", "niter: 10\nstandardize: yes\n", ["line 2, column 14", "'standardize' must be true or false"]),
-            ("yaml", "lr: 0.1\nmodle: resnet18\n", ["line 2", "unknown key 'modle'", "model"]),
+            ("yaml", "lr: 0.1\nmodle: resnet18\n", ["line 2, column 1", "unknown key 'modle'", "model"]),
             ("yaml", "base: &b 0.1\nlr: *b\n", ["line 1", "anchor"]),
             ("yaml", "lr: !!str 0.1\n", ["line 1", "tag"]),
             ("yaml", "lr: 0.1\nlr: 0.2\n", ["duplicated key", "'lr'"]),

@@ -31,12 +31,21 @@ public struct ConfigLayer: Sendable, Equatable {
         for layer in layers {
             for (key, value) in layer.values {
                 result.values[key] = value
-                result.origins = result.origins.filter { $0.key != key && !$0.key.hasPrefix(key + ".") }
+                result.origins = result.origins.filter {
+                    let path = $0.key.hasPrefix(keyMarker) ? String($0.key.dropFirst(keyMarker.count)) : $0.key
+                    return path != key && !path.hasPrefix(key + ".")
+                }
             }
             for (path, origin) in layer.origins { result.origins[path] = origin }
         }
         return result
     }
+
+    /// Prefixes the origin of a key itself (where a YAML file wrote the key, not its value), for unknown keys.
+    public static let keyMarker = "key:"
+
+    /// Where the key `key` itself was written, else where its value came from.
+    public func originOfKey(_ key: String) -> String? { origins[Self.keyMarker + key] ?? origin(of: [key]) }
 
     /// Where the value at `path` (or its nearest enclosing key) came from.
     public func origin(of path: [String]) -> String? {
@@ -179,6 +188,7 @@ public struct ConfigLayer: Sendable, Equatable {
                             throw ConfigError(location: location(keyNode.mark),
                                               problem: "key '\(key.string)' appears twice", fix: "keep one of them")
                         }
+                        layer.origins[Self.keyMarker + (keys + [key.string]).joined(separator: ".")] = location(keyNode.mark)
                         entries[key.string] = try convert(valueNode, keys + [key.string], depth: depth + 1)
                     }
                     return .object(entries)

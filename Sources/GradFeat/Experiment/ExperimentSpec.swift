@@ -233,7 +233,7 @@ extension ExperimentSpec {
         let merged = ConfigLayer.merged(layers)
         let known = Set(keys)
         for key in merged.values.keys.sorted() where !known.contains(key) {
-            throw ConfigError(location: merged.origin(of: [key]) ?? "key '\(key)'", problem: "unknown key '\(key)'",
+            throw ConfigError(location: merged.originOfKey(key) ?? "key '\(key)'", problem: "unknown key '\(key)'",
                               fix: "the keys are \(keys.joined(separator: ", "))")
         }
         do {
