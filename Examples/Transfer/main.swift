@@ -19,13 +19,12 @@ struct Transfer: ParsableCommand {
     @Option var output = "runs/transfer"
 
     func run() throws {
-        // 1. Supervised pre-training on CIFAR-100: a pre-trained network for the targets, in the source's folder.
+        // 1. Supervised pre-training on CIFAR-100: the network and its weights, in the source's folder.
         let source = ExperimentSpec(
-            data: DataSpec(dataset: "cifar100", dataDirectory: dataDir), model: model, split: "conv5",
-            linearize: ["conv5"], extractors: [ExtractorSpec("activation")], pretrain: .supervised,
-            pretrainIterations: pretrainIterations, training: .paper(iterations: 1, seed: seed),
-            output: output + "/cifar100", title: "CIFAR-100 (supervised \(model)), the source task")
-        let weights = try Experiment(source, quiet: true, printsResults: false).run().directory.file("weights.h5").path
+            data: DataSpec(dataset: "cifar100", dataDirectory: dataDir), model: model, pretrain: .supervised,
+            pretrainIterations: pretrainIterations, training: .paper(iterations: 0, seed: seed),
+            output: output + "/cifar100")
+        guard let weights = try Experiment(source).pretrain()?.path else { return }
 
         // 2. Adapt it to each target with the four models, each in its own run folder.
         for task in ["cifar10", "voc2007"] where target == "both" || target == task {

@@ -52,33 +52,9 @@ public struct Experiment: Sendable {
             parametrization: spec.parametrization, standardize: spec.standardize)
 
         let data = try ExperimentData.load(spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet)
-        var base = try ModelZoo.make(
-            spec.model, classes: data.train.classCount, inputChannels: data.train.imageShape[0],
-            inputSize: data.train.imageShape[1], seed: training.seed,
-            weights: spec.weights.map { URL(fileURLWithPath: $0) }, keepInitial: spec.keepInitial)
+        let (base, weights, pretraining) = try baseNetwork(for: data, in: run)
         guard base.layerNames.contains(layout.split) else {
             throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
-        }
-        var weights = spec.weights.map(RunRecord.absolutePath)
-        var pretraining: TrainingConfiguration?
-        if let method = spec.pretrain {
-            var configuration = TrainingConfiguration.paper(iterations: spec.pretrainIterations, seed: training.seed)
-            configuration.batchSize = spec.pretrainBatchSize
-            if !quiet { Log.note("pre-training \(spec.model) by \(method.rawValue) on \(data.train.count) images") }
-            switch method {
-            case .rotation:
-                base.backbone = try Pretraining.rotation(base, images: data.train, configuration: configuration,
-                                                         quiet: quiet).network.backbone
-            case .supervised:
-                base = try Pretraining.supervised(base, on: data.train, configuration: configuration, quiet: quiet).network
-            case .autoencoder:
-                base.backbone = try Pretraining.autoencoder(base, images: data.train, configuration: configuration,
-                                                            quiet: quiet).network.backbone
-            }
-            let url = run.file("weights.h5")
-            try WeightsFile.save(base, to: url)
-            weights = RunRecord.absolutePath(url.path)
-            pretraining = configuration
         }
 
         let (train, test) = try activations(in: run, base: base, layout: layout, data: data)
@@ -125,6 +101,48 @@ public struct Experiment: Sendable {
             print("Results: \(directory.path)/results.md, metrics.csv, accuracy.svg, config.json")
         }
         return Result(rows: rows, report: report, record: record, directory: run)
+    }
+
+    /// Only the base network: the spec's data loaded, the network built with its weights and, when the spec says
+    /// so, pre-trained and saved as `OUTPUT/weights.h5`. Returns that file (nil when nothing was pre-trained).
+    /// Transfer experiments pre-train on one data set this way, then run on others with `weights`.
+    public func pretrain() throws -> URL? {
+        try spec.data.validate()
+        let directory = URL(fileURLWithPath: spec.output)
+        let lock = try RunLock(directory)
+        defer { withExtendedLifetime(lock) {} }
+        let data = try ExperimentData.load(
+            spec.data, model: try plugins.models.entry(spec.model), seed: spec.training.seed, plugins: plugins,
+            quiet: quiet)
+        return try baseNetwork(for: data, in: RunDirectory(directory)).weights.map { URL(fileURLWithPath: $0) }
+    }
+
+    /// The base network for `data`: built with the spec's weights, then pre-trained and saved in `run` when the
+    /// spec says so. Returns it with its weights file (absolute; nil: random) and the pre-training configuration.
+    func baseNetwork(for data: ExperimentData, in run: RunDirectory) throws
+        -> (network: Network, weights: String?, pretraining: TrainingConfiguration?)
+    {
+        var base = try ModelZoo.make(
+            spec.model, classes: data.train.classCount, inputChannels: data.train.imageShape[0],
+            inputSize: data.train.imageShape[1], seed: spec.training.seed,
+            weights: spec.weights.map { URL(fileURLWithPath: $0) }, keepInitial: spec.keepInitial)
+        guard let method = spec.pretrain else { return (base, spec.weights.map(RunRecord.absolutePath), nil) }
+        var configuration = TrainingConfiguration.paper(iterations: spec.pretrainIterations, seed: spec.training.seed)
+        configuration.batchSize = spec.pretrainBatchSize
+        if !quiet { Log.note("pre-training \(spec.model) by \(method.rawValue) on \(data.train.count) images") }
+        switch method {
+        case .rotation:
+            base.backbone = try Pretraining.rotation(base, images: data.train, configuration: configuration,
+                                                     quiet: quiet).network.backbone
+        case .supervised:
+            base = try Pretraining.supervised(base, on: data.train, configuration: configuration, quiet: quiet).network
+        case .autoencoder:
+            base.backbone = try Pretraining.autoencoder(base, images: data.train, configuration: configuration,
+                                                        quiet: quiet).network.backbone
+        }
+        let url = run.file("weights.h5")
+        try WeightsFile.save(base, to: url)
+        return (base, RunRecord.absolutePath(url.path), configuration)
     }
 
     /// The loss that fits the targets: softmax cross-entropy, or per-class binary cross-entropy for multi-label data.
