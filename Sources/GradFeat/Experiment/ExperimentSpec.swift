@@ -156,7 +156,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// Throws, naming the key, when a value cannot work.
     public func validate(plugins: Plugins = .shared) throws {
         func fail(_ key: String, _ problem: String) throws {
-            throw ConfigError(location: "key '\(key)'", problem: problem, fix: "correct it")
+            throw ConfigError(location: ExperimentSpec.describeKey(key), problem: problem, fix: "correct it")
         }
         try training.validate()
         try data.validate()
@@ -211,7 +211,7 @@ public struct DataSpec: Codable, Sendable, Equatable {
 
     public func validate() throws {
         func fail(_ key: String, _ problem: String) throws {
-            throw ConfigError(location: "key '\(key)'", problem: problem, fix: "correct it")
+            throw ConfigError(location: ExperimentSpec.describeKey(key), problem: problem, fix: "correct it")
         }
         if !(1...8192).contains(imageSize) { try fail("image_size", "must be from 1 to 8192, not \(imageSize)") }
         if trainSize < 0 { try fail("train_size", "must be non-negative, not \(trainSize)") }
@@ -299,6 +299,13 @@ extension ExperimentSpec {
         return ConfigLayer(values: values, origins: Dictionary(uniqueKeysWithValues: values.keys.map {
             ($0, "the \(preset) preset and the command's defaults")
         }))
+    }
+
+    /// A key as a person finds it: the config-file key and the command-line option that sets it.
+    public static func describeKey(_ key: String) -> String {
+        let option = key == "mode" ? "--extractor" : key == "pretrain_niter" ? "--pretrain-iterations"
+            : "--" + key.replacingOccurrences(of: "_", with: "-")
+        return "key '\(key)' (option \(option))"
     }
 
     /// A decoding error as the key path and what the value should be.
