@@ -62,6 +62,6 @@ struct CustomExtractorExample: ParsableCommand {
                          ExtractorSpec("gradfeat")],
             pretrain: .rotation, pretrainIterations: 300, training: .paper(iterations: niter, seed: seed),
             output: output, title: "A custom extractor beside GradFeat (Fashion-MNIST)")
-        try Experiment(spec).run()
+        print(try Experiment(spec).run().summary)
     }
 }

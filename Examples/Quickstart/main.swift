@@ -23,6 +23,6 @@ struct Quickstart: ParsableCommand {
             model: BiganCIFAR.smallName, split: "conv5", linearize: ["conv5"], pretrain: .rotation,
             training: .paper(iterations: niter, seed: seed), output: output,
             title: "GradFeat quickstart on \(dataset)")
-        try Experiment(spec).run()
+        print(try Experiment(spec).run().summary)
     }
 }

@@ -27,6 +27,6 @@ struct SelfSupervised: ParsableCommand {
             pretrain: weights == nil ? .rotation : nil, pretrainIterations: pretrainIterations,
             training: .paper(iterations: niter, seed: seed), output: output,
             title: "Self-supervised \(model) (rotation prediction) → CIFAR-10")
-        try Experiment(spec).run()
+        print(try Experiment(spec).run().summary)
     }
 }

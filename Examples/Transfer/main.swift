@@ -32,7 +32,7 @@ struct Transfer: ParsableCommand {
                 data: DataSpec(dataset: task, dataDirectory: dataDir, imageSize: 32), model: model, weights: weights,
                 split: "conv5", linearize: ["conv5"], training: .paper(iterations: niter, seed: seed),
                 output: output + "/" + task, title: "CIFAR-100 (supervised \(model)) → \(task)")
-            try Experiment(spec).run()
+            print(try Experiment(spec).run().summary)
         }
     }
 }

@@ -22,6 +22,6 @@ struct Unsupervised: ParsableCommand {
             split: "conv5", linearize: ["conv5"], pretrain: .autoencoder, pretrainIterations: pretrainIterations,
             training: .paper(iterations: niter, seed: seed), output: output,
             title: "Unsupervised \(model) (autoencoder) → CIFAR-10")
-        try Experiment(spec).run()
+        print(try Experiment(spec).run().summary)
     }
 }

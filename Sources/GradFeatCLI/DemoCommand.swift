@@ -31,6 +31,6 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let spec = try options.spec(defaults: Self.defaults, extractors: extractor)
-        try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
+        print(try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run().summary)
     }
 }

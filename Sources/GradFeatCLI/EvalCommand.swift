@@ -141,8 +141,7 @@ struct EvalCommand: ParsableCommand {
             dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
             plugins: GradFeatCLI.plugins, quiet: quiet)
         let base = try run.baseNetwork(record, classes: loaded.train.classCount)
-        let test = try Experiment(ExperimentSpec(), plugins: GradFeatCLI.plugins, quiet: quiet, printsResults: false)
-            .activations(in: run, base: base, layout: layout, data: loaded).test
+        let test = try Experiment.activations(in: run, base: base, layout: layout, data: loaded, quiet: quiet).test
         return (base, test, test.targets)
     }
 

@@ -21,6 +21,6 @@ struct FinetuneCommand: ParsableCommand {
 
     func run() throws {
         let spec = try options.spec(defaults: ExperimentSpec(output: "runs/finetune"), fixedExtractors: ["finetune"])
-        try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
+        print(try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run().summary)
     }
 }

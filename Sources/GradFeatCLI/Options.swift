@@ -82,6 +82,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Random seed: every run is reproducible from it (default 0).")
     var seed: UInt64?
 
+    /// The `--config` file's keys, or none.
+    func fileLayer() throws -> ConfigLayer {
+        try config.map { try ConfigLayer.file(URL(fileURLWithPath: $0)) } ?? ConfigLayer()
+    }
+
     func apply(to layer: inout ConfigLayer) {
         layer.setIfGiven("preset", preset.map(ConfigValue.string), "--preset")
         layer.setIfGiven("optim", optim.map(ConfigValue.string), "--optim")
@@ -181,11 +186,8 @@ struct ExperimentOptions: ParsableArguments {
     func spec(defaults: ExperimentSpec, extractors: String? = nil, fixedExtractors: [String]? = nil) throws
         -> ExperimentSpec
     {
-        let file = try training.config.map { try ConfigLayer.file(URL(fileURLWithPath: $0)) } ?? ConfigLayer()
-        var commandLine = ConfigLayer()
-        data.apply(to: &commandLine)
-        network.apply(to: &commandLine)
-        training.apply(to: &commandLine)
+        let file = try training.fileLayer()
+        var commandLine = ConfigLayer.given(data: data, network: network, training: training)
         run.apply(to: &commandLine)
         commandLine.setIfGiven("mode", extractors.map(ConfigValue.string), "--extractor")
         if let fixedExtractors {
@@ -203,6 +205,15 @@ struct ExperimentOptions: ParsableArguments {
 }
 
 extension ConfigLayer {
+    /// The keys the data, network and training options given on the command line set.
+    static func given(data: DataOptions, network: NetworkOptions, training: TrainingOptions) -> ConfigLayer {
+        var layer = ConfigLayer()
+        data.apply(to: &layer)
+        network.apply(to: &layer)
+        training.apply(to: &layer)
+        return layer
+    }
+
     /// Sets `key` when the option was given (`value` not nil), noting the option as its origin.
     mutating func setIfGiven(_ key: String, _ value: ConfigValue?, _ option: String) {
         if let value { set(key, value, origin: "option \(option)") }

@@ -25,16 +25,13 @@ struct PretrainCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let file = try training.config.map { try ConfigLayer.file(URL(fileURLWithPath: $0)) } ?? ConfigLayer()
+        let file = try training.fileLayer()
         for key in ["mode", "linearize", "split", "output", "omega", "pretrain"] where file.values[key] != nil {
             throw ValidationError(
                 "config file \(training.config ?? ""): '\(key)' does not apply to `gradfeat pretrain`; remove it, or "
                     + "pass the file to `gradfeat train`")
         }
-        var commandLine = ConfigLayer()
-        data.apply(to: &commandLine)
-        network.apply(to: &commandLine)
-        training.apply(to: &commandLine)
+        let commandLine = ConfigLayer.given(data: data, network: network, training: training)
         let spec = try ExperimentSpec.resolve(
             defaults: ExperimentSpec(training: .paper(iterations: 5_000)),
             commandDefaults: ConfigLayer(values: ["batchsize": .int(128)], origins: ["batchsize": "pretrain's default"]),

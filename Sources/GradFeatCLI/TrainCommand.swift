@@ -23,6 +23,6 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let spec = try options.spec(defaults: ExperimentSpec(output: "runs/train"), extractors: extractor)
-        try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run()
+        print(try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run().summary)
     }
 }

@@ -13,17 +13,14 @@ public struct Experiment: Sendable {
     public var plugins: Plugins
     /// No progress lines on standard error.
     public var quiet: Bool
-    /// Print the results table on standard output at the end.
-    public var printsResults: Bool
     /// The command line recorded in `config.json`.
     public var command: String
 
-    public init(_ spec: ExperimentSpec, plugins: Plugins = .shared, quiet: Bool = false, printsResults: Bool = true,
+    public init(_ spec: ExperimentSpec, plugins: Plugins = .shared, quiet: Bool = false,
                 command: String = CommandLine.arguments.joined(separator: " ")) {
         self.spec = spec
         self.plugins = plugins
         self.quiet = quiet
-        self.printsResults = printsResults
         self.command = command
     }
 
@@ -33,9 +30,14 @@ public struct Experiment: Sendable {
         public var report: ResultsReport
         public var record: RunRecord
         public var directory: RunDirectory
+
+        /// The table and where the files are, as a command or an Example prints it at the end.
+        public var summary: String {
+            "\n" + report.markdown + "\nResults: \(directory.url.path)/results.md, metrics.csv, accuracy.svg, config.json"
+        }
     }
 
-    /// Runs the experiment and writes its run folder; prints the table when `printsResults`.
+    /// Runs the experiment and writes its run folder; the caller shows `Result.summary` if it wants to.
     @discardableResult
     public func run() throws -> Result {
         let clock = Date()
@@ -57,7 +59,7 @@ public struct Experiment: Sendable {
             throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
         }
 
-        let (train, test) = try activations(in: run, base: base, layout: layout, data: data)
+        let (train, test) = try Self.activations(in: run, base: base, layout: layout, data: data, quiet: quiet)
         var comparison = Comparison(
             network: base, split: layout.split, linearize: layout.linearize, extractors: spec.extractors.map(\.name),
             configurations: ["activation": training], parametrization: layout.parametrization,
@@ -95,11 +97,6 @@ public struct Experiment: Sendable {
             title: spec.title ?? "GradFeat on \(spec.data.dataset): \(spec.model)", rows: rows, notes: notes)
         try report.write(to: directory)
         try run.write(record)
-        if printsResults {
-            print("")
-            print(report.markdown)
-            print("Results: \(directory.path)/results.md, metrics.csv, accuracy.svg, config.json")
-        }
         return Result(rows: rows, report: report, record: record, directory: run)
     }
 
@@ -107,7 +104,6 @@ public struct Experiment: Sendable {
     /// so, pre-trained and saved as `OUTPUT/weights.h5`. Returns that file (nil when nothing was pre-trained).
     /// Transfer experiments pre-train on one data set this way, then run on others with `weights`.
     public func pretrain() throws -> URL? {
-        try spec.data.validate()
         let directory = URL(fileURLWithPath: spec.output)
         let lock = try RunLock(directory)
         defer { withExtendedLifetime(lock) {} }
@@ -154,9 +150,9 @@ public struct Experiment: Sendable {
     /// The frozen bottom's activations of the training and test images, reused from the run folder's caches when
     /// their producer matches (whoever wrote them: train, finetune, demo, an Example or `cache --activations`),
     /// else computed and saved.
-    public func activations(in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData)
-        throws -> (train: InMemoryBatches, test: InMemoryBatches)
-    {
+    public static func activations(
+        in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData, quiet: Bool
+    ) throws -> (train: InMemoryBatches, test: InMemoryBatches) {
         func cache(_ images: ImageBatches, role: String, split: String) throws -> InMemoryBatches {
             let (cache, use) = try run.activations(
                 of: images, role: role, split: split, network: base, layer: layout.split, quiet: quiet)
