@@ -12,6 +12,9 @@ protocol ByteStream: AnyObject {
     var name: String { get }
     /// Reads up to `buffer.count` bytes; returns 0 only at the end of the stream.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int
+    /// The most bytes the stream can still deliver (`nil`: unknown), so that a size field can be checked before
+    /// anything is allocated for it.
+    var remainingBound: Int? { get }
 }
 
 extension ByteStream {
@@ -29,7 +32,8 @@ extension ByteStream {
     /// Reads the whole remaining stream.
     func readAll(sizeHint: Int = 1 << 20) throws(DatasetError) -> [UInt8] {
         var out = [UInt8]()
-        var capacity = max(sizeHint, 4096)
+        // The hint is a guess (a multiple of a compressed size); never reserve more than the stream can deliver.
+        var capacity = max(min(sizeHint, remainingBound.map { $0 + 1 } ?? sizeHint, 1 << 30), 4096)
         var length = 0
         while true {
             if length == out.count {
@@ -53,6 +57,7 @@ extension ByteStream {
 final class FileInput: ByteStream {
     let name: String
     private let descriptor: Int32
+    private var position = 0
 
     /// Opens `path` for reading.
     init(path: String) throws(DatasetError) {
@@ -79,17 +84,23 @@ final class FileInput: ByteStream {
             #else
             let n = Glibc.read(descriptor, base, buffer.count)
             #endif
-            if n >= 0 { return n }
+            if n >= 0 {
+                position += n
+                return n
+            }
             if errno == EINTR { continue }
             throw .ioFailed(path: name, reason: String(cString: strerror(errno)))
         }
     }
 
-    /// The file's size in bytes, when known.
+    /// The file's size in bytes, when known (a regular file).
     var size: Int? {
         var info = stat()
-        return fstat(descriptor, &info) == 0 ? Int(info.st_size) : nil
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
     }
+
+    var remainingBound: Int? { size.map { max(0, $0 - position) } }
 }
 
 /// Bytes already in memory, read as a stream.
@@ -113,4 +124,6 @@ final class MemoryInput: ByteStream {
         }
         return n
     }
+
+    var remainingBound: Int? { bytes.count - position }
 }

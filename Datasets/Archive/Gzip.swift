@@ -17,13 +17,13 @@ public enum Gzip {
         -> [UInt8]
     {
         let stream = try GzipInput(MemoryInput(bytes, name: name))
-        return try stream.readAll(sizeHint: bytes.count * 4)
+        return try stream.readAll(sizeHint: min(bytes.count, 1 << 28) * 4)
     }
 
     /// Reads and decompresses the gzip file at `path`.
     public static func decompress(contentsOfFile path: String) throws(DatasetError) -> [UInt8] {
         let file = try FileInput(path: path)
-        let hint = (file.size ?? (1 << 20)) * 4
+        let hint = min(file.size ?? (1 << 20), 1 << 28) * 4
         return try GzipInput(file).readAll(sizeHint: hint)
     }
 
@@ -78,10 +78,16 @@ final class GzipInput: ByteStream {
     private var sourceEnded = false
     private var finished = false
     private var inMember = true
+    /// Bytes produced so far, and the most allowed (``ReadLimits``: a decompression bomb stops here).
+    private var produced = 0
+    private let maxOutput: Int
+    private let compressedSize: Int?
 
-    init(_ source: any ByteStream) throws(DatasetError) {
+    init(_ source: any ByteStream, limits: ReadLimits = .current) throws(DatasetError) {
         self.source = source
         name = source.name
+        compressedSize = source.remainingBound
+        maxOutput = compressedSize.map { limits.maxOutput(forInput: $0) } ?? Int.max
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         input = .allocate(byteCount: 1 << 18, alignment: 16)
@@ -106,7 +112,22 @@ final class GzipInput: ByteStream {
         stream.pointee.avail_in = uInt(n)
     }
 
+    var remainingBound: Int? { finished ? 0 : maxOutput == Int.max ? nil : maxOutput - produced }
+
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
+        let n = try inflateInto(buffer)
+        produced += n
+        if produced > maxOutput {
+            throw .exceedsLimit(
+                path: name, entry: nil,
+                reason: "it expands to more than \(maxOutput) bytes from \(compressedSize ?? 0) compressed bytes, "
+                    + "beyond the limit for compressed data (a decompression bomb, or a damaged file; "
+                    + "GRADFEAT_MAX_EXPANSION raises the limit for a genuine file)")
+        }
+        return n
+    }
+
+    private func inflateInto(_ buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
         guard !finished, let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         stream.pointee.next_out = base.assumingMemoryBound(to: Bytef.self)
         stream.pointee.avail_out = uInt(min(buffer.count, Int(UInt32.max)))

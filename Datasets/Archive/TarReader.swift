@@ -164,15 +164,29 @@ public struct TarReader {
         }
     }
 
+    /// The entry's size, checked against overflow and against the bytes the archive can still deliver, so that a
+    /// header cannot make the reader allocate or skip more than the archive holds.
     private func parseSize() throws(DatasetError) -> Int {
-        if header[124] & 0x80 != 0 {  // GNU base-256 for sizes >= 8 GiB
+        let size: Int
+        if header[124] & 0x80 != 0 {  // GNU base-256 for sizes >= 8 GiB; bit 6 set means negative
+            guard header[124] & 0x40 == 0 else { throw corrupt(headerName(), "negative size field") }
             var value = 0
-            for i in 125..<136 { value = value << 8 | Int(header[i]) }
-            return value
+            for i in 125..<136 {
+                let (shifted, overflow) = value.multipliedReportingOverflow(by: 256)
+                guard !overflow else { throw corrupt(headerName(), "size field overflows") }
+                value = shifted | Int(header[i])
+            }
+            size = value
+        } else {
+            let text = field(124, 12).trimmingCharacters(in: " ")
+            guard let parsed = text.isEmpty ? 0 : Int(text, radix: 8), parsed >= 0 else {
+                throw corrupt(headerName(), "bad size field '\(text)'")
+            }
+            size = parsed
         }
-        let text = field(124, 12).trimmingCharacters(in: " ")
-        guard let size = text.isEmpty ? 0 : Int(text, radix: 8), size >= 0 else {
-            throw corrupt(headerName(), "bad size field '\(text)'")
+        if let remaining = input.remainingBound, size > remaining {
+            throw corrupt(
+                headerName(), "the header gives a size of \(size) bytes but at most \(remaining) bytes follow")
         }
         return size
     }

@@ -51,7 +51,27 @@ public enum XZ {
             errorText.set(errors.fileHandleForReading.readDataToEndOfFile())
         }
         errorThread.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        // Read in pieces, never past the decompression limit: a small .xz can expand a million-fold.
+        let compressedSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let maxOutput = ReadLimits.current.maxOutput(forInput: compressedSize)
+        var data = [UInt8]()
+        var piece = [UInt8](repeating: 0, count: 1 << 20)
+        let descriptor = output.fileHandleForReading.fileDescriptor
+        while true {
+            let n = piece.withUnsafeMutableBytes { raw in readRetrying(descriptor, raw) }
+            if n <= 0 { break }
+            data.append(contentsOf: piece[0..<n])
+            if data.count > maxOutput {
+                process.terminate()
+                process.waitUntilExit()
+                _ = errorText.wait()
+                throw .exceedsLimit(
+                    path: path, entry: nil,
+                    reason: "it expands to more than \(maxOutput) bytes from \(compressedSize) compressed bytes, "
+                        + "beyond the limit for compressed data (a decompression bomb, or a damaged file; "
+                        + "GRADFEAT_MAX_EXPANSION raises the limit for a genuine file)")
+            }
+        }
         process.waitUntilExit()
         let message = errorText.wait()
         if process.terminationStatus != 0 {
@@ -61,7 +81,15 @@ public enum XZ {
                 tool: tool, path: path,
                 reason: "exit status \(process.terminationStatus): \(text)")
         }
-        return [UInt8](data)
+        return data
+    }
+}
+
+/// `read(2)` on `descriptor`, retried after signals; the byte count, 0 at the end, -1 on error.
+private func readRetrying(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+    while true {
+        let n = read(descriptor, buffer.baseAddress, buffer.count)
+        if n >= 0 || errno != EINTR { return n }
     }
 }
 

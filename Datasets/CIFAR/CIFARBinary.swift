@@ -71,7 +71,9 @@ public enum CIFARBinary {
             let listName = metaFileName(variant: variant, labels: labels)
             let listPath = folder.isEmpty ? listName : folder + "/" + listName
             if FileManager.default.fileExists(atPath: listPath) {
-                names = ImageFolder.lines(String(decoding: try CompressedFile.read(path: listPath), as: UTF8.self))
+                names = try ClassList.checked(
+                    ImageFolder.lines(String(decoding: try CompressedFile.read(path: listPath), as: UTF8.self)),
+                    path: listPath)
             }
         }
         let source = files.count == 1 ? files[0] : (files.first.map { ($0 as NSString).deletingLastPathComponent } ?? "")
@@ -110,7 +112,9 @@ public enum CIFARBinary {
         }
         let listName = metaFileName(variant: variant, labels: labels)
         if let index = bundle.paths.firstIndex(where: { $0 == listName || $0.hasSuffix("/" + listName) }) {
-            names = ImageFolder.lines(String(decoding: bundle.contents(at: index), as: UTF8.self))
+            names = try ClassList.checked(
+                ImageFolder.lines(String(decoding: bundle.contents(at: index), as: UTF8.self)),
+                path: "\(bundle.origin) [entry \(bundle.paths[index])]")
         }
         return try assemble(
             parts, variant: variant, labels: labels,

@@ -105,7 +105,8 @@ public enum COCO {
             threads: threads ?? Parallel.defaultThreads)
         return ImageSet(
             images: decoded.pixels, count: rows.count, channels: 3, height: size.height,
-            width: size.width, labels: .multi(kept), classNames: categories.map(\.name),
+            width: size.width, labels: .multi(kept),
+            classNames: try ClassList.checked(categories.map(\.name), path: annotations),
             source: annotations, split: split ?? splitName(annotations))
     }
 

@@ -135,7 +135,8 @@ public enum DatasetCache {
 
     /// What to do with a cache that cannot be used.
     static func rebuildRemedy(_ path: String) -> String {
-        "Delete it and rebuild it with `gradfeat cache --format FORMAT --source DATA --split SPLIT --output \(path)`."
+        "Rebuild it with `gradfeat cache --format FORMAT --source DATA --split SPLIT --output \(path)` (the new file "
+            + "replaces it only once complete)."
     }
 
     /// A ``DatasetError`` for an HDF5 failure while reading `path`.
@@ -148,6 +149,9 @@ public enum DatasetCache {
         case .fileNotFound:
             return .fileNotFound(
                 path: path, remedy: "Write it first with `gradfeat cache --format FORMAT --source DATA --split SPLIT --output \(path)`.")
+        case .fileSystem(_, let operation, let message):
+            // Permissions, a folder: nothing is wrong with the data, so no advice to rebuild it.
+            return .ioFailed(path: path, reason: "\(operation): \(message)")
         case .notHDF5:
             return .invalidCache(
                 path: path, reason: "is not an HDF5 file (or was cut off before its header)", remedy: rebuildRemedy(path))

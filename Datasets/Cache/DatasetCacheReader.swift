@@ -79,7 +79,7 @@ public final class DatasetCacheReader: @unchecked Sendable {
             let n = shape[0]
             let imageShape = Array(shape.dropFirst())
 
-            let classNames = try Self.stringsAttribute(file, "class_names", path: path)
+            let classNames = try ClassList.checked(Self.stringsAttribute(file, "class_names", path: path), path: path)
             let count = try Self.intAttribute(file, "count", path: path)
             guard count == n else {
                 throw invalid("attribute count = \(count) but /images has \(n) rows")

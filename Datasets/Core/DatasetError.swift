@@ -25,6 +25,9 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
     case toolFailed(tool: String, path: String, reason: String)
     /// The format or variant is recognised but not supported.
     case unsupported(path: String, reason: String)
+    /// A size in the file is beyond a ``ReadLimits`` bound (an image's pixels, a decompressed size); `reason` says
+    /// which limit and how to raise it for a genuine file.
+    case exceedsLimit(path: String, entry: String?, reason: String)
     /// A data-set cache (HDF5, see ``DatasetCache``) cannot be used or written: damaged, of another
     /// format or version, inconsistent, or the target is not writable. `remedy` says what to do.
     case invalidCache(path: String, reason: String, remedy: String)
@@ -60,6 +63,8 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "xz-utils`) or decompress the file yourself (`xz -dc file.xz > file`) and load that."
         case .unsupported(let path, let reason):
             return "\(path): unsupported: \(reason)."
+        case .exceedsLimit(let path, let entry, let reason):
+            return "\(Self.place(path, entry)): refused: \(reason)."
         case .invalidCache(let path, let reason, let remedy):
             return "\(path): \(reason). \(remedy)"
         }

@@ -51,17 +51,24 @@ public enum ImageCodec {
         var width: Int32 = 0
         var height: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
+        let limits = ReadLimits.current
+        let maxPixels = limits.maxImagePixels
         let status: Int32 = message.withUnsafeMutableBufferPointer { text in
             let data = base.assumingMemoryBound(to: UInt8.self)
             switch format {
             case .jpeg:
                 return gf_jpeg_decode(
-                    data, UInt(bytes.count), Int32(channels), &pixels, &width, &height,
+                    data, UInt(bytes.count), Int32(channels), maxPixels, &pixels, &width, &height,
                     text.baseAddress)
             case .png:
                 return gf_png_decode(
-                    data, bytes.count, Int32(channels), &pixels, &width, &height, text.baseAddress)
+                    data, bytes.count, Int32(channels), maxPixels, &pixels, &width, &height, text.baseAddress)
             }
+        }
+        if status == 3 {
+            throw .exceedsLimit(
+                path: path, entry: entry,
+                reason: limits.imageRefusal(width: Int(width), height: Int(height)) ?? "image too large")
         }
         guard status == 0, let pixels else {
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },

@@ -12,6 +12,9 @@ public enum ImageFolder {
     public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
     /// Names of class-list files, in order of preference.
     public static let classListNames = ["labels.txt", "fine_labels.txt", "classes.txt"]
+    /// Split folder names whose class folders together give the class order when there is no class list, so that a
+    /// split lacking a class (a test set without "cat") keeps every other class's index.
+    public static let commonSplitNames: Set<String> = ["train", "test", "val", "valid", "validation", "trainval"]
 
     /// Loads one split of an image-folder tree.
     ///
@@ -45,25 +48,31 @@ public enum ImageFolder {
     ) throws(DatasetError) -> [ImageSet] {
         let tree = try FileTree(path: path)
         let wanted = Set(splits)
+        let splitFolders = wanted.union(commonSplitNames)
+        var allClassFolders: [String: Set<String>] = [:]  // prefix → class folders of every split folder under it
         let bundle = try tree.load { relative in
             let parts = relative.split(separator: "/", omittingEmptySubsequences: true)
             if let last = parts.last, classListNames.contains(String(last)) { return true }
-            return parts.count >= 3 && wanted.contains(String(parts[parts.count - 3]))
-                && isImageName(parts[parts.count - 1])
+            guard parts.count >= 3, isImageName(parts[parts.count - 1]) else { return false }
+            let split = String(parts[parts.count - 3])
+            if splitFolders.contains(split) {
+                allClassFolders[parts.dropLast(3).joined(separator: "/"), default: []].insert(String(parts[parts.count - 2]))
+            }
+            return wanted.contains(split)
         }
         var sets: [ImageSet] = []
         for split in splits {
             sets.append(
                 try assemble(
                     bundle, tree: tree, split: split, channels: channels, size: size, mode: mode,
-                    classNames: classNames, threads: threads ?? Parallel.defaultThreads))
+                    classNames: classNames, allClassFolders: allClassFolders, threads: threads ?? Parallel.defaultThreads))
         }
         return sets
     }
 
     private static func assemble(
         _ bundle: FileBundle, tree: FileTree, split: String, channels: Int, size: ImageSize?,
-        mode: ImageResampler.ResizeMode, classNames: [String]?, threads: Int
+        mode: ImageResampler.ResizeMode, classNames: [String]?, allClassFolders: [String: Set<String>], threads: Int
     ) throws(DatasetError) -> ImageSet {
         let path = tree.path
         // Group the images by prefix / class.
@@ -103,7 +112,8 @@ public enum ImageFolder {
                 }
             }
         }
-        let classes = names ?? folders
+        let classes = try ClassList.checked(
+            names ?? allClassFolders[prefix, default: []].union(folders).sorted(), path: listPath)
         var classIndex: [String: Int] = [:]
         for (i, name) in classes.enumerated() { classIndex[name] = i }
         for folder in folders where classIndex[folder] == nil {

@@ -42,8 +42,12 @@ public enum IDX {
             throw .malformed(path: name, entry: nil, reason: "IDX header cut short")
         }
         let dimensions = (0..<rank).map { Int(word(4 + 4 * $0)) }
-        let itemSize = dimensions.dropFirst().reduce(1, *)
-        let expected = headerSize + dimensions.reduce(1, *)
+        // Sizes come from the file: checked against overflow and the file's real length before any use.
+        guard let itemSize = Array(dimensions.dropFirst()).checkedProduct,
+            let total = dimensions.checkedProduct, case (let expected, false) = headerSize.addingReportingOverflow(total)
+        else {
+            throw .malformed(path: name, entry: nil, reason: "IDX dimensions \(dimensions) overflow")
+        }
         if bytes.count < expected {
             let available = bytes.count - headerSize
             throw .truncatedRecord(
@@ -69,6 +73,12 @@ public enum IDX {
         let labelFile = try parse(
             try CompressedFile.read(path: labels), expectedMagic: labelsMagic, name: labels)
         let n = imageFile.dimensions[0]
+        guard imageFile.dimensions[1] > 0, imageFile.dimensions[2] > 0 else {
+            throw .malformed(
+                path: images, entry: nil,
+                reason: "images of \(imageFile.dimensions[1])x\(imageFile.dimensions[2]) pixels; an IDX image file "
+                    + "gives rows and columns > 0")
+        }
         guard labelFile.dimensions[0] == n else {
             throw .malformed(
                 path: labels, entry: nil,

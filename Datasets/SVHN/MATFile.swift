@@ -163,7 +163,10 @@ public struct MATFile: Sendable {
         let nameElement = try next()
         let name = String(decoding: bytes[nameElement.data], as: UTF8.self)
         let real = try next()
-        let count = dimensions.reduce(1, *)
+        guard let count = dimensions.checkedProduct else {
+            throw .malformed(
+                path: path, entry: "variable \(name)", reason: "dimensions \(dimensions) are negative or overflow")
+        }
         let storage = try convert(bytes, real.type, real.data, path: path, entry: "variable \(name)")
         let stored: Int
         switch storage {

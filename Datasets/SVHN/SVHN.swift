@@ -26,6 +26,9 @@ public enum SVHN {
         let height = x.dimensions[0]
         let width = x.dimensions[1]
         let n = x.dimensions.count == 4 ? x.dimensions[3] : 1
+        guard height > 0, width > 0 else {
+            throw .malformed(path: path, entry: "variable X", reason: "images of \(height)x\(width) pixels")
+        }
         let labels = y.storage.doubles
         guard labels.count == n else {
             throw .malformed(path: path, entry: "variable y", reason: "\(labels.count) labels for \(n) images")
@@ -40,7 +43,7 @@ public enum SVHN {
         let source: [UInt8]
         switch x.storage {
         case .uint8(let bytes): source = bytes
-        case .double(let doubles): source = doubles.map { UInt8(max(0, min(255, $0.rounded()))) }
+        case .double(let doubles): source = doubles.map { $0.isNaN ? 0 : UInt8(max(0, min(255, $0.rounded()))) }
         }
         let plane = height * width
         var pixels = [UInt8](repeating: 0, count: n * 3 * plane)

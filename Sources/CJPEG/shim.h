@@ -55,7 +55,7 @@ static inline struct jpeg_error_mgr *gf_jpeg_errors(gf_jpeg_error_manager *manag
    (the caller frees it with free()). CMYK/YCCK files are converted to RGB here. Returns 1 on a fatal error and 2 when the data decoded only
    with corrupt-data warnings (no buffer is returned); `message` (GF_JPEG_MESSAGE_CAPACITY bytes)
    then holds libjpeg's text. */
-static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, int channels,
+static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, int channels, size_t max_pixels,
                                  unsigned char **pixels, int *width, int *height, char *message) {
     struct jpeg_decompress_struct cinfo;
     gf_jpeg_error_manager manager;
@@ -75,6 +75,13 @@ static inline int gf_jpeg_decode(const unsigned char *data, unsigned long size, 
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, size);
     jpeg_read_header(&cinfo, TRUE);
+    /* The header's size is checked before anything is allocated or decoded (a 1 KB file can claim 65000x65000). */
+    if ((size_t)cinfo.image_width * (size_t)cinfo.image_height > max_pixels) {
+        *width = (int)cinfo.image_width;
+        *height = (int)cinfo.image_height;
+        jpeg_destroy_decompress(&cinfo);
+        return 3;
+    }
     /* libjpeg cannot convert CMYK/YCCK to RGB: decode as CMYK and convert below. */
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     cinfo.out_color_space = cmyk ? JCS_CMYK : (channels == 1 ? JCS_GRAYSCALE : JCS_RGB);

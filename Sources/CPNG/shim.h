@@ -12,7 +12,7 @@
 /* Decodes a PNG held in memory into 8-bit interleaved pixels (HWC) with `channels` components
    (1 = grey, 3 = RGB; alpha is composited onto black). On success returns 0 and stores a malloc'ed
    buffer in *pixels (free() it). Returns 1 on error with libpng's text in `message`. */
-static inline int gf_png_decode(const unsigned char *data, size_t size, int channels,
+static inline int gf_png_decode(const unsigned char *data, size_t size, int channels, size_t max_pixels,
                                 unsigned char **pixels, int *width, int *height, char *message) {
     png_image image;
     *pixels = NULL;
@@ -25,6 +25,13 @@ static inline int gf_png_decode(const unsigned char *data, size_t size, int chan
         strncpy(message, image.message, GF_PNG_MESSAGE_CAPACITY - 1);
         message[GF_PNG_MESSAGE_CAPACITY - 1] = 0;
         return 1;
+    }
+    /* The header's size is checked before anything is allocated or decoded. */
+    if ((size_t)image.width * (size_t)image.height > max_pixels) {
+        *width = (int)image.width;
+        *height = (int)image.height;
+        png_image_free(&image);
+        return 3;
     }
     image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
     size_t bytes = PNG_IMAGE_SIZE(image);

@@ -40,6 +40,9 @@ public struct GradFeatCLI: ParsableCommand {
 
     /// Runs the command line of this process, printing an error and exiting non-zero on failure.
     public static func main() {
+        // Past `ulimit -f` the kernel kills a writer with SIGXFSZ; ignored, the write fails with EFBIG instead and
+        // takes the same clean error path as a full disk (message, status 1, no file under the final name).
+        signal(SIGXFSZ, SIG_IGN)
         do {
             try run(arguments: Array(CommandLine.arguments.dropFirst()))
         } catch {

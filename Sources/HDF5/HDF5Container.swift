@@ -104,7 +104,12 @@ extension HDF5Container {
             try requireKind(.dataset, at: path, in: location, context)
             let id = try context.check(H5Dopen2(location, path, gf_H5P_DEFAULT()), "open dataset")
             do {
-                return (id, try Dataset.layout(of: id, context))
+                let layout = try Dataset.layout(of: id, context)
+                var intent: UInt32 = 0
+                if H5Fget_intent(location, &intent) >= 0, intent & gf_H5F_ACC_RDWR() == 0 {
+                    try Dataset.verifyStoredData(of: id, shape: layout.shape, elementType: layout.elementType, context)
+                }
+                return (id, layout)
             } catch {
                 _ = H5Dclose(id)
                 throw error

@@ -38,6 +38,8 @@ public enum HDF5Error: Error, Sendable, Equatable {
     case closed(file: String, object: String)
     /// A file-system step of an atomic write (fsync, rename) failed.
     case fileSystem(file: String, operation: String, message: String)
+    /// A dataset declares more data than the file stores (a damaged, cut-off or crafted file).
+    case incompleteData(file: String, dataset: String, message: String)
 
     /// The file the error concerns.
     public var file: String {
@@ -48,14 +50,17 @@ public enum HDF5Error: Error, Sendable, Equatable {
             .rowsOutOfRange(let file, _, _, _), .unsupportedType(let file, _, _),
             .attributeNotFound(let file, _, _), .attributeTypeMismatch(let file, _, _, _, _),
             .formatMismatch(let file, _, _), .invalidArgument(let file, _, _), .closed(let file, _),
-            .fileSystem(let file, _, _):
+            .fileSystem(let file, _, _), .incompleteData(let file, _, _):
             return file
         }
     }
 
     /// What to do about the error.
     public var hint: String {
-        let rebuild = "delete it and rebuild the cache"
+        // Neutral advice: this module does not know whether the file can be rebuilt (a cache) or not (weights, a
+        // checkpoint), and deleting is never its call.
+        let rebuild = "write it again if it is a cache (under a new name, keeping this one until it works), or "
+            + "restore it from a copy"
         switch self {
         case .fileNotFound:
             return "check the path, or build the file first"
@@ -90,6 +95,8 @@ public enum HDF5Error: Error, Sendable, Equatable {
             return "keep the file open while its groups and datasets are in use"
         case .fileSystem:
             return "check free space and permissions of the target directory"
+        case .incompleteData:
+            return "the file is damaged, cut off or not written by GradFeat: \(rebuild)"
         }
     }
 
@@ -101,6 +108,10 @@ public enum HDF5Error: Error, Sendable, Equatable {
         case .notHDF5(let file):
             return "not an HDF5 file: \(file)"
         case .library(let file, let object, let operation, let message):
+            // A failed system call (a full disk, `ulimit -f`) is the whole story; libhdf5's 15-line stack is not.
+            if let cause = Self.systemCause(in: message) {
+                return "HDF5 failed to \(operation) (\(object) in \(file)): \(cause)"
+            }
             return "HDF5 failed to \(operation) (\(object) in \(file)):\n  "
                 + message.replacingOccurrences(of: "\n", with: "\n  ")
         case .objectNotFound(let file, let path):
@@ -127,7 +138,20 @@ public enum HDF5Error: Error, Sendable, Equatable {
             return "'\(object)' in \(file) is closed"
         case .fileSystem(let file, let operation, let message):
             return "could not \(operation) \(file): \(message)"
+        case .incompleteData(let file, let dataset, let message):
+            return "dataset '\(dataset)' in \(file) is incomplete: \(message)"
         }
+    }
+}
+
+extension HDF5Error {
+    /// The operating system's message in a libhdf5 error stack (`errno = 28, error message = 'No space left on
+    /// device'`), if there is one.
+    static func systemCause(in stack: String) -> String? {
+        guard let start = stack.range(of: "error message = '") else { return nil }
+        let rest = stack[start.upperBound...]
+        guard let end = rest.firstIndex(of: "'") else { return nil }
+        return String(rest[..<end])
     }
 }
 

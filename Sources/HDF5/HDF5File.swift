@@ -48,8 +48,19 @@ public final class HDF5File: HDF5Container {
     public init(url: URL, mode: Mode = .readOnly) throws {
         let path = url.path(percentEncoded: false)
         let context = HDF5Context(file: path, object: "/")
-        if mode != .create, !FileManager.default.fileExists(atPath: path) {
-            throw HDF5Error.fileNotFound(file: path)
+        if mode != .create {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw HDF5Error.fileNotFound(file: path)
+            }
+            // Said here, not as libhdf5's "unable to open file", which reads like a damaged file.
+            if isDirectory.boolValue {
+                throw HDF5Error.fileSystem(file: path, operation: "open", message: "it is a folder, not an HDF5 file")
+            }
+            if access(path, mode == .readOnly ? R_OK : R_OK | W_OK) != 0 {
+                throw HDF5Error.fileSystem(
+                    file: path, operation: mode == .readOnly ? "read" : "open for writing", message: errnoMessage())
+            }
         }
         let id = try HDF5Library.locked {
             // With the strong close degree, close() really closes the file even while group or

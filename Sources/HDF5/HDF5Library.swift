@@ -13,6 +13,14 @@ import Synchronization
 public enum HDF5Library {
     private static let mutex = Mutex(())
 
+    /// Opens libhdf5 once, without its exit-time clean-up: after a failed close (a full disk, `ulimit -f`) libhdf5
+    /// keeps a half-closed file whose clean-up at `exit` dereferences freed memory (SIGSEGV after the error was
+    /// printed). Every file GradFeat writes is closed explicitly before its atomic rename, so nothing is lost.
+    private static let opened: Void = {
+        _ = H5dont_atexit()
+        _ = H5open()
+    }()
+
     /// Runs `body` holding the process-wide libhdf5 lock, for code that must call the C API
     /// (`import CHDF5`) directly. `body` must not call this module's API: the lock is not recursive.
     public static func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
@@ -21,7 +29,8 @@ public enum HDF5Library {
 
     /// Runs `body` while holding the libhdf5 lock, with a cleared HDF5 error stack.
     static func locked<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        try mutex.withLock { _ throws(E) -> R in
+        _ = opened
+        return try mutex.withLock { _ throws(E) -> R in
             // Failures are reported through HDF5Error, so HDF5's automatic printing of error
             // stacks to stderr is turned off. Thread-safe builds (such as Debian's) keep this
             // setting and the error stack per thread, hence on every entry.

@@ -33,13 +33,12 @@ public struct ExperimentData: Sendable {
             if let testDataset = spec.testDataset {
                 testSet = try readCache(testDataset, option: "--test-dataset")
                 testSplit = testSet.split
-                guard (testSet.channels, testSet.height, testSet.width) == (trainSet.channels, trainSet.height, trainSet.width),
-                      testSet.classNames == trainSet.classNames else {
+                guard (testSet.channels, testSet.height, testSet.width) == (trainSet.channels, trainSet.height, trainSet.width)
+                else {
                     throw GradFeatError.invalidConfiguration(
-                        "--test-dataset \(testDataset) holds \(testSet.channels)x\(testSet.height)x\(testSet.width) images of "
-                            + "\(testSet.classCount) classes, but --dataset \(spec.dataset) holds \(trainSet.channels)x"
-                            + "\(trainSet.height)x\(trainSet.width) images of \(trainSet.classCount) classes; cache both "
-                            + "from the same data set with the same --size")
+                        "--test-dataset \(testDataset) holds \(testSet.channels)x\(testSet.height)x\(testSet.width) images, "
+                            + "but --dataset \(spec.dataset) holds \(trainSet.channels)x\(trainSet.height)x\(trainSet.width) "
+                            + "images; cache both from the same data set with the same --size")
                 }
             } else {
                 // A seeded split: the same seed and file give the same held-out images.
@@ -70,6 +69,14 @@ public struct ExperimentData: Sendable {
             trainSet = try plugin.load(DatasetRequest(split: trainSplit, dataDirectory: spec.dataDirectory, size: size))
             testSet = try plugin.load(DatasetRequest(split: testSplit, dataDirectory: spec.dataDirectory, size: size))
             origin = "\(spec.dataset) (\(trainSet.source))"
+        }
+        // Labels are class indices: splits that name their classes differently would score every image against
+        // the wrong class, silently.
+        if let reason = ClassList.disagreement(trainSet.classNames, testSet.classNames) {
+            throw GradFeatError.invalidConfiguration(
+                "the train data (\(trainSet.source), split \(trainSplit)) and the test data (\(testSet.source), split "
+                    + "\(testSplit)) disagree on their classes: \(reason); give both splits the same class folders or a "
+                    + "class list (labels.txt)")
         }
         var train = try ImageBatches(trainSet, scaling: model.inputScaling)
         var test = try ImageBatches(testSet, scaling: model.inputScaling)
