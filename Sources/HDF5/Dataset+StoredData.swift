@@ -49,7 +49,9 @@ extension Dataset {
                 expected = product
             }
             var written: hsize_t = 0
-            try context.check(H5Dget_num_chunks(id, gf_H5S_ALL(), &written), "count stored chunks")
+            let space = try context.check(H5Dget_space(id), "get dataspace")
+            defer { _ = H5Sclose(space) }
+            try context.check(H5Dget_num_chunks(id, space, &written), "count stored chunks")
             guard Int(written) >= expected else {
                 throw incomplete("only \(written) of its \(expected) chunks are stored (the rest was never written)")
             }

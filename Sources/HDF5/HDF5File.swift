@@ -125,8 +125,8 @@ public final class HDF5File: HDF5Container {
     ) throws {
         let target = url.path(percentEncoded: false)
         let directory = url.deletingLastPathComponent().path(percentEncoded: false)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent("\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        TemporaryFile.removeStale(for: url)
+        let temporary = TemporaryFile.url(for: url)
         let temporaryPath = temporary.path(percentEncoded: false)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -157,7 +157,7 @@ struct DatasetCacheTests {
         let bytes = try Data(contentsOf: target)
         for keep in [bytes.count / 2, 100] {
             try bytes.prefix(keep).write(to: target)
-            expectInvalidCache(target, mentioning: ["truncated or corrupt", "rebuild it with `gradfeat cache"]) {
+            expectInvalidCache(target, mentioning: ["truncated or corrupt", "Rebuild it with `gradfeat cache"]) {
                 _ = try DatasetCache.read(target)
             }
         }

@@ -53,7 +53,7 @@ import Testing
             try file.requireFormat("gradfeat.test", version: 3)
             let error = #expect(throws: HDF5Error.self) { try file.requireFormat("gradfeat.test", version: 4) }
             #expect(error == .formatMismatch(file: url.path, expected: "gradfeat.test version 4", found: "gradfeat.test version 3"))
-            #expect(error?.description.contains("rebuild the cache") == true)
+            #expect(error?.description.contains("restore it from a copy") == true)
         }
     }
 
@@ -88,7 +88,7 @@ import Testing
             try Data("this is not an HDF5 file\n".utf8).write(to: url)
             let error = #expect(throws: HDF5Error.self) { try HDF5File(url: url) }
             #expect(error == .notHDF5(file: url.path))
-            #expect(error?.description.contains("rebuild the cache") == true)
+            #expect(error?.description.contains("restore it from a copy") == true)
             try Data().write(to: url)
             #expect(throws: HDF5Error.self) { try HDF5File(url: url) }
         }
@@ -108,7 +108,7 @@ import Testing
                 _ = try file.dataset(named: "train/labels").read(as: Int64.self)
             }
             #expect(error?.file == url.path)
-            #expect(error?.description.contains("rebuild the cache") == true)
+            #expect(error?.description.contains("restore it from a copy") == true)
             if case .library(_, _, _, let message)? = error { #expect(!message.isEmpty) }
         }
     }

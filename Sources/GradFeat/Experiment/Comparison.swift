@@ -23,6 +23,8 @@ public struct Comparison: Sendable {
     public var checkpointDirectory: URL?
     /// Continue each extractor from its checkpoint in `checkpointDirectory` when one exists.
     public var resume = false
+    /// Each extractor's ``Trajectory``, recorded in its checkpoint and checked when resuming.
+    public var trajectories: [String: Trajectory] = [:]
     /// Each extractor's own options, by name (none when absent).
     public var options: [String: PluginOptions] = [:]
 
@@ -92,9 +94,20 @@ public struct Comparison: Sendable {
             var resumeState: TrainingState?
             if let checkpointDirectory {
                 let url = checkpointDirectory.appendingPathComponent("\(name).h5")
-                trainer.checkpoint = { state in try CheckpointFile.save(state, extractor: name, to: url) }
+                let trajectory = trajectories[name]
+                trainer.checkpoint = { state in
+                    var state = state
+                    state.trajectory = trajectory
+                    try CheckpointFile.save(state, extractor: name, to: url)
+                }
                 if resume, FileManager.default.fileExists(atPath: url.path) {
-                    resumeState = try CheckpointFile.load(url).state
+                    let state = try CheckpointFile.load(url).state
+                    if let trajectory, let recorded = state.trajectory,
+                       let differences = trajectory.differences(from: recorded, mine: "this run", theirs: url.path) {
+                        throw GradFeatError.checkpointMismatch(
+                            "\(differences); resume with the options it was trained with, or pass another --output")
+                    }
+                    resumeState = state
                 }
             }
             let clock = Date()

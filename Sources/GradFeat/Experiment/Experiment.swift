@@ -68,6 +68,9 @@ public struct Experiment: Sendable {
         comparison.standardizeFeatures = layout.standardize
         comparison.checkpointDirectory = directory
         comparison.resume = spec.resume
+        comparison.trajectories = try Dictionary(spec.extractors.map {
+            ($0.name, try Trajectory(spec: resolvedSpec(training), extractor: $0, layout: layout))
+        }, uniquingKeysWith: { first, _ in first })
         let omegaBar = try spec.omega.map { path in
             try RunDirectory.omegaBar(
                 fromActivationCheckpoint: URL(fileURLWithPath: path),
@@ -76,8 +79,7 @@ public struct Experiment: Sendable {
         }
         let rows = try comparison.run(train: train, test: test, loss: Self.loss(for: train.targets), omegaBar: omegaBar)
 
-        var resolved = spec
-        resolved.training = training
+        let resolved = resolvedSpec(training)
         let record = RunRecord(
             command: command, model: spec.model, weights: weights, keepInitial: spec.keepInitial,
             inputShape: data.train.imageShape.dimensions, dataset: spec.data.dataset, data: data.description,
@@ -98,6 +100,13 @@ public struct Experiment: Sendable {
         try report.write(to: directory)
         try run.write(record)
         return Result(rows: rows, report: report, record: record, directory: run)
+    }
+
+    /// The spec as run: with the training configuration after defaults (`eval_every`) were filled in.
+    private func resolvedSpec(_ training: TrainingConfiguration) -> ExperimentSpec {
+        var resolved = spec
+        resolved.training = training
+        return resolved
     }
 
     /// Only the base network: the spec's data loaded, the network built with its weights and, when the spec says

@@ -255,6 +255,16 @@ public struct RunDirectory: Sendable {
                 fix: "train that extractor into this folder first (`gradfeat train --extractor NAME --output \(url.path)`)")
         }
         let (state, name) = try CheckpointFile.load(checkpointURL)
+        // A checkpoint from another configuration (a second run into the folder, a copied file) would be scored
+        // under this record's data and layers, silently: refuse it, naming the key.
+        if let recorded = state.trajectory, let spec = record?.experiment,
+           let extractorSpec = spec.extractors.first(where: { $0.name == name }),
+           let differences = try Trajectory(spec: spec, extractor: extractorSpec, layout: layout).differences(
+               from: recorded, mine: url.appendingPathComponent(Self.recordName).path, theirs: checkpointURL.path) {
+            throw Error.mismatch(
+                path: checkpointURL.path, problem: "it was not trained by the run that config.json records: \(differences)",
+                fix: "keep each run in its own folder (--output), or pass the options it was trained with")
+        }
         var omegaBar: LinearHead?
         var omegaBarSource: String?
         if try registry.entry(name).needsOmegaBar {

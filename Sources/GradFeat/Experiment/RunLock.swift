@@ -20,10 +20,15 @@ public final class RunLock {
                     + "check that the folder is writable")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            // The holder wrote its process id into the file when it took the lock.
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = pread(descriptor, &buffer, buffer.count, 0)
             close(descriptor)
+            let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            let who = Int32(holder).map { "process \($0)" } ?? "another process"
             throw GradFeatError.invalidConfiguration(
-                "\(folder.path) is in use by another gradfeat run (it holds \(url.lastPathComponent)); wait for it to "
-                    + "finish, or pass another --output")
+                "\(folder.path) is in use by another gradfeat run (\(who) holds its lock \(url.lastPathComponent)); "
+                    + "wait for it to finish, or pass another --output")
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(descriptor, 0)

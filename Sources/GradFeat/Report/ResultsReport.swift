@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,15 +64,35 @@ public struct ResultsReport: Sendable {
     }
 }
 
-/// Writes text under a temporary name and renames it, so a reader never sees half a file.
+/// Writes text under a temporary name and renames it, so a reader never sees half a file; on failure (a full disk)
+/// the temporary file is removed and the error names the file.
 public func writeAtomically(_ text: String, to url: URL) throws {
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    try Data(text.utf8).write(to: temporary)
-    // rename(2) replaces the old file in one step: a reader sees the old text or the new, never neither.
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
+    TemporaryFile.removeStale(for: url)
+    let temporary = TemporaryFile.url(for: url, hidden: true)
+    func fail(_ reason: String) -> GradFeatError {
         try? FileManager.default.removeItem(at: temporary)
-        throw GradFeatError.invalidConfiguration("\(url.path): cannot be written (\(reason)); check the folder's permissions")
+        return GradFeatError.invalidConfiguration(
+            "\(url.path): cannot be written (\(reason)); check the folder's permissions and free space")
     }
+    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw fail(String(cString: strerror(errno))) }
+    var failure: String?
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBytes { raw in
+        var done = 0
+        while done < raw.count {
+            let n = write(descriptor, raw.baseAddress! + done, raw.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                failure = String(cString: strerror(errno))
+                return
+            }
+            done += n
+        }
+    }
+    if failure == nil, fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
+    if close(descriptor) != 0, failure == nil { failure = String(cString: strerror(errno)) }
+    if let failure { throw fail(failure) }
+    // rename(2) replaces the old file in one step: a reader sees the old text or the new, never neither.
+    guard rename(temporary.path, url.path) == 0 else { throw fail(String(cString: strerror(errno))) }
 }

@@ -112,7 +112,25 @@ public enum ActivationCacheFile {
     public static func load(_ url: URL, expecting expected: Producer? = nil) throws -> (InMemoryBatches, Producer) {
         let (file, producer, targets, classCount) = try open(url, expecting: expected)
         let dataset = try file.dataset(named: "activations")
-        let inputs = try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
+        guard dataset.shape.first == targets.count else {
+            throw GradFeatError.invalidConfiguration(
+                "activation cache \(url.path): \(dataset.shape.first ?? 0) activations but \(targets.count) labels; it "
+                    + "is rebuilt when you delete it or pass another --output")
+        }
+        let scalars: [Float] = try dataset.read()
+        try requireFinite(scalars, rowLength: dataset.elementsPerRow, in: url) { $0 }
+        let inputs = try Tensor(shape: Shape(dataset.shape), scalars: scalars)
         return (try InMemoryBatches(inputs: inputs, targets: targets, classCount: classCount), producer)
+    }
+
+    /// Throws naming the file and row when `values` (rows of `rowLength`; `fileRow` maps a position among them to
+    /// the file's row) hold NaN or infinity: training on them would diverge with advice about the learning rate,
+    /// when the file is what is wrong.
+    static func requireFinite(_ values: [Float], rowLength: Int, in url: URL, fileRow: (Int) -> Int) throws {
+        guard let bad = values.firstIndex(where: { !$0.isFinite }) else { return }
+        throw GradFeatError.invalidConfiguration(
+            "activation cache \(url.path): row \(fileRow(bad / max(1, rowLength))) holds \(values[bad]); the file is "
+                + "damaged or the base network produced it (check its weights); it is rebuilt when you delete it or "
+                + "pass another --output")
     }
 }

@@ -5,7 +5,8 @@ import Tensor
 
 /// A training checkpoint in HDF5: `/parameters/<name>` (the extractor's stored parameters), `/optimizer/<name>`
 /// (momentum or Adam moments), and attributes `format` = "gradfeat-checkpoint", `version` = 1, `extractor`,
-/// `iteration`, `optimizer_step`, `rng_state` (four words as int64 bit patterns), `config` and `history` (JSON).
+/// `iteration`, `optimizer_step`, `rng_state` (four words as int64 bit patterns), `config` and `history` (JSON),
+/// and `trajectory` (JSON: the run's keys that decided the parameters, see ``Trajectory``) with `trajectory_hash`.
 /// Written atomically, so an interrupted write never leaves a checkpoint that looks whole.
 public enum CheckpointFile {
     public static let format = "gradfeat-checkpoint"
@@ -22,6 +23,10 @@ public enum CheckpointFile {
             try file.setAttribute("config", String(decoding: try encoder.encode(state.configuration), as: UTF8.self))
             try file.setAttribute("history", String(decoding: try encoder.encode(state.history), as: UTF8.self))
             try file.setAttribute("parameter_names", state.parameterNames)
+            if let trajectory = state.trajectory {
+                try file.setAttribute("trajectory", String(decoding: try encoder.encode(trajectory.values), as: UTF8.self))
+                try file.setAttribute("trajectory_hash", trajectory.hash)
+            }
             let parameters = try file.createGroup("parameters")
             for (name, value) in zip(state.parameterNames, state.parameters) {
                 try parameters.createDataset(name, values: value.scalars, shape: value.shape.dimensions)
@@ -43,7 +48,13 @@ public enum CheckpointFile {
         let parameters = try file.group(named: "parameters")
         let tensors = try names.map { name -> Tensor in
             let dataset = try parameters.dataset(named: name)
-            return try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
+            let tensor = try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())
+            guard tensor.isFinite else {
+                throw GradFeatError.checkpointMismatch(
+                    "\(url.path): parameter '\(name)' holds NaN or infinite values; the file is damaged, or training "
+                        + "diverged before it was written (lower the learning rate and train again)")
+            }
+            return tensor
         }
         let optimizer = try file.group(named: "optimizer")
         let count: Int = try optimizer.attribute("count")
@@ -55,11 +66,22 @@ public enum CheckpointFile {
             TrainingConfiguration.self, from: Data((try file.attribute("config", as: String.self)).utf8))
         let history = try decoder.decode(
             [EvaluationRecord].self, from: Data((try file.attribute("history", as: String.self)).utf8))
+        var trajectory: Trajectory?
+        if try file.hasAttribute("trajectory") {
+            let values = try decoder.decode(
+                [String: String].self, from: Data((try file.attribute("trajectory", as: String.self)).utf8))
+            trajectory = Trajectory(values: values)
+            guard try file.attribute("trajectory_hash", as: String.self) == trajectory?.hash else {
+                throw GradFeatError.checkpointMismatch(
+                    "\(url.path): its trajectory attribute does not match its trajectory_hash: the file was altered; "
+                        + "restore it from a copy or train again")
+            }
+        }
         let state = TrainingState(
             iteration: try file.attribute("iteration"), parameters: tensors, parameterNames: names,
             optimizerState: optimizerState, optimizerStep: try file.attribute("optimizer_step"),
             randomState: (try file.attribute("rng_state", as: [Int64].self)).map { UInt64(bitPattern: $0) },
-            configuration: configuration, history: history)
+            configuration: configuration, history: history, trajectory: trajectory)
         return (state, try file.attribute("extractor"))
     }
 }

@@ -81,11 +81,42 @@ public enum WeightsFile {
             }
             values[name] = tensor
         }
+        try verifyHash(file, url: url, values: values, order: network.stateDict.map(\.name), skipped: skipped)
         var result = network
         result.backbone.parameters = zip(result.backbone.parameterNames, result.backbone.parameters).map { values[$0] ?? $1 }
         result.backbone.buffers = zip(result.backbone.bufferNames, result.backbone.buffers).map { values[$0] ?? $1 }
         result.head.layer.parameters = zip(result.head.layer.parameterNames, result.head.layer.parameters)
             .map { values["fc." + $0] ?? $1 }
         return result
+    }
+
+    /// Checks the file's `weights_hash` against the values read (and, for parameters that keep their initial
+    /// values, the file's own), in the saving network's order: a flipped bit anywhere is refused, not trained on.
+    /// Files without the attribute (converted from PyTorch by a script) and files missing parameters of this model
+    /// cannot be checked and pass.
+    private static func verifyHash(
+        _ file: HDF5File, url: URL, values: [String: Tensor], order: [String], skipped: Set<String>
+    ) throws {
+        guard try file.hasAttribute("weights_hash") else { return }
+        let recorded = try file.attribute("weights_hash", as: String.self)
+        let names = Set(try file.children())
+        var tensors: [Tensor] = []
+        for name in order {
+            if let value = values[name] {
+                tensors.append(value)
+            } else if names.contains(name) {
+                let dataset = try file.dataset(named: name)
+                tensors.append(try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read()))
+            } else {
+                return
+            }
+        }
+        let found = contentHash(tensors)
+        guard found == recorded else {
+            throw GradFeatError.invalidConfiguration(
+                "weights \(url.path): the values do not match the file's weights_hash (recorded \(recorded), found "
+                    + "\(found)): the file was damaged or altered after it was written. Restore it from a copy, or "
+                    + "pre-train again; it cannot be used as it is")
+        }
     }
 }

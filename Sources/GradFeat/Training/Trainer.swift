@@ -28,8 +28,15 @@ public struct Trainer: Sendable {
         var history: [EvaluationRecord] = []
         var start = 0
         if let resume {
-            guard resume.configuration == configuration else {
-                throw GradFeatError.checkpointMismatch("its configuration differs from this run's; resume with the same options")
+            // How long and how often may change (`--resume --niter 20000`); what decides the steps may not.
+            if let differences = try Trajectory(of: configuration).differences(
+                from: Trajectory(of: resume.configuration), mine: "this run", theirs: "the checkpoint") {
+                throw GradFeatError.checkpointMismatch("\(differences); resume with the options it was trained with")
+            }
+            guard resume.iteration <= configuration.iterations else {
+                throw GradFeatError.checkpointMismatch(
+                    "it has completed \(resume.iteration) iterations, more than this run's niter \(configuration.iterations); "
+                        + "pass --niter \(resume.iteration) or more to continue it")
             }
             guard resume.parameterNames == extractor.parameterNames,
                   zip(resume.parameters, extractor.parameters).allSatisfy({ $0.shape == $1.shape }) else {

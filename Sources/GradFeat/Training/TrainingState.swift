@@ -14,10 +14,12 @@ public struct TrainingState: Sendable, Equatable {
     public var configuration: TrainingConfiguration
     /// The evaluations so far, so a resumed run's `metrics.csv` is whole.
     public var history: [EvaluationRecord]
+    /// The run's keys that decided these parameters (nil in checkpoints written before GradFeat recorded them).
+    public var trajectory: Trajectory?
 
     public init(iteration: Int, parameters: [Tensor], parameterNames: [String], optimizerState: [Tensor],
                 optimizerStep: Int, randomState: [UInt64], configuration: TrainingConfiguration,
-                history: [EvaluationRecord]) {
+                history: [EvaluationRecord], trajectory: Trajectory? = nil) {
         self.iteration = iteration
         self.parameters = parameters
         self.parameterNames = parameterNames
@@ -26,6 +28,7 @@ public struct TrainingState: Sendable, Equatable {
         self.randomState = randomState
         self.configuration = configuration
         self.history = history
+        self.trajectory = trajectory
     }
 
     /// The number of classes of the extractor's head (`fc.weight`'s rows), when its parameters include one.
