@@ -12,11 +12,13 @@ public enum Gzip {
     }
 
     /// Decompresses a gzip (or zlib) stream held in memory.
-    /// - Parameter name: the file name used in error messages.
-    public static func decompress(_ bytes: [UInt8], name: String = "<memory>") throws(DatasetError)
-        -> [UInt8]
+    /// - Parameters:
+    ///   - name: the file name used in error messages.
+    ///   - limits: the most the output may expand (``ReadLimits``).
+    public static func decompress(_ bytes: [UInt8], name: String = "<memory>", limits: ReadLimits = .current)
+        throws(DatasetError) -> [UInt8]
     {
-        let stream = try GzipInput(MemoryInput(bytes, name: name))
+        let stream = try GzipInput(MemoryInput(bytes, name: name), limits: limits)
         return try stream.readAll(sizeHint: min(bytes.count, 1 << 28) * 4)
     }
 

@@ -14,7 +14,7 @@ import Foundation
 /// The defaults (64 Mi pixels, 64 MiB + 200×) are far above any data set GradFeat reads — CIFAR, MNIST, SVHN, VOC and
 /// COCO images and archives expand 1–10× — and far below what a decompression bomb produces. Raise them for a
 /// genuine file with the environment variables `GRADFEAT_MAX_IMAGE_PIXELS` and `GRADFEAT_MAX_EXPANSION`, or set
-/// ``current`` in code (the `gradfeat` option `--max-image-pixels` does).
+/// ``current`` in code.
 public struct ReadLimits: Sendable, Equatable {
     /// The most pixels (width × height) a decoded image may have.
     public var maxImagePixels: Int
@@ -63,7 +63,7 @@ public struct ReadLimits: Sendable, Equatable {
         guard width > 0, height > 0 else { return "the header gives a size of \(width)x\(height) pixels" }
         if let pixels = [width, height].checkedProduct, pixels <= maxImagePixels { return nil }
         return "the header gives \(width)x\(height) pixels, more than the limit of \(maxImagePixels) "
-            + "(GRADFEAT_MAX_IMAGE_PIXELS or --max-image-pixels raise it for a genuine image)"
+            + "(the environment variable GRADFEAT_MAX_IMAGE_PIXELS raises it for a genuine image)"
     }
 }
 

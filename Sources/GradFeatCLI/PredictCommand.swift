@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GradFeat
+import Datasets
 import HDF5
 import Layers
 import Tensor
@@ -171,14 +172,12 @@ struct PredictCommand: ParsableCommand {
         return try file.dataset(named: "fc.weight").shape.first
     }
 
-    /// The uint8 images [N, C, H, W] of a data-set cache.
+    /// The uint8 images [N, C, H, W] of a data-set cache, read through the checked reader (format, version, shapes,
+    /// labels, stored data), as every other command reads one.
     func readImages(_ url: URL) throws -> (pixels: [UInt8], shape: [Int]) {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("--input \(input): no such file") }
-        let file = try HDF5File(url: url, mode: .readOnly)
-        let dataset = try file.dataset(named: "images")
-        guard dataset.shape.count == 4 else {
-            throw ValidationError("\(input): /images has shape \(dataset.shape); expected [N, C, H, W] uint8")
-        }
-        return (try dataset.read(), dataset.shape)
+        let reader = try DatasetCacheReader(url: url)
+        defer { reader.close() }
+        return (try reader.batch(rows: 0..<reader.count).images, [reader.count] + reader.imageShape)
     }
 }

@@ -130,7 +130,9 @@ import Testing
             ("yaml", "lr: .nan\n", ["not a finite number"]),
             ("yaml", "mode: [activation, {name: gradfeat, optons: {}}]\n", ["mode"]),
             ("yaml", String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n", ["config file"]),
-            ("json", #"{"lr": "fast"}"#, ["key 'lr'", "must be a number"]),
+            ("json", #"{"lr": "fast"}"#, ["line 1, column 8", "must be a number"]),
+            ("json", #"{"niter": 10, "niter": 20}"#, ["duplicated key", "'niter'"]),
+            ("yaml", "model: \"resnet-cifar\"\nniter: \"ten\"\n", ["line 2", "'niter' must be a whole number"]),
             ("json", #"{"lr": 0.1,"#, ["not valid JSON"]),
             ("toml", "lr = 0.1", ["unknown kind of file"]),
         ]

@@ -381,7 +381,7 @@ def make_configs(out):
     write(f"{c}/batchsize-neg.yaml", yaml_config(batchsize=-1))
     write(f"{c}/niter-neg.yaml", yaml_config(niter=-5))
     write(f"{c}/eval-every-neg.yaml", yaml_config(eval_every=-1))
-    write(f"{c}/stepsize-zero.yaml", yaml_config(stepsize=0))
+    write(f"{c}/stepsize-neg.yaml", yaml_config(stepsize=-5))
     write(f"{c}/lr-nan.yaml", yaml_config("lr: nan\n"))
     write(f"{c}/lr-dot-nan.yaml", yaml_config("lr: .nan\n"))
     write(f"{c}/lr-nan.json", json.dumps(BASE_CONFIG)[:-1].encode() + b', "lr": NaN}')

@@ -98,48 +98,21 @@ public struct ConfigLayer: Sendable, Equatable {
         }
     }
 
-    /// A JSON config file's mapping (JSON has no marks: values are located by file and key).
+    /// A JSON config file's mapping. Foundation checks the JSON syntax; the mapping is then composed by the YAML
+    /// reader (JSON is YAML's flow style), which gives every value its line and column and refuses repeated keys —
+    /// Foundation keeps one of them silently.
     static func json(_ data: Data, path: String) throws -> ConfigLayer {
-        let value: ConfigValue
         do {
-            value = try JSONDecoder().decode(ConfigValue.self, from: data)
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            var detail = "\(error)"
-            if case let DecodingError.dataCorrupted(context) = error {
-                detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                    ?? context.debugDescription
-            }
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
             throw ConfigError(location: "config file \(path)", problem: "not valid JSON (\(detail))",
                               fix: "correct the syntax, or write the file as YAML")
         }
-        guard case let .object(values) = value else {
-            throw ConfigError(location: "config file \(path)", problem: "the top level is not a mapping",
-                              fix: "write one mapping of keys (model, lr, …)")
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(location: "config file \(path)", problem: "not UTF-8 text", fix: "save it as UTF-8")
         }
-        var layer = ConfigLayer(values: values)
-        func note(_ value: ConfigValue, _ keys: [String]) {
-            layer.origins[keys.joined(separator: ".")] = "config file \(path), key '\(keys.joined(separator: "."))'"
-            switch value {
-            case let .array(items): for (i, item) in items.enumerated() { note(item, keys + [String(i)]) }
-            case let .object(entries): for (key, item) in entries { note(item, keys + [key]) }
-            default: break
-            }
-        }
-        try checkDepth(value, path: path, depth: 0)
-        for (key, item) in values { note(item, [key]) }
-        return layer
-    }
-
-    private static func checkDepth(_ value: ConfigValue, path: String, depth: Int) throws {
-        guard depth <= maximumDepth else {
-            throw ConfigError(location: "config file \(path)", problem: "nested deeper than \(maximumDepth) levels",
-                              fix: "a config file needs a few levels; flatten it")
-        }
-        switch value {
-        case let .array(items): for item in items { try checkDepth(item, path: path, depth: depth + 1) }
-        case let .object(entries): for item in entries.values { try checkDepth(item, path: path, depth: depth + 1) }
-        default: break
-        }
+        return try yaml(text, path: path)
     }
 
     /// A YAML config file's mapping, composed by Yams with each node's mark.
@@ -208,8 +181,10 @@ public struct ConfigLayer: Sendable, Equatable {
     }
 
     /// Refuses an explicit tag (`!!str`, `!custom`): every key has one type, so a tag could only disagree with it.
-    private static func refuseTag(_ tag: Tag, location: String) throws {
-        guard ["", "!", "?"].contains(tag.rawValue) else {
+    /// Yams gives a quoted scalar the string tag it implies (`quoted`), which is no explicit tag.
+    private static func refuseTag(_ tag: Tag, location: String, quoted: Bool = false) throws {
+        let implied = quoted ? ["", "!", "?", "tag:yaml.org,2002:str"] : ["", "!", "?"]
+        guard implied.contains(tag.rawValue) else {
             throw ConfigError(location: location, problem: "a tag (\(tag.rawValue))", fix: "remove the tag; keys have fixed types")
         }
     }
@@ -217,7 +192,7 @@ public struct ConfigLayer: Sendable, Equatable {
     /// A scalar under the strict rules above.
     static func scalar(_ scalar: Node.Scalar, location: String) throws -> ConfigValue {
         let text = scalar.string
-        try refuseTag(scalar.tag, location: location)
+        try refuseTag(scalar.tag, location: location, quoted: scalar.style != .plain && scalar.style != .any)
         guard scalar.style == .plain || scalar.style == .any else { return .string(text) }
         switch text {
         case "true": return .bool(true)

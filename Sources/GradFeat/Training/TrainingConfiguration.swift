@@ -90,7 +90,16 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if !(learningRate > 0 && learningRate.isFinite) { try fail("lr must be a positive number, got \(learningRate)") }
         if batchSize < 1 { try fail("batchsize must be at least 1, got \(batchSize)") }
         if iterations < 0 { try fail("niter must be non-negative, got \(iterations)") }
-        if weightDecay < 0 { try fail("wd must be non-negative, got \(weightDecay)") }
-        if let clipNorm, !(clipNorm > 0) { try fail("clip must be positive, got \(clipNorm)") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) { try fail("wd must be a non-negative number, got \(weightDecay)") }
+        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) { try fail("clip must be a positive number, got \(clipNorm)") }
+        if stepSize < 0 { try fail("stepsize must be non-negative (iterations between learning-rate steps; 0: constant), got \(stepSize)") }
+        if !(stepFactor > 0 && stepFactor.isFinite) { try fail("stepfactor must be a positive number, got \(stepFactor)") }
+        if !(momentum >= 0 && momentum < 1) { try fail("momentum must lie in [0, 1), got \(momentum)") }
+        if !(beta1 >= 0 && beta1 < 1) { try fail("beta1 must lie in [0, 1), got \(beta1)") }
+        if !(beta2 >= 0 && beta2 < 1) { try fail("beta2 must lie in [0, 1), got \(beta2)") }
+        if evaluateEvery < 0 { try fail("eval_every must be non-negative (0: only at the end), got \(evaluateEvery)") }
+        if checkpointEvery < 0 {
+            try fail("checkpoint_every must be non-negative (0: only at the end), got \(checkpointEvery)")
+        }
     }
 }

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Builds and runs the libFuzzer targets of Fuzz/ (a separate package; see Fuzz/README.md), one at a time.
+#
+#   scripts/fuzz.sh [--seconds S] [--runs N] [--keep-going] [--leaks] [TARGET...]
+#
+#   --seconds S    fuzz each target for S seconds (default 15: a CI smoke test)
+#   --runs N       run N inputs per target instead
+#   --keep-going   fork mode: go on after a finding, so one run collects several
+#   --leaks        also report memory leaks (off by default: Foundation leaks in Process.run and when reading
+#                  an empty file, outside GradFeat's code)
+#   TARGET...      FuzzGzip FuzzTar … (default: every target)
+#
+# Each target runs on a copy of Fuzz/Corpus/<TARGET> (the seeds stay as they are) with
+# -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10; reproducers go to Fuzz/.fuzz-artifacts/<TARGET>/
+# (crash-*, timeout-*, oom-*, leak-*) with the run's log (fuzz.log) and build log (build.log). One summary line
+# per target; the exit status is non-zero when a target fails to build or finds anything.
+# Reproduce a finding with: Fuzz/.build-fuzz/x86_64-unknown-linux-gnu/release/<TARGET> <artifact>
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+fuzz="$root/Fuzz"
+artifacts="$fuzz/.fuzz-artifacts"
+all_targets=(
+    FuzzCIFARBinary FuzzIDX FuzzTar FuzzGzip FuzzXZ FuzzMAT FuzzJPEG FuzzPNG FuzzImageFolder FuzzVOC FuzzCOCO
+    FuzzConfigYAML FuzzConfigJSON FuzzDatasetCache FuzzActivationCache FuzzWeights FuzzCheckpoint
+)
+
+seconds=15
+runs=""
+keep_going=0
+leaks=0
+targets=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --keep-going) keep_going=1; shift ;;
+        --leaks) leaks=1; shift ;;
+        -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) targets+=("$1"); shift ;;
+    esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+
+# Builds never overlap with other builds on this machine (they take the same lock), and never touch .build/.
+build=(swift build -c release --sanitize fuzzer --sanitize address --scratch-path "$fuzz/.build-fuzz")
+limit=(-max_total_time="$seconds")
+[ -z "$runs" ] || limit=(-runs="$runs")
+options=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 -detect_leaks="$leaks")
+[ "$keep_going" = 0 ] || options+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gradfeat-fuzz-corpus.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# Scratch folders of fuzz processes that died without cleaning up (a crash skips their exit handler).
+remove_stale_scratch() {
+    local folder
+    for folder in /dev/shm/gradfeat-fuzz-*; do
+        [ -d "$folder" ] && ! kill -0 "${folder##*-}" 2>/dev/null && rm -rf "$folder"
+    done
+}
+
+status=0
+for target in "${targets[@]}"; do
+    out="$artifacts/$target"
+    mkdir -p "$out"
+    if [ ! -d "$fuzz/Corpus/$target" ]; then
+        echo "$target: no such target (the targets are ${all_targets[*]})" >&2
+        status=1
+        continue
+    fi
+    if ! (cd "$fuzz" && flock /tmp/gradfeat-build.lock "${build[@]}" --product "$target") >"$out/build.log" 2>&1; then
+        printf '%-20s BUILD FAILED, see %s\n' "$target" "$out/build.log"
+        status=1
+        continue
+    fi
+    binary="$(cd "$fuzz" && "${build[@]}" --show-bin-path)/$target"
+
+    rm -rf "$work/corpus"
+    cp -R "$fuzz/Corpus/$target" "$work/corpus"
+    touch "$out/.started"
+    start=$(date +%s)
+    "$binary" "${options[@]}" "${limit[@]}" -artifact_prefix="$out/" "$work/corpus" >"$out/fuzz.log" 2>&1
+    elapsed=$(( $(date +%s) - start ))
+    remove_stale_scratch
+
+    count() { find "$out" -maxdepth 1 -name "$1-*" -newer "$out/.started" | wc -l; }
+    crashes=$(( $(count crash) + $(count leak) ))
+    timeouts=$(count timeout)
+    ooms=$(count oom)
+    executed=$(grep -a 'stat::number_of_executed_units' "$out/fuzz.log" | tail -1 | awk '{print $2}')
+    [ -n "$executed" ] || executed=$(grep -aoE '^#[0-9]+' "$out/fuzz.log" | tail -1 | tr -d '#')
+    printf '%-20s executed %8s   crashes %d   timeouts %d   ooms %d   %4d s\n' \
+        "$target" "${executed:-?}" "$crashes" "$timeouts" "$ooms" "$elapsed"
+    if [ $(( crashes + timeouts + ooms )) -gt 0 ]; then
+        status=1
+        find "$out" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) \
+            -newer "$out/.started" | sed 's/^/    /'
+    fi
+done
+exit $status
