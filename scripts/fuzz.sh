@@ -44,7 +44,11 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
 # Builds never overlap with other builds on this machine (they take the same lock), and never touch .build/.
-build=(swift build -c release --sanitize fuzzer --sanitize address --scratch-path "$fuzz/.build-fuzz")
+# The Swift frontend keeps only the last -sanitize= flag, and SwiftPM passes --sanitize fuzzer and --sanitize
+# address as two flags in no fixed order, so Swift code would get coverage or ASan but not both: the combined
+# flag, which comes last, gives both (C code and the link get them from the --sanitize options).
+build=(swift build -c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address
+       --scratch-path "$fuzz/.build-fuzz")
 limit=(-max_total_time="$seconds")
 [ -z "$runs" ] || limit=(-runs="$runs")
 options=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 -detect_leaks="$leaks")

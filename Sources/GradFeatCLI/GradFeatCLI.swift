@@ -46,7 +46,24 @@ public struct GradFeatCLI: ParsableCommand {
         do {
             try run(arguments: Array(CommandLine.arguments.dropFirst()))
         } catch {
-            exit(withError: error)
+            exit(withError: readable(error))
         }
     }
+
+    /// A Foundation file error as one line naming the file and the system's reason, instead of an
+    /// `NSCocoaErrorDomain` dump; other errors unchanged.
+    static func readable(_ error: any Error) -> any Error {
+        guard let cocoa = error as? CocoaError else { return error }
+        let path = cocoa.filePath ?? cocoa.url?.path
+        var reason = cocoa.localizedDescription
+        if let underlying = cocoa.underlying as NSError?, underlying.domain == NSPOSIXErrorDomain {
+            reason = String(cString: strerror(Int32(underlying.code)))
+        }
+        return FileSystemError(description: "\(path.map { "\($0): " } ?? "")\(reason)")
+    }
+}
+
+/// A file-system failure, said in one line (printed as `Error: …`, status 1, without the usage text).
+struct FileSystemError: Error, CustomStringConvertible {
+    let description: String
 }

@@ -12,19 +12,19 @@ struct DataOptions: ParsableArguments {
     @Option(help: "A data-set cache of test images, with --dataset TRAIN.h5 (default: hold out --test-fraction of TRAIN.h5).")
     var testDataset: String?
 
-    @Option(help: "The seeded fraction of --dataset TRAIN.h5 held out as the test set when no --test-dataset is given (default 0.2).")
+    @Option(parsing: .unconditional, help: "The seeded fraction of --dataset TRAIN.h5 held out as the test set when no --test-dataset is given (default 0.2).")
     var testFraction: Double?
 
     @Option(help: "Folder holding the data (default: $GRADFEAT_DATA_DIR, else ../shared/datasets when present).")
     var dataDir: String?
 
-    @Option(help: "Side of the images for data sets of varied sizes (VOC2007, COCO): they are resized to it (default 64).")
+    @Option(parsing: .unconditional, help: "Side of the images for data sets of varied sizes (VOC2007, COCO): they are resized to it (default 64).")
     var imageSize: Int?
 
-    @Option(help: "Use only this many training images (a quick run); 0 means all.")
+    @Option(parsing: .unconditional, help: "Use only this many training images (a quick run); 0 means all.")
     var trainSize: Int?
 
-    @Option(help: "Use only this many test images; 0 means all.")
+    @Option(parsing: .unconditional, help: "Use only this many test images; 0 means all.")
     var testSize: Int?
 
     func apply(to layer: inout ConfigLayer) {
@@ -49,37 +49,37 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Optimiser: adam or sgd (overrides the preset).")
     var optim: String?
 
-    @Option(name: .customLong("niter"), help: "Training iterations per model.")
+    @Option(name: .customLong("niter"), parsing: .unconditional, help: "Training iterations per model.")
     var iterations: Int?
 
-    @Option(name: .customLong("batchsize"), help: "Mini-batch size (overrides the preset).")
+    @Option(name: .customLong("batchsize"), parsing: .unconditional, help: "Mini-batch size (overrides the preset).")
     var batchSize: Int?
 
-    @Option(name: .customLong("lr"), help: "Learning rate (overrides the preset).")
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate (overrides the preset).")
     var learningRate: Double?
 
-    @Option(name: .customLong("wd"), help: "Weight decay (overrides the preset).")
+    @Option(name: .customLong("wd"), parsing: .unconditional, help: "Weight decay (overrides the preset).")
     var weightDecay: Double?
 
-    @Option(help: "SGD momentum.")
+    @Option(parsing: .unconditional, help: "SGD momentum.")
     var momentum: Double?
 
-    @Option(name: .customLong("stepsize"), help: "Multiply the learning rate by --stepfactor (default 0.5) every this many iterations.")
+    @Option(name: .customLong("stepsize"), parsing: .unconditional, help: "Multiply the learning rate by --stepfactor (default 0.5) every this many iterations.")
     var stepSize: Int?
 
-    @Option(name: .customLong("stepfactor"), help: "The step schedule's factor.")
+    @Option(name: .customLong("stepfactor"), parsing: .unconditional, help: "The step schedule's factor.")
     var stepFactor: Double?
 
-    @Option(help: "Clip the gradient norm at this value.")
+    @Option(parsing: .unconditional, help: "Clip the gradient norm at this value.")
     var clip: Double?
 
-    @Option(help: "Evaluate on the test set every this many iterations (default: a tenth of --niter).")
+    @Option(parsing: .unconditional, help: "Evaluate on the test set every this many iterations (default: a tenth of --niter).")
     var evalEvery: Int?
 
-    @Option(help: "Write a checkpoint every this many iterations (0: at the end only).")
+    @Option(parsing: .unconditional, help: "Write a checkpoint every this many iterations (0: at the end only).")
     var checkpointEvery: Int?
 
-    @Option(help: "Random seed: every run is reproducible from it (default 0).")
+    @Option(parsing: .unconditional, help: "Random seed: every run is reproducible from it (default 0).")
     var seed: UInt64?
 
     /// The `--config` file's keys, or none.
@@ -124,10 +124,10 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Pre-train the base network here first: rotation (no labels) or supervised; its weights go to OUTPUT/weights.h5.")
     var pretrain: String?
 
-    @Option(help: "Pre-training iterations (batch --pretrain-batchsize, default 128).")
+    @Option(parsing: .unconditional, help: "Pre-training iterations (batch --pretrain-batchsize, default 128).")
     var pretrainIterations: Int?
 
-    @Option(name: .customLong("pretrain-batchsize"), help: "Pre-training mini-batch size.")
+    @Option(name: .customLong("pretrain-batchsize"), parsing: .unconditional, help: "Pre-training mini-batch size.")
     var pretrainBatchSize: Int?
 
     @Option(name: .customLong("extractor-option"), help: "An extractor's own option, NAME.KEY=VALUE (repeatable), e.g. random-features.width=512.")

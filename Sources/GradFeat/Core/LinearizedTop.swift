@@ -27,7 +27,11 @@ public struct LinearizedTop: Sendable {
             throw GradFeatError.invalidConfiguration("no layer to linearize: name at least one (e.g. --linearize conv5)")
         }
         for name in names where !folded.names.contains(name) {
-            throw GradFeatError.unknownLayer(name, model: "top", known: folded.names)
+            // Usually a layer of the network below the split (frozen in θ1, so it cannot be linearized).
+            throw GradFeatError.invalidConfiguration(
+                "layer '\(name)' is not above the split, so it cannot be linearized: the layers from the split up "
+                    + "are \(folded.names.joined(separator: ", ")); choose --linearize among them, or move --split "
+                    + "down to '\(name)' or below")
         }
         let flags = folded.names.map { names.contains($0) }
         for (flag, child) in zip(flags, folded.layers) where flag && child.layer.parameters.isEmpty {
