@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets of Fuzz/ (a separate package; see Fuzz/README.md), one at a time.
 #
-#   scripts/fuzz.sh [--seconds S] [--runs N] [--keep-going] [--leaks] [TARGET...]
+#   scripts/fuzz.sh [--seconds S] [--runs N] [--keep-going] [--no-leaks] [TARGET...]
 #
 #   --seconds S    fuzz each target for S seconds (default 15: a CI smoke test)
 #   --runs N       run N inputs per target instead
 #   --keep-going   fork mode: go on after a finding, so one run collects several
-#   --leaks        also report memory leaks (off by default: Foundation leaks in Process.run and when reading
-#                  an empty file, outside GradFeat's code)
+#   --no-leaks     do not report memory leaks (reported by default, except Foundation's and libhdf5's own,
+#                  listed in Fuzz/lsan-suppressions.txt)
 #   TARGET...      FuzzGzip FuzzTar … (default: every target)
 #
 # Each target runs on a copy of Fuzz/Corpus/<TARGET> (the seeds stay as they are) with
@@ -28,14 +28,14 @@ all_targets=(
 seconds=15
 runs=""
 keep_going=0
-leaks=0
+leaks=1
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --keep-going) keep_going=1; shift ;;
-        --leaks) leaks=1; shift ;;
+        --no-leaks) leaks=0; shift ;;
         -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) targets+=("$1"); shift ;;
@@ -53,6 +53,10 @@ limit=(-max_total_time="$seconds")
 [ -z "$runs" ] || limit=(-runs="$runs")
 options=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 -detect_leaks="$leaks")
 [ "$keep_going" = 0 ] || options+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+# Swift's own crash backtracer is off: under ASan it trips over its memory reads; libFuzzer prints the stack.
+export SWIFT_BACKTRACE="enable=no"
+export ASAN_OPTIONS="detect_leaks=$leaks:${ASAN_OPTIONS:-}"
+export LSAN_OPTIONS="suppressions=$fuzz/lsan-suppressions.txt:${LSAN_OPTIONS:-}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gradfeat-fuzz-corpus.XXXXXX")
 trap 'rm -rf "$work"' EXIT

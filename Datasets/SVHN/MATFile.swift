@@ -157,7 +157,7 @@ public struct MATFile: Sendable {
         let classID = Int(bytes[flags.data.lowerBound])
         guard (6...15).contains(classID) else { return nil }  // not a numeric array
         let dims = try next()
-        let dimensions = stride(from: dims.data.lowerBound, to: dims.data.upperBound, by: 4).map {
+        let dimensions = stride(from: dims.data.lowerBound, to: dims.data.upperBound - 3, by: 4).map {
             Int(Int32(bitPattern: u32(bytes, $0)))
         }
         let nameElement = try next()

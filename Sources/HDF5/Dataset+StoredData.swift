@@ -5,7 +5,7 @@ import CHDF5
 extension Dataset {
     /// The most a compressed dataset may expand (declared bytes per stored byte, beyond `expansionAllowance`):
     /// GradFeat's own files compress 1–10×.
-    static let maxExpansion = 1000
+    static let maxExpansion = 100
     static let expansionAllowance = 64 << 20
 
     /// Throws when the dataset `id` (opened read-only) declares more data than the file stores, so that a small

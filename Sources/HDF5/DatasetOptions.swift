@@ -53,7 +53,11 @@ public struct DatasetOptions: Sendable, Equatable {
         guard chunkShape != nil || compression != .none || shuffle || extendable else { return nil }
         if let chunkShape { return chunkShape }
         guard let rows = shape.first else { return nil }
-        let rowBytes = max(1, shape.dropFirst().reduce(elementSize, *))
+        var rowBytes = max(1, elementSize)
+        for dimension in shape.dropFirst() {
+            let (product, overflow) = rowBytes.multipliedReportingOverflow(by: max(1, dimension))
+            rowBytes = overflow ? Int.max : product
+        }
         let limit = extendable ? Int.max : max(1, rows)
         return [max(1, min(limit, Self.targetChunkBytes / rowBytes))] + shape.dropFirst().map { max(1, $0) }
     }
@@ -65,6 +69,12 @@ public struct DatasetOptions: Sendable, Equatable {
             .invalidArgument(file: context.file, object: context.object, message: message)
         }
         if extendable && shape.isEmpty { throw invalid("a scalar dataset cannot be extendable") }
+        var bytes = elementSize
+        for dimension in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow else { throw invalid("shape \(shape) is negative or overflows") }
+            bytes = product
+        }
         if case .deflate(let level) = compression, !(0 ... 9).contains(level) {
             throw invalid("deflate level \(level) is not in 0...9")
         }

@@ -67,6 +67,9 @@ public enum HDF5Error: Error, Sendable, Equatable {
         case .notHDF5:
             return "the file is not HDF5 (or was cut off before its header): \(rebuild)"
         case .library(_, _, let operation, let message):
+            if Self.systemCause(in: message) != nil {
+                return "check the disk's free space, the folder's permissions and `ulimit -f`"
+            }
             if operation == "open file" || message.contains("truncated") || message.contains("signature") {
                 return "the file is truncated or corrupt (\(rebuild)), or open elsewhere in another mode (close that first)"
             }
