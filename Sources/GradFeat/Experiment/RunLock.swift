@@ -12,8 +12,10 @@ public final class RunLock {
     /// Takes the lock on `folder` (creating the folder), or throws naming the folder when another run holds it.
     public init(_ folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        url = folder.appendingPathComponent(".lock")
-        descriptor = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let url = folder.appendingPathComponent(".lock")
+        // Opened and locked before any stored property is set: an init that throws after setting them all runs
+        // `deinit`, which would close the descriptor a second time — by then perhaps another file's.
+        let descriptor = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw GradFeatError.invalidConfiguration(
                 "\(folder.path): cannot create its lock file .lock (\(String(cString: strerror(errno)))); "
@@ -33,6 +35,8 @@ public final class RunLock {
         let pid = "\(getpid())\n"
         _ = ftruncate(descriptor, 0)
         _ = pid.withCString { write(descriptor, $0, strlen($0)) }
+        self.url = url
+        self.descriptor = descriptor
     }
 
     deinit {
