@@ -58,6 +58,11 @@ public enum CheckpointFile {
         }
         let optimizer = try file.group(named: "optimizer")
         let count: Int = try optimizer.attribute("count")
+        guard count >= 0, count <= 3 * max(1, names.count) else {
+            throw GradFeatError.checkpointMismatch(
+                "\(url.path): /optimizer says it holds \(count) tensors for \(names.count) parameters; the file is "
+                    + "damaged: restore it from a copy or train again")
+        }
         let optimizerState = try (0..<count).map { i -> Tensor in
             let dataset = try optimizer.dataset(named: String(i))
             return try Tensor(shape: Shape(dataset.shape), scalars: try dataset.read())

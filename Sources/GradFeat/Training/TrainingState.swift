@@ -33,7 +33,9 @@ public struct TrainingState: Sendable, Equatable {
 
     /// The number of classes of the extractor's head (`fc.weight`'s rows), when its parameters include one.
     public var headClassCount: Int? {
-        parameterNames.firstIndex(of: "fc.weight").map { parameters[$0].shape[0] }
+        guard let index = parameterNames.firstIndex(of: "fc.weight"), parameters.indices.contains(index),
+              parameters[index].shape.rank == 2 else { return nil }
+        return parameters[index].shape[0]
     }
 }
 
