@@ -64,28 +64,27 @@ check_whole() {
 
 echo "kill-test: $KILLS kills each of cache, pretrain and train (seed $SEED) in $WORK"
 
+# kills_of NAME MAX_MS REFERENCE CMD...: writes REFERENCE with CMD --output REFERENCE uninterrupted, then kills
+# CMD --output WORK/NAME/FILE $KILLS times; after each kill the file is absent or equals the reference.
+kills_of() {
+    local name=$1 max_ms=$2 reference=$3; shift 3
+    local target="$WORK/$name/$(basename "$reference")"
+    "$GRADFEAT" "$@" --output "$reference" >/dev/null
+    mkdir -p "$WORK/$name"
+    for _ in $(seq "$KILLS"); do
+        kill_randomly "$max_ms" "$GRADFEAT" "$@" --output "$target"
+        check_whole "$reference" "$target"
+        check_temporaries "$WORK/$name"
+    done
+    echo "$name: $KILLS kills"
+}
+
 # 1. cache: the data-set cache is absent or whole after every kill.
-CACHE=(cache --format fashion-mnist --source "$FASHION" --split test --quiet)
-"$GRADFEAT" "${CACHE[@]}" --output "$WORK/reference.h5"
-mkdir -p "$WORK/cache"
-for _ in $(seq "$KILLS"); do
-    kill_randomly 600 "$GRADFEAT" "${CACHE[@]}" --output "$WORK/cache/test.h5"
-    check_whole "$WORK/reference.h5" "$WORK/cache/test.h5"
-    check_temporaries "$WORK/cache"
-done
-echo "cache: $KILLS kills"
+kills_of cache 600 "$WORK/reference.h5" cache --format fashion-mnist --source "$FASHION" --split test --quiet
 
 # 2. pretrain: the weights file is absent or the uninterrupted run's.
 DATA=(--dataset "$WORK/reference.h5" --test-fraction 0.2 --model bigan-small --seed 3)
-PRETRAIN=(pretrain "${DATA[@]}" --method rotation --niter 40 --quiet)
-"$GRADFEAT" "${PRETRAIN[@]}" --output "$WORK/weights.h5"
-mkdir -p "$WORK/pretrain"
-for _ in $(seq "$KILLS"); do
-    kill_randomly 3000 "$GRADFEAT" "${PRETRAIN[@]}" --output "$WORK/pretrain/weights.h5"
-    check_whole "$WORK/weights.h5" "$WORK/pretrain/weights.h5"
-    check_temporaries "$WORK/pretrain"
-done
-echo "pretrain: $KILLS kills"
+kills_of pretrain 3000 "$WORK/weights.h5" pretrain "${DATA[@]}" --method rotation --niter 40 --quiet
 
 # 3. train with checkpoints every 5 iterations, resumed after every kill; the end equals an uninterrupted run.
 TRAIN=(train "${DATA[@]}" --weights "$WORK/weights.h5" --extractor activation,gradfeat --niter 600

@@ -15,6 +15,8 @@ kinds=("$@")
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=1"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+# The Swift runtime's own crash backtracer spins under the sanitizers' exit handling: they print the report.
+export SWIFT_BACKTRACE=enable=no
 # The threads TSan must see: suites that run work on several threads.
 THREAD_FILTER='ConcurrencyTests|TensorTests|ConvolutionTests|Image folders|Data-set caches|TrainerTests|RunDirectoryTests|StorageTests'
 for kind in "${kinds[@]}"; do
