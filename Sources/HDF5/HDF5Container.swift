@@ -105,8 +105,13 @@ extension HDF5Container {
             let id = try context.check(H5Dopen2(location, path, gf_H5P_DEFAULT()), "open dataset")
             do {
                 let layout = try Dataset.layout(of: id, context)
+                // The intent is the file's: `location` may be a group, whose id H5Fget_intent refuses.
                 var intent: UInt32 = 0
-                if H5Fget_intent(location, &intent) >= 0, intent & gf_H5F_ACC_RDWR() == 0 {
+                let file = try context.check(H5Iget_file_id(location), "get the dataset's file")
+                let status = H5Fget_intent(file, &intent)
+                _ = H5Fclose(file)
+                try context.check(status, "get the file's access mode")
+                if intent & gf_H5F_ACC_RDWR() == 0 {
                     try Dataset.verifyStoredData(of: id, shape: layout.shape, elementType: layout.elementType, context)
                 }
                 return (id, layout)

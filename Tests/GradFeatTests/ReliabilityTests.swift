@@ -96,6 +96,22 @@ import Testing
         #expect(refusal?.description.contains("weights_hash") == true)
     }
 
+    @Test func aCheckpointDeclaringMoreThanItStoresIsRefused() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A dataset inside a group (/parameters) declaring 2^40 floats whose chunks were never written.
+        let url = folder.appendingPathComponent("huge.h5")
+        try HDF5File.writeAtomically(to: url, format: CheckpointFile.format, version: CheckpointFile.version) { file in
+            try file.setAttribute("parameter_names", ["fc.weight"])
+            let parameters = try file.createGroup("parameters")
+            _ = try parameters.createDataset(
+                "fc.weight", elementType: .float32, shape: [1 << 20, 1 << 20],
+                options: DatasetOptions(chunkShape: [64, 64], compression: .deflate(level: 1)))
+        }
+        let refusal = #expect(throws: HDF5Error.self) { try CheckpointFile.load(url) }
+        #expect(refusal?.description.contains("chunks are stored") == true)
+    }
+
     @Test func theRunLockNamesTheProcessHoldingIt() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
