@@ -45,6 +45,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+for target in "${targets[@]}"; do
+    if [ ! -d "$fuzz/Corpus/$target" ]; then
+        echo "fuzz.sh: no target $target (the targets are ${all_targets[*]})" >&2
+        exit 2
+    fi
+done
 
 # Builds never overlap with other builds on this machine (they take the same lock), and never touch .build/.
 # The Swift frontend keeps only the last -sanitize= flag, and SwiftPM passes --sanitize fuzzer and --sanitize
@@ -76,11 +82,6 @@ status=0
 for target in "${targets[@]}"; do
     out="$artifacts/$target"
     mkdir -p "$out"
-    if [ ! -d "$fuzz/Corpus/$target" ]; then
-        echo "$target: no such target (the targets are ${all_targets[*]})" >&2
-        status=1
-        continue
-    fi
     # One retry: a source edited during the build (by whoever is changing the readers) fails it once.
     if [ "$no_build" = 0 ] && ! (cd "$fuzz" && flock /tmp/gradfeat-build.lock "${build[@]}" --product "$target") >"$out/build.log" 2>&1 &&
         ! (cd "$fuzz" && flock /tmp/gradfeat-build.lock "${build[@]}" --product "$target") >>"$out/build.log" 2>&1; then
@@ -97,24 +98,29 @@ for target in "${targets[@]}"; do
 
     rm -rf "$work/corpus"
     cp -R "$fuzz/Corpus/$target" "$work/corpus"
-    touch "$out/.started"
+    touch "$work/started"
     start=$(date +%s)
-    "$binary" "${options[@]}" "${limit[@]}" -artifact_prefix="$out/" "$work/corpus" >"$out/fuzz.log" 2>&1
+    "$binary" "${options[@]}" "${limit[@]}" -artifact_prefix="$out/" "$work/corpus" >"$work/fuzz.log" 2>&1
+    code=$?
     elapsed=$(( $(date +%s) - start ))
+    mv "$work/fuzz.log" "$out/fuzz.log"
     remove_stale_scratch
 
-    count() { find "$out" -maxdepth 1 -name "$1-*" -newer "$out/.started" | wc -l; }
-    crashes=$(( $(count crash) + $(count leak) ))
-    timeouts=$(count timeout)
-    ooms=$(count oom)
+    # Huge allocations show up as oom-* (libFuzzer's limits) or crash-* (ASan's allocation-size-too-big).
+    found() { find "$out" -maxdepth 1 -name "$1-*" -newer "$work/started"; }
+    crashes=$(( $(found crash | wc -l) + $(found leak | wc -l) ))
+    timeouts=$(found timeout | wc -l)
+    ooms=$(found oom | wc -l)
     executed=$(grep -a 'stat::number_of_executed_units' "$out/fuzz.log" | tail -1 | awk '{print $2}')
     [ -n "$executed" ] || executed=$(grep -aoE '^#[0-9]+' "$out/fuzz.log" | tail -1 | tr -d '#')
     printf '%-20s executed %8s   crashes %d   timeouts %d   ooms %d   %4d s\n' \
         "$target" "${executed:-?}" "$crashes" "$timeouts" "$ooms" "$elapsed"
     if [ $(( crashes + timeouts + ooms )) -gt 0 ]; then
         status=1
-        find "$out" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) \
-            -newer "$out/.started" | sed 's/^/    /'
+        for kind in crash leak timeout oom; do found "$kind"; done | sed 's/^/    /'
+    elif [ "$code" != 0 ]; then
+        status=1
+        echo "    exit status $code without a reproducer: see $out/fuzz.log"
     fi
 done
 exit $status
