@@ -120,8 +120,8 @@ extension FuzzInput {
         (0..<int(in: 0...4)).map { _ in pick([0, 1, 1, 2, 3, 4, 5, 16]) }
     }
 
-    /// Storage options that fit `shape`: contiguous, chunked, compressed or extendable. Chunks are given for a
-    /// huge shape (the HDF5 module's automatic chunk size overflows on one; see Fuzz/README.md).
+    /// Storage options that fit `shape`: contiguous, chunked, compressed or extendable. A huge shape gets chunks of
+    /// one element, so that the file can still be written (the HDF5 module refuses automatic chunks for it).
     mutating func datasetOptions(for shape: [Int]) -> DatasetOptions {
         guard !shape.isEmpty, !shape.contains(0) else { return .contiguous }
         let ones = shape.count(where: { $0 > 1 << 16 }) > 0 ? shape.map { _ in 1 } : nil
