@@ -1,18 +1,11 @@
 // JPEG (libjpeg-turbo) decoding to grey or RGB; input: 1 choice byte (odd: grey),
 // then the file; a file without the magic number gets it, so every input reaches the decoder.
-import Datasets
 import FuzzSupport
 
 let magic: [UInt8] = [0xff, 0xd8, 0xff]
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
-    runFuzzInput(start, count) { input in
-        let channels = input.byte() & 1 == 1 ? 1 : 3
-        var bytes = input.rest()
-        if !bytes.starts(with: magic) { bytes = magic + bytes }
-        let image = try ImageCodec.decode(bytes, channels: channels, name: "input")
-        precondition(image.pixels.count == image.width * image.height * channels, "decoded size disagrees")
-    }
+    fuzzImageDecoder(start, count, magic: magic)
     return 0
 }
