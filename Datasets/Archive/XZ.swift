@@ -45,10 +45,18 @@ public enum XZ {
         } catch {
             throw .toolFailed(tool: tool, path: path, reason: "\(error)")
         }
-        // Drain stderr on another thread so a chatty xz cannot block on a full pipe.
+        // Drain stderr on another thread so a chatty xz cannot block on a full pipe; keep its first 64 KiB (read
+        // by hand: Foundation's readDataToEndOfFile leaks its buffer on a helper thread).
         let errorText = ErrorCollector()
+        let errorDescriptor = errors.fileHandleForReading.fileDescriptor
         let errorThread = Thread {
-            errorText.set(errors.fileHandleForReading.readDataToEndOfFile())
+            var kept = Data(), piece = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = piece.withUnsafeMutableBytes { raw in readRetrying(errorDescriptor, raw) }
+                if n <= 0 { break }
+                if kept.count < 1 << 16 { kept.append(contentsOf: piece[0..<n]) }
+            }
+            errorText.set(kept)
         }
         errorThread.start()
         // Read in pieces, never past the decompression limit: a small .xz can expand a million-fold.
