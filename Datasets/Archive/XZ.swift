@@ -45,34 +45,34 @@ public enum XZ {
         } catch {
             throw .toolFailed(tool: tool, path: path, reason: "\(error)")
         }
-        // Drain stderr on another thread so a chatty xz cannot block on a full pipe; keep its first 64 KiB (read
-        // by hand: Foundation's readDataToEndOfFile leaks its buffer on a helper thread).
-        let errorText = ErrorCollector()
-        let errorDescriptor = errors.fileHandleForReading.fileDescriptor
-        let errorThread = Thread {
-            var kept = Data(), piece = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = piece.withUnsafeMutableBytes { raw in readRetrying(errorDescriptor, raw) }
-                if n <= 0 { break }
-                if kept.count < 1 << 16 { kept.append(contentsOf: piece[0..<n]) }
-            }
-            errorText.set(kept)
-        }
-        errorThread.start()
-        // Read in pieces, never past the decompression limit: a small .xz can expand a million-fold.
+        // Read stdout and stderr together (poll), so a chatty xz cannot block on a full pipe, without a helper
+        // thread (Foundation's Thread keeps what its closure holds); stdout in pieces, never past the
+        // decompression limit: a small .xz can expand a million-fold. Keep stderr's first 64 KiB.
         let compressedSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let maxOutput = ReadLimits.current.maxOutput(forInput: compressedSize)
-        var data = [UInt8]()
+        var data = [UInt8](), message = [UInt8]()
         var piece = [UInt8](repeating: 0, count: 1 << 20)
-        let descriptor = output.fileHandleForReading.fileDescriptor
-        while true {
-            let n = piece.withUnsafeMutableBytes { raw in readRetrying(descriptor, raw) }
-            if n <= 0 { break }
-            data.append(contentsOf: piece[0..<n])
+        var descriptors = [
+            pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: errors.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0),
+        ]
+        while descriptors.contains(where: { $0.fd >= 0 }) {
+            let ready = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, 2, -1) }
+            if ready < 0 && errno == EINTR { continue }
+            if ready < 0 { break }
+            for i in descriptors.indices where descriptors[i].fd >= 0 && descriptors[i].revents != 0 {
+                let n = piece.withUnsafeMutableBytes { raw in readRetrying(descriptors[i].fd, raw) }
+                if n <= 0 {
+                    descriptors[i].fd = -1
+                } else if i == 0 {
+                    data.append(contentsOf: piece[0..<n])
+                } else if message.count < 1 << 16 {
+                    message.append(contentsOf: piece[0..<n])
+                }
+            }
             if data.count > maxOutput {
                 process.terminate()
                 process.waitUntilExit()
-                _ = errorText.wait()
                 throw .exceedsLimit(
                     path: path, entry: nil,
                     reason: "it expands to more than \(maxOutput) bytes from \(compressedSize) compressed bytes, "
@@ -81,7 +81,6 @@ public enum XZ {
             }
         }
         process.waitUntilExit()
-        let message = errorText.wait()
         if process.terminationStatus != 0 {
             let text = String(decoding: message, as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -98,25 +97,5 @@ private func readRetrying(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferP
     while true {
         let n = read(descriptor, buffer.baseAddress, buffer.count)
         if n >= 0 || errno != EINTR { return n }
-    }
-}
-
-/// Collects stderr bytes from a helper thread.
-private final class ErrorCollector: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var data: Data?
-
-    func set(_ value: Data) {
-        condition.lock()
-        data = value
-        condition.signal()
-        condition.unlock()
-    }
-
-    func wait() -> Data {
-        condition.lock()
-        defer { condition.unlock() }
-        while data == nil { condition.wait() }
-        return data!
     }
 }

@@ -95,7 +95,9 @@ struct EvalCommand: ParsableCommand {
             let trained = try run.rebuild(
                 checkpoint: run.checkpoint(name), network: features, layout: layout, record: record,
                 fallbackOmegaBar: base.head)
-            let metrics = try evaluator.evaluate(trained.extractor, on: test, loss: Experiment.loss(for: targets))
+            // The loss the model was trained with (its checkpoint's configuration), so the test loss matches training's.
+            let metrics = try evaluator.evaluate(
+                trained.extractor, on: test, loss: try trained.state.configuration.makeLoss(for: targets))
             results.append((name, trained.state.iteration, metrics, trained.state.history.last?.testMetric))
         }
 

@@ -58,8 +58,29 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate (overrides the preset).")
     var learningRate: Double?
 
-    @Option(name: .customLong("wd"), parsing: .unconditional, help: "Weight decay (overrides the preset).")
-    var weightDecay: Double?
+    @Option(name: .customLong("wd"), parsing: .unconditional, help: "Weight decay λ (overrides the preset), or 'auto': chosen on a held-out tenth of the training set (--solver cg or lbfgs).")
+    var weightDecay: String?
+
+    @Option(help: "Loss: ce (softmax cross-entropy), bce (per-class binary cross-entropy) or mse (squared error to one-hot targets; LQF's). Default: ce, or bce for multi-label data.")
+    var loss: String?
+
+    @Option(parsing: .unconditional, help: "The MSE loss's targets are this times the one-hot (or 0/1) vectors (default 1).")
+    var targetScale: Double?
+
+    @Option(help: "How the parameters are fitted: minibatch (--optim adam or sgd; the default), cg (conjugate gradient to the exact optimum of the MSE objective, linear models) or lbfgs (full-batch L-BFGS).")
+    var solver: String?
+
+    @Option(name: .customLong("tol"), parsing: .unconditional, help: "The solvers stop at this relative residual (cg) or relative gradient norm (lbfgs); default 1e-6.")
+    var tolerance: Double?
+
+    @Option(help: "Conjugate gradient's preconditioner: none (default) or jacobi (diagonal estimated by --probes Hutchinson probes).")
+    var preconditioner: String?
+
+    @Option(parsing: .unconditional, help: "Hutchinson probes (passes over the data) for --preconditioner jacobi (default 8).")
+    var probes: Int?
+
+    @Option(parsing: .unconditional, help: "Step pairs L-BFGS keeps (default 10; each costs two parameter-sized Float64 vectors in memory and in checkpoints).")
+    var lbfgsMemory: Int?
 
     @Option(parsing: .unconditional, help: "SGD momentum.")
     var momentum: Double?
@@ -93,7 +114,14 @@ struct TrainingOptions: ParsableArguments {
         layer.setIfGiven("niter", iterations.map { .int(Int64($0)) }, "--niter")
         layer.setIfGiven("batchsize", batchSize.map { .int(Int64($0)) }, "--batchsize")
         layer.setIfGiven("lr", learningRate.map(ConfigValue.double), "--lr")
-        layer.setIfGiven("wd", weightDecay.map(ConfigValue.double), "--wd")
+        layer.setIfGiven("wd", weightDecay.map { Double($0).map(ConfigValue.double) ?? .string($0) }, "--wd")
+        layer.setIfGiven("loss", loss.map(ConfigValue.string), "--loss")
+        layer.setIfGiven("target_scale", targetScale.map(ConfigValue.double), "--target-scale")
+        layer.setIfGiven("solver", solver.map(ConfigValue.string), "--solver")
+        layer.setIfGiven("tol", tolerance.map(ConfigValue.double), "--tol")
+        layer.setIfGiven("preconditioner", preconditioner.map(ConfigValue.string), "--preconditioner")
+        layer.setIfGiven("probes", probes.map { .int(Int64($0)) }, "--probes")
+        layer.setIfGiven("lbfgs_memory", lbfgsMemory.map { .int(Int64($0)) }, "--lbfgs-memory")
         layer.setIfGiven("momentum", momentum.map(ConfigValue.double), "--momentum")
         layer.setIfGiven("stepsize", stepSize.map { .int(Int64($0)) }, "--stepsize")
         layer.setIfGiven("stepfactor", stepFactor.map(ConfigValue.double), "--stepfactor")

@@ -15,6 +15,8 @@ import Tensor
 /// - parameter gradients against central finite differences of `L = Σ logits ⊙ R` (R fixed and random);
 /// - checkpoint round trip: parameters saved with `CheckpointFile`, loaded into a freshly built extractor, give
 ///   bit-identical logits;
+/// - for an extractor conforming to `AffineInParameters`: its tangent pass against finite differences of its
+///   forward pass, and its backward pass as the tangent pass's adjoint;
 /// - a wrong input shape is thrown as an error (a crash fails the test run, which is the point).
 public enum ExtractorConformance {
     /// A small, seeded context: a two-convolution network on 3×8×8 inputs with 3 classes, split at `conv2`
@@ -136,6 +138,14 @@ public enum ExtractorConformance {
                                + "`parameters`, and does setting them update what forward reads?)")
         }
 
+        // An extractor that says it is affine in its parameters must be: F(w + v) − F(w) = J v along random
+        // directions, and ⟨J v, R⟩ = ⟨v, Jᵀ R⟩ (its tangent pass and its backward pass are adjoint).
+        if let affine = extractor as? any AffineInParameters {
+            problems.attempt("AffineInParameters") {
+                try checkAffine(affine, input: input, weights: weights, rng: &rng, problems: problems)
+            }
+        }
+
         // A wrong input shape is an error.
         var wrong = input.shape.dimensions
         wrong[1] += 1
@@ -143,5 +153,35 @@ public enum ExtractorConformance {
         problems.check(threw, "forward on an input of shape \(wrong) (one channel too many) did not throw: check shapes "
                            + "and throw TensorError.shapeMismatch")
         try problems.throwIfAny(subject: subject)
+    }
+
+    private static func checkAffine<Extractor: AffineInParameters>(
+        _ extractor: Extractor, input: Tensor, weights: Tensor, rng: inout SeededRandom, problems: ProblemList
+    ) throws {
+        let w = extractor.parameters.map { Tensor.normal($0.shape, std: 0.1, using: &rng) }
+        let v = extractor.parameters.map { Tensor.normal($0.shape, std: 0.1, using: &rng) }
+        var at = extractor, moved = extractor
+        at.parameters = w
+        moved.parameters = try zip(w, v).map { pair in
+            var sum = pair.0
+            try sum.add(pair.1)
+            return sum
+        }
+        let tangent = try extractor.directionalForward(input, direction: v)
+        var difference = try moved.logits(input)
+        try difference.add(try at.logits(input), scaledBy: -1)
+        let gap = FiniteDifferences.dot(difference, difference) - 2 * FiniteDifferences.dot(difference, tangent.logits)
+            + FiniteDifferences.dot(tangent.logits, tangent.logits)
+        let size = max(FiniteDifferences.dot(tangent.logits, tangent.logits), 1e-12)
+        problems.check((gap / size).squareRoot() < 1e-3,
+                       "it conforms to AffineInParameters, but F(w + v) − F(w) differs from directionalForward's J v "
+                           + String(format: "(relative %.3g): is the model really affine in its parameters?",
+                                    (gap / size).squareRoot()))
+        let adjoint = try extractor.parameterGradients(tangent, logitsGradient: weights)
+        let left = FiniteDifferences.dot(tangent.logits, weights)
+        let right = zip(v, adjoint).reduce(0) { $0 + FiniteDifferences.dot($1.0, $1.1) }
+        problems.check(abs(left - right) <= 1e-3 * max(abs(left), abs(right), 1e-6),
+                       "⟨J v, R⟩ = \(left) but ⟨v, Jᵀ R⟩ = \(right): parameterGradients of directionalForward's output "
+                           + "must apply the transpose of its tangent map")
     }
 }

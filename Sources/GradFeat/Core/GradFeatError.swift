@@ -8,6 +8,8 @@ public enum GradFeatError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidConfiguration(String)
     case diverged(iteration: Int, detail: String)
     case checkpointMismatch(String)
+    /// A full-batch solver could not go on (a non-finite residual, an operator that is not positive definite).
+    case solverFailed(iteration: Int, detail: String)
 
     /// An unknown model name.
     public static func unknownModel(_ name: String, known: [String]) -> GradFeatError {
@@ -33,6 +35,8 @@ public enum GradFeatError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .diverged(iteration, detail):
             return "training diverged at iteration \(iteration): \(detail). Lower the learning rate, enable gradient "
                 + "clipping (--clip 10) or resume from the last checkpoint"
+        case let .solverFailed(iteration, detail):
+            return "the solver stopped at iteration \(iteration): \(detail)"
         case let .checkpointMismatch(message):
             return "checkpoint does not match this run: \(message)"
         }

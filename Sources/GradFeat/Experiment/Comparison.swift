@@ -81,6 +81,7 @@ public struct Comparison: Sendable {
             network: network, split: split, linearize: linearize, classes: train.classCount,
             omegaBar: omegaBar ?? (network.classCount == train.classCount ? network.head : nil),
             seed: configurations["activation"]?.seed ?? 0, parametrization: parametrization)
+        try checkSolvers(context)
         var rows: [Row] = []
         let evaluator = Evaluator()
         for name in extractors {
@@ -110,10 +111,13 @@ public struct Comparison: Sendable {
                     resumeState = state
                 }
             }
+            // `loss` fits the labels; a configuration's `loss` key chooses another for its extractor.
+            let extractorLoss = configuration.loss == nil ? loss : try configuration.makeLoss(for: train)
             let clock = Date()
-            let history = try trainer.train(&extractor, on: train, evaluateOn: test, loss: loss, resume: resumeState)
+            let history = try trainer.train(
+                &extractor, on: train, evaluateOn: test, loss: extractorLoss, resume: resumeState)
             let seconds = Date().timeIntervalSince(clock)
-            let metrics = try evaluator.evaluate(extractor, on: test, loss: loss)
+            let metrics = try evaluator.evaluate(extractor, on: test, loss: extractorLoss)
             let row = Row(extractor: name, metrics: metrics, trainMetrics: nil, history: history, seconds: seconds,
                           parameterCount: extractor.parameterCount)
             rows.append(row)
@@ -121,5 +125,22 @@ public struct Comparison: Sendable {
             if let activation = extractor as? ActivationFeatures { context.omegaBar = activation.head }
         }
         return rows
+    }
+
+    /// Refuses, before anything is trained or written, an extractor that cannot run its configuration's solver
+    /// (conjugate gradient needs a model affine in its parameters). Extractors that need ω̄ are built with a
+    /// stand-in head for the check.
+    func checkSolvers(_ context: ExtractorContext) throws {
+        for name in extractors {
+            guard let configuration = configurations[name] ?? configurations["activation"],
+                  configuration.solver == .cg else { continue }
+            var probe = context
+            if probe.omegaBar == nil {
+                var rng = SeededRandom(seed: 0)
+                probe.omegaBar = LinearHead(features: network.featureCount, classes: context.classes, rng: &rng)
+            }
+            let extractor = try registry.make(name, context: probe, options: options[name] ?? PluginOptions())
+            guard extractor is any AffineInParameters else { throw Trainer.notAffine(name) }
+        }
     }
 }

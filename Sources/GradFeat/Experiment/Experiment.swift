@@ -150,7 +150,8 @@ public struct Experiment: Sendable {
         return (base, RunRecord.absolutePath(url.path), configuration)
     }
 
-    /// The loss that fits the targets: softmax cross-entropy, or per-class binary cross-entropy for multi-label data.
+    /// The loss that fits the targets: softmax cross-entropy, or per-class binary cross-entropy for multi-label data
+    /// (a configuration's `loss` key chooses another: `TrainingConfiguration.makeLoss`).
     public static func loss(for targets: Targets) -> any Loss {
         if case .multiLabel = targets { return SigmoidBinaryCrossEntropy() }
         return SoftmaxCrossEntropy()

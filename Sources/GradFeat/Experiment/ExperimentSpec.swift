@@ -319,6 +319,10 @@ extension ExperimentSpec {
             case is String.Type, is String?.Type: return "must be text"
             case is [String].Type: return "must be a list of names"
             case is TrainingConfiguration.OptimizerKind.Type: return "must be adam or sgd"
+            case is TrainingConfiguration.LossKind.Type, is TrainingConfiguration.LossKind?.Type:
+                return "must be ce, bce or mse"
+            case is TrainingConfiguration.SolverKind.Type: return "must be minibatch, cg or lbfgs"
+            case is TrainingConfiguration.PreconditionerKind.Type: return "must be none or jacobi"
             case is Parametrization.Type: return "must be ntk or standard"
             case is ExperimentSpec.PretrainingMethod.Type: return "must be rotation, supervised or autoencoder"
             default: return "has the wrong type (\(type))"
@@ -330,7 +334,9 @@ extension ExperimentSpec {
         case let .dataCorrupted(context):
             let keys = path(context)
             let hints = ["optim": "must be adam or sgd", "parametrization": "must be ntk or standard",
-                         "pretrain": "must be rotation, supervised or autoencoder"]
+                         "pretrain": "must be rotation, supervised or autoencoder", "loss": "must be ce, bce or mse",
+                         "solver": "must be minibatch, cg or lbfgs", "preconditioner": "must be none or jacobi",
+                         "wd": "must be a number or auto"]
             return (keys, keys.last.flatMap { hints[$0] } ?? context.debugDescription)
         case let .keyNotFound(missing, context): return (path(context) + [missing.stringValue], "is missing")
         @unknown default: return ([], "\(error)")

@@ -4,7 +4,7 @@ import Foundation
 /// layers, the extractor and its options, optimiser, batch, seed — with their values, recorded in every checkpoint
 /// so that `--resume`, `eval --run` and `predict` refuse a checkpoint from another configuration by naming the key.
 ///
-/// Keys that only say how long or how often (`niter`, `eval_every`, `checkpoint_every`) or where (`output`, `data_dir`) are
+/// Keys that only say how long or how often (`niter`, `tol`, `eval_every`, `checkpoint_every`) or where (`output`, `data_dir`) are
 /// left out: `--resume --niter 20000` continues a 10,000-iteration run.
 public struct Trajectory: Codable, Sendable, Equatable {
     /// Key → its value as JSON text.
@@ -13,6 +13,7 @@ public struct Trajectory: Codable, Sendable, Equatable {
     /// Keys of a spec or training configuration that do not change the trajectory.
     public static let excludedKeys: Set<String> = [
         "niter", "eval_every", "checkpoint_every", "output", "resume", "title", "preset", "test_size", "mode", "data_dir",
+        "tol",
     ]
 
     public init(values: [String: String]) { self.values = values }

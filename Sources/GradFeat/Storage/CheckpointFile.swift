@@ -6,7 +6,9 @@ import Tensor
 /// A training checkpoint in HDF5: `/parameters/<name>` (the extractor's stored parameters), `/optimizer/<name>`
 /// (momentum or Adam moments), and attributes `format` = "gradfeat-checkpoint", `version` = 1, `extractor`,
 /// `iteration`, `optimizer_step`, `rng_state` (four words as int64 bit patterns), `config` and `history` (JSON),
-/// and `trajectory` (JSON: the run's keys that decided the parameters, see ``Trajectory``) with `trajectory_hash`.
+/// and `trajectory` (JSON: the run's keys that decided the parameters, see ``Trajectory``) with `trajectory_hash`;
+/// a full-batch solver's checkpoint adds `/solver/<name>` (its Float64 vectors, listed by the group's `vectors`
+/// attribute) and one Float64 attribute of `/solver` per number.
 /// Written atomically, so an interrupted write never leaves a checkpoint that looks whole.
 public enum CheckpointFile {
     public static let format = "gradfeat-checkpoint"
@@ -36,7 +38,46 @@ public enum CheckpointFile {
             for (i, value) in state.optimizerState.enumerated() {
                 try optimizer.createDataset(String(i), values: value.scalars, shape: value.shape.dimensions)
             }
+            if let solverState = state.solverState {
+                let group = try file.createGroup("solver")
+                let names = solverState.vectors.keys.sorted()
+                try group.setAttribute("vectors", names)
+                for name in names {
+                    let values = solverState.vectors[name]!
+                    try group.createDataset(name, values: values, shape: [values.count])
+                }
+                for (name, value) in solverState.numbers.sorted(by: { $0.key < $1.key }) {
+                    try group.setAttribute(name, value)
+                }
+            }
         }
+    }
+
+    /// The `/solver` group of a full-batch solver's checkpoint, checked to hold finite values.
+    private static func solverState(in file: HDF5File, _ url: URL) throws -> SolverState? {
+        guard try file.exists("solver") else { return nil }
+        let group = try file.group(named: "solver")
+        let names: [String] = try group.attribute("vectors")
+        var state = SolverState()
+        for name in names {
+            let values: [Double] = try group.dataset(named: name).read()
+            guard values.allSatisfy(\.isFinite) else {
+                throw GradFeatError.checkpointMismatch(
+                    "\(url.path): solver vector '\(name)' holds NaN or infinite values; the file is damaged: restore it "
+                        + "from a copy or train again")
+            }
+            state.vectors[name] = values
+        }
+        for name in try group.attributeNames() where name != "vectors" {
+            let value: Double = try group.attribute(name)
+            guard value.isFinite else {
+                throw GradFeatError.checkpointMismatch(
+                    "\(url.path): solver number '\(name)' is \(value); the file is damaged: restore it from a copy or "
+                        + "train again")
+            }
+            state.numbers[name] = value
+        }
+        return state
     }
 
     /// Reads a checkpoint; throws when the file is not one, or is truncated.
@@ -86,7 +127,8 @@ public enum CheckpointFile {
             iteration: try file.attribute("iteration"), parameters: tensors, parameterNames: names,
             optimizerState: optimizerState, optimizerStep: try file.attribute("optimizer_step"),
             randomState: (try file.attribute("rng_state", as: [Int64].self)).map { UInt64(bitPattern: $0) },
-            configuration: configuration, history: history, trajectory: trajectory)
+            configuration: configuration, history: history, trajectory: trajectory,
+            solverState: try solverState(in: file, url))
         return (state, try file.attribute("extractor"))
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import Layers
 import Tensor
 
-/// Trains a feature extractor with mini-batch SGD or Adam: seeded shuffling, a step schedule, gradient clipping,
-/// periodic evaluation, checkpoints with exact resume, and a stop with a clear message when the loss diverges.
+/// Trains a feature extractor with mini-batch SGD or Adam — seeded shuffling, a step schedule, gradient clipping —
+/// or with a full-batch solver (conjugate gradient, L-BFGS: `Trainer+Solvers.swift`); either way with periodic
+/// evaluation, checkpoints with exact resume, and a stop with a clear message when the loss diverges.
 public struct Trainer: Sendable {
     public var configuration: TrainingConfiguration
     public var evaluator = Evaluator()
@@ -27,22 +28,11 @@ public struct Trainer: Sendable {
         var rng = SeededRandom(seed: configuration.seed ^ 0xD1CE)
         var history: [EvaluationRecord] = []
         var start = 0
+        if configuration.solver != .minibatch {
+            return try solve(&extractor, on: train, evaluateOn: test, loss: loss, resume: resume)
+        }
         if let resume {
-            // How long and how often may change (`--resume --niter 20000`); what decides the steps may not.
-            if let differences = try Trajectory(of: configuration).differences(
-                from: Trajectory(of: resume.configuration), mine: "this run", theirs: "the checkpoint") {
-                throw GradFeatError.checkpointMismatch("\(differences); resume with the options it was trained with")
-            }
-            guard resume.iteration <= configuration.iterations else {
-                throw GradFeatError.checkpointMismatch(
-                    "it has completed \(resume.iteration) iterations, more than this run's niter \(configuration.iterations); "
-                        + "pass --niter \(resume.iteration) or more to continue it")
-            }
-            guard resume.parameterNames == extractor.parameterNames,
-                  zip(resume.parameters, extractor.parameters).allSatisfy({ $0.shape == $1.shape }) else {
-                throw GradFeatError.checkpointMismatch(
-                    "its parameters (\(resume.parameterNames.prefix(4).joined(separator: ", "))…) are not this extractor's")
-            }
+            try check(resume, for: extractor)
             extractor.parameters = resume.parameters
             optimizer.state = resume.optimizerState
             optimizer.step = resume.optimizerStep
@@ -102,6 +92,30 @@ public struct Trainer: Sendable {
 }
 
 extension Trainer {
+    /// Throws, naming what differs, unless `resume` continues this configuration's run of `extractor`: how long
+    /// and how often may change (`--resume --niter 20000`); what decides the steps may not.
+    func check(_ resume: TrainingState, for extractor: any FeatureExtractor) throws {
+        if let differences = try Trajectory(of: configuration).differences(
+            from: Trajectory(of: resume.configuration), mine: "this run", theirs: "the checkpoint") {
+            throw GradFeatError.checkpointMismatch("\(differences); resume with the options it was trained with")
+        }
+        guard resume.iteration <= configuration.iterations else {
+            throw GradFeatError.checkpointMismatch(
+                "it has completed \(resume.iteration) iterations, more than this run's niter \(configuration.iterations); "
+                    + "pass --niter \(resume.iteration) or more to continue it")
+        }
+        guard resume.parameterNames == extractor.parameterNames,
+              zip(resume.parameters, extractor.parameters).allSatisfy({ $0.shape == $1.shape }) else {
+            throw GradFeatError.checkpointMismatch(
+                "its parameters (\(resume.parameterNames.prefix(4).joined(separator: ", "))…) are not this extractor's")
+        }
+        guard (resume.solverState != nil) == (configuration.solver != .minibatch) else {
+            throw GradFeatError.checkpointMismatch(
+                "it was written by \(resume.solverState == nil ? "a mini-batch optimiser" : "a full-batch solver"), "
+                    + "this run uses solver \(configuration.solver.rawValue); resume with the options it was trained with")
+        }
+    }
+
     /// One optimisation step on a batch: forward pass, loss, parameter gradients (clipped, or checked to be finite),
     /// the optimiser's in-place update at its current learning rate, and the extractor's statistics. Returns the
     /// batch loss. `train` runs exactly this at every iteration; `StepBenchmark` times it.

@@ -5,6 +5,15 @@ import Layers
 /// `init(contentsOf:over:)` reads them from a JSON or YAML file.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public enum OptimizerKind: String, Codable, Sendable { case adam, sgd }
+    /// What the model is trained to minimise: softmax cross-entropy, per-class binary cross-entropy, or the mean
+    /// squared error to (scaled) one-hot targets.
+    public enum LossKind: String, Codable, Sendable, CaseIterable { case ce, bce, mse }
+    /// How the parameters are fitted: mini-batches of `optim` (Adam or SGD), conjugate gradient on the quadratic
+    /// (MSE) objective, or full-batch L-BFGS.
+    public enum SolverKind: String, Codable, Sendable, CaseIterable { case minibatch, cg, lbfgs }
+    /// Conjugate gradient's preconditioner: none, or the inverse of the operator's diagonal estimated by Hutchinson's
+    /// probes.
+    public enum PreconditionerKind: String, Codable, Sendable, CaseIterable { case none, jacobi }
 
     public var optimizer: OptimizerKind
     public var learningRate: Float
@@ -24,17 +33,35 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Write a checkpoint every this many iterations (0: only at the end).
     public var checkpointEvery: Int
     public var seed: UInt64
+    /// The loss; nil: the one the targets call for (cross-entropy, or binary cross-entropy for multi-label data).
+    public var loss: LossKind?
+    /// The MSE loss's targets are `targetScale` times the one-hot (or 0/1 multi-label) vectors.
+    public var targetScale: Float
+    public var solver: SolverKind
+    /// The solvers stop when the relative residual (CG) or relative gradient norm (L-BFGS) falls to this.
+    public var tolerance: Double
+    public var preconditioner: PreconditionerKind
+    /// Hutchinson probes (full passes) for the Jacobi preconditioner's diagonal.
+    public var probes: Int
+    /// Pairs of steps and gradient changes that L-BFGS keeps.
+    public var lbfgsMemory: Int
+    /// Choose `weightDecay` on a held-out tenth of the training set (`wd: auto`; the solvers only).
+    public var autoWeightDecay: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case optimizer = "optim", learningRate = "lr", weightDecay = "wd", momentum, beta1, beta2
         case batchSize = "batchsize", iterations = "niter", stepSize = "stepsize", stepFactor = "stepfactor"
         case clipNorm = "clip", evaluateEvery = "eval_every", checkpointEvery = "checkpoint_every", seed
+        case loss, targetScale = "target_scale", solver, tolerance = "tol", preconditioner, probes
+        case lbfgsMemory = "lbfgs_memory"
     }
 
     public init(optimizer: OptimizerKind, learningRate: Float, weightDecay: Float, momentum: Float = 0.9,
                 beta1: Float = 0.9, beta2: Float = 0.999, batchSize: Int, iterations: Int, stepSize: Int,
                 stepFactor: Float = 0.5, clipNorm: Float? = nil, evaluateEvery: Int = 0, checkpointEvery: Int = 0,
-                seed: UInt64 = 0) {
+                seed: UInt64 = 0, loss: LossKind? = nil, targetScale: Float = 1, solver: SolverKind = .minibatch,
+                tolerance: Double = 1e-6, preconditioner: PreconditionerKind = .none, probes: Int = 8,
+                lbfgsMemory: Int = 10, autoWeightDecay: Bool = false) {
         self.optimizer = optimizer
         self.learningRate = learningRate
         self.weightDecay = weightDecay
@@ -49,6 +76,74 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         self.evaluateEvery = evaluateEvery
         self.checkpointEvery = checkpointEvery
         self.seed = seed
+        self.loss = loss
+        self.targetScale = targetScale
+        self.solver = solver
+        self.tolerance = tolerance
+        self.preconditioner = preconditioner
+        self.probes = probes
+        self.lbfgsMemory = lbfgsMemory
+        self.autoWeightDecay = autoWeightDecay
+    }
+
+    /// Keys added after the first release default when absent (checkpoints written before them); `wd` is a number
+    /// or `auto`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        optimizer = try c.decode(OptimizerKind.self, forKey: .optimizer)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        if let text = try? c.decode(String.self, forKey: .weightDecay) {
+            guard text == "auto" else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .weightDecay, in: c, debugDescription: "must be a number or auto, not '\(text)'")
+            }
+            (weightDecay, autoWeightDecay) = (0, true)
+        } else {
+            (weightDecay, autoWeightDecay) = (try c.decode(Float.self, forKey: .weightDecay), false)
+        }
+        momentum = try c.decode(Float.self, forKey: .momentum)
+        beta1 = try c.decode(Float.self, forKey: .beta1)
+        beta2 = try c.decode(Float.self, forKey: .beta2)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        iterations = try c.decode(Int.self, forKey: .iterations)
+        stepSize = try c.decode(Int.self, forKey: .stepSize)
+        stepFactor = try c.decode(Float.self, forKey: .stepFactor)
+        clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm)
+        evaluateEvery = try c.decode(Int.self, forKey: .evaluateEvery)
+        checkpointEvery = try c.decode(Int.self, forKey: .checkpointEvery)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        loss = try c.decodeIfPresent(LossKind.self, forKey: .loss)
+        targetScale = try c.decodeIfPresent(Float.self, forKey: .targetScale) ?? 1
+        solver = try c.decodeIfPresent(SolverKind.self, forKey: .solver) ?? .minibatch
+        tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? 1e-6
+        preconditioner = try c.decodeIfPresent(PreconditionerKind.self, forKey: .preconditioner) ?? .none
+        probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 8
+        lbfgsMemory = try c.decodeIfPresent(Int.self, forKey: .lbfgsMemory) ?? 10
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(learningRate, forKey: .learningRate)
+        if autoWeightDecay { try c.encode("auto", forKey: .weightDecay) } else { try c.encode(weightDecay, forKey: .weightDecay) }
+        try c.encode(momentum, forKey: .momentum)
+        try c.encode(beta1, forKey: .beta1)
+        try c.encode(beta2, forKey: .beta2)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(iterations, forKey: .iterations)
+        try c.encode(stepSize, forKey: .stepSize)
+        try c.encode(stepFactor, forKey: .stepFactor)
+        try c.encodeIfPresent(clipNorm, forKey: .clipNorm)
+        try c.encode(evaluateEvery, forKey: .evaluateEvery)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+        try c.encode(seed, forKey: .seed)
+        try c.encodeIfPresent(loss, forKey: .loss)
+        try c.encode(targetScale, forKey: .targetScale)
+        try c.encode(solver, forKey: .solver)
+        try c.encode(tolerance, forKey: .tolerance)
+        try c.encode(preconditioner, forKey: .preconditioner)
+        try c.encode(probes, forKey: .probes)
+        try c.encode(lbfgsMemory, forKey: .lbfgsMemory)
     }
 
     /// The paper's optimiser: Adam (β1 0.5, β2 0.999), lr 1e-3 halved every 20K iterations, wd 1e-6, batch 64.
@@ -100,6 +195,33 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if evaluateEvery < 0 { try fail("eval_every must be non-negative (0: only at the end), got \(evaluateEvery)") }
         if checkpointEvery < 0 {
             try fail("checkpoint_every must be non-negative (0: only at the end), got \(checkpointEvery)")
+        }
+        if !(targetScale > 0 && targetScale.isFinite) {
+            try fail("target_scale must be a positive number, got \(targetScale)")
+        }
+        if !(tolerance > 0 && tolerance < 1) { try fail("tol must lie strictly between 0 and 1, got \(tolerance)") }
+        if !(1...1000).contains(probes) { try fail("probes must be from 1 to 1000, got \(probes)") }
+        if !(1...1000).contains(lbfgsMemory) { try fail("lbfgs_memory must be from 1 to 1000, got \(lbfgsMemory)") }
+        switch solver {
+        case .cg:
+            if loss != .mse {
+                try fail("solver cg minimises the quadratic (MSE) objective, but the loss is "
+                    + "\(loss?.rawValue ?? "cross-entropy (the default)"); add --loss mse, or use --solver lbfgs for "
+                    + "cross-entropy")
+            }
+            if !autoWeightDecay && !(weightDecay > 0) {
+                try fail("solver cg needs wd > 0: with more parameters than targets JᵀJ is singular and CG does not "
+                    + "settle; pass --wd auto (chosen on held-out data) or a value such as --wd 1e-4")
+            }
+        case .lbfgs: break
+        case .minibatch:
+            if autoWeightDecay {
+                try fail("wd auto chooses λ by solving on held-out data; it needs --solver cg or lbfgs (with --optim "
+                    + "\(optimizer.rawValue) give a number)")
+            }
+        }
+        if preconditioner == .jacobi && solver != .cg {
+            try fail("preconditioner jacobi applies to --solver cg only, not \(solver.rawValue)")
         }
     }
 }

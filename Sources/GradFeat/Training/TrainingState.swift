@@ -16,10 +16,12 @@ public struct TrainingState: Sendable, Equatable {
     public var history: [EvaluationRecord]
     /// The run's keys that decided these parameters (nil in checkpoints written before GradFeat recorded them).
     public var trajectory: Trajectory?
+    /// A full-batch solver's state (nil for the mini-batch optimisers, whose state is `optimizerState`).
+    public var solverState: SolverState?
 
     public init(iteration: Int, parameters: [Tensor], parameterNames: [String], optimizerState: [Tensor],
                 optimizerStep: Int, randomState: [UInt64], configuration: TrainingConfiguration,
-                history: [EvaluationRecord], trajectory: Trajectory? = nil) {
+                history: [EvaluationRecord], trajectory: Trajectory? = nil, solverState: SolverState? = nil) {
         self.iteration = iteration
         self.parameters = parameters
         self.parameterNames = parameterNames
@@ -29,6 +31,7 @@ public struct TrainingState: Sendable, Equatable {
         self.configuration = configuration
         self.history = history
         self.trajectory = trajectory
+        self.solverState = solverState
     }
 
     /// The number of classes of the extractor's head (`fc.weight`'s rows), when its parameters include one.

@@ -32,4 +32,10 @@ public struct SigmoidBinaryCrossEntropy: Loss {
         try checkFinite(loss, "binary cross-entropy")
         return (loss, gradient)
     }
+
+    /// The (sample, class) pairs not marked difficult.
+    public func normalizer(for targets: Targets, shape: Shape) -> Double {
+        guard case let .multiLabel(flags, _) = targets else { return Double(shape.rank > 0 ? shape[0] : 0) }
+        return Double(flags.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
+    }
 }

@@ -22,9 +22,15 @@ public enum Targets: Sendable, Equatable {
 public protocol Loss: Sendable {
     /// The mean loss over the batch and `∂loss/∂logits`; throws on a shape mismatch or a non-finite loss.
     func evaluate(logits: Tensor, targets: Targets) throws -> (loss: Double, gradient: Tensor)
+
+    /// How many terms the loss of a batch averages over (samples; counted (sample, class) pairs for binary
+    /// cross-entropy), so that batches' losses combine into the loss of their union: `Σ_b n_b ℓ_b / Σ_b n_b`.
+    func normalizer(for targets: Targets, shape: Shape) -> Double
 }
 
 extension Loss {
+    public func normalizer(for targets: Targets, shape: Shape) -> Double { Double(shape.rank > 0 ? shape[0] : 0) }
+
     func checkFinite(_ loss: Double, _ name: String) throws {
         guard loss.isFinite else {
             throw TensorError.nonFinite(

@@ -1,0 +1,33 @@
+import Layers
+
+extension TrainingConfiguration {
+    /// The configured loss for data with `targets`' kind of labels: softmax cross-entropy (`ce`, single-label
+    /// only), per-class binary cross-entropy (`bce`; single labels scored one class against the rest), or the mean
+    /// squared error to `target_scale` times the one-hot or 0/1 targets (`mse`); unset, the one the labels call for.
+    public func makeLoss(for targets: Targets) throws -> any Loss {
+        let multiLabel: Bool
+        switch targets {
+        case .classes: multiLabel = false
+        case .multiLabel: multiLabel = true
+        case .values:
+            throw GradFeatError.invalidConfiguration("loss: the targets are real values, not labels")
+        }
+        switch loss {
+        case nil: return multiLabel ? SigmoidBinaryCrossEntropy() : SoftmaxCrossEntropy()
+        case .ce?:
+            guard !multiLabel else {
+                throw GradFeatError.invalidConfiguration(
+                    "loss ce (softmax cross-entropy) needs one label per image, and this data set is multi-label; "
+                        + "use --loss bce or --loss mse")
+            }
+            return SoftmaxCrossEntropy()
+        case .bce?: return multiLabel ? SigmoidBinaryCrossEntropy() : OneVersusRest(SigmoidBinaryCrossEntropy())
+        case .mse?: return OneHotMeanSquaredError(targetScale: targetScale)
+        }
+    }
+
+    /// The loss for the labels of `data` (read from its first sample).
+    public func makeLoss(for data: some BatchSource) throws -> any Loss {
+        try makeLoss(for: data.batch(Array(0..<min(1, data.count))).targets)
+    }
+}
