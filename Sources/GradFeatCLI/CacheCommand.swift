@@ -172,7 +172,6 @@ struct CacheCommand: ParsableCommand {
     func cacheActivations(to url: URL) throws {
         guard let model, let input else { throw GradFeatError.invalidConfiguration("--activations needs --model and --input") }
         let clock = Date()
-        let inputURL = URL(fileURLWithPath: input)
         let set = try ExperimentData.readCache(input, option: "--input")
 
         // Images smaller than a fixed-size encoder's input are padded with zeros, as `gradfeat train` does.

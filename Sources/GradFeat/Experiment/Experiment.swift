@@ -92,7 +92,7 @@ public struct Experiment: Sendable {
         let notes = [
             data.description, "weights: \(spec.pretrain.map { "pre-trained here by \($0.rawValue), \(spec.pretrainIterations) iterations" } ?? spec.weights ?? "random initialisation")",
             "θ1 = layers before \(layout.split) (cached), θ2 = \(layout.linearize.joined(separator: ", "))",
-            "\(training.iterations) iterations, \(training.optimizer.rawValue) lr \(training.learningRate), batch \(training.batchSize), seed \(training.seed)",
+            training.summary,
             String(format: "total time %.0f s", Date().timeIntervalSince(clock)),
         ]
         let report = ResultsReport(
