@@ -98,6 +98,8 @@ let package = Package(
             name: "ConvBench", dependencies: ["Tensor", "Layers"], path: "Benchmarks/ConvBench"),
         .executableTarget(
             name: "StepBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/StepBench"),
+        .executableTarget(
+            name: "SolverBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/SolverBench"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),

@@ -1,7 +1,9 @@
 // The process-wide gate to libhdf5: one lock, error-printing set-up, and error-stack capture.
 
 import CHDF5
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Serialises every libhdf5 call in the process.
 ///
@@ -11,7 +13,12 @@ import Synchronization
 /// recursive), and never releases the last reference to an `HDF5Handle` (whose `deinit` locks):
 /// raw identifiers are wrapped into handles only after the lock is released.
 public enum HDF5Library {
-    private static let mutex = Mutex(())
+    /// A pthread mutex (not `Synchronization.Mutex`, whose lock ThreadSanitizer cannot see), never freed.
+    nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        return mutex
+    }()
 
     /// Opens libhdf5 once, without its exit-time clean-up: after a failed close (a full disk, `ulimit -f`) libhdf5
     /// keeps a half-closed file whose clean-up at `exit` dereferences freed memory (SIGSEGV after the error was
@@ -30,14 +37,14 @@ public enum HDF5Library {
     /// Runs `body` while holding the libhdf5 lock, with a cleared HDF5 error stack.
     static func locked<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         _ = opened
-        return try mutex.withLock { _ throws(E) -> R in
-            // Failures are reported through HDF5Error, so HDF5's automatic printing of error
-            // stacks to stderr is turned off. Thread-safe builds (such as Debian's) keep this
-            // setting and the error stack per thread, hence on every entry.
-            _ = H5Eset_auto2(gf_H5E_DEFAULT(), nil, nil)
-            _ = H5Eclear2(gf_H5E_DEFAULT())
-            return try body()
-        }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        // Failures are reported through HDF5Error, so HDF5's automatic printing of error
+        // stacks to stderr is turned off. Thread-safe builds (such as Debian's) keep this
+        // setting and the error stack per thread, hence on every entry.
+        _ = H5Eset_auto2(gf_H5E_DEFAULT(), nil, nil)
+        _ = H5Eclear2(gf_H5E_DEFAULT())
+        return try body()
     }
 
     /// Takes (and clears) the current HDF5 error stack, one line per entry, outermost call first,

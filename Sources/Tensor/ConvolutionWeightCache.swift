@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The Winograd transform `U = G W Gᵀ` of one convolution's weights, computed on first use and kept for as long as
 /// the weights stay the same: the frozen layers of every GradFeat model (θ1, and θ2 at its linearization point) then
 /// transform their weights once instead of in every forward, tangent and input-gradient pass.
@@ -8,7 +6,7 @@ import Synchronization
 /// `didSet`); copies of the owner may share one cache until then. Safe to use from several threads.
 public final class ConvolutionWeightCache: Sendable {
     /// The transforms held, by algorithm (a geometry may run one forward and another backward).
-    private let transformed = Mutex<[Variant: [Float]]>([:])
+    private let transformed = Locked<[Variant: [Float]]>([:])
 
     enum Variant: Hashable, Sendable {
         case f2x3

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A pool of scratch buffers (im2col columns, transposes) reused across steps.
 ///
 /// After the first step of a given shape every request is served from the pool, so the hot loop does not call the
@@ -14,7 +12,7 @@ public final class Workspace: Sendable {
         let count: Int
     }
 
-    private let free = Mutex<[Block]>([])
+    private let free = Locked<[Block]>([])
 
     public init() {}
 

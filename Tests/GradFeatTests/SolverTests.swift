@@ -1,7 +1,6 @@
 import Foundation
 import GradFeat
 import Layers
-import Synchronization
 import Tensor
 import TestSupport
 import Testing
@@ -222,7 +221,7 @@ import Testing
                 "accuracy: L-BFGS \(lbfgsAccuracy), Adam \(adamAccuracy)")
     }
 
-    final class Box: Sendable { let states = Mutex<[TrainingState]>([]) }
+    final class Box: Sendable { let states = Locked<[TrainingState]>([]) }
 
     /// A solve stopped at a checkpoint and resumed from the file ends bit-identical to one never stopped.
     @Test(arguments: [TrainingConfiguration.SolverKind.cg, .lbfgs])

@@ -1,7 +1,6 @@
 import Foundation
 import GradFeat
 import Layers
-import Synchronization
 import Tensor
 import TestSupport
 import Testing
@@ -17,7 +16,7 @@ import Testing
     }
 
     final class Box: Sendable {
-        let states = Mutex<[TrainingState]>([])
+        let states = Locked<[TrainingState]>([])
     }
 
     @Test(arguments: [TrainingConfiguration.OptimizerKind.adam, .sgd])

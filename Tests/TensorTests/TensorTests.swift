@@ -1,6 +1,5 @@
 import Tensor
 import TestSupport
-import Synchronization
 import Testing
 
 @Suite struct TensorTests {
@@ -30,8 +29,8 @@ import Testing
 
     @Test func parallelSlicesCoverEveryIndexOnce() {
         for (count, granularity) in [(0, 1), (1, 1), (7, 1), (1000, 64), (100, 64)] {
-            let hits = Mutex([Int](repeating: 0, count: count))
-            let nestedWorkers = Mutex([Int]())
+            let hits = Locked([Int](repeating: 0, count: count))
+            let nestedWorkers = Locked([Int]())
             let workers = Parallel.forEach(count, granularity: granularity) { worker, slice in
                 #expect(slice.lowerBound % granularity == 0)
                 let nested = Parallel.forEach(4) { _, _ in }

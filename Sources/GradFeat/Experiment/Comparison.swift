@@ -50,15 +50,18 @@ public struct Comparison: Sendable {
         public var history: [EvaluationRecord]
         public var seconds: Double
         public var parameterCount: Int
+        /// The trained extractor itself, for measurements beyond the test metrics (objectives, predictions).
+        public var trained: (any FeatureExtractor)?
 
         public init(extractor: String, metrics: Metrics, trainMetrics: Metrics? = nil, history: [EvaluationRecord],
-                    seconds: Double, parameterCount: Int) {
+                    seconds: Double, parameterCount: Int, trained: (any FeatureExtractor)? = nil) {
             self.extractor = extractor
             self.metrics = metrics
             self.trainMetrics = trainMetrics
             self.history = history
             self.seconds = seconds
             self.parameterCount = parameterCount
+            self.trained = trained
         }
     }
 
@@ -119,7 +122,7 @@ public struct Comparison: Sendable {
             let seconds = Date().timeIntervalSince(clock)
             let metrics = try evaluator.evaluate(extractor, on: test, loss: extractorLoss)
             let row = Row(extractor: name, metrics: metrics, trainMetrics: nil, history: history, seconds: seconds,
-                          parameterCount: extractor.parameterCount)
+                          parameterCount: extractor.parameterCount, trained: extractor)
             rows.append(row)
             try onRow?(row)
             if let activation = extractor as? ActivationFeatures { context.omegaBar = activation.head }

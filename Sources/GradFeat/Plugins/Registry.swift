@@ -1,4 +1,4 @@
-import Synchronization
+import Tensor
 
 /// What every registry entry declares: its name, a one-line summary, and where it was registered (so that a name
 /// registered twice is refused with both places).
@@ -15,7 +15,7 @@ public protocol RegistryEntry: Sendable {
 public final class Registry<Entry: RegistryEntry>: Sendable {
     /// The kind of plugin, for messages ("extractor", "model", …).
     public let kind: String
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Locked<[String: Entry]>([:])
 
     public init(kind: String) { self.kind = kind }
 

@@ -105,7 +105,7 @@ extension Trainer {
             let metrics = try test.map { try evaluator.evaluate(extractor, on: $0, loss: loss) }
             history.append(EvaluationRecord(
                 iteration: done, trainLoss: step.objective, testLoss: metrics?.loss, testMetric: metrics?.headline,
-                learningRate: 0, seconds: Date().timeIntervalSince(clock)))
+                learningRate: 0, seconds: Date().timeIntervalSince(clock), passes: passes))
             progress.log(String(format: "%@ iteration %d: objective %.6g, residual %.3g, %d passes%@", label, done,
                                 step.objective, step.residual, passes,
                                 metrics.map { String(format: ", test %@ %.2f%%", $0.headlineName, 100 * $0.headline) } ?? ""))

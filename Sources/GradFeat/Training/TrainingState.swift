@@ -51,14 +51,18 @@ public struct EvaluationRecord: Sendable, Codable, Equatable {
     public var testMetric: Double?
     public var learningRate: Float
     public var seconds: Double
+    /// Passes over the training set so far (full-batch solvers; nil for the mini-batch optimisers, whose count is
+    /// iterations × batch / N).
+    public var passes: Int?
 
     public init(iteration: Int, trainLoss: Double, testLoss: Double?, testMetric: Double?, learningRate: Float,
-                seconds: Double) {
+                seconds: Double, passes: Int? = nil) {
         self.iteration = iteration
         self.trainLoss = trainLoss
         self.testLoss = testLoss
         self.testMetric = testMetric
         self.learningRate = learningRate
         self.seconds = seconds
+        self.passes = passes
     }
 }

@@ -1,0 +1,171 @@
+// The solvers against the paper's optimiser on real data (docs/SOLVERS.md): the four models fitted by Adam on
+// cross-entropy (the paper), Adam on MSE, conjugate gradient on MSE and L-BFGS on cross-entropy, each with its test
+// accuracy, final full-batch objective, wall time, passes over the training set, and the time it took to reach
+// the accuracy Adam on cross-entropy ends at; then the cost of one CG iteration against one epoch of Adam, measured
+// side by side in this process.
+//
+//     swift run -c release SolverBench [--dataset fashion-mnist] [--model bigan-small] [--weights W.h5]
+//         [--pretrain-iterations 400] [--train-size N] [--test-size N] [--adam-iterations 1500]
+//         [--solver-iterations 100] [--wd-ce 1e-6] [--wd-mse 1e-4] [--data-dir DIR] [--output DIR]
+//
+// Without --weights the base network is pre-trained here by rotation prediction (no labels). Writes
+// OUTPUT/solvers.md and OUTPUT/solvers.csv (default OUTPUT: runs/solver-bench).
+import Foundation
+import GradFeat
+import Layers
+import Tensor
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+func number<T: LosslessStringConvertible>(_ name: String, _ fallback: T) throws -> T {
+    guard let text = option(name) else { return fallback }
+    guard let value = T(text) else { throw GradFeatError.invalidConfiguration("\(name) \(text): not a number") }
+    return value
+}
+
+/// The full-batch objective of a trained extractor (the existential opened for the generic call).
+func objective(_ extractor: any FeatureExtractor, _ objective: FullBatchObjective) throws -> Double {
+    func value<E: FeatureExtractor>(_ e: E) throws -> Double {
+        try objective.valueAndGradient(e, at: ParameterVector(e.parameters)).value
+    }
+    return try value(extractor)
+}
+
+/// Seconds of one CG iteration (a Gauss–Newton product over the training set) and of one epoch of Adam steps.
+func iterationCosts(_ extractor: any FeatureExtractor, train: InMemoryBatches, batchSize: Int) throws
+    -> (cg: Double, adamEpoch: Double)?
+{
+    func measure<E: AffineInParameters>(_ model: E) throws -> (cg: Double, adamEpoch: Double) {
+        let objective = FullBatchObjective(data: train, loss: OneHotMeanSquaredError(), weightDecay: 1e-4)
+        let direction = ParameterVector(model.parameters.map { .zeros(like: $0) })
+        var clock = Date()
+        _ = try objective.gaussNewtonProduct(model, direction)
+        let cg = Date().timeIntervalSince(clock)
+        var stepped = model
+        var optimizer: any Optimizer = Adam(learningRate: 1e-4)
+        let order = BatchOrder(count: train.count, batchSize: batchSize, seed: 0)
+        clock = Date()
+        for iteration in 0..<order.batchesPerEpoch {
+            let (inputs, targets) = try train.batch(order.indices(iteration: iteration))
+            _ = try Trainer.step(&stepped, inputs: inputs, targets: targets, loss: SoftmaxCrossEntropy(),
+                                 optimizer: &optimizer, clipNorm: nil, mode: .training(seed: 0), iteration: iteration)
+        }
+        return (cg, Date().timeIntervalSince(clock))
+    }
+    guard let affine = extractor as? any AffineInParameters else { return nil }
+    return try measure(affine)
+}
+
+do {
+    let output = URL(fileURLWithPath: option("--output") ?? "runs/solver-bench")
+    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    let modelName = option("--model") ?? "bigan-small"
+    let adamIterations: Int = try number("--adam-iterations", 1500)
+    let solverIterations: Int = try number("--solver-iterations", 100)
+    let wdCE: Float = try number("--wd-ce", 1e-6), wdMSE: Float = try number("--wd-mse", 1e-4)
+    let plugins = Plugins.shared
+    let dataSpec = DataSpec(dataset: option("--dataset") ?? "fashion-mnist", dataDirectory: option("--data-dir"),
+                            trainSize: try number("--train-size", 0), testSize: try number("--test-size", 0))
+    let modelEntry = try plugins.models.entry(modelName)
+    let data = try ExperimentData.load(dataSpec, model: modelEntry, seed: 0, plugins: plugins)
+    var network = try ModelZoo.make(
+        modelName, classes: data.train.classCount, inputChannels: data.train.imageShape[0],
+        inputSize: data.train.imageShape[1], seed: 0, weights: option("--weights").map { URL(fileURLWithPath: $0) })
+    var weightsNote = option("--weights") ?? ""
+    if option("--weights") == nil {
+        let iterations: Int = try number("--pretrain-iterations", 400)
+        var configuration = TrainingConfiguration.paper(iterations: iterations)
+        configuration.batchSize = 128
+        network.backbone = try Pretraining.rotation(network, images: data.train, configuration: configuration)
+            .network.backbone
+        weightsNote = "pre-trained here by rotation prediction, \(iterations) iterations, batch 128"
+    }
+    let (split, linearize) = try ModelZoo.defaults(for: modelName)
+    let train = try ActivationCache.compute(network: network, splitAt: split, data: data.train, label: "cache train")
+    let test = try ActivationCache.compute(network: network, splitAt: split, data: data.test, label: "cache test")
+
+    struct Setting {
+        var name: String
+        var configuration: TrainingConfiguration
+        var extractors: [String]
+    }
+    func configuration(_ solver: TrainingConfiguration.SolverKind, _ loss: TrainingConfiguration.LossKind,
+                       wd: Float) -> TrainingConfiguration {
+        var c = TrainingConfiguration.paper(iterations: solver == .minibatch ? adamIterations : solverIterations)
+        (c.solver, c.loss, c.weightDecay) = (solver, loss, wd)
+        c.evaluateEvery = max(1, c.iterations / 20)
+        return c
+    }
+    let all = ["activation", "gradient", "gradfeat", "finetune"]
+    let settings = [
+        Setting(name: "Adam, CE", configuration: configuration(.minibatch, .ce, wd: wdCE), extractors: all),
+        Setting(name: "Adam, MSE", configuration: configuration(.minibatch, .mse, wd: wdMSE), extractors: all),
+        Setting(name: "CG, MSE", configuration: configuration(.cg, .mse, wd: wdMSE), extractors: Array(all.prefix(3))),
+        Setting(name: "L-BFGS, CE", configuration: configuration(.lbfgs, .ce, wd: wdCE), extractors: all),
+    ]
+
+    var lines = [
+        "| solver, loss | model | test accuracy (%) | final objective | wall time (s) | passes over the data | time to Adam-CE's accuracy (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    var csv = ["setting,model,test_accuracy,objective,seconds,passes,seconds_to_adam_ce_accuracy,iterations"]
+    var adamAccuracy: [String: Double] = [:]
+    for setting in settings {
+        var comparison = Comparison(
+            network: network, split: split, linearize: linearize, extractors: setting.extractors,
+            configurations: ["activation": setting.configuration])
+        let loss = try setting.configuration.makeLoss(for: train)
+        let rows = try comparison.run(train: train, test: test, loss: loss)
+        for row in rows {
+            let accuracy = row.metrics.accuracy ?? .nan
+            if setting.name == "Adam, CE" { adamAccuracy[row.extractor] = accuracy }
+            let value = try row.trained.map {
+                try objective($0, FullBatchObjective(data: train, loss: loss,
+                                                     weightDecay: Double(setting.configuration.weightDecay)))
+            } ?? .nan
+            let iterations = row.history.last?.iteration ?? 0
+            let passes = row.history.last?.passes.map(Double.init)
+                ?? Double(iterations * setting.configuration.batchSize) / Double(train.count)
+            let reached = adamAccuracy[row.extractor].flatMap { target in
+                row.history.first { ($0.testMetric ?? -1) >= target - 1e-12 }?.seconds
+            }
+            lines.append(String(format: "| %@ | %@ | %.2f | %.5g | %.1f | %.1f | %@ |", setting.name, row.extractor,
+                                100 * accuracy, value, row.seconds, passes,
+                                reached.map { String(format: "%.1f", $0) } ?? "not reached"))
+            csv.append("\(setting.name),\(row.extractor),\(accuracy),\(value),\(row.seconds),\(passes),"
+                + "\(reached.map { String($0) } ?? ""),\(iterations)")
+            print(lines.last!)
+        }
+    }
+
+    var costs = ["", "| model | one CG iteration (s) | one epoch of Adam, batch 64 (s) | ratio |", "|---|---|---|---|"]
+    var context = ExtractorContext(network: try network.standardizingFeatures(using: train, splitAt: split),
+                                   split: split, linearize: linearize, classes: train.classCount)
+    context.omegaBar = context.network.head
+    for name in ["activation", "gradient", "gradfeat"] {
+        let extractor = try plugins.extractors.make(name, context: context)
+        if let cost = try iterationCosts(extractor, train: train, batchSize: 64) {
+            costs.append(String(format: "| %@ | %.2f | %.2f | %.2f |", name, cost.cg, cost.adamEpoch, cost.cg / cost.adamEpoch))
+            print(costs.last!)
+        }
+    }
+    let header = [
+        "# Solvers on \(data.description)", "",
+        "- \(modelName), \(weightsNote); θ1 = layers before \(split), θ2 = \(linearize.joined(separator: ", ")); features standardised",
+        "- Adam: the paper's preset (β1 0.5, lr 1e-3 halved every 20K, batch 64), \(adamIterations) iterations; CG and L-BFGS: at most \(solverIterations) iterations, tol 1e-6, full batch",
+        "- λ: \(wdCE) with cross-entropy, \(wdMSE) with MSE; objectives: the full-batch loss + λ/2‖w‖² at the final parameters (in evaluation mode)",
+        "- each setting's gradient models use its own activation model's head as ω̄; fine-tuning is not linear, so CG does not apply",
+        "- command: SolverBench \(arguments.joined(separator: " "))", "",
+    ]
+    let markdown = (header + lines + costs).joined(separator: "\n") + "\n"
+    try markdown.write(to: output.appendingPathComponent("solvers.md"), atomically: true, encoding: .utf8)
+    try (csv.joined(separator: "\n") + "\n").write(to: output.appendingPathComponent("solvers.csv"), atomically: true,
+                                                  encoding: .utf8)
+    print("\n" + markdown + "\nwrote \(output.path)/solvers.md, solvers.csv")
+} catch {
+    FileHandle.standardError.write(Data("SolverBench: \(error)\n".utf8))
+    exit(1)
+}
