@@ -78,6 +78,11 @@ remove_stale_scratch() {
     done
 }
 
+# SwiftPM plans the Fuzz package's build from the root package's files as they were when it last read the
+# manifests: a source file added to the root since then is missing from the plan (and the build fails, "cannot
+# find … in scope") until a manifest changes. Touch one, so every run plans from the files as they are.
+[ "$no_build" = 1 ] || touch "$fuzz/Package.swift"
+
 status=0
 for target in "${targets[@]}"; do
     out="$artifacts/$target"

@@ -18,7 +18,8 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 # The Swift runtime's own crash backtracer spins under the sanitizers' exit handling: they print the report.
 export SWIFT_BACKTRACE=enable=no
 # The threads TSan must see: suites that run work on several threads.
-THREAD_FILTER='ConcurrencyTests|TensorTests|ConvolutionTests|Image folders|Data-set caches|TrainerTests|RunDirectoryTests|StorageTests'
+# (swift test --filter matches type names, not the suites' display names.)
+THREAD_FILTER='ConcurrencyTests|TensorTests|ConvolutionTests|ImageFolderTests|DatasetCacheTests|TrainerTests|RunDirectoryTests|StorageTests|SolverTests'
 for kind in "${kinds[@]}"; do
     scratch=".build-$kind"
     echo "sanitize: building with --sanitize $kind in $scratch" >&2

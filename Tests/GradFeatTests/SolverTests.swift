@@ -50,23 +50,30 @@ import Testing
         return (extractor, history)
     }
 
-    /// Solves `(XᵀX/N + λ) w = Xᵀy/N` for every column of y in Float64 by Gaussian elimination with pivoting.
+    /// Solves `(XᵀX/N + λ) w = Xᵀy/N` for every column of y in Float64.
     static func ridge(_ x: [[Double]], _ y: [[Double]], lambda: Double) -> [[Double]] {
         let (n, p, c) = (Double(x.count), x[0].count, y[0].count)
-        var a = (0..<p).map { i in (0..<p).map { j in x.reduce(0) { $0 + $1[i] * $1[j] } / n + (i == j ? lambda : 0) } }
-        var b = (0..<p).map { i in (0..<c).map { k in zip(x, y).reduce(0) { $0 + $1.0[i] * $1.1[k] } / n } }
-        for col in 0..<p {
-            let pivot = (col..<p).max { abs(a[$0][col]) < abs(a[$1][col]) }!
+        let a = (0..<p).map { i in (0..<p).map { j in x.reduce(0) { $0 + $1[i] * $1[j] } / n + (i == j ? lambda : 0) } }
+        let b = (0..<p).map { i in (0..<c).map { k in zip(x, y).reduce(0) { $0 + $1.0[i] * $1.1[k] } / n } }
+        return solve(a, b)
+    }
+
+    /// `A X = B` by Gaussian elimination with partial pivoting, in Float64.
+    static func solve(_ matrix: [[Double]], _ rightHandSides: [[Double]]) -> [[Double]] {
+        var (a, b) = (matrix, rightHandSides)
+        let (m, c) = (a.count, b[0].count)
+        for col in 0..<m {
+            let pivot = (col..<m).max { abs(a[$0][col]) < abs(a[$1][col]) }!
             a.swapAt(col, pivot)
             b.swapAt(col, pivot)
-            for row in 0..<p where row != col {
+            for row in 0..<m where row != col {
                 let factor = a[row][col] / a[col][col]
                 guard factor != 0 else { continue }
-                for j in col..<p { a[row][j] -= factor * a[col][j] }
+                for j in col..<m { a[row][j] -= factor * a[col][j] }
                 for k in 0..<c { b[row][k] -= factor * b[col][k] }
             }
         }
-        return (0..<p).map { i in b[i].map { $0 / a[i][i] } }
+        return (0..<m).map { i in b[i].map { $0 / a[i][i] } }
     }
 
     static func oneHot(_ targets: Targets, classes: Int) -> [[Double]] {
@@ -111,30 +118,13 @@ import Testing
         let targets = Self.oneHot(train.targets, classes: c).flatMap { $0 }.map { [$0] }
         // The kernel form (N·c unknowns): w = Gᵀ (G Gᵀ / N + λ)⁻¹ y / N.
         let gram = (0..<(n * c)).map { i in (0..<(n * c)).map { j in zip(rows[i], rows[j]).reduce(0) { $0 + $1.0 * $1.1 } } }
-        let dual = Self.solve(gram.map { $0.map { $0 / Double(n) } }, targets.map { $0[0] / Double(n) }, lambda: lambda)
+        let dual = Self.solve(
+            gram.enumerated().map { i, row in row.enumerated().map { $0.element / Double(n) + ($0.offset == i ? lambda : 0) } },
+            targets.map { [$0[0] / Double(n)] }).map { $0[0] }
         let expected = (0..<p).map { j in (0..<(n * c)).reduce(0) { $0 + rows[$1][j] * dual[$1] } }
         let got = ParameterVector(extractor.parameters).values
         #expect(Self.relative(got, expected) < 1e-5, "relative error \(Self.relative(got, expected))")
         #expect(history.last.map { $0.iteration < 400 } == true, "CG did not reach the tolerance")
-    }
-
-    /// `(K + λ) a = y` in Float64.
-    static func solve(_ k: [[Double]], _ y: [Double], lambda: Double) -> [Double] {
-        let m = k.count
-        var a = (0..<m).map { i in k[i].enumerated().map { $0.offset == i ? $0.element + lambda : $0.element } }
-        var b = y
-        for col in 0..<m {
-            let pivot = (col..<m).max { abs(a[$0][col]) < abs(a[$1][col]) }!
-            a.swapAt(col, pivot)
-            b.swapAt(col, pivot)
-            for row in 0..<m where row != col {
-                let factor = a[row][col] / a[col][col]
-                guard factor != 0 else { continue }
-                for j in col..<m { a[row][j] -= factor * a[col][j] }
-                b[row] -= factor * b[col]
-            }
-        }
-        return (0..<m).map { b[$0] / a[$0][$0] }
     }
 
     /// `uᵀAv = vᵀAu` and `vᵀAv > 0` for the Gauss–Newton operator of the full model.

@@ -32,7 +32,7 @@ extension Trainer {
         case .lbfgs:
             return try solveWithLBFGS(extractor, into: &extractor, train: train, test: test, loss: loss, resume: resume)
         case .minibatch:
-            preconditionFailure("Trainer.solve is for the full-batch solvers")
+            throw GradFeatError.invalidConfiguration("solver minibatch is trained by Trainer.train, not Trainer.solve")
         }
     }
 
@@ -170,7 +170,7 @@ extension Trainer {
         let fit = SubsetBatches(train, indices: Array(order[heldCount...]))
         var model = extractor
         var w = ParameterVector(extractor.parameters)
-        var best: (lambda: Double, metric: Double, loss: Double)?
+        var best = (lambda: Self.weightDecayGrid[0], metric: -Double.infinity, loss: Double.infinity)
         for lambda in Self.weightDecayGrid {
             let solver = makeSolver(fit, lambda)
             var (state, step) = try solver.start(at: w)
@@ -185,12 +185,11 @@ extension Trainer {
             let heldLoss = metrics.loss ?? .infinity
             progress.log(String(format: "%@: wd auto: λ = %g: held-out %@ %.2f%%, loss %.5g (%d iterations)", label,
                                 lambda, metrics.headlineName, 100 * metrics.headline, heldLoss, iteration))
-            if best == nil || metrics.headline > best!.metric
-                || (metrics.headline == best!.metric && heldLoss < best!.loss) {
+            if metrics.headline > best.metric || (metrics.headline == best.metric && heldLoss < best.loss) {
                 best = (lambda, metrics.headline, heldLoss)
             }
         }
-        progress.log(String(format: "%@: wd auto chose λ = %g on %d held-out samples", label, best!.lambda, heldCount))
-        return best!.lambda
+        progress.log(String(format: "%@: wd auto chose λ = %g on %d held-out samples", label, best.lambda, heldCount))
+        return best.lambda
     }
 }
