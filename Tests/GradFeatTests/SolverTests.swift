@@ -237,6 +237,24 @@ import Testing
         #expect(resumedHistory.map(\.trainLoss) == straightHistory.map(\.trainLoss))
     }
 
+    /// A CG solve stopped at a loose tolerance and resumed with a tighter one ends where a run with the tighter one
+    /// ends, bit for bit.
+    @Test func resumingWithATighterToleranceContinuesTheSolve() throws {
+        let (train, network) = try Self.data()
+        let loose = Self.solverConfiguration(.cg, wd: 1e-3, iterations: 15, tolerance: 0.2)
+        let box = Box()
+        let (_, looseHistory) = try Self.fit("gradfeat", loose, train: train, network: network,
+                                             checkpoint: { state in box.states.withLock { $0.append(state) } })
+        let stopped = try #require(box.states.withLock { $0.last })
+        #expect(stopped.iteration < 15, "the loose solve did not stop early: \(looseHistory.map(\.iteration))")
+        let tight = Self.solverConfiguration(.cg, wd: 1e-3, iterations: 15, tolerance: 1e-12)
+        let (straight, straightHistory) = try Self.fit("gradfeat", tight, train: train, network: network)
+        let (resumed, history) = try Self.fit("gradfeat", tight, train: train, network: network, resume: stopped)
+        #expect(resumed.parameters == straight.parameters)
+        #expect(history.last?.iteration == straightHistory.last?.iteration)
+        #expect(history.last.map { $0.iteration > stopped.iteration } == true)
+    }
+
     @Test func badSolverOptionsAreRefusedBeforeTraining() throws {
         let (train, network) = try Self.data()
         func message(_ configuration: TrainingConfiguration, _ name: String = "gradfeat") -> String {

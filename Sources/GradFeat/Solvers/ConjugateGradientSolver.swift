@@ -68,14 +68,18 @@ public struct ConjugateGradientSolver<Extractor: AffineInParameters>: FullBatchS
         }
         let z = inverseDiagonal.map { residual.multiplied(by: $0) } ?? residual
         let bNorm = b.norm
-        var state = State(w: initial, residual: residual, direction: z, b: b, inverseDiagonal: inverseDiagonal,
+        let state = State(w: initial, residual: residual, direction: z, b: b, inverseDiagonal: inverseDiagonal,
                           rz: residual.dot(z), bNorm: bNorm, objectiveAtZero: objectiveAtZero)
-        let step = measure(state, passes: passes)
-        if step.converged { state.direction = zero }
-        return (state, step)
+        return (state, measure(state, passes: passes))
     }
 
     public func iterate(_ state: inout State, iteration: Int) throws -> SolverStep {
+        guard state.rz > 0 else {
+            // A zero residual: w solves the system exactly, and there is no direction to search.
+            var step = measure(state, passes: 0)
+            step.converged = true
+            return step
+        }
         let q = try objective.gaussNewtonProduct(extractor, state.direction)
         let curvature = state.direction.dot(q)
         guard curvature.isFinite, state.rz.isFinite else {
@@ -91,14 +95,13 @@ public struct ConjugateGradientSolver<Extractor: AffineInParameters>: FullBatchS
         let alpha = state.rz / curvature
         state.w.add(state.direction, scaledBy: alpha)
         state.residual.add(q, scaledBy: -alpha)
-        let step = measure(state, passes: 1)
-        if !step.converged {
-            let z = state.inverseDiagonal.map { state.residual.multiplied(by: $0) } ?? state.residual
-            let rz = state.residual.dot(z)
-            state.direction.scaleAndAdd(rz / state.rz, z)
-            state.rz = rz
-        }
-        return step
+        // The next direction even after convergence (no pass needed): a resume with a tighter --tol goes on from
+        // exactly where an uninterrupted run would.
+        let z = state.inverseDiagonal.map { state.residual.multiplied(by: $0) } ?? state.residual
+        let rz = state.residual.dot(z)
+        state.direction.scaleAndAdd(rz / state.rz, z)
+        state.rz = rz
+        return measure(state, passes: 1)
     }
 
     /// The relative residual and the objective `L(0) − ½ wᵀ(b + r)`.

@@ -20,8 +20,9 @@ public struct SolverStep: Sendable, Equatable {
     /// The objective at the iterate (data term and weight decay).
     public var objective: Double
     /// The stopping measure: the relative residual `‖b − A w‖ / ‖b‖` (CG) or the relative gradient norm
-    /// `‖∇L(w)‖ / max(1, ‖∇L(w0)‖)` (L-BFGS).
+    /// `‖∇L(w)‖ / ‖∇L(w0)‖` (L-BFGS).
     public var residual: Double
+    /// Whether the solver stopped: the measure reached the tolerance, or (L-BFGS) no step lowers the objective.
     public var converged: Bool
     /// Passes over the training set this step took.
     public var passes: Int

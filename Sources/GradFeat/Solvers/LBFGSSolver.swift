@@ -1,3 +1,5 @@
+import Tensor
+
 /// Limited-memory BFGS on the full-batch objective (Nocedal 1980; Liu & Nocedal 1989) — convex for a model
 /// linear in its parameters under cross-entropy or MSE — with a backtracking line search that accepts a step
 /// only under the Armijo condition, so the objective decreases at every iteration:
@@ -59,8 +61,14 @@ public struct LBFGSSolver<Extractor: FeatureExtractor>: FullBatchSolver {
         for _ in 0..<Self.maximumBacktracks {
             var trial = state.w
             trial.add(direction, scaledBy: t)
-            let (value, gradient) = try objective.valueAndGradient(extractor, at: trial)
             passes += 1
+            let value: Double, gradient: ParameterVector
+            do {
+                (value, gradient) = try objective.valueAndGradient(extractor, at: trial)
+            } catch TensorError.nonFinite {
+                t *= 0.5  // the step overflowed the objective: a shorter one
+                continue
+            }
             if value <= state.value + 1e-4 * t * slope {
                 var step = trial, change = gradient
                 step.add(state.w, scaledBy: -1)

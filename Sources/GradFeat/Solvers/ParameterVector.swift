@@ -44,7 +44,8 @@ public struct ParameterVector: Sendable, Equatable {
 
     /// `Σ aᵢ bᵢ`.
     public func dot(_ other: ParameterVector) -> Double {
-        values.withUnsafeBufferPointer { a in
+        precondition(other.count == count, "ParameterVector: sizes \(other.count) and \(count) differ")
+        return values.withUnsafeBufferPointer { a in
             other.values.withUnsafeBufferPointer { b in
                 var sum = 0.0
                 for i in 0..<a.count { sum += a[i] * b[i] }
@@ -59,6 +60,7 @@ public struct ParameterVector: Sendable, Equatable {
 
     /// `self += alpha · x`.
     public mutating func add(_ x: ParameterVector, scaledBy alpha: Double = 1) {
+        precondition(x.count == count, "ParameterVector: sizes \(x.count) and \(count) differ")
         values.withUnsafeMutableBufferPointer { a in
             x.values.withUnsafeBufferPointer { b in
                 for i in 0..<a.count { a[i] += alpha * b[i] }
@@ -68,6 +70,7 @@ public struct ParameterVector: Sendable, Equatable {
 
     /// `self = x + beta · self` (CG's new search direction).
     public mutating func scaleAndAdd(_ beta: Double, _ x: ParameterVector) {
+        precondition(x.count == count, "ParameterVector: sizes \(x.count) and \(count) differ")
         values.withUnsafeMutableBufferPointer { a in
             x.values.withUnsafeBufferPointer { b in
                 for i in 0..<a.count { a[i] = b[i] + beta * a[i] }
@@ -81,6 +84,7 @@ public struct ParameterVector: Sendable, Equatable {
 
     /// The elementwise product (a diagonal preconditioner's application).
     public func multiplied(by other: ParameterVector) -> ParameterVector {
+        precondition(other.count == count, "ParameterVector: sizes \(other.count) and \(count) differ")
         var result = self
         result.values.withUnsafeMutableBufferPointer { a in
             other.values.withUnsafeBufferPointer { b in for i in 0..<a.count { a[i] *= b[i] } }
@@ -90,6 +94,7 @@ public struct ParameterVector: Sendable, Equatable {
 
     /// Adds Float32 gradients (shaped like the vector) scaled by `alpha`.
     mutating func accumulate(_ tensors: [Tensor], scaledBy alpha: Double = 1) {
+        precondition(tensors.reduce(0) { $0 + $1.count } == count, "ParameterVector: gradients of another size")
         var offset = 0
         values.withUnsafeMutableBufferPointer { a in
             for tensor in tensors {

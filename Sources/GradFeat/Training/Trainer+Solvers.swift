@@ -76,11 +76,12 @@ extension Trainer {
         let clock = Date()
         let template = ParameterVector(extractor.parameters)
         let lambda: Double
+        var searchPasses = 0
         if let saved = resume?.solverState {
             lambda = try saved.number("lambda")
         } else if configuration.autoWeightDecay {
-            lambda = try chooseWeightDecay(makeSolver, extractor: extractor, train: train, loss: loss,
-                                           progress: progress)
+            (lambda, searchPasses) = try chooseWeightDecay(
+                makeSolver, extractor: extractor, train: train, loss: loss, progress: progress)
         } else {
             lambda = Double(configuration.weightDecay)
         }
@@ -90,12 +91,14 @@ extension Trainer {
         if let resume, let saved = resume.solverState {
             state = try solver.restore(saved, like: template)
             let residual = try saved.number("residual")
+            // A stall (no step lowered the objective) stays a stop; a residual above a new, tighter tol does not.
+            let stalled = (saved.numbers["stalled"] ?? 0) != 0
             step = SolverStep(objective: try saved.number("objective"), residual: residual,
-                              converged: residual <= configuration.tolerance, passes: 0)
+                              converged: stalled || residual <= configuration.tolerance, passes: 0)
             (history, start, passes) = (resume.history, resume.iteration, Int(try saved.number("passes")))
         } else {
             (state, step) = try solver.start(at: template)
-            (history, start, passes) = ([], 0, step.passes)
+            (history, start, passes) = ([], 0, searchPasses + step.passes)
             progress.log(String(format: "%@ (%@, λ = %g): start objective %.6g, residual %.3g", label,
                                 configuration.solver.rawValue, lambda, step.objective, step.residual))
         }
@@ -117,6 +120,7 @@ extension Trainer {
             saved.numbers["objective"] = step.objective
             saved.numbers["residual"] = step.residual
             saved.numbers["passes"] = Double(passes)
+            saved.numbers["stalled"] = step.converged && step.residual > configuration.tolerance ? 1 : 0
             try checkpoint(TrainingState(
                 iteration: done, parameters: solver.parameters(of: state).tensors,
                 parameterNames: extractor.parameterNames, optimizerState: [], optimizerStep: done,
@@ -125,10 +129,6 @@ extension Trainer {
         }
 
         var done = start
-        if resume == nil && (step.converged || configuration.iterations == 0) {
-            try evaluate(done)
-            try saveCheckpoint(done)
-        }
         while done < configuration.iterations && !step.converged {
             step = try solver.iterate(&state, iteration: done)
             passes += step.passes
@@ -143,9 +143,18 @@ extension Trainer {
                 try saveCheckpoint(done)
             }
         }
+        // Stopped before any iteration of this call (converged at the start, niter reached, a resume with nothing
+        // left to do): the state as it stands is evaluated and saved, once.
+        if history.last?.iteration != done {
+            try evaluate(done)
+            try saveCheckpoint(done)
+        }
         if step.converged && done > start {
-            progress.log(String(format: "%@: converged after %d iterations (residual %.3g ≤ tol %g)", label, done,
-                                step.residual, configuration.tolerance))
+            progress.log(step.residual <= configuration.tolerance
+                ? String(format: "%@: converged after %d iterations (residual %.3g ≤ tol %g)", label, done,
+                         step.residual, configuration.tolerance)
+                : String(format: "%@: stopped after %d iterations: no step lowers the objective any more (residual "
+                         + "%.3g; the precision of the Float32 passes)", label, done, step.residual))
         }
         extractor.parameters = solver.parameters(of: state).tensors
         return history
@@ -157,7 +166,7 @@ extension Trainer {
     private func chooseWeightDecay<Solver: FullBatchSolver>(
         _ makeSolver: (any BatchSource, Double) -> Solver, extractor: any FeatureExtractor, train: some BatchSource,
         loss: any Loss, progress: ProgressReporter
-    ) throws -> Double {
+    ) throws -> (lambda: Double, passes: Int) {
         guard train.count >= 10 else {
             throw GradFeatError.invalidConfiguration(
                 "wd auto holds out a tenth of the training set, which has only \(train.count) samples; give --wd a number")
@@ -170,13 +179,16 @@ extension Trainer {
         let fit = SubsetBatches(train, indices: Array(order[heldCount...]))
         var model = extractor
         var w = ParameterVector(extractor.parameters)
+        var passes = 0
         var best = (lambda: Self.weightDecayGrid[0], metric: -Double.infinity, loss: Double.infinity)
         for lambda in Self.weightDecayGrid {
             let solver = makeSolver(fit, lambda)
             var (state, step) = try solver.start(at: w)
+            passes += step.passes
             var iteration = 0
             while iteration < min(configuration.iterations, Self.weightDecaySearchIterations) && !step.converged {
                 step = try solver.iterate(&state, iteration: iteration)
+                passes += step.passes
                 iteration += 1
             }
             w = solver.parameters(of: state)
@@ -190,6 +202,6 @@ extension Trainer {
             }
         }
         progress.log(String(format: "%@: wd auto chose λ = %g on %d held-out samples", label, best.lambda, heldCount))
-        return best.lambda
+        return (best.lambda, passes)
     }
 }
