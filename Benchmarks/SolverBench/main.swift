@@ -26,14 +26,6 @@ func number<T: LosslessStringConvertible>(_ name: String, _ fallback: T) throws 
     return value
 }
 
-/// The full-batch objective of a trained extractor (the existential opened for the generic call).
-func objective(_ extractor: any FeatureExtractor, _ objective: FullBatchObjective) throws -> Double {
-    func value<E: FeatureExtractor>(_ e: E) throws -> Double {
-        try objective.valueAndGradient(e, at: ParameterVector(e.parameters)).value
-    }
-    return try value(extractor)
-}
-
 /// Seconds of one CG iteration (a Gauss–Newton product over the training set) and of one epoch of Adam steps.
 func iterationCosts(_ extractor: any FeatureExtractor, train: InMemoryBatches, batchSize: Int) throws
     -> (cg: Double, adamEpoch: Double)?
@@ -114,7 +106,7 @@ do {
     var csv = ["setting,model,test_accuracy,objective,seconds,passes,seconds_to_adam_ce_accuracy,iterations"]
     var adamAccuracy: [String: Double] = [:]
     for setting in settings {
-        var comparison = Comparison(
+        let comparison = Comparison(
             network: network, split: split, linearize: linearize, extractors: setting.extractors,
             configurations: ["activation": setting.configuration])
         let loss = try setting.configuration.makeLoss(for: train)
@@ -122,10 +114,9 @@ do {
         for row in rows {
             let accuracy = row.metrics.accuracy ?? .nan
             if setting.name == "Adam, CE" { adamAccuracy[row.extractor] = accuracy }
-            let value = try row.trained.map {
-                try objective($0, FullBatchObjective(data: train, loss: loss,
-                                                     weightDecay: Double(setting.configuration.weightDecay)))
-            } ?? .nan
+            let objective = FullBatchObjective(
+                data: train, loss: loss, weightDecay: Double(setting.configuration.weightDecay))
+            let value = try row.trained.map { try objective.value(of: $0) } ?? .nan
             let iterations = row.history.last?.iteration ?? 0
             let passes = row.history.last?.passes.map(Double.init)
                 ?? Double(iterations * setting.configuration.batchSize) / Double(train.count)

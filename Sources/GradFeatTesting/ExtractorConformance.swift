@@ -168,15 +168,15 @@ public enum ExtractorConformance {
             return sum
         }
         let tangent = try extractor.directionalForward(input, direction: v)
-        var difference = try moved.logits(input)
-        try difference.add(try at.logits(input), scaledBy: -1)
-        let gap = FiniteDifferences.dot(difference, difference) - 2 * FiniteDifferences.dot(difference, tangent.logits)
-            + FiniteDifferences.dot(tangent.logits, tangent.logits)
-        let size = max(FiniteDifferences.dot(tangent.logits, tangent.logits), 1e-12)
-        problems.check((gap / size).squareRoot() < 1e-3,
+        // (F(w + v) − F(w)) − J v, relative to J v.
+        var gap = try moved.logits(input)
+        try gap.add(try at.logits(input), scaledBy: -1)
+        try gap.add(tangent.logits, scaledBy: -1)
+        let relative = (FiniteDifferences.dot(gap, gap)
+            / max(FiniteDifferences.dot(tangent.logits, tangent.logits), 1e-12)).squareRoot()
+        problems.check(relative < 1e-3,
                        "it conforms to AffineInParameters, but F(w + v) − F(w) differs from directionalForward's J v "
-                           + String(format: "(relative %.3g): is the model really affine in its parameters?",
-                                    (gap / size).squareRoot()))
+                           + String(format: "(relative %.3g): is the model really affine in its parameters?", relative))
         let adjoint = try extractor.parameterGradients(tangent, logitsGradient: weights)
         let left = FiniteDifferences.dot(tangent.logits, weights)
         let right = zip(v, adjoint).reduce(0) { $0 + FiniteDifferences.dot($1.0, $1.1) }

@@ -46,7 +46,7 @@ public struct FullBatchObjective: Sendable {
             let weight = loss.normalizer(for: targets, shape: output.logits.shape)
             total += weight * evaluated.loss
             terms += weight
-            gradient.accumulate(try model.parameterGradients(output, logitsGradient: evaluated.gradient),
+            try gradient.accumulate(try model.parameterGradients(output, logitsGradient: evaluated.gradient),
                                 scaledBy: weight)
         }
         let scale = 1 / max(terms, 1)
@@ -57,6 +57,14 @@ public struct FullBatchObjective: Sendable {
             throw TensorError.nonFinite(what: "the objective or its gradient over the training set")
         }
         return (value, gradient)
+    }
+
+    /// `L(w)` at the extractor's own parameters (one forward and backward pass).
+    public func value(of extractor: any FeatureExtractor) throws -> Double {
+        func value<Extractor: FeatureExtractor>(_ model: Extractor) throws -> Double {
+            try valueAndGradient(model, at: ParameterVector(model.parameters)).value
+        }
+        return try value(extractor)
     }
 
     /// `A v = (1/N) Jᵀ C J v + λ v`: one tangent (JVP) and one backward (VJP) pass of `extractor`.
@@ -77,7 +85,7 @@ public struct FullBatchObjective: Sendable {
             output.logits.withUnsafeMutableBufferPointer { z in
                 for i in 0..<z.count { z[i] *= curvature[i] }
             }
-            product.accumulate(try extractor.parameterGradients(output, logitsGradient: output.logits))
+            try product.accumulate(try extractor.parameterGradients(output, logitsGradient: output.logits))
             samples += Double(chunk.count)
         }
         product.scale(by: 1 / max(samples, 1))

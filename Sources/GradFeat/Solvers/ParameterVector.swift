@@ -92,9 +92,13 @@ public struct ParameterVector: Sendable, Equatable {
         return result
     }
 
-    /// Adds Float32 gradients (shaped like the vector) scaled by `alpha`.
-    mutating func accumulate(_ tensors: [Tensor], scaledBy alpha: Double = 1) {
-        precondition(tensors.reduce(0) { $0 + $1.count } == count, "ParameterVector: gradients of another size")
+    /// Adds Float32 gradients (shaped like the vector) scaled by `alpha`; throws when they have other shapes (an
+    /// extractor whose `parameterGradients` does not match its parameters).
+    mutating func accumulate(_ tensors: [Tensor], scaledBy alpha: Double = 1) throws {
+        guard tensors.map(\.shape) == shapes else {
+            throw TensorError.invalidArgument(
+                "parameter gradients shaped \(tensors.map(\.shape.dimensions)), parameters \(shapes.map(\.dimensions))")
+        }
         var offset = 0
         values.withUnsafeMutableBufferPointer { a in
             for tensor in tensors {

@@ -40,10 +40,9 @@ public enum CheckpointFile {
             }
             if let solverState = state.solverState {
                 let group = try file.createGroup("solver")
-                let names = solverState.vectors.keys.sorted()
-                try group.setAttribute("vectors", names)
-                for name in names {
-                    let values = solverState.vectors[name]!
+                let vectors = solverState.vectors.sorted { $0.key < $1.key }
+                try group.setAttribute("vectors", vectors.map(\.key))
+                for (name, values) in vectors {
                     try group.createDataset(name, values: values, shape: [values.count])
                 }
                 for (name, value) in solverState.numbers.sorted(by: { $0.key < $1.key }) {

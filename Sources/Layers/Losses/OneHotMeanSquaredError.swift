@@ -46,12 +46,8 @@ public struct OneHotMeanSquaredError: QuadraticLoss {
         var goal = [Float](repeating: 0, count: rows * k), mask = [Float](repeating: 1, count: rows * k)
         switch targets {
         case let .classes(labels):
-            for (row, label) in labels.enumerated() {
-                guard (0..<k).contains(label) else {
-                    throw TensorError.invalidArgument("label \(label) is outside 0..<\(k) (the model has \(k) outputs)")
-                }
-                goal[row * k + label] = targetScale
-            }
+            try checkLabels(labels, classCount: k)
+            for (row, label) in labels.enumerated() { goal[row * k + label] = targetScale }
         case let .multiLabel(flags, classCount):
             guard classCount == k else {
                 throw TensorError.shapeMismatch(
@@ -88,13 +84,9 @@ public struct OneVersusRest<Base: Loss>: Loss {
             return try base.evaluate(logits: logits, targets: targets)
         }
         let k = logits.shape[1]
+        try checkLabels(labels, classCount: k)
         var flags = [Int8](repeating: 0, count: labels.count * k)
-        for (row, label) in labels.enumerated() {
-            guard (0..<k).contains(label) else {
-                throw TensorError.invalidArgument("label \(label) is outside 0..<\(k) (the model has \(k) outputs)")
-            }
-            flags[row * k + label] = 1
-        }
+        for (row, label) in labels.enumerated() { flags[row * k + label] = 1 }
         return try base.evaluate(logits: logits, targets: .multiLabel(flags: flags, classCount: k))
     }
 

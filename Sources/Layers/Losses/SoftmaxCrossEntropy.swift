@@ -11,9 +11,7 @@ public struct SoftmaxCrossEntropy: Loss {
         }
         try checkLogits(logits, rows: labels.count, classes: nil, "softmax cross-entropy")
         let (n, k) = (labels.count, logits.shape[1])
-        if let bad = labels.first(where: { $0 < 0 || $0 >= k }) {
-            throw TensorError.invalidArgument("label \(bad) is outside 0..<\(k) (the model has \(k) outputs)")
-        }
+        try checkLabels(labels, classCount: k)
         var total = 0.0
         let gradient = Tensor(shape: logits.shape) { g in
             logits.withUnsafeBufferPointer { z in

@@ -38,6 +38,13 @@ extension Loss {
         }
     }
 
+    /// Throws when a label is not a class of `classCount` logits.
+    func checkLabels(_ labels: [Int], classCount k: Int) throws {
+        if let bad = labels.first(where: { $0 < 0 || $0 >= k }) {
+            throw TensorError.invalidArgument("label \(bad) is outside 0..<\(k) (the model has \(k) outputs)")
+        }
+    }
+
     func checkLogits(_ logits: Tensor, rows: Int, classes: Int?, _ name: String) throws {
         guard logits.rank == 2, logits.shape[0] == rows, classes == nil || logits.shape[1] == classes! else {
             throw TensorError.shapeMismatch(
