@@ -51,6 +51,8 @@ func iterationCosts(_ extractor: any FeatureExtractor, train: InMemoryBatches, b
     return try measure(affine)
 }
 
+/// A measured row, on standard error: unbuffered, so it reaches a log as it is measured.
+func report(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 do {
     let output = URL(fileURLWithPath: option("--output") ?? "runs/solver-bench")
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -99,6 +101,21 @@ do {
         Setting(name: "L-BFGS, CE", configuration: configuration(.lbfgs, .ce, wd: wdCE), extractors: all),
     ]
 
+    let header = [
+        "# Solvers on \(data.description)", "",
+        "- \(modelName), \(weightsNote); θ1 = layers before \(split), θ2 = \(linearize.joined(separator: ", ")); features standardised",
+        "- Adam: the paper's preset (β1 0.5, lr 1e-3 halved every 20K, batch 64), \(adamIterations) iterations; CG and L-BFGS: at most \(solverIterations) iterations, tol 1e-6, full batch",
+        "- λ: \(wdCE) with cross-entropy, \(wdMSE) with MSE; objectives: the full-batch loss + λ/2‖w‖² at the final parameters (in evaluation mode)",
+        "- each setting's gradient models use its own activation model's head as ω̄; fine-tuning is not linear, so CG does not apply",
+        "- command: SolverBench \(arguments.joined(separator: " "))", "",
+    ]
+    /// Writes what is measured so far, so a run cut short still leaves its finished rows.
+    func save(_ lines: [String], _ csv: [String]) throws {
+        let markdown = (header + lines).joined(separator: "\n") + "\n"
+        try markdown.write(to: output.appendingPathComponent("solvers.md"), atomically: true, encoding: .utf8)
+        try (csv.joined(separator: "\n") + "\n").write(
+            to: output.appendingPathComponent("solvers.csv"), atomically: true, encoding: .utf8)
+    }
     var lines = [
         "| solver, loss | model | test accuracy (%) | final objective | wall time (s) | passes over the data | time to Adam-CE's accuracy (s) |",
         "|---|---|---|---|---|---|---|",
@@ -128,7 +145,8 @@ do {
                                 reached.map { String(format: "%.1f", $0) } ?? "not reached"))
             csv.append("\(setting.name),\(row.extractor),\(accuracy),\(value),\(row.seconds),\(passes),"
                 + "\(reached.map { String($0) } ?? ""),\(iterations)")
-            print(lines.last!)
+            report(lines.last!)
+            try save(lines, csv)
         }
     }
 
@@ -140,21 +158,11 @@ do {
         let extractor = try plugins.extractors.make(name, context: context)
         if let cost = try iterationCosts(extractor, train: train, batchSize: 64) {
             costs.append(String(format: "| %@ | %.2f | %.2f | %.2f |", name, cost.cg, cost.adamEpoch, cost.cg / cost.adamEpoch))
-            print(costs.last!)
+            report(costs.last!)
         }
     }
-    let header = [
-        "# Solvers on \(data.description)", "",
-        "- \(modelName), \(weightsNote); θ1 = layers before \(split), θ2 = \(linearize.joined(separator: ", ")); features standardised",
-        "- Adam: the paper's preset (β1 0.5, lr 1e-3 halved every 20K, batch 64), \(adamIterations) iterations; CG and L-BFGS: at most \(solverIterations) iterations, tol 1e-6, full batch",
-        "- λ: \(wdCE) with cross-entropy, \(wdMSE) with MSE; objectives: the full-batch loss + λ/2‖w‖² at the final parameters (in evaluation mode)",
-        "- each setting's gradient models use its own activation model's head as ω̄; fine-tuning is not linear, so CG does not apply",
-        "- command: SolverBench \(arguments.joined(separator: " "))", "",
-    ]
+    try save(lines + costs, csv)
     let markdown = (header + lines + costs).joined(separator: "\n") + "\n"
-    try markdown.write(to: output.appendingPathComponent("solvers.md"), atomically: true, encoding: .utf8)
-    try (csv.joined(separator: "\n") + "\n").write(to: output.appendingPathComponent("solvers.csv"), atomically: true,
-                                                  encoding: .utf8)
     print("\n" + markdown + "\nwrote \(output.path)/solvers.md, solvers.csv")
 } catch {
     FileHandle.standardError.write(Data("SolverBench: \(error)\n".utf8))
