@@ -109,12 +109,14 @@ do {
         "- each setting's gradient models use its own activation model's head as ω̄; fine-tuning is not linear, so CG does not apply",
         "- command: SolverBench \(arguments.joined(separator: " "))", "",
     ]
-    /// Writes what is measured so far, so a run cut short still leaves its finished rows.
-    func save(_ lines: [String], _ csv: [String]) throws {
+    /// Writes what is measured so far, so a run cut short still leaves its finished rows; returns the Markdown.
+    @discardableResult
+    func save(_ lines: [String], _ csv: [String]) throws -> String {
         let markdown = (header + lines).joined(separator: "\n") + "\n"
         try markdown.write(to: output.appendingPathComponent("solvers.md"), atomically: true, encoding: .utf8)
         try (csv.joined(separator: "\n") + "\n").write(
             to: output.appendingPathComponent("solvers.csv"), atomically: true, encoding: .utf8)
+        return markdown
     }
     var lines = [
         "| solver, loss | model | test accuracy (%) | final objective | wall time (s) | passes over the data | time to Adam-CE's accuracy (s) |",
@@ -161,10 +163,9 @@ do {
             report(costs.last!)
         }
     }
-    try save(lines + costs, csv)
-    let markdown = (header + lines + costs).joined(separator: "\n") + "\n"
+    let markdown = try save(lines + costs, csv)
     print("\n" + markdown + "\nwrote \(output.path)/solvers.md, solvers.csv")
 } catch {
-    FileHandle.standardError.write(Data("SolverBench: \(error)\n".utf8))
+    report("SolverBench: \(error)")
     exit(1)
 }
