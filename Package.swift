@@ -92,6 +92,9 @@ let package = Package(
         .executableTarget(
             name: "CustomExtractor", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/CustomExtractor"),
+        .executableTarget(
+            name: "Solvers", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Solvers"),
 
         // MARK: - Benchmarks
         .executableTarget(

@@ -8,4 +8,11 @@
 static inline void gradfeat_blas_set_threads(int n) { openblas_set_num_threads(n); }
 static inline int gradfeat_blas_threads(void) { return openblas_get_num_threads(); }
 static inline const char *gradfeat_blas_core(void) { return openblas_get_corename(); }
+
+/// LAPACK's Cholesky factorisation and solve in double precision, which libopenblas exports with the Fortran
+/// calling convention (Debian ships no LAPACKE header beside it): upper or lower triangle `uplo`, order `n`,
+/// column-major `a` with leading dimension `lda`; `info` > 0 when the matrix is not positive definite.
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda, double *b,
+             const int *ldb, int *info);
 #endif

@@ -87,7 +87,7 @@ struct EvalCommand: ParsableCommand {
                     + "or train '\(name)' into \(run.url.path)")
         }
         let layout = try run.layout(model: record.model, record: record)
-        let (base, test, targets) = try testActivations(run: run, record: record, layout: layout)
+        let (base, _, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
         let features = try run.featureNetwork(base, layout: layout)
         let evaluator = Evaluator()
         var results: [(name: String, iteration: Int, metrics: Metrics, inTraining: Double?)] = []
@@ -97,7 +97,7 @@ struct EvalCommand: ParsableCommand {
                 fallbackOmegaBar: base.head)
             // The loss the model was trained with (its checkpoint's configuration), so the test loss matches training's.
             let metrics = try evaluator.evaluate(
-                trained.extractor, on: test, loss: try trained.state.configuration.makeLoss(for: targets))
+                trained.extractor, on: test, loss: try trained.state.configuration.makeLoss(for: test))
             results.append((name, trained.state.iteration, metrics, trained.state.history.last?.testMetric))
         }
 
@@ -118,33 +118,6 @@ struct EvalCommand: ParsableCommand {
         try writeJSON(Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0.metrics) }), to: run.file("eval.json"))
         print(markdown)
         print(String(format: "Eval: %@, eval.json (%.1f s)", run.file("eval.md").path, Date().timeIntervalSince(clock)))
-    }
-
-    /// The run's base network and its test activations: the run's cache when both caches are there, else both
-    /// computed again from the data set the record names (and saved, as `train` does).
-    func testActivations(
-        run: RunDirectory, record: RunRecord, layout: RunDirectory.Layout
-    ) throws -> (base: Network, test: any BatchSource, targets: Targets) {
-        let testURL = run.activationCache("test")
-        let cached = [testURL, run.activationCache("train")].allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
-        if cached {
-            let classes = try ActivationCacheReader(testURL).classCount
-            let base = try run.baseNetwork(record, classes: classes)
-            let test = try run.verifiedActivations(
-                testURL, network: base, layer: layout.split, fix: "train again into this folder to rebuild it")
-            return (base, test, test.targets)
-        }
-        if !quiet { note("\(run.url.path) lacks its activation caches: computing them from \(record.dataset) again") }
-        // The data as the run loaded them: the record's experiment (older records: their data fields).
-        let dataSpec = record.experiment?.data ?? DataSpec(
-            dataset: record.dataset, dataDirectory: record.dataDirectory, imageSize: record.imageSize ?? 64,
-            trainSize: record.trainSize ?? 0, testSize: record.testSize ?? 0)
-        let loaded = try ExperimentData.load(
-            dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
-            plugins: GradFeatCLI.plugins, quiet: quiet)
-        let base = try run.baseNetwork(record, classes: loaded.train.classCount)
-        let test = try Experiment.activations(in: run, base: base, layout: layout, data: loaded, quiet: quiet).test
-        return (base, test, test.targets)
     }
 
     // MARK: - Predictions

@@ -44,6 +44,24 @@ public enum BLAS {
         }
     }
 
+    /// `C = alpha · op(A) · op(B) + beta · C` in double precision, row-major, on OpenBLAS's own threads: for exact
+    /// linear-model computations (Gram matrices, leave-one-out influence) where Float32 sums lose the digits they
+    /// report.
+    public static func dgemm(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Double = 1, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        guard m > 0, n > 0, k > 0 else {
+            if m > 0, n > 0 { for row in 0..<m { for column in 0..<n { c[row * ldc + column] = beta == 0 ? 0 : beta * c[row * ldc + column] } } }
+            return
+        }
+        _ = Parallel.workerCount
+        cblas_dgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// Multiply–adds below which a product runs on one core (splitting costs more than it saves).
     @usableFromInline static let minimumSplitWork = 1 << 21
 

@@ -13,7 +13,7 @@ public struct ActivationFeatures: StoredParameterExtractor {
     /// restores them bit for bit.
     public var namedParameters: NamedParameters
     public let parametrization: Parametrization
-    private let scales: [Float]
+    let scales: [Float]
 
     public init(featureNetwork: Sequential, head: LinearHead, parametrization: Parametrization = .default) {
         self.featureNetwork = featureNetwork

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import GradFeat
+import HDF5
+import Layers
+import Tensor
+
+/// Which training images made a prediction: exact leave-one-out scores of a run's MSE model.
+struct AttributeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attribute",
+        abstract: "Score every training image's effect on test predictions of a run's linear model (exact leave-one-out).",
+        discussion: """
+            For test example t and training example j the score is the true-class logit of t under the model \
+            fitted on all training examples minus that under the model fitted without j (its term dropped, the \
+            factor 1/N kept): positive means j helps. It is exact — no retraining — for a model trained with \
+            --loss mse to the optimum (--solver cg) that gives its Jacobian rows: the activation model, and the \
+            explicit gradient model (explicit-gradient) for small θ2 (docs/ATTRIBUTION.md).
+
+            Output (format gradfeat-attribution, version 1): /scores float32 [n_test, n_train] (when it fits \
+            --max-gigabytes), /top_indices int64 and /top_scores float32 [n_test, k] (the most helpful training \
+            examples, by decreasing score), /bottom_indices and /bottom_scores (the most harmful, by increasing \
+            score), /test_indices and /test_labels [n_test], /train_labels [n_train]; attributes: the run, the \
+            extractor, λ, the solver's final relative residual and the relative gradient norm at the solution.
+            """)
+
+    @Option(name: .customLong("run"), help: "A run folder written by train (with --loss mse --solver cg).")
+    var runFolder: String
+
+    @Option(help: "The trained extractor to attribute: activation, or explicit-gradient.")
+    var extractor = "activation"
+
+    @Option(help: "Where to write the scores (HDF5).")
+    var output: String
+
+    @Option(help: "Attribute the first n test examples, in the run's test-set order.")
+    var testSize = 100
+
+    @Option(help: "How many most helpful and most harmful training examples to list per test example.")
+    var topK = 10
+
+    @Option(help: "Write the full /scores matrix only when it takes at most this many GB (top and bottom lists always).")
+    var maxGigabytes: Double = 2
+
+    @Flag(help: "Print no progress.")
+    var quiet = false
+
+    func validate() throws {
+        guard testSize > 0 else { throw ValidationError("--test-size must be positive, got \(testSize)") }
+        guard topK > 0 else { throw ValidationError("--top-k must be positive, got \(topK)") }
+        guard maxGigabytes >= 0, maxGigabytes.isFinite else {
+            throw ValidationError("--max-gigabytes must be a number ≥ 0, got \(maxGigabytes)")
+        }
+    }
+
+    func run() throws {
+        let clock = Date()
+        let run = RunDirectory(URL(fileURLWithPath: runFolder))
+        let record = try run.record()
+        let layout = try run.layout(model: record.model, record: record)
+        let (base, train, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
+        let trained = try run.rebuild(
+            checkpoint: run.checkpoint(extractor), network: try run.featureNetwork(base, layout: layout),
+            layout: layout, record: record, fallbackOmegaBar: base.head, registry: GradFeatCLI.plugins.extractors)
+        let configuration = trained.state.configuration
+        guard configuration.loss == .mse, configuration.solver == .cg else {
+            throw ValidationError(
+                "\(run.checkpoint(extractor).path): '\(extractor)' was trained with "
+                    + "\(configuration.loss?.rawValue ?? "cross-entropy") by \(configuration.solver == .minibatch ? configuration.optimizer.rawValue : configuration.solver.rawValue); "
+                    + "exact attribution needs the MSE optimum: train it with --loss mse --solver cg --wd λ")
+        }
+        guard let model = trained.extractor as? any JacobianRowsProvider else {
+            throw ValidationError(
+                "'\(extractor)' does not give its Jacobian rows, so its scores cannot be exact: attribute the "
+                    + "activation model, or explicit-gradient for a small θ2")
+        }
+        guard let loss = try configuration.makeLoss(for: train) as? OneHotMeanSquaredError else {
+            throw ValidationError("exact attribution needs one label per sample; \(record.dataset) is multi-label")
+        }
+        let testCount = min(testSize, test.count)
+        let testSubset = SubsetBatches(test, indices: Array(0..<testCount))
+        let attribution = LeaveOneOutAttribution(weightDecay: Double(configuration.weightDecay))
+        func scores<M: JacobianRowsProvider>(_ model: M) throws
+            -> (scores: [Double], train: LeaveOneOutAttribution.Samples, test: LeaveOneOutAttribution.Samples,
+                gradientRatio: Double)
+        {
+            if !quiet { note("attribute: Jacobian rows of \(train.count) training and \(testCount) test examples") }
+            let trainSamples = try LeaveOneOutAttribution.samples(of: model, on: train, loss: loss)
+            let testSamples = try LeaveOneOutAttribution.samples(of: model, on: testSubset, loss: loss)
+            // How close the model is to the optimum the formula assumes: ‖∇L(w)‖ / ‖∇L(0)‖.
+            let objective = FullBatchObjective(data: train, loss: loss, weightDecay: Double(configuration.weightDecay))
+            let atSolution = try objective.valueAndGradient(model, at: ParameterVector(model.parameters)).gradient
+            let atZero = try objective.valueAndGradient(model, at: .zeros(like: model.parameters)).gradient
+            if !quiet { note("attribute: leave-one-out scores of \(train.count) × \(testCount) pairs") }
+            let scores = try attribution.scores(
+                train: trainSamples.rows, residuals: trainSamples.residuals, classes: train.classCount,
+                test: testSamples.rows, testClasses: testSamples.labels)
+            return (scores, trainSamples, testSamples, atSolution.norm / max(atZero.norm, .leastNormalMagnitude))
+        }
+        let result = try scores(model)
+        let ranked = Ranking(scores: result.scores, rows: testCount, columns: train.count, k: min(topK, train.count))
+        let cgResidual = trained.state.solverState.flatMap { state -> Double? in
+            guard let residual = state.vectors["residual"], let bNorm = state.numbers["b_norm"], bNorm > 0 else { return nil }
+            return residual.reduce(0) { $0 + $1 * $1 }.squareRoot() / bNorm
+        }
+        let fullBytes = Double(testCount) * Double(train.count) * 4
+        let writesFull = fullBytes <= maxGigabytes * 1e9
+        try HDF5File.writeAtomically(to: URL(fileURLWithPath: output), format: "gradfeat-attribution", version: 1) { file in
+            try file.setAttribute("run", run.url.path)
+            try file.setAttribute("extractor", extractor)
+            try file.setAttribute("method", "exact leave-one-out of the MSE ridge optimum (Woodbury identity)")
+            try file.setAttribute("weight_decay", Double(configuration.weightDecay))
+            try file.setAttribute("target_scale", Double(configuration.targetScale))
+            try file.setAttribute("relative_gradient_norm", result.gradientRatio)
+            if let cgResidual { try file.setAttribute("solver_relative_residual", cgResidual) }
+            if writesFull {
+                try file.createDataset("scores", values: result.scores.map(Float.init), shape: [testCount, train.count])
+            }
+            try file.createDataset("top_indices", values: ranked.top.map(Int64.init), shape: [testCount, ranked.k])
+            try file.createDataset("top_scores", values: ranked.topScores, shape: [testCount, ranked.k])
+            try file.createDataset("bottom_indices", values: ranked.bottom.map(Int64.init), shape: [testCount, ranked.k])
+            try file.createDataset("bottom_scores", values: ranked.bottomScores, shape: [testCount, ranked.k])
+            try file.createDataset("test_indices", values: (0..<testCount).map(Int64.init))
+            try file.createDataset("test_labels", values: result.test.labels.map(Int64.init))
+            try file.createDataset("train_labels", values: result.train.labels.map(Int64.init))
+        }
+        let residualText = cgResidual.map { String(format: "solver residual %.2g, ", $0) } ?? ""
+        print(String(format: "attributed %d test examples to %d training examples (%@relative gradient norm %.2g) in %.1f s → %@%@",
+                     testCount, train.count, residualText, result.gradientRatio, Date().timeIntervalSince(clock), output,
+                     writesFull ? "" : String(format: " (no /scores: %.1f GB is over --max-gigabytes)", fullBytes / 1e9)))
+        for t in 0..<min(3, testCount) {
+            let helpers = (0..<min(3, ranked.k)).map { i in
+                String(format: "#%d (label %d, %+.3g)", ranked.top[t * ranked.k + i],
+                       result.train.labels[ranked.top[t * ranked.k + i]], ranked.topScores[t * ranked.k + i])
+            }
+            print("  test \(t) (label \(result.test.labels[t])): most helpful \(helpers.joined(separator: ", "))")
+        }
+    }
+}
+
+/// The k largest and k smallest scores of each row, with their columns.
+struct Ranking {
+    let k: Int
+    var top: [Int] = [], topScores: [Float] = [], bottom: [Int] = [], bottomScores: [Float] = []
+
+    init(scores: [Double], rows: Int, columns: Int, k: Int) {
+        self.k = k
+        for row in 0..<rows {
+            let values = scores[(row * columns)..<((row + 1) * columns)]
+            // Ties broken by the lower index, so the lists are deterministic.
+            let order = values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
+            for column in order.prefix(k) {
+                top.append(column - row * columns)
+                topScores.append(Float(values[column]))
+            }
+            for column in order.suffix(k).reversed() {
+                bottom.append(column - row * columns)
+                bottomScores.append(Float(values[column]))
+            }
+        }
+    }
+}
