@@ -7,9 +7,12 @@
 //     swift run -c release SolverBench [--dataset fashion-mnist] [--model bigan-small] [--weights W.h5]
 //         [--pretrain-iterations 400] [--train-size N] [--test-size N] [--adam-iterations 1500]
 //         [--solver-iterations 100] [--wd-ce 1e-6] [--wd-mse 1e-4] [--data-dir DIR] [--output DIR]
+//         [--settings adam-ce,adam-mse,cg-mse,lbfgs-ce]
 //
 // Without --weights the base network is pre-trained here by rotation prediction (no labels). Writes
-// OUTPUT/solvers.md and OUTPUT/solvers.csv (default OUTPUT: runs/solver-bench).
+// OUTPUT/solvers.md and OUTPUT/solvers.csv (default OUTPUT: runs/solver-bench). With --settings only those settings
+// run; the rows of the other settings already in OUTPUT/solvers.csv are kept (a long table measured in parts, with
+// the same options), and Adam-on-CE's accuracies there serve the last column.
 import Foundation
 import GradFeat
 import Layers
@@ -83,6 +86,7 @@ do {
 
     struct Setting {
         var name: String
+        var key: String
         var configuration: TrainingConfiguration
         var extractors: [String]
     }
@@ -94,12 +98,20 @@ do {
         return c
     }
     let all = ["activation", "gradient", "gradfeat", "finetune"]
-    let settings = [
-        Setting(name: "Adam, CE", configuration: configuration(.minibatch, .ce, wd: wdCE), extractors: all),
-        Setting(name: "Adam, MSE", configuration: configuration(.minibatch, .mse, wd: wdMSE), extractors: all),
-        Setting(name: "CG, MSE", configuration: configuration(.cg, .mse, wd: wdMSE), extractors: Array(all.prefix(3))),
-        Setting(name: "L-BFGS, CE", configuration: configuration(.lbfgs, .ce, wd: wdCE), extractors: all),
+    let allSettings = [
+        Setting(name: "Adam, CE", key: "adam-ce", configuration: configuration(.minibatch, .ce, wd: wdCE), extractors: all),
+        Setting(name: "Adam, MSE", key: "adam-mse", configuration: configuration(.minibatch, .mse, wd: wdMSE),
+                extractors: all),
+        Setting(name: "CG, MSE", key: "cg-mse", configuration: configuration(.cg, .mse, wd: wdMSE),
+                extractors: Array(all.prefix(3))),
+        Setting(name: "L-BFGS, CE", key: "lbfgs-ce", configuration: configuration(.lbfgs, .ce, wd: wdCE), extractors: all),
     ]
+    let chosen = option("--settings").map { $0.split(separator: ",").map(String.init) } ?? allSettings.map(\.key)
+    if let unknown = chosen.first(where: { key in !allSettings.contains { $0.key == key } }) {
+        throw GradFeatError.invalidConfiguration(
+            "--settings \(unknown): not a setting (\(allSettings.map(\.key).joined(separator: ", ")))")
+    }
+    let settings = allSettings.filter { chosen.contains($0.key) }
 
     let header = [
         "# Solvers on \(data.description)", "",
@@ -124,6 +136,27 @@ do {
     ]
     var csv = ["setting,model,test_accuracy,objective,seconds,passes,seconds_to_adam_ce_accuracy,iterations"]
     var adamAccuracy: [String: Double] = [:]
+    /// One table row from its CSV fields (the only place a row is formatted).
+    func markdownRow(_ f: [String]) -> String {
+        let number = { (i: Int) in Double(f[i]) ?? .nan }
+        return String(format: "| %@ | %@ | %.2f | %.5g | %.1f | %.1f | %@ |", f[0], f[1], 100 * number(2), number(3),
+                      number(4), number(5), f[6].isEmpty ? "not reached" : String(format: "%.1f", number(6)))
+    }
+    // Rows of the settings not run now, kept from an earlier run into the same folder.
+    let previous = output.appendingPathComponent("solvers.csv")
+    if option("--settings") != nil, let text = try? String(contentsOf: previous, encoding: .utf8) {
+        for line in text.split(separator: "\n").dropFirst() {
+            // Setting names hold a comma ("Adam, CE"): the first two fields are rejoined.
+            let parts = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 9 else { continue }
+            let fields = [parts[0] + "," + parts[1]] + parts[2...]
+            guard !settings.contains(where: { $0.name == fields[0] }) else { continue }
+            if fields[0] == "Adam, CE" { adamAccuracy[fields[1]] = Double(fields[2]) }
+            csv.append(fields.joined(separator: ","))
+            lines.append(markdownRow(Array(fields)))
+            report("kept from \(previous.path): " + lines.last!)
+        }
+    }
     for setting in settings {
         let comparison = Comparison(
             network: network, split: split, linearize: linearize, extractors: setting.extractors,
@@ -142,11 +175,10 @@ do {
             let reached = adamAccuracy[row.extractor].flatMap { target in
                 row.history.first { ($0.testMetric ?? -1) >= target - 1e-12 }?.seconds
             }
-            lines.append(String(format: "| %@ | %@ | %.2f | %.5g | %.1f | %.1f | %@ |", setting.name, row.extractor,
-                                100 * accuracy, value, row.seconds, passes,
-                                reached.map { String(format: "%.1f", $0) } ?? "not reached"))
-            csv.append("\(setting.name),\(row.extractor),\(accuracy),\(value),\(row.seconds),\(passes),"
-                + "\(reached.map { String($0) } ?? ""),\(iterations)")
+            let fields = [setting.name, row.extractor, "\(accuracy)", "\(value)", "\(row.seconds)", "\(passes)",
+                          reached.map { String($0) } ?? "", "\(iterations)"]
+            csv.append(fields.joined(separator: ","))
+            lines.append(markdownRow(fields))
             report(lines.last!)
             try save(lines, csv)
         }

@@ -42,6 +42,9 @@ struct AttributeCommand: ParsableCommand {
     @Option(help: "Write the full /scores matrix only when it takes at most this many GB (top and bottom lists always).")
     var maxGigabytes: Double = 2
 
+    @Option(help: "Also write an HTML page showing, for the first test images, the training images that help and hurt most.")
+    var html: String?
+
     @Flag(help: "Print no progress.")
     var quiet = false
 
@@ -64,22 +67,24 @@ struct AttributeCommand: ParsableCommand {
             layout: layout, record: record, fallbackOmegaBar: base.head, registry: GradFeatCLI.plugins.extractors)
         let configuration = trained.state.configuration
         guard configuration.loss == .mse, configuration.solver == .cg else {
-            throw ValidationError(
+            throw GradFeatError.invalidConfiguration(
                 "\(run.checkpoint(extractor).path): '\(extractor)' was trained with "
                     + "\(configuration.loss?.rawValue ?? "cross-entropy") by \(configuration.solver == .minibatch ? configuration.optimizer.rawValue : configuration.solver.rawValue); "
                     + "exact attribution needs the MSE optimum: train it with --loss mse --solver cg --wd λ")
         }
         guard let model = trained.extractor as? any JacobianRowsProvider else {
-            throw ValidationError(
+            throw GradFeatError.invalidConfiguration(
                 "'\(extractor)' does not give its Jacobian rows, so its scores cannot be exact: attribute the "
                     + "activation model, or explicit-gradient for a small θ2")
         }
         guard let loss = try configuration.makeLoss(for: train) as? OneHotMeanSquaredError else {
-            throw ValidationError("exact attribution needs one label per sample; \(record.dataset) is multi-label")
+            throw GradFeatError.invalidConfiguration("exact attribution needs one label per sample; \(record.dataset) is multi-label")
         }
         let testCount = min(testSize, test.count)
         let testSubset = SubsetBatches(test, indices: Array(0..<testCount))
-        let attribution = LeaveOneOutAttribution(weightDecay: Double(configuration.weightDecay))
+        // λ as solved: the checkpoint's (chosen on held-out data under --wd auto), else the configuration's.
+        let lambda = trained.state.solverState?.numbers["lambda"] ?? Double(configuration.weightDecay)
+        let attribution = LeaveOneOutAttribution(weightDecay: lambda)
         func scores<M: JacobianRowsProvider>(_ model: M) throws
             -> (scores: [Double], train: LeaveOneOutAttribution.Samples, test: LeaveOneOutAttribution.Samples,
                 gradientRatio: Double)
@@ -88,7 +93,7 @@ struct AttributeCommand: ParsableCommand {
             let trainSamples = try LeaveOneOutAttribution.samples(of: model, on: train, loss: loss)
             let testSamples = try LeaveOneOutAttribution.samples(of: model, on: testSubset, loss: loss)
             // How close the model is to the optimum the formula assumes: ‖∇L(w)‖ / ‖∇L(0)‖.
-            let objective = FullBatchObjective(data: train, loss: loss, weightDecay: Double(configuration.weightDecay))
+            let objective = FullBatchObjective(data: train, loss: loss, weightDecay: lambda)
             let atSolution = try objective.valueAndGradient(model, at: ParameterVector(model.parameters)).gradient
             let atZero = try objective.valueAndGradient(model, at: .zeros(like: model.parameters)).gradient
             if !quiet { note("attribute: leave-one-out scores of \(train.count) × \(testCount) pairs") }
@@ -98,18 +103,21 @@ struct AttributeCommand: ParsableCommand {
             return (scores, trainSamples, testSamples, atSolution.norm / max(atZero.norm, .leastNormalMagnitude))
         }
         let result = try scores(model)
-        let ranked = Ranking(scores: result.scores, rows: testCount, columns: train.count, k: min(topK, train.count))
-        let cgResidual = trained.state.solverState.flatMap { state -> Double? in
-            guard let residual = state.vectors["residual"], let bNorm = state.numbers["b_norm"], bNorm > 0 else { return nil }
-            return residual.reduce(0) { $0 + $1 * $1 }.squareRoot() / bNorm
+        if result.gradientRatio > 1e-3 {
+            note(String(format: "attribute: the model is not at the optimum (relative gradient norm %.2g): the scores "
+                + "are the leave-one-out formula at these parameters, not exact; solve further (a larger --niter, "
+                + "or --resume --niter N) for exact scores", result.gradientRatio))
         }
+        let ranked = Ranking(scores: result.scores, rows: testCount, columns: train.count, k: min(topK, train.count))
+        // The solver's own record: its final relative residual.
+        let cgResidual = trained.state.solverState?.numbers["residual"]
         let fullBytes = Double(testCount) * Double(train.count) * 4
         let writesFull = fullBytes <= maxGigabytes * 1e9
         try HDF5File.writeAtomically(to: URL(fileURLWithPath: output), format: "gradfeat-attribution", version: 1) { file in
             try file.setAttribute("run", run.url.path)
             try file.setAttribute("extractor", extractor)
             try file.setAttribute("method", "exact leave-one-out of the MSE ridge optimum (Woodbury identity)")
-            try file.setAttribute("weight_decay", Double(configuration.weightDecay))
+            try file.setAttribute("weight_decay", lambda)
             try file.setAttribute("target_scale", Double(configuration.targetScale))
             try file.setAttribute("relative_gradient_norm", result.gradientRatio)
             if let cgResidual { try file.setAttribute("solver_relative_residual", cgResidual) }
@@ -124,6 +132,10 @@ struct AttributeCommand: ParsableCommand {
             try file.createDataset("test_labels", values: result.test.labels.map(Int64.init))
             try file.createDataset("train_labels", values: result.train.labels.map(Int64.init))
         }
+        if let html {
+            try writePage(html, run: run, record: record, layout: layout, base: base, ranked: ranked,
+                          testLabels: result.test.labels)
+        }
         let residualText = cgResidual.map { String(format: "solver residual %.2g, ", $0) } ?? ""
         print(String(format: "attributed %d test examples to %d training examples (%@relative gradient norm %.2g) in %.1f s → %@%@",
                      testCount, train.count, residualText, result.gradientRatio, Date().timeIntervalSince(clock), output,
@@ -135,6 +147,38 @@ struct AttributeCommand: ParsableCommand {
             }
             print("  test \(t) (label \(result.test.labels[t])): most helpful \(helpers.joined(separator: ", "))")
         }
+    }
+
+    /// The HTML page of the first test images (at most 12, 8 training images each way), with the images read
+    /// again from the run's data set and checked to be those its activations were computed from.
+    func writePage(_ path: String, run: RunDirectory, record: RunRecord, layout: RunDirectory.Layout, base: Network,
+                   ranked: Ranking, testLabels: [Int]) throws {
+        guard let dataSpec = record.experiment?.data else {
+            throw GradFeatError.invalidConfiguration(
+                "\(run.url.path)/config.json does not record its data set in full (an older run): --html cannot "
+                    + "find its images; train the run again to use --html")
+        }
+        let loaded = try ExperimentData.load(
+            dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
+            plugins: GradFeatCLI.plugins, quiet: quiet)
+        let cached = try ActivationCacheReader(run.activationCache("train")).producer
+        let producer = try ActivationCacheFile.Producer(
+            network: base, layer: layout.split, split: loaded.trainSplit, images: loaded.train)
+        guard producer.source == cached.source else {
+            throw GradFeatError.invalidConfiguration(
+                "the images of \(record.dataset) read now (\(producer.source)) are not those \(run.activationCache("train").path) "
+                    + "was computed from (\(cached.source)): the data set changed since the run; --html needs the same images")
+        }
+        let shown = min(12, testLabels.count), each = min(8, ranked.k)
+        let rows = (0..<shown).map { t in
+            AttributionPage.Row(
+                test: t, testLabel: testLabels[t],
+                helpful: (0..<each).map { (ranked.top[t * ranked.k + $0], ranked.topScores[t * ranked.k + $0]) },
+                harmful: (0..<each).map { (ranked.bottom[t * ranked.k + $0], ranked.bottomScores[t * ranked.k + $0]) })
+        }
+        let page = AttributionPage(title: "Leave-one-out attribution of \(extractor) in \(run.url.path)",
+                                   classNames: loaded.classNames, rows: rows)
+        try writeAtomically(try page.render(train: loaded.train, test: loaded.test), to: URL(fileURLWithPath: path))
     }
 }
 

@@ -1,0 +1,108 @@
+import Foundation
+import GradFeat
+import HDF5
+import Testing
+
+/// `gradfeat attribute` end to end: an MSE activation model solved by CG on the tiny MNIST-format set, its file,
+/// and the refusal of a cross-entropy model (in `CLITests`, whose commands run one at a time in this process).
+extension CLITests {
+    @Test func attributeWritesRankedLeaveOneOutScoresOfAnMSEModel() throws {
+        let root = try CLITests.workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let common = ["--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName, "--weights",
+                      root.appendingPathComponent("weights.h5").path, "--extractor", "activation", "--quiet"]
+        let run = root.appendingPathComponent("mse").path
+        let lambda = 1e-2
+        try CLITests.gradfeat(["train"] + common + ["--loss", "mse", "--solver", "cg", "--wd", "\(lambda)", "--niter", "300",
+                                                   "--tol", "1e-9", "--parametrization", "standard", "--output", run])
+        let output = root.appendingPathComponent("attribution.h5")
+        let page = root.appendingPathComponent("attribution.html")
+        try CLITests.gradfeat(["attribute", "--run", run, "--test-size", "5", "--top-k", "4", "--output", output.path,
+                               "--html", page.path, "--quiet"])
+        // The page shows each test image with its four most helpful and four most harmful training images.
+        let html = try String(contentsOf: page, encoding: .utf8)
+        #expect(html.components(separatedBy: "<img src=\"data:image/png;base64,").count - 1 == 5 * 9)
+
+        let file = try HDF5File(url: output, mode: .readOnly)
+        let scores: [Float] = try file.dataset(named: "scores").read()
+        #expect(try file.dataset(named: "scores").shape == [5, 64])
+        let top: [Int64] = try file.dataset(named: "top_indices").read()
+        let topScores: [Float] = try file.dataset(named: "top_scores").read()
+        let bottom: [Int64] = try file.dataset(named: "bottom_indices").read()
+        for t in 0..<5 {
+            let row = Array(scores[(t * 64)..<((t + 1) * 64)])
+            // The lists are the row's extremes, in order, and name the scores /scores holds.
+            #expect(row[Int(top[t * 4])] == row.max() && row[Int(bottom[t * 4])] == row.min())
+            #expect(zip(topScores[(t * 4)..<(t * 4 + 3)], topScores[(t * 4 + 1)..<(t * 4 + 4)]).allSatisfy { $0 >= $1 })
+            #expect((0..<4).allSatisfy { topScores[t * 4 + $0] == row[Int(top[t * 4 + $0])] })
+        }
+        #expect(scores.contains { $0 > 0 } && scores.contains { $0 < 0 }, "no training image helps or hurts")
+        let expected = try Self.scoresByRefitting(run: run, lambda: lambda, testCount: 5)
+        let difference = zip(scores, expected).map { Double($0) - $1 }.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let size = expected.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        #expect(difference <= 1e-3 * size, "scores differ from refitting without each image: \(difference / size)")
+        let ratio: Double = try file.attribute("relative_gradient_norm")
+        #expect(ratio < 1e-3, "the CG solution is not at the optimum: relative gradient norm \(ratio)")
+
+        // A cross-entropy model is refused with the options that would make one that qualifies.
+        let ce = root.appendingPathComponent("ce").path
+        try CLITests.gradfeat(["train"] + common + ["--niter", "3", "--output", ce])
+        let refusal = #expect(throws: GradFeatError.self) {
+            try CLITests.gradfeat(["attribute", "--run", ce, "--output", root.appendingPathComponent("ce.h5").path,
+                                   "--quiet"])
+        }
+        #expect(refusal.map { "\($0)".contains("--loss mse --solver cg") } == true)
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("ce.h5").path))
+    }
+
+    /// The scores of the run's activation model (standard parametrization: φ = [f, 1]) by refitting: ridge on the
+    /// training features with each image left out in turn, solved in Float64, against ridge on all of them.
+    static func scoresByRefitting(run path: String, lambda: Double, testCount: Int) throws -> [Double] {
+        let run = RunDirectory(URL(fileURLWithPath: path))
+        let record = try run.record()
+        let layout = try run.layout(model: record.model, record: record)
+        let trainCache = try ActivationCacheReader(run.activationCache("train"))
+        let base = try run.baseNetwork(record, classes: trainCache.classCount)
+        let trained = try run.rebuild(checkpoint: run.checkpoint("activation"),
+                                      network: try run.featureNetwork(base, layout: layout), layout: layout, record: record)
+        let model = try #require(trained.extractor as? ActivationFeatures)
+        func rows(_ cache: ActivationCacheReader, _ count: Int) throws -> (phi: [[Double]], labels: [Int]) {
+            let (inputs, targets) = try cache.batch(rows: 0..<count)
+            let f = try model.features(inputs)
+            let d = f.shape[1]
+            guard case let .classes(labels) = targets else { throw GradFeatError.invalidConfiguration("multi-label") }
+            return ((0..<count).map { n in (0..<d).map { Double(f.scalars[n * d + $0]) } + [1] }, labels)
+        }
+        let train = try rows(trainCache, trainCache.count)
+        let test = try rows(try ActivationCacheReader(run.activationCache("test")), testCount)
+        let (n, q, c) = (train.phi.count, train.phi[0].count, trainCache.classCount)
+        /// The true-class test logits of ridge on the training rows in `kept` (the factor 1/N of all n kept).
+        func logits(_ kept: [Int]) -> [Double] {
+            var a = (0..<q).map { i in (0..<q).map { j in (i == j ? lambda : 0) } }
+            var b = Array(repeating: Array(repeating: 0.0, count: c), count: q)
+            for r in kept {
+                let phi = train.phi[r]
+                for i in 0..<q {
+                    for j in 0..<q { a[i][j] += phi[i] * phi[j] / Double(n) }
+                    b[i][train.labels[r]] += phi[i] / Double(n)
+                }
+            }
+            // Gaussian elimination with partial pivoting (the matrix is symmetric positive definite).
+            for column in 0..<q {
+                let pivot = (column..<q).max { abs(a[$0][column]) < abs(a[$1][column]) } ?? column
+                a.swapAt(column, pivot)
+                b.swapAt(column, pivot)
+                for row in 0..<q where row != column {
+                    let factor = a[row][column] / a[column][column]
+                    guard factor != 0 else { continue }
+                    for j in column..<q { a[row][j] -= factor * a[column][j] }
+                    for k in 0..<c { b[row][k] -= factor * b[column][k] }
+                }
+            }
+            return zip(test.phi, test.labels).map { phi, label in (0..<q).reduce(0) { $0 + phi[$1] * b[$1][label] / a[$1][$1] } }
+        }
+        let full = logits(Array(0..<n))
+        let without = (0..<n).map { dropped in logits((0..<n).filter { $0 != dropped }) }
+        return (0..<testCount).flatMap { t in (0..<n).map { full[t] - without[$0][t] } }
+    }
+}
