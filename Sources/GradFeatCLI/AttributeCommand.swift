@@ -61,26 +61,39 @@ struct AttributeCommand: ParsableCommand {
         let run = RunDirectory(URL(fileURLWithPath: runFolder))
         let record = try run.record()
         let layout = try run.layout(model: record.model, record: record)
-        let (base, train, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
-        let trained = try run.rebuild(
-            checkpoint: run.checkpoint(extractor), network: try run.featureNetwork(base, layout: layout),
-            layout: layout, record: record, fallbackOmegaBar: base.head, registry: GradFeatCLI.plugins.extractors)
-        let configuration = trained.state.configuration
+        // Refuse a model the scores cannot be exact for before anything is read or computed.
+        let checkpoint = run.checkpoint(extractor)
+        guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+            throw RunDirectory.Error.missingFile(
+                path: checkpoint.path, fix: "this run trained \(record.extractors.joined(separator: ", ")); pass one of them with --extractor")
+        }
+        let configuration = try CheckpointFile.load(checkpoint).state.configuration
         guard configuration.loss == .mse, configuration.solver == .cg else {
             throw GradFeatError.invalidConfiguration(
-                "\(run.checkpoint(extractor).path): '\(extractor)' was trained with "
+                "\(checkpoint.path): '\(extractor)' was trained with "
                     + "\(configuration.loss?.rawValue ?? "cross-entropy") by \(configuration.solver == .minibatch ? configuration.optimizer.rawValue : configuration.solver.rawValue); "
                     + "exact attribution needs the MSE optimum: train it with --loss mse --solver cg --wd λ")
         }
+        let (base, train, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
+        let trained = try run.rebuild(
+            checkpoint: checkpoint, network: try run.featureNetwork(base, layout: layout),
+            layout: layout, record: record, fallbackOmegaBar: base.head, registry: GradFeatCLI.plugins.extractors)
         guard let model = trained.extractor as? any JacobianRowsProvider else {
             throw GradFeatError.invalidConfiguration(
                 "'\(extractor)' does not give its Jacobian rows, so its scores cannot be exact: attribute the "
                     + "activation model, or explicit-gradient for a small θ2")
         }
-        guard let loss = try configuration.makeLoss(for: train) as? OneHotMeanSquaredError else {
+        guard case .classes = try train.batch(Array(0..<min(1, train.count))).targets,
+              let loss = try configuration.makeLoss(for: train) as? OneHotMeanSquaredError
+        else {
             throw GradFeatError.invalidConfiguration("exact attribution needs one label per sample; \(record.dataset) is multi-label")
         }
         let testCount = min(testSize, test.count)
+        // The scores in Float64 while ranked, and their Float32 copy for the file.
+        let scoreGigabytes = Double(testCount) * Double(train.count) * 12 / 1e9
+        guard scoreGigabytes <= 8 else {
+            throw GradFeatError.invalidConfiguration(String(format: "--test-size %d: the scores of %d × %d pairs need %.1f GB; use a smaller --test-size", testSize, testCount, train.count, scoreGigabytes))
+        }
         let testSubset = SubsetBatches(test, indices: Array(0..<testCount))
         // λ as solved: the checkpoint's (chosen on held-out data under --wd auto), else the configuration's.
         let lambda = trained.state.solverState?.numbers["lambda"] ?? Double(configuration.weightDecay)
@@ -113,6 +126,10 @@ struct AttributeCommand: ParsableCommand {
         let cgResidual = trained.state.solverState?.numbers["residual"]
         let fullBytes = Double(testCount) * Double(train.count) * 4
         let writesFull = fullBytes <= maxGigabytes * 1e9
+        // The page is made (its images read and checked) before anything is written, so a refusal leaves no file.
+        let page = try html.map { _ in
+            try makePage(run: run, record: record, layout: layout, base: base, ranked: ranked, testLabels: result.test.labels)
+        }
         try HDF5File.writeAtomically(to: URL(fileURLWithPath: output), format: "gradfeat-attribution", version: 1) { file in
             try file.setAttribute("run", run.url.path)
             try file.setAttribute("extractor", extractor)
@@ -132,10 +149,7 @@ struct AttributeCommand: ParsableCommand {
             try file.createDataset("test_labels", values: result.test.labels.map(Int64.init))
             try file.createDataset("train_labels", values: result.train.labels.map(Int64.init))
         }
-        if let html {
-            try writePage(html, run: run, record: record, layout: layout, base: base, ranked: ranked,
-                          testLabels: result.test.labels)
-        }
+        if let html, let page { try writeAtomically(page, to: URL(fileURLWithPath: html)) }
         let residualText = cgResidual.map { String(format: "solver residual %.2g, ", $0) } ?? ""
         print(String(format: "attributed %d test examples to %d training examples (%@relative gradient norm %.2g) in %.1f s → %@%@",
                      testCount, train.count, residualText, result.gradientRatio, Date().timeIntervalSince(clock), output,
@@ -151,8 +165,8 @@ struct AttributeCommand: ParsableCommand {
 
     /// The HTML page of the first test images (at most 12, 8 training images each way), with the images read
     /// again from the run's data set and checked to be those its activations were computed from.
-    func writePage(_ path: String, run: RunDirectory, record: RunRecord, layout: RunDirectory.Layout, base: Network,
-                   ranked: Ranking, testLabels: [Int]) throws {
+    func makePage(run: RunDirectory, record: RunRecord, layout: RunDirectory.Layout, base: Network,
+                  ranked: Ranking, testLabels: [Int]) throws -> String {
         guard let dataSpec = record.experiment?.data else {
             throw GradFeatError.invalidConfiguration(
                 "\(run.url.path)/config.json does not record its data set in full (an older run): --html cannot "
@@ -161,13 +175,15 @@ struct AttributeCommand: ParsableCommand {
         let loaded = try ExperimentData.load(
             dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
             plugins: GradFeatCLI.plugins, quiet: quiet)
-        let cached = try ActivationCacheReader(run.activationCache("train")).producer
-        let producer = try ActivationCacheFile.Producer(
-            network: base, layer: layout.split, split: loaded.trainSplit, images: loaded.train)
-        guard producer.source == cached.source else {
-            throw GradFeatError.invalidConfiguration(
-                "the images of \(record.dataset) read now (\(producer.source)) are not those \(run.activationCache("train").path) "
-                    + "was computed from (\(cached.source)): the data set changed since the run; --html needs the same images")
+        for (role, images, split) in [("train", loaded.train, loaded.trainSplit), ("test", loaded.test, loaded.testSplit)] {
+            let cached = try ActivationCacheReader(run.activationCache(role)).producer
+            let producer = try ActivationCacheFile.Producer(network: base, layer: layout.split, split: split, images: images)
+            guard producer.source == cached.source else {
+                throw GradFeatError.invalidConfiguration(
+                    "the \(role) images of \(record.dataset) read now (\(producer.source)) are not those "
+                        + "\(run.activationCache(role).path) was computed from (\(cached.source)): the data set changed "
+                        + "since the run; --html needs the same images")
+            }
         }
         let shown = min(12, testLabels.count), each = min(8, ranked.k)
         let rows = (0..<shown).map { t in
@@ -178,7 +194,7 @@ struct AttributeCommand: ParsableCommand {
         }
         let page = AttributionPage(title: "Leave-one-out attribution of \(extractor) in \(run.url.path)",
                                    classNames: loaded.classNames, rows: rows)
-        try writeAtomically(try page.render(train: loaded.train, test: loaded.test), to: URL(fileURLWithPath: path))
+        return try page.render(train: loaded.train, test: loaded.test)
     }
 }
 

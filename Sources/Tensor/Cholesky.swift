@@ -22,7 +22,7 @@ public struct Cholesky: Sendable {
         var order = Int32(n), info: Int32 = 0
         let uplo: CChar = 0x4C  // "L"
         withUnsafePointer(to: uplo) { u in
-            a.withUnsafeMutableBufferPointer { dpotrf_(u, &order, $0.baseAddress!, &order, &info) }
+            a.withUnsafeMutableBufferPointer { dpotrf_(u, &order, $0.baseAddress!, &order, &info, 1) }
         }
         if info > 0 {
             throw TensorError.invalidArgument(
@@ -47,7 +47,7 @@ public struct Cholesky: Sendable {
         let uplo: CChar = 0x4C
         withUnsafePointer(to: uplo) { u in
             factor.withUnsafeBufferPointer { a in
-                b.withUnsafeMutableBufferPointer { dpotrs_(u, &n, &count, a.baseAddress!, &n, $0.baseAddress!, &n, &info) }
+                b.withUnsafeMutableBufferPointer { dpotrs_(u, &n, &count, a.baseAddress!, &n, $0.baseAddress!, &n, &info, 1) }
             }
         }
         guard info == 0 else { throw TensorError.invalidArgument("Cholesky: LAPACK dpotrs argument \(-info) is invalid") }

@@ -10,6 +10,14 @@ public enum JacobianRows: Sendable {
     /// `J(x)` as `[N, c, p]`, row (n, k) the gradient of logit k of sample n.
     case dense(Tensor)
 
+    /// The values of all rows.
+    public var valueCount: Int {
+        switch self {
+        case let .classSeparable(phi): return phi.count
+        case let .dense(j): return j.count
+        }
+    }
+
     /// The samples N.
     public var count: Int {
         switch self {

@@ -24,7 +24,10 @@ public struct LeaveOneOutAttribution: Sendable {
     /// The widest dense Jacobian (parameters p) whose `p × p` system is factored; wider ones are refused.
     public var maximumDenseParameters: Int
 
-    public init(weightDecay: Double, maximumDenseParameters: Int = 8_192) {
+    /// The widest rows factored by default: 8,192 parameters (dense rows) or features (class-separable rows).
+    public static let defaultMaximumWidth = 8_192
+
+    public init(weightDecay: Double, maximumDenseParameters: Int = defaultMaximumWidth) {
         self.weightDecay = weightDecay
         self.maximumDenseParameters = maximumDenseParameters
     }
@@ -50,25 +53,41 @@ public struct LeaveOneOutAttribution: Sendable {
                 "attribution: every test sample needs a label in 0..<\(classes) (\(test.count) samples, "
                     + "\(testClasses.count) labels)")
         }
+        let scores: [Double]
         switch (train, test) {
         case let (.classSeparable(phi), .classSeparable(testPhi)):
-            return try separable(phi: phi, residuals: residuals, classes: classes, testPhi: testPhi,
-                                 testClasses: testClasses)
+            scores = try separable(phi: phi, residuals: residuals, classes: classes, testPhi: testPhi,
+                                   testClasses: testClasses)
         case let (.dense(j), .dense(testJ)):
-            return try dense(j: j, residuals: residuals, testJ: testJ, testClasses: testClasses)
+            scores = try dense(j: j, residuals: residuals, testJ: testJ, testClasses: testClasses)
         default:
             throw GradFeatError.invalidConfiguration("attribution: training and test rows must be of the same kind")
         }
+        guard scores.allSatisfy(\.isFinite) else {
+            throw TensorError.nonFinite(what: "the attribution scores (non-finite features or residuals)")
+        }
+        return scores
+    }
+
+    static func interpolates(_ sample: Int) -> GradFeatError {
+        .invalidConfiguration(
+            "training sample \(sample) is interpolated by the model (its leverage is N): leaving it out is undefined; "
+                + "train with a larger λ (--wd)")
     }
 
     // MARK: - Class-separable rows
 
     private func separable(phi: Tensor, residuals: [Double], classes: Int, testPhi: Tensor,
                            testClasses: [Int]) throws -> [Double] {
+        guard phi.rank == 2, testPhi.rank == 2, testPhi.shape[1] == phi.shape[1] else {
+            throw TensorError.shapeMismatch(operation: "attribution test features", expected: phi.shape, got: testPhi.shape)
+        }
         let (n, q) = (phi.shape[0], phi.shape[1])
         let m = testPhi.shape[0]
-        guard phi.rank == 2, testPhi.rank == 2, testPhi.shape[1] == q else {
-            throw TensorError.shapeMismatch(operation: "attribution test features", expected: [m, q], got: testPhi.shape)
+        guard q <= maximumDenseParameters else {
+            throw GradFeatError.invalidConfiguration(
+                "exact attribution factors a \(q) × \(q) system for \(q) features, over the limit of "
+                    + "\(maximumDenseParameters): split the network later (fewer features)")
         }
         let train = phi.scalars.map(Double.init), tested = testPhi.scalars.map(Double.init)
         let cholesky = try Cholesky(symmetric: gram(train, rows: n, columns: q, samples: n), order: q)
@@ -89,6 +108,8 @@ public struct LeaveOneOutAttribution: Sendable {
         for j in 0..<n {
             var leverage = 0.0
             for i in 0..<q { leverage += train[j * q + i] * solved[j * q + i] }
+            // 1 − h_j/N → 0 when the model interpolates sample j (λ → 0 with N ≤ q): removing it is then undefined.
+            guard 1 - leverage * scale > 1e-12 else { throw Self.interpolates(j) }
             factor[j] = 1 / (1 - leverage * scale)
         }
         for t in 0..<m {
@@ -102,7 +123,7 @@ public struct LeaveOneOutAttribution: Sendable {
 
     private func dense(j: Tensor, residuals: [Double], testJ: Tensor, testClasses: [Int]) throws -> [Double] {
         guard j.rank == 3 else {
-            throw TensorError.shapeMismatch(operation: "attribution training rows", expected: [j.shape[0], 0, 0], got: j.shape)
+            throw GradFeatError.invalidConfiguration("attribution: dense Jacobian rows are [N, c, p], got \(j.shape)")
         }
         let (n, c, p) = (j.shape[0], j.shape[1], j.shape[2])
         let m = testJ.shape[0]
@@ -132,7 +153,10 @@ public struct LeaveOneOutAttribution: Sendable {
                     system[a * c + b] = (a == b ? 1 : 0) - scale * dot
                 }
             }
-            let u = try Cholesky(symmetric: system, order: c).solve(Array(residuals[(sample * c)..<((sample + 1) * c)]))
+            let u: [Double]
+            do {
+                u = try Cholesky(symmetric: system, order: c).solve(Array(residuals[(sample * c)..<((sample + 1) * c)]))
+            } catch { throw Self.interpolates(sample) }
             for b in 0..<c {
                 let vb = (sample * c + b) * p
                 for i in 0..<p { directions[sample * p + i] += solved[vb + i] * u[b] }
@@ -186,20 +210,44 @@ extension LeaveOneOutAttribution {
     /// Refuses multi-label targets: the exact form here is for one label per sample.
     public static func samples(
         of model: some JacobianRowsProvider, on data: any BatchSource, loss: OneHotMeanSquaredError,
-        chunkSize: Int = 256
+        chunkSize: Int = 256, maximumGigabytes: Double = 8, maximumWidth: Int = defaultMaximumWidth
     ) throws -> Samples {
-        guard data.count > 0 else { throw GradFeatError.invalidConfiguration("attribution: the data set is empty") }
+        guard data.count > 0 else { throw GradFeatError.invalidConfiguration("attribution: a data set has no samples") }
+        let chunkSize = max(1, chunkSize)
         var separable: [Float] = [], dense: [Float] = []
         var rowShape: [Int] = []
         var residuals: [Double] = [], labels: [Int] = []
-        for start in stride(from: 0, to: data.count, by: max(1, chunkSize)) {
+        for start in stride(from: 0, to: data.count, by: chunkSize) {
             let (inputs, targets) = try data.batch(Array(start..<min(start + chunkSize, data.count)))
             guard case let .classes(chunkLabels) = targets else {
                 throw GradFeatError.invalidConfiguration(
                     "exact attribution needs one label per sample; this data set is multi-label")
             }
             labels += chunkLabels
-            switch try model.jacobianRows(inputs) {
+            let chunkRows = try model.jacobianRows(inputs)
+            if start == 0 {
+                // Float32 rows here, two Float64 copies in the solve (20 bytes a value): refuse before any is too large,
+                // and rows wider than the solve factors before they are all computed.
+                let width = chunkRows.count > 0 ? chunkRows.valueCount / chunkRows.count : 0
+                let gigabytes = Double(width) * Double(data.count) * 20 / 1e9
+                guard gigabytes <= maximumGigabytes else {
+                    throw GradFeatError.invalidConfiguration(String(
+                        format: "the Jacobian rows of %d samples (%d values each) need about %.1f GB, over the limit "
+                            + "of %.0f GB: train on fewer samples or linearize a smaller θ2", data.count,
+                        width, gigabytes, maximumGigabytes))
+                }
+                let factored: Int
+                switch chunkRows {
+                case let .classSeparable(phi): factored = phi.shape[1]
+                case let .dense(j): factored = j.rank == 3 ? j.shape[2] : width
+                }
+                guard factored <= maximumWidth else {
+                    throw GradFeatError.invalidConfiguration(
+                        "exact attribution factors a \(factored) × \(factored) system for this model, over the limit of "
+                            + "\(maximumWidth): linearize a smaller layer, or attribute the activation model")
+                }
+            }
+            switch chunkRows {
             case let .classSeparable(phi):
                 separable += phi.scalars
                 rowShape = Array(phi.shape.dimensions.dropFirst())
