@@ -2,6 +2,7 @@ import Foundation
 import GradFeat
 import HDF5
 import Testing
+import TestSupport
 
 /// `gradfeat attribute` end to end: an MSE activation model solved by CG on the tiny MNIST-format set, its file,
 /// and the refusal of a cross-entropy model (in `CLITests`, whose commands run one at a time in this process).
@@ -87,19 +88,8 @@ extension CLITests {
                     b[i][train.labels[r]] += phi[i] / Double(n)
                 }
             }
-            // Gaussian elimination with partial pivoting (the matrix is symmetric positive definite).
-            for column in 0..<q {
-                let pivot = (column..<q).max { abs(a[$0][column]) < abs(a[$1][column]) } ?? column
-                a.swapAt(column, pivot)
-                b.swapAt(column, pivot)
-                for row in 0..<q where row != column {
-                    let factor = a[row][column] / a[column][column]
-                    guard factor != 0 else { continue }
-                    for j in column..<q { a[row][j] -= factor * a[column][j] }
-                    for k in 0..<c { b[row][k] -= factor * b[column][k] }
-                }
-            }
-            return zip(test.phi, test.labels).map { phi, label in (0..<q).reduce(0) { $0 + phi[$1] * b[$1][label] / a[$1][$1] } }
+            let x = solveLinearSystem(a, b)
+            return zip(test.phi, test.labels).map { phi, label in (0..<q).reduce(0) { $0 + phi[$1] * x[$1][label] } }
         }
         let full = logits(Array(0..<n))
         let without = (0..<n).map { dropped in logits((0..<n).filter { $0 != dropped }) }

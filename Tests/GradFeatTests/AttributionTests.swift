@@ -2,6 +2,7 @@ import Foundation
 import GradFeat
 import Layers
 import Tensor
+import TestSupport
 import Testing
 
 /// Leave-one-out attribution against brute force: the ridge problem re-solved without each training sample.
@@ -36,7 +37,7 @@ import Testing
         let gram = rows.enumerated().map { a, ra in
             rows.enumerated().map { b, rb in dot(ra, rb) / Double(n) + (a == b ? lambda : 0) }
         }
-        let dual = SolverTests.solve(gram, targets.map { [$0[0] / Double(n)] }).map { $0[0] }
+        let dual = solveLinearSystem(gram, targets.map { [$0[0] / Double(n)] }).map { $0[0] }
         return zip(test, testLabels).map { rowsOfT, label in
             zip(rows, dual).reduce(0) { $0 + dot(rowsOfT[label], $1.0) * $1.1 }
         }

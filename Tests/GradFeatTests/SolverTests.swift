@@ -55,25 +55,7 @@ import Testing
         let (n, p, c) = (Double(x.count), x[0].count, y[0].count)
         let a = (0..<p).map { i in (0..<p).map { j in x.reduce(0) { $0 + $1[i] * $1[j] } / n + (i == j ? lambda : 0) } }
         let b = (0..<p).map { i in (0..<c).map { k in zip(x, y).reduce(0) { $0 + $1.0[i] * $1.1[k] } / n } }
-        return solve(a, b)
-    }
-
-    /// `A X = B` by Gaussian elimination with partial pivoting, in Float64.
-    static func solve(_ matrix: [[Double]], _ rightHandSides: [[Double]]) -> [[Double]] {
-        var (a, b) = (matrix, rightHandSides)
-        let (m, c) = (a.count, b[0].count)
-        for col in 0..<m {
-            let pivot = (col..<m).max { abs(a[$0][col]) < abs(a[$1][col]) }!
-            a.swapAt(col, pivot)
-            b.swapAt(col, pivot)
-            for row in 0..<m where row != col {
-                let factor = a[row][col] / a[col][col]
-                guard factor != 0 else { continue }
-                for j in col..<m { a[row][j] -= factor * a[col][j] }
-                for k in 0..<c { b[row][k] -= factor * b[col][k] }
-            }
-        }
-        return (0..<m).map { i in b[i].map { $0 / a[i][i] } }
+        return solveLinearSystem(a, b)
     }
 
     static func oneHot(_ targets: Targets, classes: Int) -> [[Double]] {
@@ -118,7 +100,7 @@ import Testing
         let targets = Self.oneHot(train.targets, classes: c).flatMap { $0 }.map { [$0] }
         // The kernel form (N·c unknowns): w = Gᵀ (G Gᵀ / N + λ)⁻¹ y / N.
         let gram = (0..<(n * c)).map { i in (0..<(n * c)).map { j in zip(rows[i], rows[j]).reduce(0) { $0 + $1.0 * $1.1 } } }
-        let dual = Self.solve(
+        let dual = solveLinearSystem(
             gram.enumerated().map { i, row in row.enumerated().map { $0.element / Double(n) + ($0.offset == i ? lambda : 0) } },
             targets.map { [$0[0] / Double(n)] }).map { $0[0] }
         let expected = (0..<p).map { j in (0..<(n * c)).reduce(0) { $0 + rows[$1][j] * dual[$1] } }
