@@ -10,24 +10,46 @@ import Tensor
 struct ExtractCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extract",
-        abstract: "Write activation features f(x) or explicit gradient features ω̄ᵀJ(x) of a data-set cache to HDF5.",
+        abstract: "Write activation features f(x), gradient features ω̄ᵀJ(x) or per-sample loss gradients of a data-set cache to HDF5.",
         discussion: """
-            Output (format gradfeat-features, version 1): /features float32 — [N, d] for activation features, \
-            [N, c, |θ2|] for gradient features (one row per class k: the gradient of (ω̄ᵀ f(x))_k with respect to \
-            the linearized layers' parameters, in the order of the `parameter_names` attribute) — and /labels as \
-            in the input. Features are those of the network as given (no standardisation); ω̄ is the head of the \
-            weights file. Gradient features cost memory c·|θ2| floats per image: keep θ2 small.
+            Output (format gradfeat-features, version 1): /features float32 — [N, d] for activation features; \
+            [N, c, D] for gradient features (row (n, k): the gradient of (ω̄ᵀ f(x_n))_k with respect to θ2, the \
+            linearized layers' parameters); [N, D] for loss-gradient (the gradient of sample n's own loss at the \
+            network's logits with respect to θ2, what torch.func.vmap(grad) gives) — and /labels as in the input. \
+            D is |θ2| (columns in the order of the `parameter_names` attribute, each weight then its bias) or, \
+            with --projection K, K: each layer's gradient M [O, I+1] projected as A M Bᵀ with seeded Gaussian \
+            factors (attributes `projection`, `projection_seed`; docs/FORMATS.md). Features are those of the \
+            network as given (no standardisation); ω̄ is the head of the weights file. Rows are computed a batch at \
+            a time (one backward pass per class, or one for the loss) and written as they come.
             """)
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable { case activation, gradient }
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case activation, gradient
+        case lossGradient = "loss-gradient"
+    }
 
     @OptionGroup var network: NetworkOptions
 
-    @Option(help: "activation (f(x)) or gradient (ω̄ᵀ J(x)).")
+    @Option(help: "activation (f(x)), gradient (ω̄ᵀ J(x), c rows an image) or loss-gradient (∇_θ2 ℓ, one row an image).")
     var features = Kind.activation
 
-    @Option(help: "Linearized layers for gradient features, comma-separated (default: the model's).")
+    @Option(help: "Linearized layers θ2 for gradient features, comma-separated (default: the model's).")
     var linearize: String?
+
+    @Option(help: "Project each gradient row to K dimensions with a seeded Kronecker-structured Gaussian (default: exact, |θ2| columns).")
+    var projection: Int?
+
+    @Option(help: "Seed of the projection's Gaussian factors.")
+    var projectionSeed: UInt64 = 0
+
+    @Option(help: "Loss of --features loss-gradient: ce, bce or mse (default: ce, or bce for multi-label data).")
+    var loss: String?
+
+    /// `--loss` parsed (validated in `validate`).
+    private var lossKind: TrainingConfiguration.LossKind? { loss.flatMap(TrainingConfiguration.LossKind.init(rawValue:)) }
+
+    @Option(help: "Images per batch of gradient rows (default: as many as keep a batch's rows under 256 MB).")
+    var batchSize: Int?
 
     @Option(help: "Data-set cache (HDF5 written by `gradfeat cache`).")
     var input: String
@@ -37,6 +59,20 @@ struct ExtractCommand: ParsableCommand {
 
     @Option(help: "Refuse to write more than this many GB of features.")
     var maxGigabytes: Double = 8
+
+    func validate() throws {
+        if let projection, projection <= 0 { throw ValidationError("--projection must be a positive dimension, got \(projection)") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        if features == .activation, projection != nil {
+            throw ValidationError("--projection applies to gradient rows: use it with --features gradient or loss-gradient")
+        }
+        if let loss, TrainingConfiguration.LossKind(rawValue: loss) == nil {
+            throw ValidationError("--loss must be ce, bce or mse, got '\(loss)'")
+        }
+        if features != .lossGradient, loss != nil {
+            throw ValidationError("--loss applies to --features loss-gradient only")
+        }
+    }
 
     func run() throws {
         guard network.weights != nil else {
@@ -50,41 +86,68 @@ struct ExtractCommand: ParsableCommand {
             classes: max(set.classCount, 1), channels: set.channels, size: images.imageShape[1], seed: 0)
         let layers = try linearize.map(commaSeparatedNames) ?? ModelZoo.defaults(for: network.modelName).linearize
 
-        let explicit = features == .gradient
-            ? ExplicitGradientFeatures(top: try LinearizedTop(base.backbone, linearize: layers), omegaBar: base.head) : nil
-        let width = explicit.map { base.classCount * $0.featureCount } ?? base.featureCount
+        var rows: GradientRows?
+        if features != .activation {
+            let top = try LinearizedTop(base.backbone, linearize: layers)
+            let map: GradientRowMap = try projection.map {
+                .projected(try KroneckerProjection(dimension: $0, top: top, seed: projectionSeed))
+            } ?? .exact
+            rows = try GradientRows(top: top, head: base.head, map: map)
+        }
+        let rowShape: [Int]
+        switch features {
+        case .activation: rowShape = [base.featureCount]
+        case .gradient: rowShape = [base.classCount, rows!.dimension]
+        case .lossGradient: rowShape = [rows!.dimension]
+        }
+        let width = rowShape.reduce(1, *)
         let gigabytes = Double(images.count) * Double(width) * 4 / 1e9
         guard gigabytes <= maxGigabytes else {
-            throw ValidationError(String(format: "the features would take %.1f GB (over --max-gigabytes %.0f): linearize fewer or smaller layers, or use fewer images", gigabytes, maxGigabytes))
+            throw ValidationError(String(format: "the features would take %.1f GB (over --max-gigabytes %.0f): %@, or use fewer images", gigabytes, maxGigabytes, features == .activation ? "choose a smaller network" : "linearize fewer or smaller layers, or project them (--projection 4096)"))
         }
+        let lossFunction = try features == .lossGradient
+            ? TrainingConfiguration.LossKind.loss(lossKind, for: try images.batch([0]).targets) : nil
+        // A batch's rows stay under 256 MB (and its im2col columns with them), whatever |θ2|.
+        let batchSize = batchSize ?? (rows == nil ? 256 : max(1, min(64, (256 << 20) / max(1, 4 * width))))
         let clock = Date()
         let progress = ProgressReporter("extract", total: images.count, unit: "img")
-        let batchSize = explicit == nil ? 256 : 16
-        var values = [Float]()
-        values.reserveCapacity(images.count * width)
         let backbone = try base.backbone.foldingBatchNorm()
-        for start in stride(from: 0, to: images.count, by: batchSize) {
-            let x = try images.batch(Array(start..<min(start + batchSize, images.count))).inputs
-            let f = try explicit.map { try $0.gradientFeatures(x) } ?? backbone.forward(x)
-            values.append(contentsOf: f.scalars)
-            progress.update(min(start + batchSize, images.count))
-        }
-        let shape = explicit.map { [images.count, base.classCount, $0.featureCount] } ?? [images.count, width]
         let url = URL(fileURLWithPath: output)
         try HDF5File.writeAtomically(to: url, format: "gradfeat-features", version: 1) { file in
             try file.setAttribute("model", network.modelName)
             try file.setAttribute("kind", features.rawValue)
             try file.setAttribute("source", input)
-            if let explicit {
-                try file.setAttribute("parameter_names", explicit.top.parameterNames)
+            if let rows {
+                try file.setAttribute("parameter_names", rows.top.parameterNames)
+                if case let .projected(projection) = rows.map {
+                    try file.setAttribute("projection", projection.dimension)
+                    try file.setAttribute("projection_seed", Int(projection.seed))
+                    try file.setAttribute("projection_blocks",
+                                          projection.blocks.flatMap { [$0.outputFactor.shape[0], $0.inputFactor.shape[0]] })
+                }
+                if let lossFunction { try file.setAttribute("loss", String(describing: type(of: lossFunction))) }
             }
-            try file.createDataset("features", values: values, shape: shape)
+            let dataset = try file.createDataset("features", elementType: .float32, shape: [images.count] + rowShape)
+            for start in stride(from: 0, to: images.count, by: batchSize) {
+                let batch = try images.batch(Array(start..<min(start + batchSize, images.count)))
+                let values: Tensor
+                switch (features, rows) {
+                case let (.gradient, rows?): values = try rows.jacobianRows(batch.inputs)
+                case let (.lossGradient, rows?):
+                    values = try rows.lossGradients(batch.inputs, targets: batch.targets, loss: lossFunction!)
+                default: values = try backbone.forward(batch.inputs)
+                }
+                try dataset.write(rows: start, values.scalars)
+                progress.update(min(start + batchSize, images.count))
+            }
             switch set.labels {
             case let .single(labels): try file.createDataset("labels", values: labels)
             case let .multi(flags): try file.createDataset("labels", values: flags, shape: [set.count, set.classCount])
             }
         }
-        print(String(format: "extracted %@ features %@ of %d images in %.1f s → %@", features.rawValue,
-                     shape.description, images.count, Date().timeIntervalSince(clock), output))
+        let seconds = Date().timeIntervalSince(clock)
+        print(String(format: "extracted %@ features %@ of %d images in %.1f s (%.0f img/s) → %@", features.rawValue,
+                     ([images.count] + rowShape).description, images.count, seconds,
+                     Double(images.count) / max(seconds, 1e-9), output))
     }
 }

@@ -34,6 +34,13 @@ extension Head {
     /// The number of trainable scalars.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
+    /// `∂L/∂f = (∂h/∂f (f))ᵀ g` for the logits' cotangent `g` [N, c]: `g ω̄` directly for the linear head
+    /// (skipping the parameter gradient its `vjp` would also compute).
+    public func featureGradient(at features: Tensor, logitsGradient g: Tensor) throws -> Tensor {
+        if let linear = self as? LinearHead { return featureCotangent(g, headWeight: linear.weight) }
+        return try vjp(at: features, cotangent: g).features
+    }
+
     /// Throws a shape error naming the head when `features` is not [N, featureCount].
     public func checkFeatures(_ features: Tensor, _ what: String = "head features") throws {
         guard features.shape.rank == 2, features.shape[1] == featureCount else {

@@ -134,3 +134,28 @@ public struct LinearizedTop: Sendable {
         return perChild.flatMap { $0 }
     }
 }
+
+extension LinearizedTop {
+    /// The factors of every sample's `J(x_n)ᵀ c_n` (the gradient with respect to θ2 of `⟨c_n, f(x_n)⟩`), one per
+    /// weight-and-bias layer of θ2 in θ2's order, from the record of `apply`: one backward pass for the batch.
+    public func perSampleFactors(_ record: Record, cotangent: Tensor) throws -> [SampleGradientFactors] {
+        var gradient = cotangent
+        var perChild: [[SampleGradientFactors]] = Array(repeating: [], count: layers.layers.count)
+        let first = firstLinearized
+        for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
+            let layer = layers.layers[i].layer
+            let needInput = i > first
+            if linearized[i] {
+                let result = try layer.perSampleGradients(
+                    record.children[i], outputGradient: gradient, needInputGradient: needInput)
+                perChild[i] = result.factors
+                if needInput { gradient = result.input! }
+            } else {
+                let result = try layer.vjp(record.children[i], outputGradient: gradient, needInputGradient: true,
+                                           mode: .evaluation)
+                gradient = result.input!
+            }
+        }
+        return perChild.flatMap { $0 }
+    }
+}

@@ -4,8 +4,8 @@ import Tensor
 /// The gradient model with its features materialised: for each sample the matrix `G(x) = ω̄ᵀ J(x)` [c, |θ2|],
 /// and logits `G(x) w2`.
 ///
-/// Costs one backward pass per sample and class, and memory c·|θ2| per sample, so it suits small θ2: for checking
-/// the implicit models, and for researchers who want the raw gradient features (kernels, SVMs, `gradfeat extract`).
+/// Costs c backward passes of each batch and memory c·|θ2| per sample, so it suits small θ2: for checking the
+/// implicit models, and for researchers who want the raw gradient features (kernels, SVMs, `gradfeat extract`).
 public struct ExplicitGradientFeatures: FeatureExtractor {
     public var top: LinearizedTop
     public var omegaBar: LinearHead
@@ -24,26 +24,10 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
     }
     public var featureCount: Int { weights.count }
 
-    /// `G(x)` for a batch: [N, c, |θ2|], row (n, k) the gradient of `(ω̄ᵀ f(x_n))_k` with respect to θ2.
+    /// `G(x)` for a batch: [N, c, |θ2|], row (n, k) the gradient of `(ω̄ᵀ f(x_n))_k` with respect to θ2, from one
+    /// forward pass and c backward passes of the batch (`GradientRows`).
     public func gradientFeatures(_ input: Tensor) throws -> Tensor {
-        let (n, c, p) = (input.shape[0], omegaBar.classCount, featureCount)
-        var result = Tensor.zeros([n, c, p])
-        for sample in 0..<n {
-            let x = input.rows(sample..<(sample + 1))
-            let pass = try top.apply(x, parameterTangent: nil)
-            for k in 0..<c {
-                var onehot = Tensor.zeros([1, c])
-                onehot.scalars[k] = 1
-                let cotangent = featureCotangent(onehot, headWeight: omegaBar.weight)
-                let gradient = try top.parameterGradients(pass.record, cotangent: cotangent)
-                var offset = (sample * c + k) * p
-                for tensor in gradient {
-                    result.scalars.replaceSubrange(offset..<(offset + tensor.count), with: tensor.scalars)
-                    offset += tensor.count
-                }
-            }
-        }
-        return result
+        try GradientRows(top: top, head: omegaBar).jacobianRows(input)
     }
 
     /// The gradient features `G(x)` as rows [N·c, |θ2|].

@@ -50,12 +50,7 @@ public struct GradientFeatures: StoredParameterExtractor {
 
     public func parameterGradients(_ output: ExtractorOutput<TopPass>, logitsGradient: Tensor) throws -> [Tensor] {
         // ∂L/∂ḟ = (∂ω̄/∂f)ᵀ g (g ω̄ for the linear head), then the adjoint of w2 ↦ ḟ.
-        let cotangent: Tensor
-        if let linear = omegaBar as? LinearHead {
-            cotangent = featureCotangent(logitsGradient, headWeight: linear.weight)  // skips the unused ∂L/∂ω̄
-        } else {
-            cotangent = try omegaBar.vjp(at: output.pass.features, cotangent: logitsGradient).features
-        }
+        let cotangent = try omegaBar.featureGradient(at: output.pass.features, logitsGradient: logitsGradient)
         return try top.parameterGradients(output.pass.record, cotangent: cotangent, scales: scales)
     }
 }
