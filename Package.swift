@@ -103,6 +103,9 @@ let package = Package(
             name: "StepBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/StepBench"),
         .executableTarget(
             name: "SolverBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/SolverBench"),
+        .executableTarget(
+            name: "SampleGradientBench", dependencies: ["GradFeat", "Layers", "Tensor"],
+            path: "Benchmarks/SampleGradientBench"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),

@@ -127,6 +127,17 @@ public enum StepBenchmark {
                 iteration += 1
             }
         }
+        let (seconds, steps) = try medianSeconds(minSeconds: minSeconds, minSteps: minSteps, warmup: warmup, body)
+        let peak = memoryMB("VmHWM")
+        return Result(
+            row: row, seconds: seconds, steps: steps, flopsPerImage: flops,
+            peakMB: peak, deltaMB: max(0, peak - residentBefore))
+    }
+
+    /// The median time of `body` after `warmup` untimed calls, over at least `minSteps` calls and `minSeconds`.
+    public static func medianSeconds(
+        minSeconds: Double = 2, minSteps: Int = 5, warmup: Int = 2, _ body: () throws -> Void
+    ) rethrows -> (seconds: Double, steps: Int) {
         for _ in 0..<warmup { try body() }
         var times: [Double] = []
         let start = DispatchTime.now().uptimeNanoseconds
@@ -135,10 +146,7 @@ public enum StepBenchmark {
             try body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        let peak = memoryMB("VmHWM")
-        return Result(
-            row: row, seconds: times.sorted()[times.count / 2], steps: times.count, flopsPerImage: flops,
-            peakMB: peak, deltaMB: max(0, peak - residentBefore))
+        return (times.sorted()[times.count / 2], times.count)
     }
 
     static func makeExtractor(_ row: Row, network: Network) throws -> any FeatureExtractor {
