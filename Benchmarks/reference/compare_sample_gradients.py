@@ -61,7 +61,7 @@ for turn in range(a.rounds):
         for side in ((0, 1) if first_ours else (1, 0)):
             cells[(mine, theirs)][side].append(ours(mine) if side == 0 else torch(theirs))
 
-print(f"\nbigan-cifar conv5 (|θ2| = 2,098,688), batch {a.batch}, K = {a.projection}, threads {a.threads}; "
+print(f"\nbigan-cifar conv5 (|θ2| = 2,097,664), batch {a.batch}, K = {a.projection}, threads {a.threads}; "
       f"median of {a.rounds} round(s)")
 print("| ours | img/s | PyTorch | img/s | ours/PyTorch |")
 print("|---|---|---|---|---|")
