@@ -24,7 +24,7 @@ public struct GradFeatCLI: ParsableCommand {
         subcommands: [
             DemoCommand.self, CacheCommand.self, PretrainCommand.self, TrainCommand.self, FinetuneCommand.self,
             EvalCommand.self, ReportCommand.self, ExtractCommand.self, ListCommand.self, BenchCommand.self,
-            ImportCommand.self, PredictCommand.self, NewPluginCommand.self, AttributeCommand.self,
+            ImportCommand.self, PredictCommand.self, NewPluginCommand.self, AttributeCommand.self, DiagnoseCommand.self,
         ])
 
     /// The registries the commands read names from.

@@ -43,6 +43,23 @@ public struct InMemoryBatches: BatchSource {
 }
 
 extension Targets {
+    /// The targets of consecutive batches as one (all of one kind; real-valued targets are refused).
+    public static func concatenating(_ parts: [Targets]) throws -> Targets {
+        var labels: [Int] = [], flags: [Int8] = []
+        var classCount: Int?
+        for part in parts {
+            switch part {
+            case let .classes(some) where classCount == nil: labels += some
+            case let .multiLabel(some, k) where labels.isEmpty && (classCount ?? k) == k:
+                flags += some
+                classCount = k
+            default:
+                throw GradFeatError.invalidConfiguration("targets of different kinds cannot be joined into one set")
+            }
+        }
+        return classCount.map { .multiLabel(flags: flags, classCount: $0) } ?? .classes(labels)
+    }
+
     /// The targets of the samples at `indices`.
     public func gathering(_ indices: [Int]) -> Targets {
         switch self {
