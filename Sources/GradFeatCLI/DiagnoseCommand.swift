@@ -51,7 +51,9 @@ struct DiagnoseCommand: ParsableCommand {
 
     func validate() throws {
         if let testSize, testSize <= 0 { throw ValidationError("--test-size must be positive, got \(testSize)") }
-        guard kernelSamples >= 2 else { throw ValidationError("--kernel-samples must be at least 2, got \(kernelSamples)") }
+        guard (2...KernelAlignment.maximumSamples).contains(kernelSamples) else {
+            throw ValidationError("--kernel-samples must be 2 to \(KernelAlignment.maximumSamples), got \(kernelSamples)")
+        }
         guard projection > 0 else { throw ValidationError("--projection must be positive, got \(projection)") }
     }
 
@@ -82,11 +84,20 @@ struct DiagnoseCommand: ParsableCommand {
                 fix: "this run trained \(record.extractors.joined(separator: ", ")); diagnose a gradient or gradfeat model "
                     + "with --extractor, or train one into \(run.url.path)")
         }
+        // The built-in models without a gradient term are refused before anything is read or locked.
+        guard !["activation", "finetune"].contains(name) else {
+            throw GradFeatError.invalidConfiguration(
+                "'\(name)' has no gradient term to diagnose: choose a gradient or gradfeat model with --extractor")
+        }
         let outputFolder = output.map { URL(fileURLWithPath: $0) } ?? run.url
         let lock = try RunLock(outputFolder)
         defer { withExtendedLifetime(lock) {} }
         let layout = try run.layout(model: record.model, record: record)
         let (base, train, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
+        guard train.count >= 2, test.count > 0 else {
+            throw GradFeatError.invalidConfiguration(
+                "\(run.url.path) has \(train.count) training and \(test.count) test images: diagnose needs at least 2 and 1")
+        }
         let trained = try run.rebuild(
             checkpoint: run.checkpoint(name), network: try run.featureNetwork(base, layout: layout), layout: layout,
             record: record, fallbackOmegaBar: base.head, registry: GradFeatCLI.plugins.extractors)
@@ -100,7 +111,13 @@ struct DiagnoseCommand: ParsableCommand {
                 "'\(name)' has no gradient term to diagnose: choose a gradient or gradfeat model with --extractor")
         }
         let diagnostics = try LinearizationDiagnostics(model)
-        let testData = SubsetBatches(test, indices: Array(0..<min(testSize ?? test.count, test.count)))
+        // Evenly spaced through the test set, so a class-sorted set is sampled across its classes.
+        let testCount = min(testSize ?? test.count, test.count)
+        let testData = SubsetBatches(test, indices: (0..<testCount).map { $0 * test.count / testCount })
+        let rawTop = try LinearizedTop(try base.top(splitAt: layout.split), linearize: layout.linearize)
+        // The projections first: a --projection that does not fit is refused before the long passes.
+        let ntkProjection = try KroneckerProjection(dimension: projection, top: model.top, seed: 0)
+        let scoreProjection = try KroneckerProjection(dimension: projection, top: rawTop, seed: 0)
         if !quiet { note("diagnose: linearization gap on \(testData.count) test images at \(Self.grid.count) values of t") }
         let gap = try diagnostics.gap(on: testData, grid: Self.grid)
         if !quiet { note("diagnose: per-layer shares of the gradient term") }
@@ -110,9 +127,10 @@ struct DiagnoseCommand: ParsableCommand {
         let indices = (0..<m).map { $0 * train.count / m }
         let sample = try train.batch(indices)
         if !quiet { note("diagnose: kernel alignments on \(m) training images (NTK rows projected to \(projection))") }
+        // The NTK of w2 as trained: with respect to the stored values (the parametrization's factors in).
         let ntkRows = try GradientRows(
-            top: model.top, head: model.omegaBar,
-            map: .projected(try KroneckerProjection(dimension: projection, top: model.top, seed: 0)))
+            top: model.top, head: model.omegaBar, scales: model.parametrization.scales(for: model.top.zeroTangent),
+            map: .projected(ntkProjection))
         var rows: [Float] = []
         for start in stride(from: 0, to: m, by: 64) {
             let slice = sample.inputs.rows(start..<min(start + 64, m))
@@ -124,13 +142,12 @@ struct DiagnoseCommand: ParsableCommand {
             rows: try model.top.apply(sample.inputs, parameterTangent: nil).value, targets: sample.targets,
             classes: train.classCount)
         // The pre-training score on the network's own top (no standardisation, no head), as for any candidate.
-        let rawTop = try LinearizedTop(try base.top(splitAt: layout.split), linearize: layout.linearize)
-        func score(_ top: LinearizedTop, _ inputs: Tensor) throws -> Double {
+        func score(_ inputs: Tensor, _ targets: Targets) throws -> Double {
             try KernelAlignment.gradientKernelScore(
-                top: top, inputs: inputs, targets: sample.targets, classes: train.classCount,
-                map: .projected(try KroneckerProjection(dimension: projection, top: top, seed: 0)))
+                top: rawTop, inputs: inputs, targets: targets, classes: train.classCount,
+                map: .projected(scoreProjection))
         }
-        var pretrainedScore = try score(rawTop, sample.inputs)
+        var pretrainedScore = try score(sample.inputs, sample.targets)
         var randomScore: Double?
         if compareRandom {
             if !quiet { note("diagnose: reading \(record.dataset) again for the network with θ1 re-initialised") }
@@ -141,13 +158,13 @@ struct DiagnoseCommand: ParsableCommand {
             let loaded = try ExperimentData.load(
                 dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
                 plugins: GradFeatCLI.plugins, quiet: quiet)
-            let images = try loaded.train.batch(indices).inputs
+            let images = try loaded.train.batch(indices)
             let shape = try record.inputShape ?? { throw GradFeatError.invalidConfiguration("the run records no input shape") }()
             let random = try ModelZoo.make(record.model, classes: train.classCount, inputChannels: shape[0],
                                            inputSize: shape[1], seed: record.seed &+ 1)
             // The same images through the pre-trained and through a random θ1, into the same θ2.
-            pretrainedScore = try score(rawTop, try base.bottom(splitAt: layout.split).forward(images))
-            randomScore = try score(rawTop, try random.bottom(splitAt: layout.split).forward(images))
+            pretrainedScore = try score(try base.bottom(splitAt: layout.split).forward(images.inputs), images.targets)
+            randomScore = try score(try random.bottom(splitAt: layout.split).forward(images.inputs), images.targets)
         }
 
         let report = Report(
@@ -156,9 +173,13 @@ struct DiagnoseCommand: ParsableCommand {
             activationAlignment: activation, gradientKernelScore: pretrainedScore,
             gradientKernelScoreRandomTheta1: randomScore)
         let markdown = Self.markdown(report, model: record.model, split: layout.split)
-        try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+        // Encoded before anything is written (JSON refuses a NaN: an mAP with no positive in the test images).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
         try writeAtomically(markdown, to: outputFolder.appendingPathComponent("diagnostics.md"))
-        try writeJSON(report, to: outputFolder.appendingPathComponent("diagnostics.json"))
+        try writeAtomically(json, to: outputFolder.appendingPathComponent("diagnostics.json"))
         let gapPlot = SVGPlot(title: "Linearization gap of \(name)", xLabel: "t (θ2 = θ̄2 + t·w2)",
                               yLabel: "‖F_net − L‖ / ‖L − F(θ̄)‖", series: [("relative gap", gap.map { ($0.t, $0.relativeGap) })])
         try writeAtomically(gapPlot.render(), to: outputFolder.appendingPathComponent("diagnostics-gap.svg"))

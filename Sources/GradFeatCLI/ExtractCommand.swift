@@ -79,6 +79,9 @@ struct ExtractCommand: ParsableCommand {
             throw ValidationError("--weights is required: features of a random network are rarely what you want")
         }
         let set = try ExperimentData.readCache(input, option: "--input")
+        guard set.count > 0 else {
+            throw ValidationError("--input \(input) holds no images: cache a split that has some (gradfeat cache --split …)")
+        }
         let model = try ModelZoo.metadata(for: network.modelName)
         var images = try ImageBatches(set, scaling: model.inputScaling)
         images = images.padded(by: ImageBatches.paddingBorder(from: images.imageShape[1], to: model.inputShape[1]))
@@ -107,8 +110,18 @@ struct ExtractCommand: ParsableCommand {
         }
         let lossFunction = try features == .lossGradient
             ? TrainingConfiguration.LossKind.loss(lossKind, for: try images.batch([0]).targets) : nil
-        // A batch's rows stay under 256 MB (and its im2col columns with them), whatever |θ2|.
-        let batchSize = batchSize ?? (rows == nil ? 256 : max(1, min(64, (256 << 20) / max(1, 4 * width))))
+        // A batch's rows and its layers' per-sample factors (δ and im2col columns, measured on one image) stay
+        // under 256 MB by default and under 4 GB whatever --batch-size says.
+        var bytesPerImage = 4 * width
+        if let rows {
+            let probe = try rows.top.apply(try images.batch([0]).inputs, parameterTangent: nil)
+            let factors = try rows.top.perSampleFactors(probe.record, cotangent: .zeros(like: probe.value))
+            bytesPerImage += 4 * factors.reduce(0) { $0 + $1.outputGradient.count + $1.inputColumns.count }
+        }
+        let batchSize = batchSize ?? (rows == nil ? 256 : max(1, min(64, (256 << 20) / bytesPerImage)))
+        guard Double(batchSize) * Double(bytesPerImage) <= 4 * Double(1 << 30) else {
+            throw ValidationError(String(format: "--batch-size %d needs %.1f GB for a batch's rows and per-sample factors; choose at most %d", batchSize, Double(batchSize * bytesPerImage) / Double(1 << 30), max(1, (4 << 30) / bytesPerImage)))
+        }
         let clock = Date()
         let progress = ProgressReporter("extract", total: images.count, unit: "img")
         let backbone = try base.backbone.foldingBatchNorm()
@@ -121,7 +134,7 @@ struct ExtractCommand: ParsableCommand {
                 try file.setAttribute("parameter_names", rows.top.parameterNames)
                 if case let .projected(projection) = rows.map {
                     try file.setAttribute("projection", projection.dimension)
-                    try file.setAttribute("projection_seed", Int(projection.seed))
+                    try file.setAttribute("projection_seed", String(projection.seed))  // a UInt64: as text
                     try file.setAttribute("projection_blocks",
                                           projection.blocks.flatMap { [$0.outputFactor.shape[0], $0.inputFactor.shape[0]] })
                 }

@@ -92,9 +92,14 @@ extension Conv2D: PerSampleGradientLayer {
         let geometry = try geometry(for: record.input.shape)
         try outputGradient.check(geometry.outputShape, "Conv2D output gradient")
         var dInput = needInputGradient ? Tensor.uninitialized(record.input.shape) : nil
-        var columns = Tensor.uninitialized([geometry.batch, geometry.patchSize, geometry.positions])
+        let columnShape: Shape = [geometry.batch, geometry.patchSize, geometry.positions]
+        // A kernel over the whole input: the patch is the sample as it lies (no copy).
+        var columns = geometry.path == .wholeInput
+            ? try record.input.reshaped(columnShape) : Tensor.uninitialized(columnShape)
         record.input.withUnsafeBufferPointer { x in
-            columns.withUnsafeMutableBufferPointer { geometry.sampleColumns(x.baseAddress!, into: $0.baseAddress!) }
+            if geometry.path != .wholeInput {
+                columns.withUnsafeMutableBufferPointer { geometry.sampleColumns(x.baseAddress!, into: $0.baseAddress!) }
+            }
             if dInput != nil {
                 outputGradient.withUnsafeBufferPointer { g in
                     weight.withUnsafeBufferPointer { w in
@@ -175,5 +180,20 @@ extension Residual: PerSampleGradientLayer {
             try dx?.add(g)
         }
         return PerSampleGradients(input: dx, factors: factors)
+    }
+}
+
+extension Layer {
+    /// Whether `perSampleGradients` runs on this layer: it has no parameters, or it is a `PerSampleGradientLayer`
+    /// (for `Sequential` and `Residual`: whose children all are, or have no parameters).
+    public var supportsPerSampleGradients: Bool {
+        if parameters.isEmpty { return true }
+        if let sequential = self as? Sequential {
+            return sequential.layers.allSatisfy { $0.layer.supportsPerSampleGradients }
+        }
+        if let residual = self as? Residual {
+            return residual.body.supportsPerSampleGradients && (residual.shortcut?.supportsPerSampleGradients ?? true)
+        }
+        return self is any PerSampleGradientLayer
     }
 }

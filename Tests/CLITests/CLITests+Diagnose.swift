@@ -14,7 +14,7 @@ extension CLITests {
                                "activation,gradfeat", "--linearize", "conv4,conv5", "--niter", "20", "--quiet",
                                "--output", run.path])
         try CLITests.gradfeat(["diagnose", "--run", run.path, "--kernel-samples", "40", "--projection", "512",
-                               "--quiet"])
+                               "--compare-random", "--quiet"])
         for name in ["diagnostics.md", "diagnostics.json", "diagnostics-gap.svg", "diagnostics-accuracy.svg"] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(name).path), "\(name) missing")
         }
@@ -23,7 +23,10 @@ extension CLITests {
         #expect(report.extractor == "gradfeat" && report.gap.count == DiagnoseCommand.grid.count)
         #expect(report.shares.map(\.layer) == ["conv4", "conv5"])
         #expect(abs(report.shares.reduce(0) { $0 + $1.share } - 1) < 1e-3, "shares \(report.shares)")
-        #expect([report.ntkAlignment, report.activationAlignment, report.gradientKernelScore].allSatisfy { abs($0) <= 1 })
+        #expect([report.ntkAlignment, report.activationAlignment, report.gradientKernelScore,
+                 report.gradientKernelScoreRandomTheta1 ?? .nan].allSatisfy { $0.isFinite && $0 != 0 })
+        #expect(report.gap.allSatisfy { $0.relativeGap.isFinite } && report.gap[0].relativeGap < report.gap.last!.relativeGap,
+                "gap \(report.gap.map(\.relativeGap))")
 
         // The activation model has no gradient term; a missing model is named with the ones there are.
         let other = root.appendingPathComponent("other")

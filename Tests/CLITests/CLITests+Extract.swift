@@ -56,11 +56,12 @@ extension CLITests {
         #expect(error < 1e-4, "loss gradients against the weighted gradient features: relative error \(error)")
 
         let refused = root.appendingPathComponent("too-large.h5")
-        #expect(throws: (any Error).self) {
+        let refusal = #expect(throws: (any Error).self) {
             try CLITests.gradfeat(["extract"] + network + ["--features", "gradient", "--linearize", "conv3",
                                                            "--projection", "\(p + 1)", "--input", data,
                                                            "--output", refused.path])
         }
+        #expect(refusal.map { "\($0)".contains("--projection \(p + 1) is larger than |θ2|") } == true)
         #expect(!FileManager.default.fileExists(atPath: refused.path))
     }
 }

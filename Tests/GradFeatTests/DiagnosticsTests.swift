@@ -64,17 +64,26 @@ import Testing
         #expect(abs(shares[0].share) < 1e-9 && abs(shares[1].share - 1) < 1e-5, "\(shares)")
     }
 
+    /// 1 for the labels' own kernel, near 0 for noise (n = 400, D = 20: the noise's expected alignment is about
+    /// 0.02), in between for labels plus noise.
     @Test func alignmentIsOneForTheLabelKernelAndSmallForNoise() throws {
-        let labels = (0..<120).map { $0 % 4 }
-        let onehot = try Tensor(shape: [120, 4], scalars: labels.flatMap { l in (0..<4).map { $0 == l ? 2 : 0 } })
+        let labels = (0..<400).map { $0 % 4 }
+        let onehot = try Tensor(shape: [400, 4], scalars: labels.flatMap { l in (0..<4).map { $0 == l ? 2 : 0 } })
         #expect(abs(try KernelAlignment.centred(rows: onehot, targets: .classes(labels), classes: 4) - 1) < 1e-6)
         var rng = SeededRandom(seed: 1)
-        let noise = randomTensor([120, 50], &rng)
-        #expect(abs(try KernelAlignment.centred(rows: noise, targets: .classes(labels), classes: 4)) < 0.1)
-        // Label information plus noise lies in between.
+        let noise = randomTensor([400, 20], &rng)
+        let none = try KernelAlignment.centred(rows: noise, targets: .classes(labels), classes: 4)
+        #expect(abs(none) < 0.06, "alignment of noise \(none)")
         var mixed = noise
-        for (i, l) in labels.enumerated() { mixed.scalars[i * 50 + l] += 3 }
+        for (i, l) in labels.enumerated() { mixed.scalars[i * 20 + l] += 3 }
         let between = try KernelAlignment.centred(rows: mixed, targets: .classes(labels), classes: 4)
         #expect(between > 0.2 && between < 1, "alignment \(between)")
+        // A shift of every row changes nothing (the kernel is centred), and a label out of range is refused.
+        var shifted = mixed
+        for i in 0..<shifted.count { shifted.scalars[i] += 50 }
+        #expect(abs(try KernelAlignment.centred(rows: shifted, targets: .classes(labels), classes: 4) - between) < 1e-4)
+        #expect(throws: GradFeatError.self) {
+            try KernelAlignment.centred(rows: noise, targets: .classes(labels.map { $0 + 1 }), classes: 4)
+        }
     }
 }

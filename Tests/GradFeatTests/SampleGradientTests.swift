@@ -9,21 +9,7 @@ import Testing
 @Suite struct SampleGradientTests {
     /// `G(x)` by one backward pass per sample and class (the batched path's independent reference): [N, c, |θ2|].
     static func onePassPerSampleAndClass(_ top: LinearizedTop, head: LinearHead, _ input: Tensor) throws -> Tensor {
-        let (n, c) = (input.shape[0], head.classCount)
-        let p = top.parameters.reduce(0) { $0 + $1.count }
-        var result = Tensor.zeros([n, c, p])
-        for sample in 0..<n {
-            let pass = try top.apply(input.rows(sample..<(sample + 1)), parameterTangent: nil)
-            for k in 0..<c {
-                var onehot = Tensor.zeros([1, c])
-                onehot.scalars[k] = 1
-                let gradient = try top.parameterGradients(
-                    pass.record, cotangent: featureCotangent(onehot, headWeight: head.weight))
-                result.scalars.replaceSubrange(((sample * c + k) * p)..<((sample * c + k + 1) * p),
-                                               with: gradient.flatMap(\.scalars))
-            }
-        }
-        return result
+        try ExplicitGradientFeatures(top: top, omegaBar: head).gradientFeaturesOnePassPerSample(input)
     }
 
     /// A top whose layers take the other two per-sample paths: a convolution whose kernel covers its input (a 1×1
@@ -92,17 +78,16 @@ import Testing
         #expect(relativeError(got, reference) < 1e-5, "relative error \(relativeError(got, reference))")
     }
 
-    /// `A M Bᵀ` for each layer's gradient matrix `M = [∂W | ∂b]`, in Double, from the exact rows.
-    static func projectByDefinition(_ exact: Tensor, top: LinearizedTop, projection: KroneckerProjection) -> [Double] {
+    /// `A M Bᵀ` for each layer's gradient matrix `M = [∂W | ∂b]`, in Double, from the exact rows; the layers'
+    /// shapes from their factors (`factors`, any batch), not from θ2's tensors.
+    static func projectByDefinition(_ exact: Tensor, factors: [SampleGradientFactors],
+                                    projection: KroneckerProjection) -> [Double] {
         let (n, width) = (exact.shape[0], exact.shape[1])
-        let tensors = top.parameters
         var result: [Double] = []
         for sample in 0..<n {
-            var (offset, index) = (sample * width, 0)
-            for block in projection.blocks {
-                let o = tensors[index].shape[0], i = tensors[index].count / o
-                let hasBias = index + 1 < tensors.count && tensors[index + 1].rank == 1
-                index += hasBias ? 2 : 1
+            var offset = sample * width
+            for (block, factor) in zip(projection.blocks, factors) {
+                let (o, i, hasBias) = (factor.outputs, factor.inputs, factor.hasBias)
                 let columns = i + (hasBias ? 1 : 0)
                 func m(_ row: Int, _ column: Int) -> Double {
                     Double(column < i ? exact.scalars[offset + row * i + column] : exact.scalars[offset + o * i + row])
@@ -120,19 +105,23 @@ import Testing
                         result.append(sum)
                     }
                 }
-                offset += o * i + (hasBias ? o : 0)
+                offset += factor.parameterCount
             }
         }
         return result
     }
 
-    @Test(arguments: [false, true])
-    func projectedRowsAreTheKroneckerProjectionOfTheExactRows(denseTop: Bool) throws {
+    /// Projected rows against the definition, for both per-sample paths and with the NTK factors (weight and bias
+    /// factors differ there, so exchanging them would show).
+    @Test(arguments: [false, true], Parametrization.allCases)
+    func projectedRowsAreTheKroneckerProjectionOfTheExactRows(denseTop: Bool, parametrization: Parametrization) throws {
         let (top, head, x) = try denseTop ? Self.denseTop() : Self.smallTop(split: "block", linearize: ["block", "conv3"])
-        let layerCount = top.parameters.filter { $0.rank >= 2 }.count
-        let projection = try KroneckerProjection(dimension: 4 * layerCount, top: top, seed: 5)
-        let exact = try GradientRows(top: top, head: head)
-        let projected = try GradientRows(top: top, head: head, map: .projected(projection))
+        let scales = parametrization.scales(for: top.parameters)
+        let pass = try top.apply(x, parameterTangent: nil)
+        let factors = try top.perSampleFactors(pass.record, cotangent: .zeros(like: pass.value))
+        let projection = try KroneckerProjection(dimension: 4 * factors.count, top: top, seed: 5)
+        let exact = try GradientRows(top: top, head: head, scales: scales)
+        let projected = try GradientRows(top: top, head: head, scales: scales, map: .projected(projection))
         let targets = Targets.classes((0..<x.shape[0]).map { $0 % 3 })
         for (got, rows) in [
             (try projected.lossGradients(x, targets: targets, loss: SoftmaxCrossEntropy()),
@@ -140,10 +129,28 @@ import Testing
             (try projected.jacobianRows(x), try exact.jacobianRows(x)),
         ] {
             let flat = try rows.reshaped([rows.count / exact.dimension, exact.dimension])
-            let expected = Self.projectByDefinition(flat, top: top, projection: projection)
+            let expected = Self.projectByDefinition(flat, factors: factors, projection: projection)
             let error = SolverTests.relative(got.scalars.map(Double.init), expected)
             #expect(got.count == expected.count && error < 1e-5, "relative error \(error)")
         }
+    }
+
+    /// A residual block with a projection shortcut (stride 2, 4 → 6 channels) and a pointwise convolution.
+    @Test func shortcutAndPointwiseRowsEqualOneBackwardPassPerSampleAndClass() throws {
+        var rng = SeededRandom(seed: 8)
+        let layers = try Sequential([
+            NamedLayer("block", Residual.basicBlock(inChannels: 4, outChannels: 6, stride: 2, rng: &rng)),
+            NamedLayer("pointwise", Conv2D(6, 5, kernel: 1, rng: &rng)),
+            NamedLayer("lrelu", LeakyReLU(slope: 0.01)),
+            NamedLayer("pool", GlobalAvgPool()),
+        ]).foldingBatchNorm()
+        let top = try LinearizedTop(layers, linearize: ["block", "pointwise"])
+        let head = LinearHead(features: 5, classes: 3, rng: &rng)
+        let x = randomTensor([4, 4, 6, 6], &rng)
+        #expect(top.supportsPerSampleGradients)
+        let batched = try GradientRows(top: top, head: head).jacobianRows(x)
+        let reference = try Self.onePassPerSampleAndClass(top, head: head, x)
+        #expect(relativeError(batched, reference) < 1e-5, "relative error \(relativeError(batched, reference))")
     }
 
     /// Random factors of one layer's per-sample gradients: δ [N, O, P] and z [N, I, P].
@@ -243,5 +250,40 @@ import Testing
         #expect(throws: GradFeatError.self) { try KroneckerProjection(dimension: 0, top: top, seed: 0) }
         // The dense layer is 5×7: 36 dimensions have no factorization a·b with a ≤ 5, b ≤ 7.
         #expect(throws: GradFeatError.self) { try KroneckerProjection(dimension: 72, top: top, seed: 0) }
+        // A linearized layer without per-sample gradients is named; the explicit model falls back to one pass per
+        // sample and class and still gives the Jacobian.
+        struct Scale: Layer {
+            var parameters: [Tensor] = [Tensor(shape: [1]) { $0[0] = 1.5 }]
+            var parameterNames: [String] { ["weight"] }
+            func outputShape(for input: Shape) throws -> Shape { input }
+            func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+                var value = input
+                value.scale(by: parameters[0].scalars[0])
+                var outputTangent = tangent.map { t -> Tensor in var t = t; t.scale(by: parameters[0].scalars[0]); return t }
+                if let parameterTangent {
+                    var extra = input
+                    extra.scale(by: parameterTangent[0].scalars[0])
+                    if outputTangent == nil { outputTangent = extra } else { try outputTangent!.add(extra) }
+                }
+                return LayerOutput(value: value, tangent: outputTangent, record: Record(input: input))
+            }
+            func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+                var dx = outputGradient
+                dx.scale(by: parameters[0].scalars[0])
+                return Gradients(input: needInputGradient ? dx : nil,
+                                 parameters: [try Tensor(shape: [1], scalars: [Float(try record.input.dot(outputGradient))])])
+            }
+        }
+        var rng = SeededRandom(seed: 4)
+        let custom = try LinearizedTop(Sequential([NamedLayer("scale", Scale()), NamedLayer("dense", Dense(inputs: 3, outputs: 2, rng: &rng))]),
+                                       linearize: ["scale", "dense"])
+        #expect(!custom.supportsPerSampleGradients)
+        let x = randomTensor([3, 3], &rng)
+        let refusal = #expect(throws: TensorError.self) {
+            try GradientRows(top: custom, head: LinearHead(features: 2, classes: 2, rng: &rng)).jacobianRows(x)
+        }
+        #expect(refusal.map { "\($0)".contains("PerSampleGradientLayer") } == true)
+        let explicit = ExplicitGradientFeatures(top: custom, omegaBar: LinearHead(features: 2, classes: 2, rng: &rng))
+        #expect(try explicit.gradientFeatures(x).shape == [3, 2, 1 + 6 + 2])
     }
 }

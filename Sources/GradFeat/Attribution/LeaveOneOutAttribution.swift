@@ -255,10 +255,9 @@ extension LeaveOneOutAttribution {
                 dense += j.scalars
                 rowShape = Array(j.shape.dimensions.dropFirst())
             }
-            // The loss's gradient is r / n for a chunk of n samples (½‖F − y‖² averaged over samples).
+            // Each sample's own gradient of ½‖F − y‖²: its residual r.
             let logits = try model.forward(inputs, mode: .evaluation).logits
-            let gradient = try loss.evaluate(logits: logits, targets: targets).gradient
-            residuals += gradient.scalars.map { Double($0) * Double(chunkLabels.count) }
+            residuals += try loss.perSampleGradients(logits: logits, targets: targets).scalars.map(Double.init)
         }
         let n = labels.count
         let rows: JacobianRows = dense.isEmpty

@@ -136,6 +136,12 @@ public struct LinearizedTop: Sendable {
 }
 
 extension LinearizedTop {
+    /// Whether every linearized layer hands out per-sample gradients (`PerSampleGradientLayer`), so that
+    /// `perSampleFactors` and `GradientRows` run on this top.
+    public var supportsPerSampleGradients: Bool {
+        zip(layers.layers, linearized).allSatisfy { child, flag in !flag || child.layer.supportsPerSampleGradients }
+    }
+
     /// The factors of every sample's `J(x_n)ᵀ c_n` (the gradient with respect to θ2 of `⟨c_n, f(x_n)⟩`), one per
     /// weight-and-bias layer of θ2 in θ2's order, from the record of `apply`: one backward pass for the batch.
     public func perSampleFactors(_ record: Record, cotangent: Tensor) throws -> [SampleGradientFactors] {

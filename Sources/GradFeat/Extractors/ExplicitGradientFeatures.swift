@@ -25,9 +25,29 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
     public var featureCount: Int { weights.count }
 
     /// `G(x)` for a batch: [N, c, |θ2|], row (n, k) the gradient of `(ω̄ᵀ f(x_n))_k` with respect to θ2, from one
-    /// forward pass and c backward passes of the batch (`GradientRows`).
+    /// forward pass and c backward passes of the batch (`GradientRows`); for a top with a linearized layer that is
+    /// no `PerSampleGradientLayer`, one backward pass per sample and class.
     public func gradientFeatures(_ input: Tensor) throws -> Tensor {
-        try GradientRows(top: top, head: omegaBar).jacobianRows(input)
+        guard top.supportsPerSampleGradients else { return try gradientFeaturesOnePassPerSample(input) }
+        return try GradientRows(top: top, head: omegaBar).jacobianRows(input)
+    }
+
+    /// `G(x)` by one backward pass per sample and class: slow, but any layer's ordinary `vjp` will do.
+    public func gradientFeaturesOnePassPerSample(_ input: Tensor) throws -> Tensor {
+        let (n, c, p) = (input.shape[0], omegaBar.classCount, featureCount)
+        var result = Tensor.zeros([n, c, p])
+        for sample in 0..<n {
+            let pass = try top.apply(input.rows(sample..<(sample + 1)), parameterTangent: nil)
+            for k in 0..<c {
+                var onehot = Tensor.zeros([1, c])
+                onehot.scalars[k] = 1
+                let gradient = try top.parameterGradients(
+                    pass.record, cotangent: featureCotangent(onehot, headWeight: omegaBar.weight))
+                result.scalars.replaceSubrange(((sample * c + k) * p)..<((sample * c + k + 1) * p),
+                                               with: gradient.flatMap(\.scalars))
+            }
+        }
+        return result
     }
 
     /// The gradient features `G(x)` as rows [N·c, |θ2|].

@@ -54,6 +54,11 @@ public struct GradientRows: Sendable {
             var onehot = Tensor.zeros([n, c])
             for row in 0..<n { onehot.scalars[row * c + k] = 1 }
             let rowsForClass = try rows(pass, logitsCotangent: onehot)
+            guard rowsForClass.shape == [n, width] else {
+                throw TensorError.invalidArgument(
+                    "the layers' per-sample gradients give rows \(rowsForClass.shape), θ2 needs [\(n), \(width)]: a "
+                        + "PerSampleGradientLayer reports factors that do not match its parameters")
+            }
             rowsForClass.withUnsafeBufferPointer { source in
                 out.withUnsafeMutableBufferPointer { target in
                     for row in 0..<n {
@@ -77,13 +82,7 @@ public struct GradientRows: Sendable {
             throw TensorError.invalidArgument(
                 "per-sample loss gradients: \(n) inputs, logits \(logits.shape), \(targets.count) targets")
         }
-        let c = logits.shape[1]
-        var perSample = Tensor.zeros([n, c])
-        for row in 0..<n {
-            let gradient = try loss.evaluate(logits: logits.rows(row..<(row + 1)), targets: targets.gathering([row]))
-                .gradient
-            perSample.scalars.replaceSubrange((row * c)..<((row + 1) * c), with: gradient.scalars)
-        }
+        let perSample = try loss.perSampleGradients(logits: logits, targets: targets)
         return try rows(pass, logitsCotangent: perSample)
     }
 }

@@ -55,7 +55,8 @@ public struct KroneckerProjection: Sendable {
                 throw GradFeatError.invalidConfiguration(
                     "--projection \(dimension) gives layer \(index + 1) (\(layer.outputs)×\(layer.columns) parameters) "
                         + "\(perLayer) dimensions, which factor into no a·b with a ≤ \(layer.outputs) and "
-                        + "b ≤ \(layer.columns); choose a power of two no larger than that layer")
+                        + "b ≤ \(layer.columns); choose K so that K/\(layers.count) is a product a·b within those "
+                        + "bounds (a power of two up to \(Self.largestSquare(layer.outputs, layer.columns)) works)")
             }
             var rng = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
             let outputFactor = Tensor.normal([a, layer.outputs], std: 1 / Float(a).squareRoot(), using: &rng)
@@ -70,6 +71,13 @@ public struct KroneckerProjection: Sendable {
     public init(dimension: Int, for factors: [SampleGradientFactors], seed: UInt64) throws {
         try self.init(dimension: dimension,
                       layers: factors.map { ($0.outputs, $0.inputs + ($0.hasBias ? 1 : 0)) }, seed: seed)
+    }
+
+    /// The largest power of two 4ʲ with 2ʲ ≤ both bounds: a share that always factors.
+    static func largestSquare(_ outputs: Int, _ columns: Int) -> Int {
+        var side = 1
+        while side * 2 <= min(outputs, columns) { side *= 2 }
+        return side * side
     }
 
     /// The divisor pair `a·b = k` closest to square with `a ≤ maxOutputs`, `b ≤ maxColumns`.

@@ -53,6 +53,8 @@ extension Targets {
             case let .multiLabel(some, k) where labels.isEmpty && (classCount ?? k) == k:
                 flags += some
                 classCount = k
+            case .values:
+                throw GradFeatError.invalidConfiguration("real-valued targets have no classes to score")
             default:
                 throw GradFeatError.invalidConfiguration("targets of different kinds cannot be joined into one set")
             }
@@ -60,18 +62,6 @@ extension Targets {
         return classCount.map { .multiLabel(flags: flags, classCount: $0) } ?? .classes(labels)
     }
 
-    /// The targets of the samples at `indices`.
-    public func gathering(_ indices: [Int]) -> Targets {
-        switch self {
-        case let .classes(labels): return .classes(indices.map { labels[$0] })
-        case let .multiLabel(flags, k):
-            var out = [Int8]()
-            out.reserveCapacity(indices.count * k)
-            for i in indices { out.append(contentsOf: flags[(i * k)..<((i + 1) * k)]) }
-            return .multiLabel(flags: out, classCount: k)
-        case let .values(tensor): return .values(tensor.gathering(rows: indices))
-        }
-    }
 }
 
 /// The seeded order of mini-batches: epoch `e` visits a permutation drawn from `(seed, e)`, batches drop the last

@@ -9,6 +9,19 @@ public enum Targets: Sendable, Equatable {
     /// Real-valued targets [N, …] (reconstruction by an autoencoder).
     case values(Tensor)
 
+    /// The targets of the samples at `indices`.
+    public func gathering(_ indices: [Int]) -> Targets {
+        switch self {
+        case let .classes(labels): return .classes(indices.map { labels[$0] })
+        case let .multiLabel(flags, k):
+            var out = [Int8]()
+            out.reserveCapacity(indices.count * k)
+            for i in indices { out.append(contentsOf: flags[(i * k)..<((i + 1) * k)]) }
+            return .multiLabel(flags: out, classCount: k)
+        case let .values(tensor): return .values(tensor.gathering(rows: indices))
+        }
+    }
+
     public var count: Int {
         switch self {
         case let .classes(labels): return labels.count
@@ -51,5 +64,21 @@ extension Loss {
                 operation: "\(name) logits", expected: [rows, classes ?? (logits.rank == 2 ? logits.shape[1] : 0)],
                 got: logits.shape)
         }
+    }
+}
+
+extension Loss {
+    /// Each sample's own loss gradient `∂ℓ(zₙ, yₙ)/∂zₙ`, [N, K]: the loss evaluated on one row at a time, so that
+    /// it holds for every loss whatever its batch normaliser (for a per-sample mean such as softmax cross-entropy
+    /// or MSE it is N times the batch gradient).
+    public func perSampleGradients(logits: Tensor, targets: Targets) throws -> Tensor {
+        try checkLogits(logits, rows: targets.count, classes: nil, "per-sample loss gradients")
+        let (n, k) = (logits.shape[0], logits.shape[1])
+        var out = Tensor.zeros([n, k])
+        for row in 0..<n {
+            let gradient = try evaluate(logits: logits.rows(row..<(row + 1)), targets: targets.gathering([row])).gradient
+            out.scalars.replaceSubrange((row * k)..<((row + 1) * k), with: gradient.scalars)
+        }
+        return out
     }
 }
