@@ -111,7 +111,6 @@ public struct LinearizedTop: Sendable {
     public func parameterGradients(
         _ record: Record, cotangent: Tensor, scales: [Float]? = nil, mode: Mode = .evaluation
     ) throws -> [Tensor] {
-        var gradient = cotangent
         var perChild: [[Tensor]] = Array(repeating: [], count: layers.layers.count)
         var offsets: [Int] = Array(repeating: 0, count: layers.layers.count)
         var offset = 0
@@ -119,19 +118,38 @@ public struct LinearizedTop: Sendable {
             offsets[i] = offset
             offset += layers.layers[i].layer.parameters.count
         }
-        let first = firstLinearized
-        for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
+        try backpropagate(record, cotangent: cotangent, mode: mode) { i, gradient, needInput in
             let layer = layers.layers[i].layer
-            let needInput = i > first
-            let childScales = linearized[i]
-                ? scales.map { Array($0[offsets[i]..<offsets[i] + layer.parameters.count]) } : nil
+            let childScales = scales.map { Array($0[offsets[i]..<offsets[i] + layer.parameters.count]) }
             let result = try layer.vjp(
                 record.children[i], outputGradient: gradient, needInputGradient: needInput,
                 scalingGradientsBy: childScales, mode: mode)
-            if linearized[i] { perChild[i] = result.parameters }
-            if needInput { gradient = result.input! }
+            perChild[i] = result.parameters
+            return result.input
         }
         return perChild.flatMap { $0 }
+    }
+
+    /// Backpropagates `cotangent` from the top down to the lowest linearized child: `linearizedChild(i, ∂L/∂output,
+    /// needInput)` handles each linearized child and returns its input gradient when `needInput`; the other children
+    /// run their ordinary `vjp`.
+    func backpropagate(
+        _ record: Record, cotangent: Tensor, mode: Mode,
+        linearizedChild: (_ index: Int, _ outputGradient: Tensor, _ needInput: Bool) throws -> Tensor?
+    ) throws {
+        var gradient = cotangent
+        let first = firstLinearized
+        for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
+            let needInput = i > first
+            let input: Tensor?
+            if linearized[i] {
+                input = try linearizedChild(i, gradient, needInput)
+            } else {
+                input = try layers.layers[i].layer.vjp(
+                    record.children[i], outputGradient: gradient, needInputGradient: true, mode: mode).input
+            }
+            if needInput { gradient = input! }
+        }
     }
 }
 
@@ -145,22 +163,12 @@ extension LinearizedTop {
     /// The factors of every sample's `J(x_n)ᵀ c_n` (the gradient with respect to θ2 of `⟨c_n, f(x_n)⟩`), one per
     /// weight-and-bias layer of θ2 in θ2's order, from the record of `apply`: one backward pass for the batch.
     public func perSampleFactors(_ record: Record, cotangent: Tensor) throws -> [SampleGradientFactors] {
-        var gradient = cotangent
         var perChild: [[SampleGradientFactors]] = Array(repeating: [], count: layers.layers.count)
-        let first = firstLinearized
-        for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
-            let layer = layers.layers[i].layer
-            let needInput = i > first
-            if linearized[i] {
-                let result = try layer.perSampleGradients(
-                    record.children[i], outputGradient: gradient, needInputGradient: needInput)
-                perChild[i] = result.factors
-                if needInput { gradient = result.input! }
-            } else {
-                let result = try layer.vjp(record.children[i], outputGradient: gradient, needInputGradient: true,
-                                           mode: .evaluation)
-                gradient = result.input!
-            }
+        try backpropagate(record, cotangent: cotangent, mode: .evaluation) { i, gradient, needInput in
+            let result = try layers.layers[i].layer.perSampleGradients(
+                record.children[i], outputGradient: gradient, needInputGradient: needInput)
+            perChild[i] = result.factors
+            return result.input
         }
         return perChild.flatMap { $0 }
     }
