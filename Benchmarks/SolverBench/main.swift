@@ -136,6 +136,8 @@ do {
     ]
     var csv = ["setting,model,test_accuracy,objective,seconds,passes,seconds_to_adam_ce_accuracy,iterations"]
     var adamAccuracy: [String: Double] = [:]
+    /// A CSV line: the setting name quoted (it holds a comma), the other fields as they are.
+    func csvLine(_ fields: [String]) -> String { (["\"\(fields[0])\""] + fields.dropFirst()).joined(separator: ",") }
     /// One table row from its CSV fields (the only place a row is formatted).
     func markdownRow(_ f: [String]) -> String {
         let number = { (i: Int) in Double(f[i]) ?? .nan }
@@ -146,14 +148,20 @@ do {
     let previous = output.appendingPathComponent("solvers.csv")
     if option("--settings") != nil, let text = try? String(contentsOf: previous, encoding: .utf8) {
         for line in text.split(separator: "\n").dropFirst() {
-            // Setting names hold a comma ("Adam, CE"): the first two fields are rejoined.
-            let parts = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 9 else { continue }
-            let fields = [parts[0] + "," + parts[1]] + parts[2...]
+            // The setting name holds a comma ("Adam, CE"): quoted by this version, bare in files of older ones.
+            let fields: [String]
+            if line.hasPrefix("\""), let close = line.dropFirst().firstIndex(of: "\"") {
+                let rest = line[line.index(after: close)...].split(separator: ",", omittingEmptySubsequences: false)
+                fields = [String(line[line.index(after: line.startIndex)..<close])] + rest.dropFirst().map(String.init)
+            } else {
+                let parts = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                fields = parts.count == 9 ? [parts[0] + "," + parts[1]] + parts[2...] : []
+            }
+            guard fields.count == 8 else { continue }
             guard !settings.contains(where: { $0.name == fields[0] }) else { continue }
             if fields[0] == "Adam, CE" { adamAccuracy[fields[1]] = Double(fields[2]) }
-            csv.append(fields.joined(separator: ","))
-            lines.append(markdownRow(Array(fields)))
+            csv.append(csvLine(fields))
+            lines.append(markdownRow(fields))
             report("kept from \(previous.path): " + lines.last!)
         }
     }
@@ -177,7 +185,7 @@ do {
             }
             let fields = [setting.name, row.extractor, "\(accuracy)", "\(value)", "\(row.seconds)", "\(passes)",
                           reached.map { String($0) } ?? "", "\(iterations)"]
-            csv.append(fields.joined(separator: ","))
+            csv.append(csvLine(fields))
             lines.append(markdownRow(fields))
             report(lines.last!)
             try save(lines, csv)
