@@ -158,6 +158,11 @@ struct DiagnoseCommand: ParsableCommand {
             let loaded = try ExperimentData.load(
                 dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
                 plugins: GradFeatCLI.plugins, quiet: quiet)
+            guard loaded.train.count == train.count else {
+                throw GradFeatError.invalidConfiguration(
+                    "\(record.dataset) now has \(loaded.train.count) training images, the run's cache \(train.count): "
+                        + "--compare-random needs the data the run was trained on")
+            }
             let images = try loaded.train.batch(indices)
             let shape = try record.inputShape ?? { throw GradFeatError.invalidConfiguration("the run records no input shape") }()
             let random = try ModelZoo.make(record.model, classes: train.classCount, inputChannels: shape[0],

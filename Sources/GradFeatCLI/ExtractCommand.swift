@@ -120,7 +120,7 @@ struct ExtractCommand: ParsableCommand {
         }
         let batchSize = batchSize ?? (rows == nil ? 256 : max(1, min(64, (256 << 20) / bytesPerImage)))
         guard Double(batchSize) * Double(bytesPerImage) <= 4 * Double(1 << 30) else {
-            throw ValidationError(String(format: "--batch-size %d needs %.1f GB for a batch's rows and per-sample factors; choose at most %d", batchSize, Double(batchSize * bytesPerImage) / Double(1 << 30), max(1, (4 << 30) / bytesPerImage)))
+            throw ValidationError(String(format: "--batch-size %d needs %.1f GB for a batch's rows and per-sample factors; choose at most %d", batchSize, Double(batchSize) * Double(bytesPerImage) / Double(1 << 30), max(1, (4 << 30) / bytesPerImage)))
         }
         let clock = Date()
         let progress = ProgressReporter("extract", total: images.count, unit: "img")
