@@ -98,10 +98,10 @@ struct ExtractCommand: ParsableCommand {
             rows = try GradientRows(top: top, head: base.head, map: map)
         }
         let rowShape: [Int]
-        switch features {
-        case .activation: rowShape = [base.featureCount]
-        case .gradient: rowShape = [base.classCount, rows!.dimension]
-        case .lossGradient: rowShape = [rows!.dimension]
+        switch (features, rows) {
+        case let (.gradient, rows?): rowShape = [base.classCount, rows.dimension]
+        case let (.lossGradient, rows?): rowShape = [rows.dimension]
+        default: rowShape = [base.featureCount]
         }
         let width = rowShape.reduce(1, *)
         let gigabytes = Double(images.count) * Double(width) * 4 / 1e9
@@ -144,10 +144,10 @@ struct ExtractCommand: ParsableCommand {
             for start in stride(from: 0, to: images.count, by: batchSize) {
                 let batch = try images.batch(Array(start..<min(start + batchSize, images.count)))
                 let values: Tensor
-                switch (features, rows) {
-                case let (.gradient, rows?): values = try rows.jacobianRows(batch.inputs)
-                case let (.lossGradient, rows?):
-                    values = try rows.lossGradients(batch.inputs, targets: batch.targets, loss: lossFunction!)
+                switch (features, rows, lossFunction) {
+                case let (.gradient, rows?, _): values = try rows.jacobianRows(batch.inputs)
+                case let (.lossGradient, rows?, loss?):
+                    values = try rows.lossGradients(batch.inputs, targets: batch.targets, loss: loss)
                 default: values = try backbone.forward(batch.inputs)
                 }
                 try dataset.write(rows: start, values.scalars)

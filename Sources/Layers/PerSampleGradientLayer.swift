@@ -66,6 +66,14 @@ public protocol PerSampleGradientLayer: Layer {
 }
 
 extension Layer {
+    /// The input gradient this layer was asked for (`input`); a layer that gave none is named instead of trapping.
+    public func requireInputGradient(_ input: Tensor?) throws -> Tensor {
+        guard let input else {
+            throw TensorError.invalidArgument("\(type(of: self)) gave no input gradient although one was asked for")
+        }
+        return input
+    }
+
     /// `perSampleVJP` for any layer: a `PerSampleGradientLayer`'s own, the ordinary `vjp` for a layer without
     /// parameters; a layer with parameters that does not conform is refused by name.
     public func perSampleGradients(
@@ -156,7 +164,7 @@ extension Sequential: PerSampleGradientLayer {
             let result = try layers[i].layer.perSampleGradients(
                 record.children[i], outputGradient: gradient, needInputGradient: needInput)
             perChild[i] = result.factors
-            if needInput { gradient = result.input! }
+            if needInput { gradient = try layers[i].layer.requireInputGradient(result.input) }
         }
         return PerSampleGradients(input: needInputGradient ? gradient : nil, factors: perChild.flatMap { $0 })
     }

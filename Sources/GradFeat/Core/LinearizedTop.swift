@@ -142,13 +142,14 @@ public struct LinearizedTop: Sendable {
         for i in stride(from: layers.layers.count - 1, through: first, by: -1) {
             let needInput = i > first
             let input: Tensor?
+            let layer = layers.layers[i].layer
             if linearized[i] {
                 input = try linearizedChild(i, gradient, needInput)
             } else {
-                input = try layers.layers[i].layer.vjp(
-                    record.children[i], outputGradient: gradient, needInputGradient: true, mode: mode).input
+                input = try layer.vjp(record.children[i], outputGradient: gradient, needInputGradient: true, mode: mode)
+                    .input
             }
-            if needInput { gradient = input! }
+            if needInput { gradient = try layer.requireInputGradient(input) }
         }
     }
 }

@@ -64,6 +64,7 @@ public struct LinearizationDiagnostics: Sendable {
             let pass = try top.apply(batch.inputs, parameterTangent: tangent)
             let base = try head.logits(pass.value)
             let g = try head.jvp(at: pass.value, tangent: pass.tangent ?? .zeros(like: pass.value))
+            let termNorm = g.scalars.reduce(0) { $0 + Double($1) * Double($1) }  // ‖L(t) − F(θ̄)‖² = t²‖g‖²
             for (index, t) in grid.enumerated() {
                 let moved = try head.logits(try movedTops[index].apply(batch.inputs, parameterTangent: nil).value)
                 var linear = base
@@ -71,8 +72,8 @@ public struct LinearizationDiagnostics: Sendable {
                 for i in 0..<moved.count {
                     let d = Double(moved.scalars[i]) - Double(linear.scalars[i])
                     difference[index] += d * d
-                    step[index] += t * t * Double(g.scalars[i]) * Double(g.scalars[i])
                 }
+                step[index] += t * t * termNorm
                 networkLogits[index] += moved.scalars
                 linearLogits[index] += linear.scalars
             }

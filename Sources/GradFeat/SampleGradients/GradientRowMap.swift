@@ -33,6 +33,7 @@ public enum GradientRowMap: Sendable {
         let n = factors.first?.samples ?? 0
         let width = dimension(for: factors)
         var out = Tensor(shape: [n, width]) { _ in }  // every element is written below
+        guard n > 0 else { return out }  // no rows (and no buffers to point into)
         var (column, scale) = (0, 0)
         for (index, factor) in factors.enumerated() {
             let weightScale = scales[scale], biasScale = factor.hasBias ? scales[scale + 1] : 0

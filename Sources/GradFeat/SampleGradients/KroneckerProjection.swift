@@ -87,7 +87,8 @@ public struct KroneckerProjection: Sendable {
         while a * a <= k {
             if k % a == 0 {
                 for (x, y) in [(a, k / a), (k / a, a)] where x <= maxOutputs && y <= maxColumns {
-                    if best == nil || abs(x - y) < abs(best!.0 - best!.1) { best = (x, y) }
+                    if let (bx, by) = best, abs(x - y) >= abs(bx - by) { continue }
+                    best = (x, y)
                 }
             }
             a += 1
