@@ -45,15 +45,70 @@ extension CLITests {
         let ratio: Double = try file.attribute("relative_gradient_norm")
         #expect(ratio < 1e-3, "the CG solution is not at the optimum: relative gradient norm \(ratio)")
 
-        // A cross-entropy model is refused with the options that would make one that qualifies.
-        let ce = root.appendingPathComponent("ce").path
-        try CLITests.gradfeat(["train"] + common + ["--niter", "3", "--output", ce])
-        let refusal = #expect(throws: GradFeatError.self) {
-            try CLITests.gradfeat(["attribute", "--run", ce, "--output", root.appendingPathComponent("ce.h5").path,
+        // Beyond the memory budget: refused without --top-k (nothing written), and named with it when even the
+        // system does not fit.
+        let small = root.appendingPathComponent("small.h5").path
+        let overBudget = #expect(throws: GradFeatError.self) {
+            try CLITests.gradfeat(["attribute", "--run", run, "--output", small, "--memory-budget", "1KB", "--quiet"])
+        }
+        #expect(overBudget.map { "\($0)".contains("--top-k") && "\($0)".contains("--memory-budget") } == true)
+        let systemOverBudget = #expect(throws: GradFeatError.self) {
+            try CLITests.gradfeat(["attribute", "--run", run, "--output", small, "--memory-budget", "1KB", "--top-k", "2",
                                    "--quiet"])
         }
-        #expect(refusal.map { "\($0)".contains("--loss mse --solver cg") } == true)
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("ce.h5").path))
+        #expect(systemOverBudget.map { "\($0)".contains("raise the budget") } == true)
+        #expect(throws: (any Error).self) {
+            try CLITests.gradfeat(["attribute", "--run", run, "--output", small, "--memory-budget", "lots", "--quiet"])
+        }
+        #expect(!FileManager.default.fileExists(atPath: small))
+
+        // A cross-entropy model is attributed by one Newton step, and the file says it is not exact.
+        let ce = root.appendingPathComponent("ce").path
+        try CLITests.gradfeat(["train"] + common + ["--niter", "3", "--output", ce])
+        let ceOutput = root.appendingPathComponent("ce.h5")
+        try CLITests.gradfeat(["attribute", "--run", ce, "--output", ceOutput.path, "--test-size", "3", "--quiet"])
+        let ceFile = try HDF5File(url: ceOutput, mode: .readOnly)
+        let exact: Int64 = try ceFile.attribute("exact")
+        #expect(exact == 0)
+        #expect(try ceFile.dataset(named: "top_indices").shape == [3, 10])
+    }
+
+    /// The implicit gradient model through projected rows (approximate), the projected-gradient model (exact),
+    /// and the refusals that name the option to use.
+    @Test func attributeProjectsTheGradientModelAndAttributesTheProjectedOneExactly() throws {
+        let root = try CLITests.workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("mse").path
+        try CLITests.gradfeat(["train", "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
+                               "--weights", root.appendingPathComponent("weights.h5").path,
+                               "--extractor", "activation,gradient,projected-gradient",
+                               "--extractor-option", "projected-gradient.dimension=16", "--loss", "mse", "--solver", "cg",
+                               "--wd", "1e-2", "--niter", "1000", "--tol", "1e-10", "--quiet", "--output", run])
+        let output = root.appendingPathComponent("a.h5")
+        let wide = #expect(throws: GradFeatError.self) {
+            try CLITests.gradfeat(["attribute", "--run", run, "--extractor", "gradient", "--output", output.path, "--quiet"])
+        }
+        #expect(wide.map { "\($0)".contains("--projection") } == true)
+        let exactRows = #expect(throws: GradFeatError.self) {
+            try CLITests.gradfeat(["attribute", "--run", run, "--extractor", "activation", "--projection", "16",
+                                   "--output", output.path, "--quiet"])
+        }
+        #expect(exactRows.map { "\($0)".contains("drop --projection") } == true)
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+
+        for (extractor, projection, isExact) in [("gradient", ["--projection", "16"], Int64(0)),
+                                                 ("projected-gradient", [], Int64(1))] {
+            try CLITests.gradfeat(["attribute", "--run", run, "--extractor", extractor, "--test-size", "4", "--top-k", "3",
+                                   "--output", output.path, "--quiet"] + projection)
+            let file = try HDF5File(url: output, mode: .readOnly)
+            let exact: Int64 = try file.attribute("exact")
+            #expect(exact == isExact, "\(extractor)")
+            let scores: [Float] = try file.dataset(named: "scores").read()
+            #expect(scores.count == 4 * 64 && scores.allSatisfy(\.isFinite))
+            #expect(scores.contains { $0 > 0 } && scores.contains { $0 < 0 }, "\(extractor): no image helps or hurts")
+            let ratio: Double = try file.attribute("relative_gradient_norm")
+            #expect(ratio < 1e-3, "\(extractor) is not at the optimum: \(ratio)")
+        }
     }
 
     /// The scores of the run's activation model (standard parametrization: φ = [f, 1]) by refitting: ridge on the

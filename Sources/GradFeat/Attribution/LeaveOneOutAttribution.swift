@@ -2,71 +2,147 @@ import Foundation
 import Layers
 import Tensor
 
-/// Exact leave-one-out data attribution for a linear model fitted to the optimum of the ridge-regularised MSE
-/// objective (`--loss mse --solver cg`; the gradients-as-features model of Mu, Liang, Li, ICLR 2020, is linear in
-/// its parameters, so this needs no retraining):
+/// Leave-one-out data attribution for a model linear in its parameters, fitted to the optimum of a ridge-regularised
+/// objective (the gradients-as-features models of Mu, Liang, Li, ICLR 2020, are linear in their parameters, so this
+/// needs no retraining):
 /// ```
-/// L(w) = (1/N) Σ_i ½‖J_i w − y_i‖² + (λ/2)‖w‖²,     H = (1/N) Σ_i J_iᵀ J_i + λ I
-/// score(t, j) = F_w*(x_t)[c_t] − F_w₋ⱼ(x_t)[c_t] = −(1/N) J_t[c_t] H⁻¹ J_jᵀ (I − M_j/N)⁻¹ r_j
-/// M_j = J_j H⁻¹ J_jᵀ,   r_j = J_j w* − y_j
+/// L(w) = (1/N) Σ_i ℓ(J_i w, y_i) + (λ/2)‖w‖²,     H = (1/N) Σ_i J_iᵀ W_i J_i + λ I
+/// score(t, j) = F_w*(x_t)[c_t] − F_w₋ⱼ(x_t)[c_t] = −(1/N) J_t[c_t] H⁻¹ J_jᵀ (I − W_j M_j/N)⁻¹ g_j
+/// M_j = J_j H⁻¹ J_jᵀ,   g_j = ∂ℓ/∂z at sample j,   W_j = ∂²ℓ/∂z² (`AttributedLoss`)
 /// ```
-/// where `w₋ⱼ` minimises L with sample j's term dropped (the factor 1/N kept), `c_t` is test sample t's label:
-/// a positive score means training sample j raises the true-class logit of t. The step from `w*` to `w₋ⱼ` is one
-/// Newton step (exact for a quadratic) with `H − J_jᵀJ_j/N` inverted by the Woodbury identity.
+/// where `w₋ⱼ` minimises L with sample j's term dropped (the factor 1/N kept) and `c_t` is test sample t's label:
+/// a positive score means training sample j raises the true-class logit of t. The score is one Newton step from
+/// `w*` with `H − J_jᵀW_jJ_j/N` inverted by the Woodbury identity: exact for the squared error (the objective is
+/// quadratic), an approximation for cross-entropy (the influence function with its leverage term).
 ///
-/// For class-separable rows (`J_i[k] = e_k ⊗ φ_i`, a linear head) `H` is `I_c ⊗ Q` with the small
-/// `Q = (1/N) ΦᵀΦ + λI`, and the score reduces to `−(1/N) φ_tᵀQ⁻¹φ_j r_{j,c_t} / (1 − φ_jᵀQ⁻¹φ_j/N)`.
+/// Two forms, both two passes over the training chunks (the Hessian, then the scores), holding one chunk's rows:
+/// - **Kronecker** — class-separable rows (`J_i[k] = e_k ⊗ φ_i`, a linear head) under the squared error: `H` is
+///   `I_c ⊗ Q` with the small `Q = (1/N) ΦᵀΦ + λI`, and the score is
+///   `−(1/N) φ_tᵀQ⁻¹φ_j · g_{j,c_t} / (1 − φ_jᵀQ⁻¹φ_j/N)`.
+/// - **Dense** — any rows `[N, c, p]` (class-separable rows under cross-entropy become `e_k ⊗ φ`, p = c·q): `H` is
+///   p × p.
+///
 /// "Exact" holds to the optimum's accuracy: `w*` from a solver that stopped at a relative residual ε carries an
-/// error of order ε into `r_j`.
+/// error of order ε into `g_j`.
 public struct LeaveOneOutAttribution: Sendable {
     /// λ, the ridge on the stored parameters (the run's `wd`).
     public var weightDecay: Double
-    /// The widest dense Jacobian (parameters p) whose `p × p` system is factored; wider ones are refused.
-    public var maximumDenseParameters: Int
+    /// The widest system (features for the Kronecker form, parameters for the dense one) factored.
+    public var maximumWidth: Int
 
-    /// The widest rows factored by default: 8,192 parameters (dense rows) or features (class-separable rows).
+    /// The widest system factored by default: 8,192 (its Cholesky factor takes 0.5 GB).
     public static let defaultMaximumWidth = 8_192
 
-    public init(weightDecay: Double, maximumDenseParameters: Int = defaultMaximumWidth) {
+    public init(weightDecay: Double, maximumWidth: Int = defaultMaximumWidth) {
         self.weightDecay = weightDecay
-        self.maximumDenseParameters = maximumDenseParameters
+        self.maximumWidth = maximumWidth
     }
 
-    /// The scores `[n_test, N]` (row-major) of every training sample for every test sample.
+    /// Which system the rows and the loss give, and what it needs in memory.
+    public struct Plan: Sendable, Equatable {
+        public enum Form: String, Sendable { case kronecker, dense }
+        public var form: Form
+        /// The order of the system: q features, or p parameters.
+        public var order: Int
+        /// Bytes held while the scores are computed, besides the score matrix: the system, the test rows and one
+        /// chunk's rows and intermediates.
+        public var workingBytes: Int
+    }
+
+    /// The plan for training rows like `sample`'s, `testCount` test samples and chunks of `chunkSize`.
+    public func plan(rows sample: JacobianRows, classes: Int, loss: AttributedLoss, testCount: Int,
+                     chunkSize: Int) throws -> Plan {
+        let kronecker: Bool
+        if case .classSeparable = sample, case .squaredError = loss { kronecker = true } else { kronecker = false }
+        let order = kronecker ? sample.width(classes: 1) : sample.width(classes: classes)
+        guard order <= maximumWidth else {
+            throw GradFeatError.invalidConfiguration(
+                "attribution factors a \(order) × \(order) system for this model, over the limit of \(maximumWidth): "
+                    + "linearize a smaller layer, project the gradient rows to fewer dimensions (--projection K), or "
+                    + "attribute the activation model with --loss mse")
+        }
+        let (m, n, c) = (testCount, max(1, chunkSize), classes)
+        let bytes: Int
+        if kronecker {
+            bytes = 8 * (2 * order * order + 2 * m * order + 3 * n * order + m * n)
+        } else {
+            bytes = 8 * (2 * order * order + 2 * m * order + 3 * n * c * order + n * c * m) + 4 * n * c * order
+        }
+        return Plan(form: kronecker ? .kronecker : .dense, order: order, workingBytes: bytes)
+    }
+
+    /// What an attribution gives: every score (when asked for) and the ranked lists.
+    public struct Result: Sendable {
+        /// `[n_test, N]` row-major, training columns in the training data's order; nil unless `keepScores`.
+        public var scores: [Double]?
+        public var ranking: AttributionRanking
+        public var trainLabels: [Int]
+        public var testLabels: [Int]
+        public var plan: Plan
+    }
+
+    /// Scores every training sample of `train` for every test sample of `test`.
     /// - Parameters:
-    ///   - train: the training samples' Jacobian rows (N samples).
-    ///   - residuals: `r_j = F_w*(x_j) − y_j`, `[N, c]` row-major.
-    ///   - test: the test samples' Jacobian rows, of the same kind.
-    ///   - testClasses: each test sample's label `c_t`.
-    public func scores(train: JacobianRows, residuals: [Double], classes: Int, test: JacobianRows,
-                       testClasses: [Int]) throws -> [Double] {
+    ///   - loss: the loss the model was fitted with (squared error: exact; cross-entropy: one Newton step).
+    ///   - topK: the length of the ranked lists.
+    ///   - keepScores: given the plan before any pass, whether to also return the whole `[n_test, N]` matrix (it may
+    ///     throw to refuse the work: a memory budget).
+    ///   - progress: called after each chunk with the pass (1: the Hessian, 2: the scores) and the samples done.
+    public func attribute(
+        train: AttributionData, test: AttributionData, classes: Int, loss: AttributedLoss, topK: Int,
+        keepScores decide: (Plan) throws -> Bool, progress: ((_ pass: Int, _ done: Int) -> Void)? = nil
+    ) throws -> Result {
         guard weightDecay >= 0, weightDecay.isFinite else {
             throw GradFeatError.invalidConfiguration("attribution: λ must be a finite number ≥ 0, got \(weightDecay)")
         }
-        guard residuals.count == train.count * classes else {
-            throw GradFeatError.invalidConfiguration(
-                "attribution: \(train.count) training samples of \(classes) classes need \(train.count * classes) "
-                    + "residuals, got \(residuals.count)")
+        guard train.count > 0, test.count > 0 else {
+            throw GradFeatError.invalidConfiguration("attribution: a data set has no samples")
         }
-        guard testClasses.count == test.count, testClasses.allSatisfy({ (0..<classes).contains($0) }) else {
-            throw GradFeatError.invalidConfiguration(
-                "attribution: every test sample needs a label in 0..<\(classes) (\(test.count) samples, "
-                    + "\(testClasses.count) labels)")
+        let tested = try test.all()
+        try Self.check(tested, classes: classes, role: "test")
+        let first = try train.chunk(0..<min(train.chunkSize, train.count))
+        let plan = try plan(rows: first.rows, classes: classes, loss: loss, testCount: tested.labels.count,
+                            chunkSize: train.chunkSize)
+        switch (plan.form, tested.rows) {
+        case (.kronecker, .classSeparable), (.dense, _): break
+        default: throw GradFeatError.invalidConfiguration("attribution: training and test rows must be of the same kind")
         }
-        let scores: [Double]
-        switch (train, test) {
-        case let (.classSeparable(phi), .classSeparable(testPhi)):
-            scores = try separable(phi: phi, residuals: residuals, classes: classes, testPhi: testPhi,
-                                   testClasses: testClasses)
-        case let (.dense(j), .dense(testJ)):
-            scores = try dense(j: j, residuals: residuals, testJ: testJ, testClasses: testClasses)
-        default:
-            throw GradFeatError.invalidConfiguration("attribution: training and test rows must be of the same kind")
+        let keepScores = try decide(plan)
+        var system = Self.Accumulator(order: plan.order, form: plan.form, classes: classes, loss: loss)
+        var trainLabels: [Int] = []
+        try train.forEachChunk { start, chunk in
+            let chunk = start == 0 ? first : chunk
+            try Self.check(chunk, classes: classes, role: "training")
+            try system.add(chunk)
+            trainLabels += chunk.labels
+            progress?(1, start + chunk.labels.count)
         }
-        guard scores.allSatisfy(\.isFinite) else {
-            throw TensorError.nonFinite(what: "the attribution scores (non-finite features or residuals)")
+        let n = trainLabels.count
+        let cholesky = try Cholesky(symmetric: system.matrix(samples: n, ridge: weightDecay), order: plan.order)
+        // S = H⁻¹ Tᵀ for the test rows T of the true classes: m contiguous columns of the system's order.
+        let m = tested.labels.count
+        var solvedTest = Self.trueClassRows(tested, form: plan.form, classes: classes)
+        try cholesky.solve(&solvedTest, columns: m)
+        var ranking = AttributionRanking(rows: m, k: min(topK, n))
+        var scores: [Double] = keepScores ? [Double](repeating: 0, count: m * n) : []
+        try train.forEachChunk { start, chunk in
+            let chunk = start == 0 ? first : chunk
+            let block = try blockScores(chunk, start: start, total: n, cholesky: cholesky, solvedTest: solvedTest,
+                                        testLabels: tested.labels, plan: plan, classes: classes, loss: loss)
+            guard block.allSatisfy(\.isFinite) else {
+                throw TensorError.nonFinite(what: "the attribution scores (non-finite features or logits)")
+            }
+            let columns = chunk.labels.count
+            ranking.add(block, columns: columns, start: start)
+            if keepScores {
+                for t in 0..<m {
+                    for j in 0..<columns { scores[t * n + start + j] = block[t * columns + j] }
+                }
+            }
+            progress?(2, start + columns)
         }
-        return scores
+        return Result(scores: keepScores ? scores : nil, ranking: ranking, trainLabels: trainLabels,
+                      testLabels: tested.labels, plan: plan)
     }
 
     static func interpolates(_ sample: Int) -> GradFeatError {
@@ -75,194 +151,174 @@ public struct LeaveOneOutAttribution: Sendable {
                 + "train with a larger λ (--wd)")
     }
 
-    // MARK: - Class-separable rows
-
-    private func separable(phi: Tensor, residuals: [Double], classes: Int, testPhi: Tensor,
-                           testClasses: [Int]) throws -> [Double] {
-        guard phi.rank == 2, testPhi.rank == 2, testPhi.shape[1] == phi.shape[1] else {
-            throw TensorError.shapeMismatch(operation: "attribution test features", expected: phi.shape, got: testPhi.shape)
+    static func check(_ chunk: AttributionData.Chunk, classes: Int, role: String) throws {
+        guard chunk.logits.shape == [chunk.labels.count, classes] else {
+            throw TensorError.shapeMismatch(operation: "attribution \(role) logits", expected: [chunk.labels.count, classes],
+                                            got: chunk.logits.shape)
         }
-        let (n, q) = (phi.shape[0], phi.shape[1])
-        let m = testPhi.shape[0]
-        guard q <= maximumDenseParameters else {
-            throw GradFeatError.invalidConfiguration(
-                "exact attribution factors a \(q) × \(q) system for \(q) features, over the limit of "
-                    + "\(maximumDenseParameters): split the network later (fewer features)")
+        guard chunk.labels.allSatisfy({ (0..<classes).contains($0) }) else {
+            throw GradFeatError.invalidConfiguration("attribution: every \(role) sample needs a label in 0..<\(classes)")
         }
-        let train = phi.scalars.map(Double.init), tested = testPhi.scalars.map(Double.init)
-        let cholesky = try Cholesky(symmetric: gram(train, rows: n, columns: q, samples: n), order: q)
-        // A = Q⁻¹ Φᵀ, stored as N contiguous columns of q: exactly Φ's row-major layout solved in place.
-        var solved = train
-        try cholesky.solve(&solved, columns: n)
-        let scale = 1 / Double(max(n, 1))
-        var kernel = [Double](repeating: 0, count: m * n)  // φ_tᵀ Q⁻¹ φ_j
-        tested.withUnsafeBufferPointer { t in
-            solved.withUnsafeBufferPointer { a in
-                kernel.withUnsafeMutableBufferPointer { k in
-                    BLAS.dgemm(transposeB: true, m: m, n: n, k: q, a: t.baseAddress!, lda: q, b: a.baseAddress!,
-                               ldb: q, c: k.baseAddress!, ldc: n)
-                }
-            }
+        if case let .dense(j) = chunk.rows, j.rank != 3 || j.shape[1] != classes {
+            throw GradFeatError.invalidConfiguration("attribution: dense Jacobian rows are [N, \(classes), p], got \(j.shape)")
         }
-        var factor = [Double](repeating: 0, count: n)  // 1 / (1 − h_j/N)
-        for j in 0..<n {
-            var leverage = 0.0
-            for i in 0..<q { leverage += train[j * q + i] * solved[j * q + i] }
-            // 1 − h_j/N → 0 when the model interpolates sample j (λ → 0 with N ≤ q): removing it is then undefined.
-            guard 1 - leverage * scale > 1e-12 else { throw Self.interpolates(j) }
-            factor[j] = 1 / (1 - leverage * scale)
-        }
-        for t in 0..<m {
-            let c = testClasses[t]
-            for j in 0..<n { kernel[t * n + j] *= -scale * residuals[j * classes + c] * factor[j] }
-        }
-        return kernel
     }
 
-    // MARK: - Dense rows
-
-    private func dense(j: Tensor, residuals: [Double], testJ: Tensor, testClasses: [Int]) throws -> [Double] {
-        guard j.rank == 3 else {
-            throw GradFeatError.invalidConfiguration("attribution: dense Jacobian rows are [N, c, p], got \(j.shape)")
+    /// The rows of a chunk in the form's layout, in Float64: `[n, q]` (Kronecker) or `[n·c, p]` (dense).
+    static func values(_ rows: JacobianRows, form: Plan.Form, classes: Int) -> [Double] {
+        switch (form, rows) {
+        case let (.kronecker, .classSeparable(phi)): return phi.scalars.map(Double.init)
+        default: return rows.dense(classes: classes).scalars.map(Double.init)
         }
-        let (n, c, p) = (j.shape[0], j.shape[1], j.shape[2])
-        let m = testJ.shape[0]
-        guard testJ.rank == 3, testJ.shape[1] == c, testJ.shape[2] == p else {
-            throw TensorError.shapeMismatch(operation: "attribution test rows", expected: [m, c, p], got: testJ.shape)
-        }
-        guard p <= maximumDenseParameters else {
-            throw GradFeatError.invalidConfiguration(
-                "exact attribution factors a \(p) × \(p) system for this model's \(p) parameters, over the limit of "
-                    + "\(maximumDenseParameters): linearize a smaller layer, or attribute the activation model")
-        }
-        let rows = j.scalars.map(Double.init)
-        let cholesky = try Cholesky(symmetric: gram(rows, rows: n * c, columns: p, samples: n), order: p)
-        // V = H⁻¹ Jᵀ: N·c contiguous columns of p, J's row-major layout solved in place.
-        var solved = rows
-        try cholesky.solve(&solved, columns: n * c)
-        let scale = 1 / Double(max(n, 1))
-        // d_j = H⁻¹ J_jᵀ (I − M_j/N)⁻¹ r_j, one row of p per training sample.
-        var directions = [Double](repeating: 0, count: n * p)
-        for sample in 0..<n {
-            var system = [Double](repeating: 0, count: c * c)  // I − M_j/N, symmetric
-            for a in 0..<c {
-                for b in 0..<c {
-                    var dot = 0.0
-                    let (ra, vb) = ((sample * c + a) * p, (sample * c + b) * p)
-                    for i in 0..<p { dot += rows[ra + i] * solved[vb + i] }
-                    system[a * c + b] = (a == b ? 1 : 0) - scale * dot
-                }
-            }
-            let u: [Double]
-            do {
-                u = try Cholesky(symmetric: system, order: c).solve(Array(residuals[(sample * c)..<((sample + 1) * c)]))
-            } catch { throw Self.interpolates(sample) }
-            for b in 0..<c {
-                let vb = (sample * c + b) * p
-                for i in 0..<p { directions[sample * p + i] += solved[vb + i] * u[b] }
-            }
-        }
-        // The test rows of the true classes, then −(1/N) T Dᵀ.
-        var tested = [Double](repeating: 0, count: m * p)
-        testJ.withUnsafeBufferPointer { tp in
-            for t in 0..<m {
-                let row = (t * c + testClasses[t]) * p
-                for i in 0..<p { tested[t * p + i] = Double(tp[row + i]) }
-            }
-        }
-        var scores = [Double](repeating: 0, count: m * n)
-        tested.withUnsafeBufferPointer { t in
-            directions.withUnsafeBufferPointer { d in
-                scores.withUnsafeMutableBufferPointer { s in
-                    BLAS.dgemm(transposeB: true, m: m, n: n, k: p, alpha: -scale, a: t.baseAddress!, lda: p,
-                               b: d.baseAddress!, ldb: p, c: s.baseAddress!, ldc: n)
-                }
-            }
-        }
-        return scores
     }
 
-    /// `(1/N) XᵀX + λI` for the row-major `rows × columns` X of N `samples` (rows = N, or N·c for dense rows).
-    private func gram(_ x: [Double], rows: Int, columns: Int, samples: Int) -> [Double] {
-        var g = [Double](repeating: 0, count: columns * columns)
-        x.withUnsafeBufferPointer { xp in
-            g.withUnsafeMutableBufferPointer { gp in
-                BLAS.dgemm(transposeA: true, m: columns, n: columns, k: rows, alpha: 1 / Double(max(samples, 1)),
-                           a: xp.baseAddress!, lda: columns, b: xp.baseAddress!, ldb: columns, c: gp.baseAddress!,
-                           ldc: columns)
-            }
+    /// The test rows of the true classes `[m, order]`: φ_t (Kronecker) or `J_t[c_t]` (dense).
+    static func trueClassRows(_ chunk: AttributionData.Chunk, form: Plan.Form, classes c: Int) -> [Double] {
+        let all = values(chunk.rows, form: form, classes: c)
+        guard form == .dense else { return all }
+        let p = all.count / max(1, chunk.labels.count * c)
+        return chunk.labels.enumerated().flatMap { t, label in all[((t * c + label) * p)..<((t * c + label + 1) * p)] }
+    }
+
+    /// `(1/N) Σ_i J_iᵀ W_i J_i` (or `(1/N) ΦᵀΦ`) summed chunk by chunk.
+    struct Accumulator {
+        let order: Int, form: Plan.Form, classes: Int, loss: AttributedLoss
+        var sum: [Double]
+
+        init(order: Int, form: Plan.Form, classes: Int, loss: AttributedLoss) {
+            (self.order, self.form, self.classes, self.loss) = (order, form, classes, loss)
+            sum = [Double](repeating: 0, count: order * order)
         }
-        for i in 0..<columns { g[i * columns + i] += weightDecay }
-        return g
-    }
-}
 
-extension LeaveOneOutAttribution {
-    /// What an attribution needs of a data set: the model's Jacobian rows of every sample, `r_j = F_w(x_j) − y_j`
-    /// (the per-sample gradient of the MSE loss in the logits), and the single labels.
-    public struct Samples: Sendable {
-        public var rows: JacobianRows
-        public var residuals: [Double]
-        public var labels: [Int]
-    }
-
-    /// The samples of `data` under `model`, in chunks of `chunkSize` (no more than one chunk's intermediates at once).
-    /// Refuses multi-label targets: the exact form here is for one label per sample.
-    public static func samples(
-        of model: some JacobianRowsProvider, on data: any BatchSource, loss: OneHotMeanSquaredError,
-        chunkSize: Int = 256, maximumGigabytes: Double = 8, maximumWidth: Int = defaultMaximumWidth
-    ) throws -> Samples {
-        guard data.count > 0 else { throw GradFeatError.invalidConfiguration("attribution: a data set has no samples") }
-        let chunkSize = max(1, chunkSize)
-        var separable: [Float] = [], dense: [Float] = []
-        var rowShape: [Int] = []
-        var residuals: [Double] = [], labels: [Int] = []
-        for start in stride(from: 0, to: data.count, by: chunkSize) {
-            let (inputs, targets) = try data.batch(Array(start..<min(start + chunkSize, data.count)))
-            guard case let .classes(chunkLabels) = targets else {
+        mutating func add(_ chunk: AttributionData.Chunk) throws {
+            let x = LeaveOneOutAttribution.values(chunk.rows, form: form, classes: classes)
+            let rows = x.count / order
+            guard rows * order == x.count, chunk.rows.width(classes: form == .dense ? classes : 1) == order else {
                 throw GradFeatError.invalidConfiguration(
-                    "exact attribution needs one label per sample; this data set is multi-label")
+                    "attribution: a chunk's rows are \(chunk.rows.width(classes: classes)) wide, the first's \(order)")
             }
-            labels += chunkLabels
-            let chunkRows = try model.jacobianRows(inputs)
-            if start == 0 {
-                // Float32 rows here, two Float64 copies in the solve (20 bytes a value): refuse before any is too large,
-                // and rows wider than the solve factors before they are all computed.
-                let width = chunkRows.count > 0 ? chunkRows.valueCount / chunkRows.count : 0
-                let gigabytes = Double(width) * Double(data.count) * 20 / 1e9
-                guard gigabytes <= maximumGigabytes else {
-                    throw GradFeatError.invalidConfiguration(String(
-                        format: "the Jacobian rows of %d samples (%d values each) need about %.1f GB, over the limit "
-                            + "of %.0f GB: train on fewer samples or linearize a smaller θ2", data.count,
-                        width, gigabytes, maximumGigabytes))
-                }
-                let factored: Int
-                switch chunkRows {
-                case let .classSeparable(phi): factored = phi.shape[1]
-                case let .dense(j): factored = j.rank == 3 ? j.shape[2] : width
-                }
-                guard factored <= maximumWidth else {
-                    throw GradFeatError.invalidConfiguration(
-                        "exact attribution factors a \(factored) × \(factored) system for this model, over the limit of "
-                            + "\(maximumWidth): linearize a smaller layer, or attribute the activation model")
+            // Rows weighted by each sample's curvature: W_i J_i (the rows themselves for the identity).
+            var weighted = x
+            if form == .dense {
+                let c = classes
+                let logits = chunk.logits.scalars.map(Double.init)
+                for sample in 0..<chunk.labels.count {
+                    guard let w = loss.curvature(logits: logits[(sample * c)..<((sample + 1) * c)]) else { continue }
+                    for a in 0..<c {
+                        for i in 0..<order {
+                            var value = 0.0
+                            for b in 0..<c { value += w[a * c + b] * x[(sample * c + b) * order + i] }
+                            weighted[(sample * c + a) * order + i] = value
+                        }
+                    }
                 }
             }
-            switch chunkRows {
-            case let .classSeparable(phi):
-                separable += phi.scalars
-                rowShape = Array(phi.shape.dimensions.dropFirst())
-            case let .dense(j):
-                dense += j.scalars
-                rowShape = Array(j.shape.dimensions.dropFirst())
+            x.withUnsafeBufferPointer { xp in
+                weighted.withUnsafeBufferPointer { wp in
+                    sum.withUnsafeMutableBufferPointer { sp in
+                        BLAS.dgemm(transposeA: true, m: order, n: order, k: rows, a: xp.baseAddress!, lda: order,
+                                   b: wp.baseAddress!, ldb: order, beta: 1, c: sp.baseAddress!, ldc: order)
+                    }
+                }
             }
-            // Each sample's own gradient of ½‖F − y‖²: its residual r.
-            let logits = try model.forward(inputs, mode: .evaluation).logits
-            residuals += try loss.perSampleGradients(logits: logits, targets: targets).scalars.map(Double.init)
         }
-        let n = labels.count
-        let rows: JacobianRows = dense.isEmpty
-            ? .classSeparable(try Tensor(shape: Shape([n] + rowShape), scalars: separable))
-            : .dense(try Tensor(shape: Shape([n] + rowShape), scalars: dense))
-        return Samples(rows: rows, residuals: residuals, labels: labels)
+
+        /// `(1/N) Σ + λI`.
+        func matrix(samples n: Int, ridge: Double) -> [Double] {
+            var h = sum.map { $0 / Double(max(n, 1)) }
+            for i in 0..<order { h[i * order + i] += ridge }
+            return h
+        }
+    }
+
+    /// The scores `[m, n]` of a chunk of n training samples starting at `start`.
+    func blockScores(
+        _ chunk: AttributionData.Chunk, start: Int, total: Int, cholesky: Cholesky, solvedTest: [Double],
+        testLabels: [Int], plan: Plan, classes c: Int, loss: AttributedLoss
+    ) throws -> [Double] {
+        let (n, m, order) = (chunk.labels.count, testLabels.count, plan.order)
+        let scale = 1 / Double(total)
+        let x = Self.values(chunk.rows, form: plan.form, classes: c)
+        let logits = chunk.logits.scalars.map(Double.init)
+        let gradients = (0..<n).map { loss.gradient(logits: logits[($0 * c)..<(($0 + 1) * c)], label: chunk.labels[$0]) }
+        // V = H⁻¹ Xᵀ, one solved column per row of X (X's row-major layout solved in place).
+        var solved = x
+        try cholesky.solve(&solved, columns: x.count / order)
+        // K = X Sᵀ: each row of X against each test sample's solved row.
+        let rowCount = x.count / order
+        var kernel = [Double](repeating: 0, count: rowCount * m)
+        x.withUnsafeBufferPointer { xp in
+            solvedTest.withUnsafeBufferPointer { sp in
+                kernel.withUnsafeMutableBufferPointer { kp in
+                    BLAS.dgemm(transposeB: true, m: rowCount, n: m, k: order, a: xp.baseAddress!, lda: order,
+                               b: sp.baseAddress!, ldb: order, c: kp.baseAddress!, ldc: m)
+                }
+            }
+        }
+        func dot(_ a: Int, _ b: Int) -> Double {
+            var sum = 0.0
+            for i in 0..<order { sum += x[a * order + i] * solved[b * order + i] }
+            return sum
+        }
+        var block = [Double](repeating: 0, count: m * n)
+        switch plan.form {
+        case .kronecker:
+            for j in 0..<n {
+                // 1 − h_j/N → 0 when the model interpolates sample j (λ → 0 with N ≤ q): removing it is undefined.
+                let keep = 1 - dot(j, j) * scale
+                guard keep > 1e-12 else { throw Self.interpolates(start + j) }
+                for t in 0..<m { block[t * n + j] = -scale * kernel[j * m + t] * gradients[j][testLabels[t]] / keep }
+            }
+        case .dense:
+            for j in 0..<n {
+                // u_j = (I − W_j M_j/N)⁻¹ g_j
+                var system = [Double](repeating: 0, count: c * c)
+                var leverage = [Double](repeating: 0, count: c * c)  // M_j = J_j H⁻¹ J_jᵀ
+                for a in 0..<c { for b in 0..<c { leverage[a * c + b] = dot(j * c + a, j * c + b) } }
+                let w = loss.curvature(logits: logits[(j * c)..<((j + 1) * c)])
+                for a in 0..<c {
+                    for b in 0..<c {
+                        var wm = leverage[a * c + b]
+                        if let w { wm = (0..<c).reduce(0) { $0 + w[a * c + $1] * leverage[$1 * c + b] } }
+                        system[a * c + b] = (a == b ? 1 : 0) - scale * wm
+                    }
+                }
+                guard let u = Self.solveSmall(system, gradients[j], order: c) else { throw Self.interpolates(start + j) }
+                for t in 0..<m {
+                    var sum = 0.0
+                    for a in 0..<c { sum += kernel[(j * c + a) * m + t] * u[a] }
+                    block[t * n + j] = -scale * sum
+                }
+            }
+        }
+        return block
+    }
+
+    /// `A⁻¹ b` for a small general `A` by Gaussian elimination with partial pivoting; nil when `A` is (nearly)
+    /// singular.
+    static func solveSmall(_ matrix: [Double], _ rhs: [Double], order n: Int) -> [Double]? {
+        var a = matrix, b = rhs
+        let size = a.map(abs).max() ?? 0
+        for column in 0..<n {
+            let pivot = (column..<n).max { abs(a[$0 * n + column]) < abs(a[$1 * n + column]) } ?? column
+            guard abs(a[pivot * n + column]) > 1e-12 * max(size, 1) else { return nil }
+            if pivot != column {
+                for i in 0..<n { a.swapAt(column * n + i, pivot * n + i) }
+                b.swapAt(column, pivot)
+            }
+            for row in (column + 1)..<n {
+                let f = a[row * n + column] / a[column * n + column]
+                guard f != 0 else { continue }
+                for i in column..<n { a[row * n + i] -= f * a[column * n + i] }
+                b[row] -= f * b[column]
+            }
+        }
+        var x = [Double](repeating: 0, count: n)
+        for row in stride(from: n - 1, through: 0, by: -1) {
+            var sum = b[row]
+            for i in (row + 1)..<n { sum -= a[row * n + i] * x[i] }
+            x[row] = sum / a[row * n + row]
+        }
+        return x
     }
 }

@@ -121,5 +121,35 @@ extension Registry where Entry == ExtractorPlugin {
                 top: try LinearizedTop(try c.network.top(splitAt: c.split), linearize: c.linearize),
                 omegaBar: try c.requireOmegaBar(for: "explicit-gradient"))
         }
+        try register(ExtractorPlugin(
+            name: "projected-gradient",
+            summary: "the gradient model in a random K-dimensional subspace of θ2, w2 = Pᵀv (exactly attributable)",
+            needs: [.labels, .omegaBar],
+            options: ["dimension": "K, the subspace's dimension (default \(ProjectedGradientOptions.defaultDimension))",
+                      "seed": "the projection's seed (default: the run's seed)"]
+        ) { c, options in
+            let chosen = try options.decode(ProjectedGradientOptions.self, for: "extractor 'projected-gradient'",
+                                            known: ["dimension", "seed"])
+            let top = try LinearizedTop(try c.network.top(splitAt: c.split), linearize: c.linearize)
+            let projection = try KroneckerProjection(dimension: chosen.dimension, top: top, seed: chosen.seed ?? c.seed,
+                                                  option: "projected-gradient's option dimension")
+            return ExplicitGradientFeatures(top: top, omegaBar: try c.requireOmegaBar(for: "projected-gradient"),
+                                            rowMap: .projected(projection))
+        })
     }
+}
+
+/// The options of `projected-gradient`: K and the projection's seed.
+struct ProjectedGradientOptions: Decodable {
+    static let defaultDimension = 1_024
+    var dimension = defaultDimension
+    var seed: UInt64?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        dimension = try container.decodeIfPresent(Int.self, forKey: .dimension) ?? Self.defaultDimension
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+    }
+
+    enum CodingKeys: String, CodingKey { case dimension, seed }
 }

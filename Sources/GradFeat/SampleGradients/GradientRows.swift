@@ -90,7 +90,7 @@ public struct GradientRows: Sendable {
 extension KroneckerProjection {
     /// A projection for θ2 of `top`, its layers read from θ2's tensors: each weight (rank ≥ 2, [O, …]) with the bias
     /// [O] that follows it, as `Conv2D` and `Dense` order them.
-    public init(dimension: Int, top: LinearizedTop, seed: UInt64) throws {
+    public init(dimension: Int, top: LinearizedTop, seed: UInt64, option: String = "--projection") throws {
         var layers: [(outputs: Int, columns: Int)] = []
         let tensors = top.parameters
         var index = 0
@@ -107,6 +107,6 @@ extension KroneckerProjection {
             layers.append((outputs, weight.count / outputs + (hasBias ? 1 : 0)))
             index += hasBias ? 2 : 1
         }
-        try self.init(dimension: dimension, layers: layers, seed: seed)
+        try self.init(dimension: dimension, layers: layers, seed: seed, option: option)
     }
 }

@@ -33,19 +33,23 @@ public struct KroneckerProjection: Sendable {
     ///
     /// - Throws: when `dimension` does not split evenly over the layers, exceeds a layer's parameter count, or has
     ///   no factorization `a·b` that fits a layer.
-    public init(dimension: Int, layers: [(outputs: Int, columns: Int)], seed: UInt64) throws {
+    ///
+    /// `option` names the setting in messages (`--projection`, or an extractor's option).
+    public init(dimension: Int, layers: [(outputs: Int, columns: Int)], seed: UInt64, option: String = "--projection")
+        throws
+    {
         guard dimension > 0, !layers.isEmpty else {
-            throw GradFeatError.invalidConfiguration("--projection must be a positive number of dimensions")
+            throw GradFeatError.invalidConfiguration("\(option) must be a positive number of dimensions")
         }
         let total = layers.reduce(0) { $0 + $1.outputs * $1.columns }
         guard dimension <= total else {
             throw GradFeatError.invalidConfiguration(
-                "--projection \(dimension) is larger than |θ2| = \(total): a projection cannot add dimensions; "
-                    + "choose at most \(total), or omit --projection for the exact gradients")
+                "\(option) \(dimension) is larger than |θ2| = \(total): a projection cannot add dimensions; "
+                    + "choose at most \(total), or omit \(option) for the exact gradients")
         }
         guard dimension % layers.count == 0 else {
             throw GradFeatError.invalidConfiguration(
-                "--projection \(dimension) does not split evenly over the \(layers.count) linearized weight layers; "
+                "\(option) \(dimension) does not split evenly over the \(layers.count) linearized weight layers; "
                     + "choose a multiple of \(layers.count)")
         }
         let perLayer = dimension / layers.count
@@ -53,7 +57,7 @@ public struct KroneckerProjection: Sendable {
         for (index, layer) in layers.enumerated() {
             guard let (a, b) = Self.factor(perLayer, maxOutputs: layer.outputs, maxColumns: layer.columns) else {
                 throw GradFeatError.invalidConfiguration(
-                    "--projection \(dimension) gives layer \(index + 1) (\(layer.outputs)×\(layer.columns) parameters) "
+                    "\(option) \(dimension) gives layer \(index + 1) (\(layer.outputs)×\(layer.columns) parameters) "
                         + "\(perLayer) dimensions, which factor into no a·b with a ≤ \(layer.outputs) and "
                         + "b ≤ \(layer.columns); choose K so that K/\(layers.count) is a product a·b within those "
                         + "bounds (a power of two up to \(Self.largestSquare(layer.outputs, layer.columns)) works)")
