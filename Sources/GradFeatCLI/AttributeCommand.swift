@@ -122,12 +122,18 @@ struct AttributeCommand: ParsableCommand {
             }
             return false
         }
-        let progress = [ProgressReporter("attribute: system", total: train.count, unit: "img", quiet: quiet),
-                        ProgressReporter("attribute: scores", total: train.count, unit: "img", quiet: quiet)]
+        // One reporter a pass, started with its pass so that its rate and ETA are the pass's own.
+        var progress: [Int: ProgressReporter] = [:]
+        func report(pass: Int, done: Int) {
+            let reporter = progress[pass] ?? ProgressReporter(
+                pass == 1 ? "attribute: system" : "attribute: scores", total: train.count, unit: "img", quiet: quiet)
+            progress[pass] = reporter
+            reporter.update(done)
+        }
         let result = try attribution.attribute(
             train: rows.train, test: rows.test, classes: train.classCount, loss: attributedLoss,
             topK: requestedTopK ?? Self.defaultTopK, keepScores: keepsScores
-        ) { pass, done in progress[pass - 1].update(done) }
+        ) { pass, done in report(pass: pass, done: done) }
         // How close the model is to the optimum the step starts from: ‖∇L(w)‖ / ‖∇L(0)‖.
         let gradientRatio = try Self.relativeGradientNorm(trained.extractor, data: train, loss: loss, lambda: lambda)
         if gradientRatio > 1e-3 {

@@ -192,8 +192,8 @@ import Testing
         return w
     }
 
-    /// Cross-entropy: the one-Newton-step scores against refitting without each sample by Newton's method to
-    /// convergence; the model is set to the optimum found here, so no solver's tolerance enters.
+    /// Cross-entropy: the one-Newton-step scores of the true-class margin against refitting without each sample by
+    /// Newton's method to convergence; the model is set to the optimum found here, so no solver's tolerance enters.
     @Test(arguments: ["activation", "projected-gradient"])
     func crossEntropyScoresApproximateRefittingWithoutEachSample(model name: String) throws {
         let lambda = 0.05
@@ -221,7 +221,25 @@ import Testing
         var vector = ParameterVector.zeros(like: model.parameters)
         vector.values = optimum
         fitted.parameters = vector.tensors
-        let logit = { (w: [Double], t: Int) in zip(testJ[t][testLabels[t]], w).reduce(0) { $0 + $1.0 * $1.1 } }
+        // The measured function: test sample t's true-class margin m = z_c − log Σ_{k≠c} exp z_k, and its gradient
+        // in w at the optimum (the scores are first order in the step).
+        let c = testJ[0].count
+        func logits(_ w: [Double], _ t: Int) -> [Double] {
+            (0..<c).map { k in zip(testJ[t][k], w).reduce(0) { $0 + $1.0 * $1.1 } }
+        }
+        func margin(_ w: [Double], _ t: Int) -> Double {
+            let z = logits(w, t)
+            let others = (0..<c).filter { $0 != testLabels[t] }.map { Foundation.exp(z[$0]) }.reduce(0, +)
+            return z[testLabels[t]] - Foundation.log(others)
+        }
+        let marginGradients: [[Double]] = (0..<test.count).map { t in
+            let z = logits(optimum, t)
+            let others = (0..<c).filter { $0 != testLabels[t] }
+            let total = others.map { Foundation.exp(z[$0]) }.reduce(0, +)
+            return (0..<p).map { i in
+                testJ[t][testLabels[t]][i] - others.reduce(0) { $0 + Foundation.exp(z[$1]) / total * testJ[t][$1][i] }
+            }
+        }
         // Refitting without each sample to convergence, and the single Newton step from the optimum that the
         // library's Woodbury form must equal.
         var refit = [Double](repeating: 0, count: test.count * n), step = refit
@@ -231,8 +249,8 @@ import Testing
             let stepped = Self.crossEntropyFit(j, labels: labels, kept: kept, total: n, lambda: lambda, start: optimum,
                                                steps: 1)
             for t in 0..<test.count {
-                refit[t * n + dropped] = logit(optimum, t) - logit(without, t)
-                step[t * n + dropped] = logit(optimum, t) - logit(stepped, t)
+                refit[t * n + dropped] = margin(optimum, t) - margin(without, t)
+                step[t * n + dropped] = (0..<p).reduce(0) { $0 + marginGradients[t][$1] * (optimum[$1] - stepped[$1]) }
             }
         }
         let result = try Self.attributed(fitted, train: train, test: test, lambda: lambda, loss: .crossEntropy)

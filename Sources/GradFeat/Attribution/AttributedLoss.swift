@@ -42,6 +42,22 @@ public enum AttributedLoss: Sendable, Equatable {
         return g
     }
 
+    /// `∂m/∂z` of the function a score measures: the true-class logit `z_y` (squared error), or the true-class
+    /// margin `z_y − log Σ_{k≠y} exp z_k` (cross-entropy, whose logits are determined only up to a common shift).
+    func measuredGradient(logits z: ArraySlice<Double>, label: Int) -> [Double] {
+        var a = [Double](repeating: 0, count: z.count)
+        switch self {
+        case .squaredError: break
+        case .crossEntropy:
+            var others = Array(z)
+            others[label] = -.infinity
+            let p = Self.softmax(others[...])
+            for k in 0..<z.count where k != label { a[k] = -p[k] }
+        }
+        a[label] = 1
+        return a
+    }
+
     /// `W` of one sample, row-major c × c; nil for the identity.
     func curvature(logits z: ArraySlice<Double>) -> [Double]? {
         guard case .crossEntropy = self else { return nil }

@@ -93,9 +93,14 @@ public struct AttributionData {
         return Chunk(rows: rows, logits: try Tensor(shape: [n, classes], scalars: logits), labels: labels)
     }
 
-    /// Every chunk in order, with the index of its first sample.
-    public func forEachChunk(_ body: (_ start: Int, _ chunk: Chunk) throws -> Void) throws {
+    /// Every chunk in order, with the index of its first sample; `first`, when given, is the first chunk already
+    /// made (so it is not computed again).
+    public func forEachChunk(first: Chunk? = nil, _ body: (_ start: Int, _ chunk: Chunk) throws -> Void) throws {
         for start in stride(from: 0, to: count, by: chunkSize) {
+            if start == 0, let first {
+                try body(0, first)
+                continue
+            }
             try body(start, try make(start..<min(start + chunkSize, count)))
         }
     }

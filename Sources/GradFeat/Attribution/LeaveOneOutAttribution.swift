@@ -11,7 +11,10 @@ import Tensor
 /// M_j = J_j H⁻¹ J_jᵀ,   g_j = ∂ℓ/∂z at sample j,   W_j = ∂²ℓ/∂z² (`AttributedLoss`)
 /// ```
 /// where `w₋ⱼ` minimises L with sample j's term dropped (the factor 1/N kept) and `c_t` is test sample t's label:
-/// a positive score means training sample j raises the true-class logit of t. The score is one Newton step from
+/// a positive score means training sample j raises the true-class logit of t. For cross-entropy, whose logits are
+/// only determined up to a common shift, the score measures the true-class margin
+/// `m_t = z_{c_t} − log Σ_{k≠c_t} exp z_k` instead (TRAK's measurement), to first order: `J_t[c_t]` becomes
+/// `Σ_k (∂m_t/∂z_k) J_t[k]`. The score is one Newton step from
 /// `w*` with `H − J_jᵀW_jJ_j/N` inverted by the Woodbury identity: exact for the squared error (the objective is
 /// quadratic), an approximation for cross-entropy (the influence function with its leverage term).
 ///
@@ -87,7 +90,8 @@ public struct LeaveOneOutAttribution: Sendable {
     ///   - topK: the length of the ranked lists.
     ///   - keepScores: given the plan before any pass, whether to also return the whole `[n_test, N]` matrix (it may
     ///     throw to refuse the work: a memory budget).
-    ///   - progress: called after each chunk with the pass (1: the Hessian, 2: the scores) and the samples done.
+    ///   - progress: called as each pass starts and after each chunk, with the pass (1: the Hessian, 2: the scores)
+    ///     and the samples done.
     public func attribute(
         train: AttributionData, test: AttributionData, classes: Int, loss: AttributedLoss, topK: Int,
         keepScores decide: (Plan) throws -> Bool, progress: ((_ pass: Int, _ done: Int) -> Void)? = nil
@@ -110,8 +114,8 @@ public struct LeaveOneOutAttribution: Sendable {
         let keepScores = try decide(plan)
         var system = Self.Accumulator(order: plan.order, form: plan.form, classes: classes, loss: loss)
         var trainLabels: [Int] = []
-        try train.forEachChunk { start, chunk in
-            let chunk = start == 0 ? first : chunk
+        progress?(1, 0)
+        try train.forEachChunk(first: first) { start, chunk in
             try Self.check(chunk, classes: classes, role: "training")
             try system.add(chunk)
             trainLabels += chunk.labels
@@ -119,14 +123,14 @@ public struct LeaveOneOutAttribution: Sendable {
         }
         let n = trainLabels.count
         let cholesky = try Cholesky(symmetric: system.matrix(samples: n, ridge: weightDecay), order: plan.order)
-        // S = H⁻¹ Tᵀ for the test rows T of the true classes: m contiguous columns of the system's order.
+        // S = H⁻¹ Tᵀ for the gradients T of the test samples' measured function: m contiguous columns.
         let m = tested.labels.count
-        var solvedTest = Self.trueClassRows(tested, form: plan.form, classes: classes)
+        var solvedTest = Self.measuredRows(tested, form: plan.form, classes: classes, loss: loss)
         try cholesky.solve(&solvedTest, columns: m)
         var ranking = AttributionRanking(rows: m, k: min(topK, n))
         var scores: [Double] = keepScores ? [Double](repeating: 0, count: m * n) : []
-        try train.forEachChunk { start, chunk in
-            let chunk = start == 0 ? first : chunk
+        progress?(2, 0)
+        try train.forEachChunk(first: first) { start, chunk in
             let block = try blockScores(chunk, start: start, total: n, cholesky: cholesky, solvedTest: solvedTest,
                                         testLabels: tested.labels, plan: plan, classes: classes, loss: loss)
             guard block.allSatisfy(\.isFinite) else {
@@ -172,12 +176,22 @@ public struct LeaveOneOutAttribution: Sendable {
         }
     }
 
-    /// The test rows of the true classes `[m, order]`: φ_t (Kronecker) or `J_t[c_t]` (dense).
-    static func trueClassRows(_ chunk: AttributionData.Chunk, form: Plan.Form, classes c: Int) -> [Double] {
+    /// The gradients of the measured function of each test sample, `[m, order]`: φ_t (Kronecker), `J_t[c_t]` (the
+    /// true-class logit, dense), or for cross-entropy `Σ_k a_k J_t[k]` with `a = ∂m/∂z` (the margin's).
+    static func measuredRows(_ chunk: AttributionData.Chunk, form: Plan.Form, classes c: Int,
+                             loss: AttributedLoss) -> [Double] {
         let all = values(chunk.rows, form: form, classes: c)
         guard form == .dense else { return all }
         let p = all.count / max(1, chunk.labels.count * c)
-        return chunk.labels.enumerated().flatMap { t, label in all[((t * c + label) * p)..<((t * c + label + 1) * p)] }
+        let logits = chunk.logits.scalars.map(Double.init)
+        var out = [Double](repeating: 0, count: chunk.labels.count * p)
+        for (t, label) in chunk.labels.enumerated() {
+            let a = loss.measuredGradient(logits: logits[(t * c)..<((t + 1) * c)], label: label)
+            for k in 0..<c where a[k] != 0 {
+                for i in 0..<p { out[t * p + i] += a[k] * all[(t * c + k) * p + i] }
+            }
+        }
+        return out
     }
 
     /// `(1/N) Σ_i J_iᵀ W_i J_i` (or `(1/N) ΦᵀΦ`) summed chunk by chunk.
