@@ -258,7 +258,7 @@ import Testing
         let got = try #require(result.scores)
         #expect(SolverTests.relative(got, step) < 1e-5, "against one Newton step: \(SolverTests.relative(got, step))")
         let error = SolverTests.relative(got, refit)
-        #expect(error < 0.1, "relative error \(error) against refitting")
+        #expect(error < 0.15, "relative error \(error) against refitting")
         Self.expectVaried(refit)
         let expected = refit
         // The squared-error formula on the same model is far off: the loss's curvature matters.
