@@ -15,6 +15,7 @@ static inline hid_t gf_H5S_ALL(void) { return H5S_ALL; }
 static inline hid_t gf_H5E_DEFAULT(void) { return H5E_DEFAULT; }
 static inline hsize_t gf_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
 static inline size_t gf_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+static inline haddr_t gf_HADDR_UNDEF(void) { return HADDR_UNDEF; }
 
 // MARK: - File access flags
 

@@ -143,16 +143,19 @@ import Testing
             to: run.activationCache("train"))
 
         // `train`: from the data set itself.
+        var unbounded: MemoryLedger?
         let (reused, use) = try run.activations(
-            of: try batches(set), role: "train", split: "train", network: network, layer: "conv5", quiet: true)
+            of: try batches(set), role: "train", split: "train", network: network, layer: "conv5",
+            ledger: &unbounded, quiet: true)
         #expect(use == .reused)
-        #expect(reused.inputs == written.inputs)
+        #expect((reused as? InMemoryBatches)?.inputs == written.inputs)
 
         // Other images: computed again, saying which field differs.
         var changed = set
         changed.images[0] ^= 1
         let (_, recomputed) = try run.activations(
-            of: try batches(changed), role: "train", split: "train", network: network, layer: "conv5", quiet: true)
+            of: try batches(changed), role: "train", split: "train", network: network, layer: "conv5",
+            ledger: &unbounded, quiet: true)
         guard case let .computed(reason?) = recomputed else {
             Issue.record("expected the cache to be computed again, got \(recomputed)")
             return

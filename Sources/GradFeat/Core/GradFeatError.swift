@@ -10,6 +10,8 @@ public enum GradFeatError: Error, CustomStringConvertible, Sendable, Equatable {
     case checkpointMismatch(String)
     /// A full-batch solver could not go on (a non-finite residual, an operator that is not positive definite).
     case solverFailed(iteration: Int, detail: String)
+    /// A data file that is damaged, truncated or changed under a reader: `problem` says how, `fix` what to do.
+    case damagedFile(path: String, problem: String, fix: String)
 
     /// An unknown model name.
     public static func unknownModel(_ name: String, known: [String]) -> GradFeatError {
@@ -39,6 +41,8 @@ public enum GradFeatError: Error, CustomStringConvertible, Sendable, Equatable {
             return "the solver stopped at iteration \(iteration): \(detail)"
         case let .checkpointMismatch(message):
             return "checkpoint does not match this run: \(message)"
+        case let .damagedFile(path, problem, fix):
+            return "\(path): \(problem); \(fix)"
         }
     }
 }

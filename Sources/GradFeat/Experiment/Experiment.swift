@@ -59,7 +59,9 @@ public struct Experiment: Sendable {
             throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
         }
 
-        let (train, test) = try Self.activations(in: run, base: base, layout: layout, data: data, quiet: quiet)
+        let (train, test) = try Self.activations(
+            in: run, base: base, layout: layout, data: data, budget: try spec.resolvedMemoryBudget,
+            batchSize: training.batchSize, quiet: quiet)
         var comparison = Comparison(
             network: base, split: layout.split, linearize: layout.linearize, extractors: spec.extractors.map(\.name),
             configurations: ["activation": training], parametrization: layout.parametrization,
@@ -77,7 +79,7 @@ public struct Experiment: Sendable {
                 network: layout.standardize ? try base.standardizingFeatures(using: train, splitAt: layout.split) : base,
                 layout: layout)
         }
-        let rows = try comparison.run(train: train, test: test, loss: Self.loss(for: train.targets), omegaBar: omegaBar)
+        let rows = try comparison.run(train: train, test: test, loss: Self.loss(for: try train.allTargets), omegaBar: omegaBar)
 
         let resolved = resolvedSpec(training)
         let record = RunRecord(
@@ -159,18 +161,26 @@ public struct Experiment: Sendable {
 
     /// The frozen bottom's activations of the training and test images, reused from the run folder's caches when
     /// their producer matches (whoever wrote them: train, finetune, demo, an Example or `cache --activations`),
-    /// else computed and saved.
+    /// else computed and saved. Each cache is held in memory while `budget` (nil: unbounded) has room for it beside
+    /// the images, the training set's first; else it is streamed from its file, `batchSize` rows at a time.
     public static func activations(
-        in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData, quiet: Bool
-    ) throws -> (train: InMemoryBatches, test: InMemoryBatches) {
-        func cache(_ images: ImageBatches, role: String, split: String) throws -> InMemoryBatches {
+        in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData,
+        budget: MemoryBudget? = nil, batchSize: Int = 256, quiet: Bool
+    ) throws -> (train: any BatchSource, test: any BatchSource) {
+        var ledger = budget.map { MemoryLedger(budget: $0, reserved: data.train.pixels.count + data.test.pixels.count) }
+        func cache(_ images: ImageBatches, role: String, split: String) throws -> any BatchSource {
             let (cache, use) = try run.activations(
-                of: images, role: role, split: split, network: base, layer: layout.split, quiet: quiet)
+                of: images, role: role, split: split, network: base, layer: layout.split, ledger: &ledger,
+                batchSize: batchSize, quiet: quiet)
             if !quiet {
                 switch use {
                 case .reused: Log.note("using cached activations \(run.activationCache(role).path)")
                 case let .computed(reason?): Log.note("rebuilt \(run.activationCache(role).path): \(reason)")
                 case .computed(nil): break
+                }
+                if cache.isStreamed, let budget {
+                    Log.note("streaming \(run.activationCache(role).lastPathComponent) from disk: it does not fit "
+                             + "in --memory-budget \(budget) beside what is held")
                 }
             }
             return cache

@@ -45,6 +45,9 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     public var resume: Bool
     /// The results table's title (nil: one from the data set and model).
     public var title: String?
+    /// How much memory data and caches may take (`512MB`, `4GB`; binary units); above it they are streamed from
+    /// disk. nil: `MemoryBudget.default`. It never changes a result: a streamed run equals an in-memory one.
+    public var memoryBudget: String?
 
     /// How a base network is pre-trained here: rotation prediction (no labels), supervised, or as an autoencoder
     /// with a linear decoder (no labels).
@@ -60,7 +63,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         extractors: [ExtractorSpec] = ["activation", "gradient", "gradfeat", "finetune"].map { ExtractorSpec($0) },
         omega: String? = nil, pretrain: PretrainingMethod? = nil, pretrainIterations: Int = 400,
         pretrainBatchSize: Int = 128, training: TrainingConfiguration = .paper(iterations: 5_000),
-        output: String = "runs/train", resume: Bool = false, title: String? = nil
+        output: String = "runs/train", resume: Bool = false, title: String? = nil, memoryBudget: String? = nil
     ) {
         self.preset = preset
         self.data = data
@@ -80,12 +83,13 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         self.output = output
         self.resume = resume
         self.title = title
+        self.memoryBudget = memoryBudget
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case preset, model, weights, keepInitial = "keep_initial", split, linearize, parametrization, standardize
         case extractors = "mode", omega, pretrain, pretrainIterations = "pretrain_niter"
-        case pretrainBatchSize = "pretrain_batchsize", output, resume, title
+        case pretrainBatchSize = "pretrain_batchsize", output, resume, title, memoryBudget = "memory_budget"
     }
 
     /// Every key a config file may hold.
@@ -118,6 +122,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         output = try c.decode(String.self, forKey: .output)
         resume = try c.decode(Bool.self, forKey: .resume)
         title = try c.decodeIfPresent(String.self, forKey: .title)
+        memoryBudget = try c.decodeIfPresent(String.self, forKey: .memoryBudget)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -140,6 +145,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         try c.encode(output, forKey: .output)
         try c.encode(resume, forKey: .resume)
         try c.encodeIfPresent(title, forKey: .title)
+        try c.encodeIfPresent(memoryBudget, forKey: .memoryBudget)
     }
 
     /// A list of names, or one comma-separated string of them.
@@ -171,6 +177,16 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         if pretrainIterations < 0 { try fail("pretrain_niter", "must be non-negative, not \(pretrainIterations)") }
         if pretrainBatchSize < 1 { try fail("pretrain_batchsize", "must be at least 1, not \(pretrainBatchSize)") }
         if output.isEmpty { try fail("output", "an empty folder name") }
+        if let memoryBudget {
+            do { _ = try MemoryBudget(parsing: memoryBudget, option: "memory_budget") } catch {
+                try fail("memory_budget", "'\(memoryBudget)' is not a size: write a number and a binary unit, e.g. 512MB or 2GB")
+            }
+        }
+    }
+
+    /// The memory budget the spec names, else `MemoryBudget.default`.
+    public var resolvedMemoryBudget: MemoryBudget {
+        get throws { try memoryBudget.map { try MemoryBudget(parsing: $0, option: "memory_budget") } ?? .default }
     }
 }
 

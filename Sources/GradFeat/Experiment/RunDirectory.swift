@@ -310,27 +310,39 @@ public struct RunDirectory: Sendable {
         case computed(reason: String?)
     }
 
-    /// The frozen bottom's activations of `images` at `layer`, read from `activations-<role>.h5` when its producer
-    /// matches, else computed and saved there. The producer is `ActivationCacheFile.Producer(network:layer:split:
-    /// images:)` — model, bottom weights, layer, split, the images by content, scaling — so a cache written by any
-    /// command for the same network and data (`train`, `finetune`, `demo`, `cache --activations`) is reused.
+    /// The frozen bottom's activations of `images` at `layer`, from `activations-<role>.h5` when its producer
+    /// matches, else computed into it (streamed: one batch of images at a time). The producer is
+    /// `ActivationCacheFile.Producer(network:layer:split:images:)` — model, bottom weights, layer, split, the images
+    /// by content, scaling — so a cache written by any command for the same network and data (`train`, `finetune`,
+    /// `demo`, `cache --activations`) is reused.
+    ///
+    /// The cache is read into memory when `ledger` has room for it (nil: always), else streamed from the file with
+    /// `batchSize` rows at a time.
     public func activations(
-        of images: ImageBatches, role: String, split: String, network: Network, layer: String, quiet: Bool = false
-    ) throws -> (cache: InMemoryBatches, use: CacheUse) {
+        of images: ImageBatches, role: String, split: String, network: Network, layer: String,
+        ledger: inout MemoryLedger?, batchSize: Int = 256, quiet: Bool = false
+    ) throws -> (cache: any BatchSource, use: CacheUse) {
         let cacheURL = activationCache(role)
         let producer = try ActivationCacheFile.Producer(network: network, layer: layer, split: split, images: images)
+        func placed(_ reader: ActivationCacheReader) throws -> any BatchSource {
+            let inMemory = try ledger?.holdsInMemory(
+                "\(cacheURL.lastPathComponent)", bytes: reader.count * reader.rowBytes,
+                streamingBytes: 2 * max(batchSize, Evaluator().batchSize) * reader.rowBytes) ?? true
+            return inMemory ? try reader.loadedIntoMemory() : reader
+        }
         var reason: String?
         if Self.exists(cacheURL) {
             do {
-                return (try ActivationCacheFile.load(cacheURL, expecting: producer).0, .reused)
-            } catch {
+                let reader = try ActivationCacheReader(cacheURL, expecting: producer)
+                return (try placed(reader), .reused)
+            } catch let error where !(error is MemoryLedger.Refusal) {
                 reason = "\(error)"
             }
         }
-        let cache = try ActivationCache.compute(
-            network: network, splitAt: layer, data: images, label: "cache \(role)", quiet: quiet)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try ActivationCacheFile.save(cache, producer: producer, to: cacheURL)
-        return (cache, .computed(reason: reason))
+        try ActivationCache.write(
+            network: network, splitAt: layer, data: images, producer: producer, to: cacheURL, label: "cache \(role)",
+            quiet: quiet)
+        return (try placed(ActivationCacheReader(cacheURL, expecting: producer)), .computed(reason: reason))
     }
 }

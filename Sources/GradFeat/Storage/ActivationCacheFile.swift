@@ -64,22 +64,60 @@ public enum ActivationCacheFile {
         }
     }
 
+    /// Writes `data` as a cache (in memory already: tests, small sets); `write(to:producer:…)` streams one.
     public static func save(_ data: InMemoryBatches, producer: Producer, to url: URL) throws {
-        try HDF5File.writeAtomically(to: url, format: format, version: version) { file in
-            for (key, value) in producer.fields { try file.setAttribute(key, value) }
-            try file.setAttribute("class_count", data.classCount)
-            let chunkRows = max(1, min(data.count, (1 << 20) / max(1, data.inputs.shape.sampleCount * 4)))
-            try file.createDataset(
-                "activations", values: data.inputs.scalars, shape: data.inputs.shape.dimensions,
-                options: DatasetOptions(chunkShape: [chunkRows] + data.inputs.shape.dimensions.dropFirst()))
-            switch data.targets {
-            case let .classes(labels):
-                try file.createDataset("labels", values: labels.map { Int64($0) })
-            case let .multiLabel(flags, k):
-                try file.createDataset("labels", values: flags, shape: [data.count, k])
-            case let .values(tensor):
-                try file.createDataset("targets", values: tensor.scalars, shape: tensor.shape.dimensions)
+        try write(to: url, producer: producer, sampleShape: data.sampleShape, targets: data.targets,
+                  classCount: data.classCount) { writeRows in
+            try writeRows(0, data.inputs.scalars)
+        }
+    }
+
+    /// Writes a cache of `targets.count` samples of `sampleShape` a block of rows at a time: `body` receives a
+    /// function that stores rows from a row index on, and must store every row once. The activations are one
+    /// contiguous float32 dataset, so that `ActivationCacheReader` reads shuffled rows straight from the file; the
+    /// file appears under its name only when complete (atomically), and a full disk is refused before the first row
+    /// when the free space is known to be short.
+    public static func write(
+        to url: URL, producer: Producer, sampleShape: Shape, targets: Targets, classCount: Int,
+        rows body: (_ writeRows: (_ start: Int, _ values: [Float]) throws -> Void) throws -> Void
+    ) throws {
+        let count = targets.count
+        let bytes = count * sampleShape.count * MemoryLayout<Float>.size
+        try requireFreeSpace(bytes, for: url)
+        do {
+            try HDF5File.writeAtomically(to: url, format: format, version: version) { file in
+                for (key, value) in producer.fields { try file.setAttribute(key, value) }
+                try file.setAttribute("class_count", classCount)
+                switch targets {
+                case let .classes(labels):
+                    try file.createDataset("labels", values: labels.map { Int64($0) })
+                case let .multiLabel(flags, k):
+                    try file.createDataset("labels", values: flags, shape: [count, k])
+                case let .values(tensor):
+                    try file.createDataset("targets", values: tensor.scalars, shape: tensor.shape.dimensions)
+                }
+                let activations = try file.createDataset(
+                    "activations", elementType: .float32, shape: [count] + sampleShape.dimensions)
+                try body { start, values in try activations.write(rows: start, values) }
             }
+        } catch let error as HDF5Error {
+            throw GradFeatError.damagedFile(
+                path: url.path, problem: "writing the activation cache (\(MemoryBudget.format(bytes))) failed: \(error)",
+                fix: "free space on its disk or pass another --output; nothing was left under its name")
+        }
+    }
+
+    /// Throws, naming the file and both sizes, when the disk that will hold `url` has less than `bytes` free.
+    static func requireFreeSpace(_ bytes: Int, for url: URL) throws {
+        let folder = url.deletingLastPathComponent().path
+        guard let attributes = try? FileManager.default.attributesOfFileSystem(forPath: folder),
+              let free = (attributes[.systemFreeSize] as? NSNumber)?.intValue else { return }
+        // Headroom for HDF5's metadata and the labels.
+        guard free >= bytes + (1 << 20) else {
+            throw GradFeatError.damagedFile(
+                path: url.path,
+                problem: "the activation cache needs \(MemoryBudget.format(bytes)) but its disk has \(MemoryBudget.format(free)) free",
+                fix: "free space there, or pass another --output on a larger disk")
         }
     }
 
@@ -110,17 +148,8 @@ public enum ActivationCacheFile {
     /// Reads a cache into memory after checking its producer against `expected` (nil: accept any); use
     /// `ActivationCacheReader` to stream one that does not fit.
     public static func load(_ url: URL, expecting expected: Producer? = nil) throws -> (InMemoryBatches, Producer) {
-        let (file, producer, targets, classCount) = try open(url, expecting: expected)
-        let dataset = try file.dataset(named: "activations")
-        guard dataset.shape.first == targets.count else {
-            throw GradFeatError.invalidConfiguration(
-                "activation cache \(url.path): \(dataset.shape.first ?? 0) activations but \(targets.count) labels; it "
-                    + "is rebuilt when you delete it or pass another --output")
-        }
-        let scalars: [Float] = try dataset.read()
-        try requireFinite(scalars, rowLength: dataset.elementsPerRow, in: url) { $0 }
-        let inputs = try Tensor(shape: Shape(dataset.shape), scalars: scalars)
-        return (try InMemoryBatches(inputs: inputs, targets: targets, classCount: classCount), producer)
+        let reader = try ActivationCacheReader(url, expecting: expected)
+        return (try reader.loadedIntoMemory(), reader.producer)
     }
 
     /// Throws naming the file and row when `values` (rows of `rowLength`; `fileRow` maps a position among them to

@@ -5,10 +5,16 @@ import Tensor
 
 /// An activation cache streamed from disk a mini-batch at a time, for caches that do not fit in memory: a
 /// `BatchSource` the trainer reads like the in-memory one. Labels are held in memory; activations are read per batch.
+///
+/// Caches written by this version store their activations contiguously, and a batch of shuffled rows is one
+/// `pread` per row from the page cache or the disk (`StoredRows`), outside libhdf5's lock. Older, chunked caches are
+/// read through libhdf5, a chunk per row.
 public final class ActivationCacheReader: BatchSource, @unchecked Sendable {
-    // The file and dataset handles never change after opening; HDF5 serialises every call behind its lock.
+    // The handles never change after opening; HDF5 serialises every call behind its lock, and `StoredRows` reads
+    // with `pread`, which is safe from any thread.
     private let file: HDF5File
     private let activations: HDF5.Dataset
+    private let rows: StoredRows?
     private let url: URL
     public let targets: Targets
     public let classCount: Int
@@ -23,23 +29,54 @@ public final class ActivationCacheReader: BatchSource, @unchecked Sendable {
         sampleShape = Shape(Array(activations.shape.dropFirst()))
         guard activations.shape.first == targets.count else {
             throw GradFeatError.invalidConfiguration(
-                "activation cache \(url.path): \(activations.shape.first ?? 0) activations but \(targets.count) labels; rebuild it")
+                "activation cache \(url.path): \(activations.shape.first ?? 0) activations but \(targets.count) "
+                    + "labels; it is rebuilt when you delete it or pass another --output")
         }
+        guard activations.elementType == .float32 else {
+            throw GradFeatError.invalidConfiguration(
+                "activation cache \(url.path): /activations holds \(activations.elementType), not float32; it is "
+                    + "rebuilt when you delete it or pass another --output")
+        }
+        rows = try activations.contiguousStorage().map { try StoredRows(url: url, storage: $0) }
     }
 
     public var count: Int { targets.count }
+    public var allTargets: Targets { targets }
+
+    /// The reader streams: the trainer reads the next batch while a step computes.
+    public var isStreamed: Bool { true }
+
+    /// The bytes of one sample's activations.
+    public var rowBytes: Int { sampleShape.count * MemoryLayout<Float>.size }
+
+    /// Whether shuffled rows are read straight from the file (caches written by this version) rather than through
+    /// libhdf5's chunks.
+    public var readsRowsDirectly: Bool { rows != nil }
 
     public func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets) {
-        let values: [Float] = try activations.read(rowIndices: indices)
-        try ActivationCacheFile.requireFinite(values, rowLength: sampleShape.count, in: url) { indices[$0] }
-        return (try Tensor(shape: Shape([indices.count] + sampleShape.dimensions), scalars: values), targets.gathering(indices))
+        let length = sampleShape.count
+        let values: [Float]
+        if let rows {
+            values = try [Float](unsafeUninitializedCapacity: indices.count * length) { buffer, initialized in
+                try rows.read(indices, into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = indices.count * length
+            }
+        } else {
+            values = try activations.read(rowIndices: indices)
+        }
+        try ActivationCacheFile.requireFinite(values, rowLength: length, in: url) { indices[$0] }
+        return (try Tensor(shape: Shape([indices.count] + sampleShape.dimensions), scalars: values),
+                targets.gathering(indices))
     }
 
-    /// Rows `range` in order (the fastest read: one hyperslab).
+    /// Rows `range` in order.
     public func batch(rows range: Range<Int>) throws -> (inputs: Tensor, targets: Targets) {
-        let values: [Float] = try activations.read(rows: range)
-        try ActivationCacheFile.requireFinite(values, rowLength: sampleShape.count, in: url) { range.lowerBound + $0 }
-        return (try Tensor(shape: Shape([range.count] + sampleShape.dimensions), scalars: values),
-                targets.gathering(Array(range)))
+        try batch(Array(range))
+    }
+
+    /// The whole cache in memory.
+    public func loadedIntoMemory() throws -> InMemoryBatches {
+        let (inputs, targets) = try batch(rows: 0..<count)
+        return try InMemoryBatches(inputs: inputs, targets: targets, classCount: classCount)
     }
 }

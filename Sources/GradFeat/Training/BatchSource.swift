@@ -9,6 +9,16 @@ public protocol BatchSource: Sendable {
     var classCount: Int { get }
     /// The inputs [n, sampleShape…] and targets of the samples at `indices`, in that order.
     func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets)
+    /// Every sample's target, in order, without reading the inputs (default: from a batch of all samples; sources
+    /// that stream override it).
+    var allTargets: Targets { get throws }
+    /// Whether batches come from disk, so that reading the next one while a step computes pays (default false).
+    var isStreamed: Bool { get }
+}
+
+extension BatchSource {
+    public var allTargets: Targets { get throws { try batch(Array(0..<count)).targets } }
+    public var isStreamed: Bool { false }
 }
 
 /// Samples held in memory as one Float tensor [N, …].
@@ -29,6 +39,7 @@ public struct InMemoryBatches: BatchSource {
 
     public var count: Int { inputs.shape[0] }
     public var sampleShape: Shape { Shape(Array(inputs.shape.dimensions.dropFirst())) }
+    public var allTargets: Targets { targets }
 
     public func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets) {
         (inputs.gathering(rows: indices), targets.gathering(indices))

@@ -25,6 +25,7 @@ public struct ImageBatches: BatchSource {
 
     public var count: Int { targets.count }
     public var sampleShape: Shape { imageShape }
+    public var allTargets: Targets { targets }
 
     public func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets) {
         let size = imageShape.count

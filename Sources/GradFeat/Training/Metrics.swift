@@ -72,8 +72,12 @@ public struct Evaluator: Sendable {
     public func logits(_ extractor: any FeatureExtractor, on data: some BatchSource) throws -> Tensor {
         var rows: [Float] = []
         var classes = 0
+        let prefetcher = BatchPrefetcher(data)
         for start in stride(from: 0, to: data.count, by: batchSize) {
-            let (x, _) = try data.batch(Array(start..<min(start + batchSize, data.count)))
+            let next = start + batchSize
+            let (x, _) = try prefetcher.batch(
+                Array(start..<min(next, data.count)),
+                thenPrefetch: next < data.count ? Array(next..<min(next + batchSize, data.count)) : nil)
             let logits = try extractor.logits(x)
             classes = logits.shape[1]
             rows.append(contentsOf: logits.scalars)
@@ -83,7 +87,7 @@ public struct Evaluator: Sendable {
 
     public func evaluate(_ extractor: any FeatureExtractor, on data: some BatchSource, loss: any Loss) throws -> Metrics {
         let logits = try logits(extractor, on: data)
-        let targets = try data.batch(Array(0..<data.count)).targets
+        let targets = try data.allTargets
         return Metrics(logits: logits, targets: targets, loss: try loss.evaluate(logits: logits, targets: targets).loss)
     }
 }

@@ -14,6 +14,8 @@ public struct SubsetBatches: BatchSource {
     public var count: Int { indices.count }
     public var sampleShape: Shape { base.sampleShape }
     public var classCount: Int { base.classCount }
+    public var isStreamed: Bool { base.isStreamed }
+    public var allTargets: Targets { get throws { try base.allTargets.gathering(indices) } }
 
     public func batch(_ positions: [Int]) throws -> (inputs: Tensor, targets: Targets) {
         try base.batch(positions.map { indices[$0] })

@@ -43,7 +43,18 @@ public struct Trainer: Sendable {
         let progress = ProgressReporter(label, total: configuration.iterations, quiet: quiet)
         let clock = Date()
         var runningLoss = 0.0, runningCount = 0
-        var permutationEpoch = -1, permutation: [Int] = []
+        // The two epochs' permutations a batch and the one prefetched after it can span.
+        var permutations: [Int: [Int]] = [:]
+        func indices(_ iteration: Int) -> [Int] {
+            let epoch = iteration / order.batchesPerEpoch
+            if permutations[epoch] == nil {
+                permutations = permutations.filter { $0.key == epoch - 1 }
+                permutations[epoch] = order.permutation(epoch: epoch)
+            }
+            let position = (iteration % order.batchesPerEpoch) * order.batchSize
+            return Array(permutations[epoch]![position..<(position + order.batchSize)])
+        }
+        let prefetcher = BatchPrefetcher(train)
 
         func state(_ iteration: Int) -> TrainingState {
             TrainingState(
@@ -53,10 +64,8 @@ public struct Trainer: Sendable {
         }
 
         for iteration in start..<configuration.iterations {
-            let epoch = iteration / order.batchesPerEpoch
-            if epoch != permutationEpoch { (permutationEpoch, permutation) = (epoch, order.permutation(epoch: epoch)) }
-            let position = (iteration % order.batchesPerEpoch) * order.batchSize
-            let (inputs, targets) = try train.batch(Array(permutation[position..<(position + order.batchSize)]))
+            let (inputs, targets) = try prefetcher.batch(
+                indices(iteration), thenPrefetch: iteration + 1 < configuration.iterations ? indices(iteration + 1) : nil)
 
             let mode = Mode.training(seed: rng.next())
             optimizer.learningRate = configuration.schedule.learningRate(at: iteration)

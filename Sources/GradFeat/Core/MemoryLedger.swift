@@ -1,0 +1,44 @@
+/// What a command holds in memory under its `MemoryBudget`: each data set or cache is placed in memory while the
+/// budget has room for it, and streamed from disk otherwise — in the order the command asks, so the first (the
+/// training set) is the first kept.
+///
+/// A streamed part still needs its working set (the batch being used and the one read ahead); a budget without
+/// room even for that is refused with the sizes and the smallest budget that would do.
+public struct MemoryLedger: Sendable {
+    public let budget: MemoryBudget
+    /// The bytes placed so far.
+    public private(set) var used: Int
+    /// The option (or config key) the budget came from, for messages.
+    public let option: String
+
+    /// A ledger that starts with `reserved` bytes in use (data the command holds whatever the budget).
+    public init(budget: MemoryBudget, reserved: Int = 0, option: String = "--memory-budget") {
+        self.budget = budget
+        self.used = reserved
+        self.option = option
+    }
+
+    /// Whether `what` (`bytes` in all) is held in memory: true when it fits beside what is placed, else false after
+    /// reserving `streamingBytes` for streaming it; throws, naming both sizes, when not even that fits.
+    public mutating func holdsInMemory(_ what: String, bytes: Int, streamingBytes: Int) throws -> Bool {
+        if budget.admits(used + bytes) {
+            used += bytes
+            return true
+        }
+        guard budget.admits(used + streamingBytes) else {
+            throw Refusal(message:
+                "\(option) \(budget) is too small: streaming \(what) needs \(MemoryBudget.format(streamingBytes)) for "
+                    + "its batches beside the \(MemoryBudget.format(used)) already placed; pass \(option) "
+                    + "\((used + streamingBytes + (1 << 20) - 1) >> 20)MB or more, "
+                    + "or a smaller --batchsize")
+        }
+        used += streamingBytes
+        return false
+    }
+
+    /// A budget too small for what a command must hold.
+    public struct Refusal: Error, CustomStringConvertible, Sendable, Equatable {
+        public var message: String
+        public var description: String { message }
+    }
+}
