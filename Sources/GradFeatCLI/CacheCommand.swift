@@ -198,13 +198,14 @@ struct CacheCommand: ParsableCommand {
         }
         // The producer `train` computes for the same network and images, so that `train` reuses this cache.
         let producer = try ActivationCacheFile.Producer(network: network, layer: splitLayer, split: set.split, images: data)
-        let cache = try ActivationCache.compute(
-            network: network, splitAt: splitLayer, data: data, batchSize: batchSize, label: "activations \(set.split)",
-            quiet: quiet)
-        try ActivationCacheFile.save(cache, producer: producer, to: url)
+        // Streamed: one batch of activations in memory at a time, the file complete or absent.
+        try ActivationCache.write(
+            network: network, splitAt: splitLayer, data: data, producer: producer, to: url, batchSize: batchSize,
+            label: "activations \(set.split)", quiet: quiet)
+        let written = try ActivationCacheReader(url)
         print(String(
             format: "activations of %@ at %@ for %@: %d × %@ float32, %d classes → %@, %@, %.1f s",
-            model, splitLayer, input, cache.count, cache.inputs.shape.dimensions.dropFirst().map(String.init)
+            model, splitLayer, input, written.count, written.sampleShape.dimensions.map(String.init)
                 .joined(separator: "x"), set.classCount, url.path, try Self.fileSize(url), Date().timeIntervalSince(clock)))
     }
 

@@ -167,6 +167,9 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Continue from the checkpoints in the output folder.")
     var resume = false
 
+    @Option(help: "Memory for the data and activation caches, in binary units (512MB = 512 MiB, 4GB); a cache that does not fit beside the images is streamed from its file, with the same result (default: half of physical memory).")
+    var memoryBudget: String?
+
     @Flag(help: "Print no progress.")
     var quiet = false
 
@@ -181,6 +184,7 @@ struct RunOptions: ParsableArguments {
         layer.setIfGiven("pretrain_batchsize", pretrainBatchSize.map { .int(Int64($0)) }, "--pretrain-batchsize")
         layer.setIfGiven("output", output.map(ConfigValue.string), "--output")
         if resume { layer.set("resume", .bool(true), origin: "option --resume") }
+        layer.setIfGiven("memory_budget", memoryBudget.map(ConfigValue.string), "--memory-budget")
     }
 
     /// `spec` with each `--extractor-option NAME.KEY=VALUE` added to the options of the extractor NAME.

@@ -2,7 +2,8 @@ import Foundation
 import GradFeat
 
 /// A run folder's base network and its training and test activations: the run's caches when both are there, else
-/// both computed again from the data set the record names (and saved, as `train` does). `eval --run` and
+/// both computed again from the data set the record names (and saved, as `train` does). The caches are streamed
+/// from their files, a batch at a time. `eval --run` and
 /// `attribute` read runs through it.
 func runActivations(
     run: RunDirectory, record: RunRecord, layout: RunDirectory.Layout, quiet: Bool
@@ -24,6 +25,9 @@ func runActivations(
         dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
         plugins: GradFeatCLI.plugins, quiet: quiet)
     let base = try run.baseNetwork(record, classes: loaded.train.classCount)
-    let caches = try Experiment.activations(in: run, base: base, layout: layout, data: loaded, quiet: quiet)
+    // Within the budget the run was trained under: what did not fit then is streamed now.
+    let caches = try Experiment.activations(
+        in: run, base: base, layout: layout, data: loaded, budget: try record.experiment?.resolvedMemoryBudget ?? .default,
+        quiet: quiet)
     return (base, caches.train, caches.test)
 }

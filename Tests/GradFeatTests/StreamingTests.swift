@@ -1,0 +1,199 @@
+import Datasets
+import Foundation
+import GradFeat
+import Layers
+import Tensor
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Data larger than memory: a run whose caches are streamed under a small memory budget equals the in-memory run
+/// bit for bit (and across resume), a budget too small is refused with the sizes, and a cache damaged or changed
+/// while it is read is refused naming the file.
+@Suite(.serialized) struct StreamingTests {
+    /// A data-set cache of `count` 28×28 grey images in 3 classes, each class brightening its own band.
+    static func datasetCache(count: Int, in folder: URL) throws -> URL {
+        var rng = SeededRandom(seed: 21)
+        var pixels = [UInt8]()
+        let labels = (0..<count).map { $0 % 3 }
+        for label in labels {
+            for row in 0..<28 {
+                for _ in 0..<28 {
+                    pixels.append(UInt8((row / 9 == label ? 150 : 0) + Int.random(in: 0..<80, using: &rng)))
+                }
+            }
+        }
+        let set = ImageSet(images: pixels, count: count, channels: 1, height: 28, width: 28, labels: .single(labels.map { Int64($0) }),
+                           classNames: ["a", "b", "c"], source: "/synthetic", split: "train")
+        let url = folder.appendingPathComponent("images.h5")
+        try DatasetCache.write(set, to: url)
+        return url
+    }
+
+    static func spec(dataset: URL, output: URL, iterations: Int, budget: String?, resume: Bool = false) -> ExperimentSpec {
+        var training = TrainingConfiguration.paper(iterations: iterations, seed: 3)
+        training.batchSize = 16
+        training.evaluateEvery = 10
+        training.checkpointEvery = 10
+        return ExperimentSpec(
+            data: DataSpec(dataset: dataset.path, testFraction: 0.2), model: BiganCIFAR.smallName,
+            linearize: ["conv4", "conv5"], extractors: ["activation", "gradfeat"].map { ExtractorSpec($0) },
+            training: training, output: output.path, resume: resume, memoryBudget: budget)
+    }
+
+    /// The budget that holds the images and `rows` rows of the run's training cache.
+    static func budget(holding rows: Int, of run: URL, images: Int) throws -> String {
+        let reader = try ActivationCacheReader(RunDirectory(run).activationCache("train"))
+        return "\(images + rows * reader.rowBytes)B"
+    }
+
+    static func parameters(_ run: URL, _ extractor: String) throws -> [[Float]] {
+        try CheckpointFile.load(RunDirectory(run).checkpoint(extractor)).0.parameters.map(\.scalars)
+    }
+
+    @Test func aStreamedRunEqualsTheInMemoryRunAndResumesBitIdentically() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let dataset = try Self.datasetCache(count: 1_200, in: folder)
+        let memory = folder.appendingPathComponent("memory")
+        let inMemory = try Experiment(Self.spec(dataset: dataset, output: memory, iterations: 30, budget: nil), quiet: true).run()
+        let imageBytes = 1_200 * 32 * 32  // padded to bigan-small's 32×32
+
+        // 800 of the 960 training rows fit: the training cache is streamed (its 512-row working set reserved), the
+        // 240 test rows are held beside it.
+        let budget = try Self.budget(holding: 800, of: memory, images: imageBytes)
+        let streamed = folder.appendingPathComponent("streamed")
+        let result = try Experiment(Self.spec(dataset: dataset, output: streamed, iterations: 30, budget: budget), quiet: true).run()
+        #expect(result.rows.map(\.metrics.headline) == inMemory.rows.map(\.metrics.headline))
+        for extractor in ["activation", "gradfeat"] {
+            #expect(try Self.parameters(streamed, extractor) == Self.parameters(memory, extractor),
+                    "\(extractor): the streamed run differs from the in-memory one")
+        }
+
+        // Interrupted at 20 and resumed, streamed: the batch order depends on (seed, iteration) only. (The activation
+        // model alone: a longer --niter on resume moves gradfeat's ω̄, the activation head, under its first part.)
+        let resumed = folder.appendingPathComponent("resumed")
+        var spec = Self.spec(dataset: dataset, output: resumed, iterations: 20, budget: budget)
+        spec.extractors = [ExtractorSpec("activation")]
+        try Experiment(spec, quiet: true).run()
+        spec.training.iterations = 30
+        spec.resume = true
+        try Experiment(spec, quiet: true).run()
+        #expect(try Self.parameters(resumed, "activation") == Self.parameters(memory, "activation"))
+
+        // The placement, observed: the training set streams, the test set does not.
+        let model = try Plugins.shared.models.entry(BiganCIFAR.smallName)
+        let data = try ExperimentData.load(spec.data, model: model, seed: 3, quiet: true)
+        let base = try ModelZoo.make(BiganCIFAR.smallName, classes: 3, inputChannels: 1, inputSize: 32, seed: 3)
+        let layout = try RunDirectory(streamed).layout(model: BiganCIFAR.smallName, record: nil, linearize: ["conv4", "conv5"])
+        let (train, test) = try Experiment.activations(
+            in: RunDirectory(streamed), base: base, layout: layout, data: data,
+            budget: try MemoryBudget(parsing: budget), batchSize: 16, quiet: true)
+        #expect(train.isStreamed && !test.isStreamed)
+        #expect((train as? ActivationCacheReader)?.readsRowsDirectly == true)
+    }
+
+    @Test func aBudgetWithoutRoomForTheBatchesIsRefusedWithTheSizes() throws {
+        var ledger = MemoryLedger(budget: try MemoryBudget(parsing: "1MB"), reserved: 900 * 1024)
+        #expect(try ledger.holdsInMemory("a.h5", bytes: 50 * 1024, streamingBytes: 10 * 1024))
+        #expect(throws: MemoryLedger.Refusal.self) {
+            _ = try ledger.holdsInMemory("b.h5", bytes: 4 << 20, streamingBytes: 512 * 1024)
+        }
+        do {
+            _ = try ledger.holdsInMemory("b.h5", bytes: 4 << 20, streamingBytes: 512 * 1024)
+        } catch let refusal as MemoryLedger.Refusal {
+            for part in ["--memory-budget 1.0 MiB", "b.h5", "512.0 KiB", "950.0 KiB", "2MB or more"] {
+                #expect(refusal.message.contains(part), "\(refusal.message) lacks \(part)")
+            }
+        }
+        // A streamed part that fits is reserved, not held.
+        var roomy = MemoryLedger(budget: try MemoryBudget(parsing: "1MB"))
+        #expect(try !roomy.holdsInMemory("c.h5", bytes: 2 << 20, streamingBytes: 256 * 1024))
+        #expect(roomy.used == 256 * 1024)
+    }
+
+    /// A cache written by `ActivationCache.write`, and its reader.
+    static func writtenCache(in folder: URL, rows: Int = 40) throws -> (URL, InMemoryBatches) {
+        let network = GradFeatModelTests.smallNetwork(seed: 1)
+        let images = try InMemoryBatches(inputs: GradFeatModelTests.input(rows, seed: 3),
+                                         targets: .classes((0..<rows).map { $0 % 3 }), classCount: 3)
+        let url = folder.appendingPathComponent("activations.h5")
+        let producer = try ActivationCacheFile.Producer(
+            network: network, layer: "block", split: "train", source: "synthetic", transform: "unit")
+        try ActivationCache.write(network: network, splitAt: "block", data: images, producer: producer, to: url,
+                                  batchSize: 7, quiet: true)
+        // The same batch size: a convolution's rounding depends on how many samples share its matrix product.
+        return (url, try ActivationCache.compute(network: network, splitAt: "block", data: images, batchSize: 7, quiet: true))
+    }
+
+    @Test func aStreamedCacheServesShuffledRowsAsInMemoryOnes() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (url, expected) = try Self.writtenCache(in: folder)
+        let reader = try ActivationCacheReader(url)
+        #expect(reader.readsRowsDirectly)
+        let indices = [39, 0, 17, 17, 5, 38, 1]
+        let (inputs, targets) = try reader.batch(indices)
+        #expect(inputs == expected.inputs.gathering(rows: indices))
+        #expect(targets == expected.targets.gathering(indices))
+        #expect(try reader.loadedIntoMemory().inputs == expected.inputs)
+        // Prefetched batches are the batches asked for, whatever was prefetched.
+        let prefetcher = BatchPrefetcher(reader)
+        #expect(try prefetcher.batch([1, 2], thenPrefetch: [3, 4]).inputs == expected.inputs.gathering(rows: [1, 2]))
+        #expect(try prefetcher.batch([5, 6], thenPrefetch: [7]).inputs == expected.inputs.gathering(rows: [5, 6]))
+        #expect(try prefetcher.batch([7], thenPrefetch: nil).inputs == expected.inputs.gathering(rows: [7]))
+        #expect(throws: GradFeatError.self) { _ = try reader.batch([40]) }
+    }
+
+    @Test func aCacheTruncatedOrChangedWhileReadIsRefusedNamingTheFile() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (url, _) = try Self.writtenCache(in: folder)
+        let reader = try ActivationCacheReader(url)
+        _ = try reader.batch([0, 1])
+
+        func expectDamaged(_ parts: [String], _ body: () throws -> Void) {
+            do {
+                try body()
+                Issue.record("expected a refusal mentioning \(parts)")
+            } catch let error as GradFeatError {
+                guard case let .damagedFile(path, problem, _) = error else {
+                    Issue.record("expected damagedFile, got \(error)")
+                    return
+                }
+                #expect(path == url.path)
+                for part in parts { #expect(problem.contains(part), "\(problem) lacks \(part)") }
+            } catch {
+                Issue.record("expected a GradFeatError, got \(error)")
+            }
+        }
+        // Grown in place: the size and modification time differ from those at opening.
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 0, count: 16))
+        try handle.close()
+        expectDamaged(["changed while it was read", "\(size) bytes", "\(size + 16) bytes"]) { _ = try reader.batch([2]) }
+
+        // Truncated: a reader opened now refuses the file whose dataset runs past its end.
+        #expect(truncate(url.path, off_t(size - 64)) == 0)
+        expectDamaged(["truncated", "\(size - 64) bytes"]) { _ = try ActivationCacheReader(url) }
+    }
+
+    @Test func aCacheWrittenOnAFullDiskIsRefusedBeforeItsFirstRow() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("huge.h5")
+        let producer = ActivationCacheFile.Producer(
+            model: "m", weightsHash: "h", layer: "l", split: "s", source: "x", transform: "t")
+        // 2^22 rows of 4 MiB, 16 TiB: more than a test machine's disk.
+        #expect(throws: GradFeatError.self) {
+            try ActivationCacheFile.write(
+                to: url, producer: producer, sampleShape: Shape([1 << 20]), targets: .classes([Int](repeating: 0, count: 1 << 22)),
+                classCount: 1) { _ in Issue.record("no row should be written") }
+        }
+        #expect(!FileManager.default.fileExists(atPath: url.path))
+    }
+}
