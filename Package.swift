@@ -104,6 +104,8 @@ let package = Package(
         .executableTarget(
             name: "SolverBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/SolverBench"),
         .executableTarget(
+            name: "StreamBench", dependencies: ["GradFeat", "HDF5", "Layers", "Tensor"], path: "Benchmarks/StreamBench"),
+        .executableTarget(
             name: "SampleGradientBench", dependencies: ["GradFeat", "Layers", "Tensor"],
             path: "Benchmarks/SampleGradientBench"),
 
