@@ -33,9 +33,14 @@ extension Dataset {
             defer { _ = H5Tclose(fileType) }
             guard H5Tequal(fileType, elementType.memoryType) > 0 else { return nil }
             let address = H5Dget_offset(id)
-            let rowBytes = shape.dropFirst().reduce(elementType.byteCount, *)
-            guard address != gf_HADDR_UNDEF(), address <= UInt64(Int.max),
-                  H5Dget_storage_size(id) == hsize_t(rowBytes * rows)
+            // Sizes from a hostile file may overflow: such a dataset is left to libhdf5's checks.
+            var rowBytes = elementType.byteCount, overflow = false
+            for dimension in shape.dropFirst() where !overflow {
+                (rowBytes, overflow) = rowBytes.multipliedReportingOverflow(by: dimension)
+            }
+            let (total, totalOverflow) = rowBytes.multipliedReportingOverflow(by: rows)
+            guard !overflow, !totalOverflow, address != gf_HADDR_UNDEF(), address <= UInt64(Int.max),
+                  H5Dget_storage_size(id) == hsize_t(total)
             else { return nil }
             return ContiguousStorage(offset: Int(address), rowBytes: rowBytes, rowCount: rows)
         }

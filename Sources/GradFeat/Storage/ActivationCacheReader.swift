@@ -32,6 +32,15 @@ public final class ActivationCacheReader: BatchSource, @unchecked Sendable {
                 "activation cache \(url.path): \(activations.shape.first ?? 0) activations but \(targets.count) "
                     + "labels; it is rebuilt when you delete it or pass another --output")
         }
+        let bytes = activations.shape.reduce((MemoryLayout<Float>.size, false)) { product, dimension in
+            let (value, overflow) = product.0.multipliedReportingOverflow(by: dimension)
+            return (value, product.1 || overflow)
+        }
+        guard !bytes.1 else {
+            throw GradFeatError.damagedFile(
+                path: url.path, problem: "/activations claims the shape \(activations.shape), more bytes than can exist",
+                fix: "the file is damaged: delete it to have it rebuilt")
+        }
         guard activations.elementType == .float32 else {
             throw GradFeatError.invalidConfiguration(
                 "activation cache \(url.path): /activations holds \(activations.elementType), not float32; it is "

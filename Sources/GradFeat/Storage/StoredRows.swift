@@ -75,7 +75,14 @@ final class StoredRows: @unchecked Sendable {
         }
         try requireUnchanged()
         guard let base = buffer.baseAddress else { return }
-        for position in indices.indices.sorted(by: { indices[$0] < indices[$1] }) {
+        let ascending = indices.indices.sorted(by: { indices[$0] < indices[$1] })
+        // Cold rows: asking for all of them first lets the disk serve them in parallel, rather than one `pread`'s
+        // latency after another (a hint; pages already cached make it a no-op).
+        for position in ascending {
+            _ = posix_fadvise(descriptor, off_t(storage.offset + indices[position] * rowBytes), off_t(rowBytes),
+                              Int32(POSIX_FADV_WILLNEED))
+        }
+        for position in ascending {
             try readFully(base + position * rowBytes, count: rowBytes, at: storage.offset + indices[position] * rowBytes)
         }
         try requireUnchanged()
