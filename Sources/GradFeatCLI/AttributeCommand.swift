@@ -86,7 +86,7 @@ struct AttributeCommand: ParsableCommand {
                 "\(checkpoint.path): '\(extractor)' was trained with --loss \(configuration.loss?.rawValue ?? "ce") "
                     + "(multi-label); attribution scores one true class per sample: train with --loss mse (exact) or ce")
         }
-        let (base, train, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
+        let (base, train, test, _) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
         let trained = try run.rebuild(
             checkpoint: checkpoint, network: try run.featureNetwork(base, layout: layout),
             layout: layout, record: record, fallbackOmegaBar: base.head, registry: GradFeatCLI.plugins.extractors)

@@ -93,7 +93,7 @@ struct DiagnoseCommand: ParsableCommand {
         let lock = try RunLock(outputFolder)
         defer { withExtendedLifetime(lock) {} }
         let layout = try run.layout(model: record.model, record: record)
-        let (base, train, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
+        let (base, train, test, _) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
         guard train.count >= 2, test.count > 0 else {
             throw GradFeatError.invalidConfiguration(
                 "\(run.url.path) has \(train.count) training and \(test.count) test images: diagnose needs at least 2 and 1")

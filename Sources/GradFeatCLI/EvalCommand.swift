@@ -87,7 +87,7 @@ struct EvalCommand: ParsableCommand {
                     + "or train '\(name)' into \(run.url.path)")
         }
         let layout = try run.layout(model: record.model, record: record)
-        let (base, _, test) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
+        let (base, _, test, views) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
         let features = try run.featureNetwork(base, layout: layout)
         let evaluator = Evaluator()
         var results: [(name: String, iteration: Int, metrics: Metrics, inTraining: Double?)] = []
@@ -96,14 +96,18 @@ struct EvalCommand: ParsableCommand {
                 checkpoint: run.checkpoint(name), network: features, layout: layout, record: record,
                 fallbackOmegaBar: base.head)
             // The loss the model was trained with (its checkpoint's configuration), so the test loss matches training's.
-            let metrics = try evaluator.evaluate(
-                trained.extractor, on: test, loss: try trained.state.configuration.makeLoss(for: test))
+            // A run that averaged its predictions over test-time crops is scored the same way.
+            let metrics = views.isEmpty
+                ? try evaluator.evaluate(
+                    trained.extractor, on: test, loss: try trained.state.configuration.makeLoss(for: test))
+                : try evaluator.evaluate(trained.extractor, views: views)
             results.append((name, trained.state.iteration, metrics, trained.state.history.last?.testMetric))
         }
 
         let metricName = results.first?.metrics.headlineName ?? "accuracy"
         var lines = ["# Evaluation of \(run.url.path)", "",
-                     "- \(record.data); test images: \(test.count) (\(run.activationCache("test").lastPathComponent))",
+                     "- \(record.data); test images: \(test.count) (\(run.activationCache("test").lastPathComponent))"
+                        + (views.isEmpty ? "" : ", predictions averaged over \(views.count) test-time crops"),
                      "- \(record.model), θ1 = layers before \(layout.split), θ2 = \(layout.linearize.joined(separator: ", "))",
                      "",
                      "| model | iterations | test \(metricName) (%) | test loss | last evaluation in training (%) |",

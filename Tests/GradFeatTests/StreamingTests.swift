@@ -88,7 +88,7 @@ import Glibc
         let data = try ExperimentData.load(spec.data, model: model, seed: 3, quiet: true)
         let base = try ModelZoo.make(BiganCIFAR.smallName, classes: 3, inputChannels: 1, inputSize: 32, seed: 3)
         let layout = try RunDirectory(streamed).layout(model: BiganCIFAR.smallName, record: nil, linearize: ["conv4", "conv5"])
-        let (train, test) = try Experiment.activations(
+        let (train, test, _) = try Experiment.activations(
             in: RunDirectory(streamed), base: base, layout: layout, data: data,
             budget: try MemoryBudget(parsing: budget), batchSize: 16, quiet: true)
         #expect(train.isStreamed && !test.isStreamed)

@@ -27,6 +27,9 @@ public struct Comparison: Sendable {
     public var trajectories: [String: Trajectory] = [:]
     /// Each extractor's own options, by name (none when absent).
     public var options: [String: PluginOptions] = [:]
+    /// Test-time views of the test set (`TestCrops`): when given, each model's final metrics average its
+    /// predictions over them; the periodic evaluations during training use `test`.
+    public var testViews: [any BatchSource] = []
 
     public init(network: Network, split: String, linearize: [String],
                 extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
@@ -120,7 +123,8 @@ public struct Comparison: Sendable {
             let history = try trainer.train(
                 &extractor, on: train, evaluateOn: test, loss: extractorLoss, resume: resumeState)
             let seconds = Date().timeIntervalSince(clock)
-            let metrics = try evaluator.evaluate(extractor, on: test, loss: extractorLoss)
+            let metrics = testViews.isEmpty ? try evaluator.evaluate(extractor, on: test, loss: extractorLoss)
+                : try evaluator.evaluate(extractor, views: testViews)
             let row = Row(extractor: name, metrics: metrics, trainMetrics: nil, history: history, seconds: seconds,
                           parameterCount: extractor.parameterCount, trained: extractor)
             rows.append(row)

@@ -53,14 +53,17 @@ public struct Experiment: Sendable {
             model: spec.model, record: nil, split: spec.split, linearize: spec.linearize,
             parametrization: spec.parametrization, standardize: spec.standardize)
 
-        let data = try ExperimentData.load(spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet)
+        var data = try ExperimentData.load(spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet)
+        let views = try data.cropForTestViews(spec.testCrops).map {
+            TestViews(crops: spec.testCrops, images: $0.uncroppedTest, side: $0.side, seed: training.seed)
+        }
         let (base, weights, pretraining) = try baseNetwork(for: data, in: run)
         guard base.layerNames.contains(layout.split) else {
             throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
         }
 
-        let (train, test) = try Self.activations(
-            in: run, base: base, layout: layout, data: data, budget: try spec.resolvedMemoryBudget,
+        let (train, test, viewCaches) = try Self.activations(
+            in: run, base: base, layout: layout, data: data, views: views, budget: try spec.resolvedMemoryBudget,
             batchSize: training.batchSize, quiet: quiet)
         var comparison = Comparison(
             network: base, split: layout.split, linearize: layout.linearize, extractors: spec.extractors.map(\.name),
@@ -70,6 +73,7 @@ public struct Experiment: Sendable {
         comparison.standardizeFeatures = layout.standardize
         comparison.checkpointDirectory = directory
         comparison.resume = spec.resume
+        comparison.testViews = viewCaches
         comparison.trajectories = try Dictionary(spec.extractors.map {
             ($0.name, try Trajectory(spec: resolvedSpec(training), extractor: $0, layout: layout))
         }, uniquingKeysWith: { first, _ in first })
@@ -159,15 +163,38 @@ public struct Experiment: Sendable {
         return SoftmaxCrossEntropy()
     }
 
-    /// The frozen bottom's activations of the training and test images, reused from the run folder's caches when
-    /// their producer matches (whoever wrote them: train, finetune, demo, an Example or `cache --activations`),
-    /// else computed and saved. Each cache is held in memory while `budget` (nil: unbounded) has room for it beside
-    /// the images, the training set's first; else it is streamed from its file, `batchSize` rows at a time.
+    /// The test images' views for test-time averaging: view `k` is `images` cropped by `crops` to `side`.
+    public struct TestViews: Sendable {
+        public var crops: TestCrops
+        public var images: ImageBatches
+        public var side: Int
+        public var seed: UInt64
+
+        public init(crops: TestCrops, images: ImageBatches, side: Int, seed: UInt64) {
+            self.crops = crops
+            self.images = images
+            self.side = side
+            self.seed = seed
+        }
+
+        /// The run folder's cache role of view `k`: `activations-test-view<k>.h5`.
+        public static func role(_ view: Int) -> String { "test-view\(view)" }
+    }
+
+    /// The frozen bottom's activations of the training and test images — and of each test view, when `views` are
+    /// given — reused from the run folder's caches when their producer matches (whoever wrote them: train,
+    /// finetune, demo, an Example or `cache --activations`), else computed and saved. Each cache is held in memory
+    /// while `budget` (nil: unbounded) has room for it beside the images, the training set's first; else it is
+    /// streamed from its file, `batchSize` rows at a time. Views are cropped one at a time, so only one view's
+    /// images are in memory.
     public static func activations(
         in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData,
-        budget: MemoryBudget? = nil, batchSize: Int = 256, quiet: Bool
-    ) throws -> (train: any BatchSource, test: any BatchSource) {
-        var ledger = budget.map { MemoryLedger(budget: $0, reserved: data.train.pixels.count + data.test.pixels.count) }
+        views: TestViews? = nil, budget: MemoryBudget? = nil, batchSize: Int = 256, quiet: Bool
+    ) throws -> (train: any BatchSource, test: any BatchSource, views: [any BatchSource]) {
+        var ledger = budget.map {
+            MemoryLedger(budget: $0, reserved: data.train.pixels.count + data.test.pixels.count
+                + (views?.images.pixels.count ?? 0))
+        }
         func cache(_ images: ImageBatches, role: String, split: String) throws -> any BatchSource {
             let (cache, use) = try run.activations(
                 of: images, role: role, split: split, network: base, layer: layout.split, ledger: &ledger,
@@ -185,8 +212,14 @@ public struct Experiment: Sendable {
             }
             return cache
         }
-        return (try cache(data.train, role: "train", split: data.trainSplit),
-                try cache(data.test, role: "test", split: data.testSplit))
+        let train = try cache(data.train, role: "train", split: data.trainSplit)
+        let test = try cache(data.test, role: "test", split: data.testSplit)
+        let viewCaches = try (0..<(views?.crops.viewCount ?? 0)).map { k -> any BatchSource in
+            guard let views else { return test }
+            let images = views.images.cropped(views.crops, view: k, side: views.side, seed: views.seed)
+            return try cache(images, role: TestViews.role(k), split: data.testSplit)
+        }
+        return (train, test, viewCaches)
     }
 }
 

@@ -102,6 +102,25 @@ public struct ExperimentData: Sendable {
                               trainSplit: trainSplit, testSplit: testSplit)
     }
 
+    /// Prepares the images for test-time views: training and test images become their centre crops of side
+    /// 7/8 of the images' (`TestCrops.cropSide`), which the model is built for and the periodic evaluations use.
+    /// Returns the test images as they were, from which each view is cropped, and the crop side; nil for `.none`.
+    public mutating func cropForTestViews(_ crops: TestCrops) throws -> (uncroppedTest: ImageBatches, side: Int)? {
+        guard crops != .none else { return nil }
+        let side = min(train.imageShape[1], train.imageShape[2])
+        let crop = TestCrops.cropSide(for: side)
+        guard crop >= 8, test.imageShape[1] >= crop, test.imageShape[2] >= crop else {
+            throw GradFeatError.invalidConfiguration(
+                "--test-crops \(crops): the images are \(train.imageShape[1])x\(train.imageShape[2]) (test "
+                    + "\(test.imageShape[1])x\(test.imageShape[2])), too small for crops of 7/8 of their side; cache "
+                    + "them larger (--image-size 256 for a 224 input)")
+        }
+        let uncropped = test
+        (train, test) = (train.centreCropped(to: crop), test.centreCropped(to: crop))
+        description += ", centre-cropped to \(crop)x\(crop) (test: \(crops) crops averaged)"
+        return (uncropped, crop)
+    }
+
     /// A data-set cache, refusing another kind of GradFeat file with what to pass instead.
     public static func readCache(_ path: String, option: String) throws -> ImageSet {
         let url = URL(fileURLWithPath: path)

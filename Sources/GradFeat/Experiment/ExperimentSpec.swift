@@ -48,6 +48,9 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// How much memory data and caches may take (`512MB`, `4GB`; binary units); above it they are streamed from
     /// disk. nil: `MemoryBudget.default`. It never changes a result: a streamed run equals an in-memory one.
     public var memoryBudget: String?
+    /// The test-time views each model's predictions are averaged over (`none`, `ten`, `random:N`); with views, the
+    /// images are cropped to 7/8 of their side, centred for training (`TestCrops`).
+    public var testCrops: TestCrops
 
     /// How a base network is pre-trained here: rotation prediction (no labels), supervised, or as an autoencoder
     /// with a linear decoder (no labels).
@@ -63,7 +66,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         extractors: [ExtractorSpec] = ["activation", "gradient", "gradfeat", "finetune"].map { ExtractorSpec($0) },
         omega: String? = nil, pretrain: PretrainingMethod? = nil, pretrainIterations: Int = 400,
         pretrainBatchSize: Int = 128, training: TrainingConfiguration = .paper(iterations: 5_000),
-        output: String = "runs/train", resume: Bool = false, title: String? = nil, memoryBudget: String? = nil
+        output: String = "runs/train", resume: Bool = false, title: String? = nil, memoryBudget: String? = nil,
+        testCrops: TestCrops = .none
     ) {
         self.preset = preset
         self.data = data
@@ -84,12 +88,14 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         self.resume = resume
         self.title = title
         self.memoryBudget = memoryBudget
+        self.testCrops = testCrops
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case preset, model, weights, keepInitial = "keep_initial", split, linearize, parametrization, standardize
         case extractors = "mode", omega, pretrain, pretrainIterations = "pretrain_niter"
         case pretrainBatchSize = "pretrain_batchsize", output, resume, title, memoryBudget = "memory_budget"
+        case testCrops = "test_crops"
     }
 
     /// Every key a config file may hold.
@@ -123,6 +129,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         resume = try c.decode(Bool.self, forKey: .resume)
         title = try c.decodeIfPresent(String.self, forKey: .title)
         memoryBudget = try c.decodeIfPresent(String.self, forKey: .memoryBudget)
+        testCrops = try c.decodeIfPresent(TestCrops.self, forKey: .testCrops) ?? .none
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -146,6 +153,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         try c.encode(resume, forKey: .resume)
         try c.encodeIfPresent(title, forKey: .title)
         try c.encodeIfPresent(memoryBudget, forKey: .memoryBudget)
+        try c.encode(testCrops, forKey: .testCrops)
     }
 
     /// A list of names, or one comma-separated string of them.
@@ -352,7 +360,7 @@ extension ExperimentSpec {
             let hints = ["optim": "must be adam or sgd", "parametrization": "must be ntk or standard",
                          "pretrain": "must be rotation, supervised or autoencoder", "loss": "must be ce, bce or mse",
                          "solver": "must be minibatch, cg or lbfgs", "preconditioner": "must be none or jacobi",
-                         "wd": "must be a number or auto"]
+                         "wd": "must be a number or auto", "test_crops": "must be none, ten or random:N (N from 1 to 100)"]
             return (keys, keys.last.flatMap { hints[$0] } ?? context.debugDescription)
         case let .keyNotFound(missing, context): return (path(context) + [missing.stringValue], "is missing")
         @unknown default: return ([], "\(error)")
