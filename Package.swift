@@ -119,7 +119,7 @@ let package = Package(
         // The command-line tool's commands end to end, on a tiny data set the tests write.
         .testTarget(
             name: "CLITests",
-            dependencies: ["GradFeatCLI", "GradFeat", "Tensor", "HDF5", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GradFeatCLI", "GradFeat", "Datasets", "Tensor", "HDF5", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/CLITests"),
     ]
 )

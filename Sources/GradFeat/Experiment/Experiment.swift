@@ -61,6 +61,15 @@ public struct Experiment: Sendable {
         guard base.layerNames.contains(layout.split) else {
             throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
         }
+        if let views {
+            // A fixed-size encoder cannot take every crop: say so before anything is cached.
+            do { _ = try base.backbone.outputShape(for: Shape([1] + data.train.imageShape.dimensions)) } catch {
+                throw GradFeatError.invalidConfiguration(
+                    "--test-crops \(views.crops): \(spec.model) cannot take the \(views.side)x\(views.side) crops (7/8 of "
+                        + "the \(views.images.imageShape[1])x\(views.images.imageShape[2]) images): \(error); cache the images "
+                        + "at 8/7 of the model's input side")
+            }
+        }
 
         let (train, test, viewCaches) = try Self.activations(
             in: run, base: base, layout: layout, data: data, views: views, budget: try spec.resolvedMemoryBudget,
