@@ -170,6 +170,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Average each model's test predictions over crops: none (the default), ten (torchvision's TenCrop: corners, centre and their mirror images) or random:N (N seeded random crops); crops are 7/8 of the image side, and training images are centre-cropped to it (cache images at 8/7 of the model's input, --image-size 256 for 224).")
     var testCrops: String?
 
+    @Option(help: "Train-time augmentation of the images: crop:P,flip (a random crop from the image padded by P zeros, then a mirror image with probability 1/2; crop:4,flip is CIFAR's), crop:P, flip or none. The run trains from the images (its split is in front of the first layer).")
+    var augment: String?
+
     @Option(help: "Memory for the data and activation caches, in binary units (512MB = 512 MiB, 4GB); a cache that does not fit beside the images is streamed from its file, with the same result (default: half of physical memory).")
     var memoryBudget: String?
 
@@ -189,6 +192,7 @@ struct RunOptions: ParsableArguments {
         if resume { layer.set("resume", .bool(true), origin: "option --resume") }
         layer.setIfGiven("memory_budget", memoryBudget.map(ConfigValue.string), "--memory-budget")
         layer.setIfGiven("test_crops", testCrops.map(ConfigValue.string), "--test-crops")
+        layer.setIfGiven("augment", augment.map(ConfigValue.string), "--augment")
     }
 
     /// `spec` with each `--extractor-option NAME.KEY=VALUE` added to the options of the extractor NAME.

@@ -108,6 +108,36 @@ import Testing
         #expect(try dropout.forward(x, mode: .evaluation) == x)
     }
 
+    @Test func randomCropFlipIsTorchvisionsCropThenFlip() throws {
+        let layer = RandomCropFlip(padding: 2, mirror: true, salt: 3)
+        try check(layer, [3, 2, 5, 6], mode: .training(seed: 7))
+        var rng = SeededRandom(seed: 4)
+        let x = randomTensor([6, 2, 5, 6], &rng)
+        let y = try layer.forward(x, mode: .training(seed: 8))
+        #expect(try layer.forward(x, mode: .training(seed: 8)) == y)
+        #expect(try layer.forward(x, mode: .evaluation) == x)
+        var mirrored = 0
+        for n in 0..<6 {
+            let place = layer.placement(sample: n, seed: 8)
+            #expect((0...4).contains(place.top) && (0...4).contains(place.left))
+            if place.mirrored { mirrored += 1 }
+            // Pad by 2, crop 5×6 at (top, left), then mirror: written out pixel by pixel.
+            for c in 0..<2 {
+                for i in 0..<5 {
+                    for j in 0..<6 {
+                        let column = place.mirrored ? 5 - j : j
+                        let (py, px) = (i + place.top - 2, column + place.left - 2)
+                        let expected = (0..<5).contains(py) && (0..<6).contains(px)
+                            ? x.scalars[((n * 2 + c) * 5 + py) * 6 + px] : 0
+                        #expect(y.scalars[((n * 2 + c) * 5 + i) * 6 + j] == expected)
+                    }
+                }
+            }
+        }
+        let flips = (0..<64).filter { layer.placement(sample: $0, seed: 8).mirrored }.count
+        #expect(mirrored + flips > 0 && (16...48).contains(flips), "mirrored \(flips) of 64")
+    }
+
     @Test func residualBlocks() throws {
         var rng = SeededRandom(seed: 5)
         let basic = Residual.basicBlock(inChannels: 3, outChannels: 4, stride: 2, rng: &rng)

@@ -97,7 +97,7 @@ public enum TestCrops: Sendable, Equatable, CustomStringConvertible, Codable {
             var rng = SeededRandom(
                 seed: (seed ^ 0xC209) &+ UInt64(view) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(image) &* 0xD6E8_FEB8_6659_FD93)
             let top = Int(rng.next() % UInt64(rangeY + 1)), left = Int(rng.next() % UInt64(rangeX + 1))
-            return Placement(top: top, left: left, mirrored: rng.next() & 1 == 1)
+            return Placement(top: top, left: left, mirrored: rng.next() >> 63 == 1)
         }
     }
 }

@@ -49,7 +49,7 @@ public struct Experiment: Sendable {
         let model = try plugins.models.entry(spec.model)
         var training = spec.training
         if training.evaluateEvery == 0 { training.evaluateEvery = max(1, training.iterations / 10) }
-        let layout = try run.layout(
+        var layout = try run.layout(
             model: spec.model, record: nil, split: spec.split, linearize: spec.linearize,
             parametrization: spec.parametrization, standardize: spec.standardize)
 
@@ -57,7 +57,17 @@ public struct Experiment: Sendable {
         let views = try data.cropForTestViews(spec.testCrops).map {
             TestViews(crops: spec.testCrops, images: $0.uncroppedTest, side: $0.side, seed: training.seed)
         }
-        let (base, weights, pretraining) = try baseNetwork(for: data, in: run)
+        var (base, weights, pretraining) = try baseNetwork(for: data, in: run)
+        if let augmentation = spec.augment {
+            // Only images can be augmented: the run trains from them, its split in front of the first layer.
+            guard spec.split == nil || spec.split == base.layerNames.first || spec.split == Augmentation.layerName else {
+                throw GradFeatError.invalidConfiguration(
+                    "--augment \(augmentation) trains from the images, but --split \(spec.split ?? "") caches the layers "
+                        + "before it once, unaugmented; leave --split out (or pass --split \(base.layerNames.first ?? ""))")
+            }
+            base = base.augmentingInputs(augmentation)
+            layout.split = Augmentation.layerName
+        }
         guard base.layerNames.contains(layout.split) else {
             throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
         }

@@ -51,6 +51,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// The test-time views each model's predictions are averaged over (`none`, `ten`, `random:N`); with views, the
     /// images are cropped to 7/8 of their side, centred for training (`TestCrops`).
     public var testCrops: TestCrops
+    /// Train-time augmentation of the images (`crop:4,flip`); nil: none. An augmented run trains from the images.
+    public var augment: Augmentation?
 
     /// How a base network is pre-trained here: rotation prediction (no labels), supervised, or as an autoencoder
     /// with a linear decoder (no labels).
@@ -67,7 +69,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         omega: String? = nil, pretrain: PretrainingMethod? = nil, pretrainIterations: Int = 400,
         pretrainBatchSize: Int = 128, training: TrainingConfiguration = .paper(iterations: 5_000),
         output: String = "runs/train", resume: Bool = false, title: String? = nil, memoryBudget: String? = nil,
-        testCrops: TestCrops = .none
+        testCrops: TestCrops = .none, augment: Augmentation? = nil
     ) {
         self.preset = preset
         self.data = data
@@ -89,13 +91,14 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         self.title = title
         self.memoryBudget = memoryBudget
         self.testCrops = testCrops
+        self.augment = augment
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case preset, model, weights, keepInitial = "keep_initial", split, linearize, parametrization, standardize
         case extractors = "mode", omega, pretrain, pretrainIterations = "pretrain_niter"
         case pretrainBatchSize = "pretrain_batchsize", output, resume, title, memoryBudget = "memory_budget"
-        case testCrops = "test_crops"
+        case testCrops = "test_crops", augment
     }
 
     /// Every key a config file may hold.
@@ -130,6 +133,13 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         title = try c.decodeIfPresent(String.self, forKey: .title)
         memoryBudget = try c.decodeIfPresent(String.self, forKey: .memoryBudget)
         testCrops = try c.decodeIfPresent(TestCrops.self, forKey: .testCrops) ?? .none
+        if let text = try c.decodeIfPresent(String.self, forKey: .augment) {
+            do { augment = try Augmentation.parse(text, option: "augment") } catch {
+                throw DecodingError.dataCorruptedError(forKey: .augment, in: c, debugDescription: "\(error)")
+            }
+        } else {
+            augment = nil
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -154,6 +164,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         try c.encodeIfPresent(title, forKey: .title)
         try c.encodeIfPresent(memoryBudget, forKey: .memoryBudget)
         try c.encode(testCrops, forKey: .testCrops)
+        try c.encodeIfPresent(augment, forKey: .augment)
     }
 
     /// A list of names, or one comma-separated string of them.
@@ -360,7 +371,8 @@ extension ExperimentSpec {
             let hints = ["optim": "must be adam or sgd", "parametrization": "must be ntk or standard",
                          "pretrain": "must be rotation, supervised or autoencoder", "loss": "must be ce, bce or mse",
                          "solver": "must be minibatch, cg or lbfgs", "preconditioner": "must be none or jacobi",
-                         "wd": "must be a number or auto", "test_crops": "must be none, ten or random:N (N from 1 to 100)"]
+                         "wd": "must be a number or auto", "test_crops": "must be none, ten or random:N (N from 1 to 100)",
+                         "augment": "must be crop:P,flip, crop:P, flip or none (P from 0 to 64)"]
             return (keys, keys.last.flatMap { hints[$0] } ?? context.debugDescription)
         case let .keyNotFound(missing, context): return (path(context) + [missing.stringValue], "is missing")
         @unknown default: return ([], "\(error)")

@@ -139,7 +139,8 @@ public struct RunDirectory: Sendable {
     // MARK: - The base network and its features
 
     /// The base network as the run built it for `classes` classes: the record's model, weights (with its
-    /// `keepInitial`), input shape and seed (which initialises what the weights leave out, the head among it).
+    /// `keepInitial`), input shape and seed (which initialises what the weights leave out, the head among it), and
+    /// its augmentation layer when the run augmented its images.
     public func baseNetwork(_ record: RunRecord, classes: Int) throws -> Network {
         let recordPath = file(Self.recordName).path
         guard let shape = record.inputShape, shape.count == 3 else {
@@ -151,9 +152,10 @@ public struct RunDirectory: Sendable {
             throw Error.missingFile(
                 path: weights, fix: "the run's base network was loaded from it: put it back, or correct 'weights' in \(recordPath)")
         }
-        return try ModelZoo.make(
+        let network = try ModelZoo.make(
             record.model, classes: classes, inputChannels: shape[0], inputSize: shape[1], seed: record.seed,
             weights: record.weights.map { URL(fileURLWithPath: $0) }, keepInitial: record.keepInitial ?? [])
+        return record.experiment?.augment.map { network.augmentingInputs($0) } ?? network
     }
 
     /// Opens the activation cache at `url`, streamed, after checking that it holds `network`'s activations at

@@ -1,0 +1,77 @@
+import Layers
+
+/// Train-time augmentation for models trained from images (`--augment crop:4,flip`): a random crop from the image
+/// padded by `padding` zeros, then a mirror image with probability ½ — the standard CIFAR augmentation — applied by
+/// a `RandomCropFlip` layer named `augment` in front of the network, seeded by each step's seed and the identity in
+/// evaluation.
+///
+/// Only images can be augmented: the layers before `--split` are cached once, so an augmented run trains from the
+/// images (its split is `augment`, its cache holds the scaled images).
+public struct Augmentation: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var padding: Int
+    public var mirror: Bool
+
+    /// The layer's name in the network.
+    public static let layerName = "augment"
+
+    public init(padding: Int = 4, mirror: Bool = true) {
+        self.padding = padding
+        self.mirror = mirror
+    }
+
+    /// Parses `crop:P,flip`, `crop:P` or `flip` (P from 0 to 64); nil for `none`.
+    public static func parse(_ text: String, option: String = "--augment") throws -> Augmentation? {
+        let parts = text.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts == ["none"] { return nil }
+        var augmentation = Augmentation(padding: 0, mirror: false)
+        for part in parts {
+            if part == "flip" {
+                augmentation.mirror = true
+            } else if part.hasPrefix("crop:"), let padding = Int(part.dropFirst(5)), (0...64).contains(padding) {
+                augmentation.padding = padding
+            } else {
+                throw GradFeatError.invalidConfiguration(
+                    "\(option) '\(text)': '\(part)' is not crop:P (P from 0 to 64) or flip; write e.g. crop:4,flip, or none")
+            }
+        }
+        guard augmentation.padding > 0 || augmentation.mirror else {
+            throw GradFeatError.invalidConfiguration("\(option) '\(text)' augments nothing; write e.g. crop:4,flip, or none")
+        }
+        return augmentation
+    }
+
+    public var description: String {
+        ([padding > 0 ? "crop:\(padding)" : nil, mirror ? "flip" : nil] as [String?]).compactMap { $0 }
+            .joined(separator: ",")
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            guard let parsed = try Self.parse(text, option: "augment") else {
+                throw GradFeatError.invalidConfiguration("augment: none")
+            }
+            self = parsed
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(error)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension Network {
+    /// The network with `augmentation`'s layer in front of its first layer (unchanged when it has one already).
+    public func augmentingInputs(_ augmentation: Augmentation) -> Network {
+        guard !layerNames.contains(Augmentation.layerName) else { return self }
+        var copy = self
+        copy.backbone.layers.insert(
+            NamedLayer(Augmentation.layerName, RandomCropFlip(padding: augmentation.padding, mirror: augmentation.mirror)),
+            at: 0)
+        return copy
+    }
+}
