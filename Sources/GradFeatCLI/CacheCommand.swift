@@ -172,19 +172,18 @@ struct CacheCommand: ParsableCommand {
     func cacheActivations(to url: URL) throws {
         guard let model, let input else { throw GradFeatError.invalidConfiguration("--activations needs --model and --input") }
         let clock = Date()
-        let set = try ExperimentData.readCache(input, option: "--input")
+        // Streamed: a batch of images and of activations in memory at a time, whatever the data set's size.
+        let reader = try ExperimentData.openCache(input, option: "--input")
+        let (channels, height, width) = (reader.imageShape[0], reader.imageShape[1], reader.imageShape[2])
 
         // Images smaller than a fixed-size encoder's input are padded with zeros, as `gradfeat train` does.
         let metadata = try GradFeatCLI.plugins.models.entry(model)
-        var data = try ImageBatches(set, scaling: metadata.inputScaling)
         let wanted = metadata.inputShape[1]
-        let border = ImageBatches.paddingBorder(from: data.imageShape[1], to: wanted)
-        if border > 0 {
-            if !quiet { note("padding \(set.height)x\(set.width) images with zeros to \(model)'s \(wanted)x\(wanted)") }
-            data = data.padded(by: border)
-        }
+        let border = ImageBatches.paddingBorder(from: height, to: wanted)
+        if border > 0, !quiet { note("padding \(height)x\(width) images with zeros to \(model)'s \(wanted)x\(wanted)") }
+        let data = DatasetCacheImages(reader, scaling: metadata.inputScaling, border: border)
         var network = try ModelZoo.make(
-            model, classes: max(1, set.classCount), inputChannels: set.channels, inputSize: data.imageShape[1], seed: seed)
+            model, classes: max(1, data.classCount), inputChannels: channels, inputSize: data.sampleShape[1], seed: seed)
         if let weights {
             // The head is not part of the cache; one for another number of classes is fine.
             network = try WeightsFile.load(URL(fileURLWithPath: weights), into: network, keepInitial: ["fc."])
@@ -197,16 +196,18 @@ struct CacheCommand: ParsableCommand {
             throw GradFeatError.unknownLayer(splitLayer, model: model, known: network.layerNames)
         }
         // The producer `train` computes for the same network and images, so that `train` reuses this cache.
-        let producer = try ActivationCacheFile.Producer(network: network, layer: splitLayer, split: set.split, images: data)
+        let producer = try ActivationCacheFile.Producer(
+            network: network, layer: splitLayer, split: reader.split, imageCount: data.count, imageShape: data.sampleShape,
+            contentHash: try data.contentHash(), scaling: data.scaling)
         // Streamed: one batch of activations in memory at a time, the file complete or absent.
         try ActivationCache.write(
             network: network, splitAt: splitLayer, data: data, producer: producer, to: url, batchSize: batchSize,
-            label: "activations \(set.split)", quiet: quiet)
+            label: "activations \(reader.split)", quiet: quiet)
         let written = try ActivationCacheReader(url)
         print(String(
             format: "activations of %@ at %@ for %@: %d × %@ float32, %d classes → %@, %@, %.1f s",
             model, splitLayer, input, written.count, written.sampleShape.dimensions.map(String.init)
-                .joined(separator: "x"), set.classCount, url.path, try Self.fileSize(url), Date().timeIntervalSince(clock)))
+                .joined(separator: "x"), data.classCount, url.path, try Self.fileSize(url), Date().timeIntervalSince(clock)))
     }
 
     // MARK: - Helpers

@@ -95,6 +95,20 @@ import Glibc
         #expect((train as? ActivationCacheReader)?.readsRowsDirectly == true)
     }
 
+    @Test func imagesStreamedFromADatasetCacheEqualThoseInMemory() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = try Self.datasetCache(count: 50, in: folder)
+        let scaling = InputScaling(mean: [0.5], std: [0.25])
+        let inMemory = try ImageBatches(try DatasetCache.read(url), scaling: scaling).padded(by: 2)
+        let streamed = DatasetCacheImages(try DatasetCacheReader(url: url), scaling: scaling, border: 2)
+        #expect(streamed.sampleShape == inMemory.sampleShape && streamed.isStreamed)
+        #expect(try streamed.contentHash(batchSize: 7) == inMemory.contentHash)
+        let indices = [49, 3, 3, 0, 17]
+        #expect(try streamed.batch(indices).inputs == inMemory.batch(indices).inputs)
+        #expect(try streamed.batch(indices).targets == inMemory.batch(indices).targets)
+    }
+
     @Test func aBudgetWithoutRoomForTheBatchesIsRefusedWithTheSizes() throws {
         var ledger = MemoryLedger(budget: try MemoryBudget(parsing: "1MB"), reserved: 900 * 1024)
         #expect(try ledger.holdsInMemory("a.h5", bytes: 50 * 1024, streamingBytes: 10 * 1024))

@@ -123,6 +123,14 @@ public struct ExperimentData: Sendable {
 
     /// A data-set cache, refusing another kind of GradFeat file with what to pass instead.
     public static func readCache(_ path: String, option: String) throws -> ImageSet {
+        let reader = try openCache(path, option: option)
+        defer { reader.close() }
+        return try reader.readAll()
+    }
+
+    /// A data-set cache opened for reading a batch at a time (labels in memory), refusing another kind of GradFeat
+    /// file with what to pass instead.
+    public static func openCache(_ path: String, option: String) throws -> DatasetCacheReader {
         let url = URL(fileURLWithPath: path)
         guard FileManager.default.fileExists(atPath: path) else {
             throw GradFeatError.invalidConfiguration(
@@ -136,6 +144,6 @@ public struct ExperimentData: Sendable {
                     + "(`gradfeat cache --format …`); activation caches are read from the run folder "
                     + "(OUTPUT/activations-train.h5), where `gradfeat cache --activations --output` can write them")
         }
-        return try DatasetCache.read(url)
+        return try DatasetCacheReader(url: url)
     }
 }

@@ -45,11 +45,18 @@ public enum ActivationCacheFile {
         /// not by where they were read from; `transform` is the input scaling,
         /// `pad-to-<network input side>,<mean>,<std>`.
         public init(network: some BaseNetwork, layer: String, split: String, images: ImageBatches) throws {
-            let scaling = images.scaling
+            try self.init(network: network, layer: layer, split: split, imageCount: images.count,
+                          imageShape: images.imageShape, contentHash: images.contentHash, scaling: images.scaling)
+        }
+
+        /// The same description from the parts, for images streamed from a file (`DatasetCacheImages`).
+        public init(
+            network: some BaseNetwork, layer: String, split: String, imageCount: Int, imageShape: Shape,
+            contentHash: String, scaling: InputScaling
+        ) throws {
             try self.init(
                 network: network, layer: layer, split: split,
-                source: "\(images.count) images \(images.imageShape.dimensions.map(String.init).joined(separator: "x")) "
-                    + images.contentHash,
+                source: "\(imageCount) images \(imageShape.dimensions.map(String.init).joined(separator: "x")) " + contentHash,
                 transform: "pad-to-\(network.inputShape[1]),\(scaling.mean),\(scaling.std)")
         }
 

@@ -46,9 +46,19 @@ public struct ImageBatches: BatchSource {
     /// activation cache was made from by content, so that the same images read from a data set's files or from a
     /// data-set cache give the same name.
     public var contentHash: String {
+        Self.contentHash(count: count, imageShape: imageShape, targets: targets) { hash in
+            pixels.withUnsafeBytes { hash.combine(bytes: $0) }
+        }
+    }
+
+    /// `contentHash` of `count` images of `imageShape` and their targets, whose pixels `combinePixels` feeds to the
+    /// hash in order — all at once, or a batch at a time by a reader that streams them.
+    public static func contentHash(
+        count: Int, imageShape: Shape, targets: Targets, combinePixels: (inout FNV1a64) throws -> Void
+    ) rethrows -> String {
         var hash = FNV1a64()
         for dimension in [count] + imageShape.dimensions { hash.combine(UInt64(dimension)) }
-        pixels.withUnsafeBytes { hash.combine(bytes: $0) }
+        try combinePixels(&hash)
         switch targets {
         case let .classes(labels):
             for label in labels { hash.combine(UInt64(bitPattern: Int64(label))) }
