@@ -246,6 +246,13 @@ run cli-stepsize-neg hostile "${CLI[@]}" --niter 2 --stepsize=-5
 # stepsize 0 means a constant learning rate: accepted.
 run cli-stepsize-zero ok "${CLI[@]}" --niter 2 --stepsize 0
 run cli-lr-nan hostile "${CLI[@]}" --niter 2 --lr nan
+# The memory budget, test-time crops and augmentation (docs/STREAMING.md, docs/METHOD.md).
+run cli-memory-budget-bare hostile "${CLI[@]}" --niter 2 --memory-budget 512
+run cli-memory-budget-tiny hostile "${CLI[@]}" --niter 2 --memory-budget 1KB
+run cli-memory-budget-huge hostile "${CLI[@]}" --niter 2 --memory-budget 99999999TB
+run cli-test-crops-unknown hostile "${CLI[@]}" --niter 2 --test-crops random:1000
+run cli-augment-unknown hostile "${CLI[@]}" --niter 2 --augment rotate:90
+run cli-augment-cached-split hostile "${CLI[@]}" --niter 2 --augment crop:4,flip --split conv3
 
 # Image folders: a class listed twice, a test split without one class, symlink loops.
 run folder-duplicate-class hostile "${CACHE[@]}" --format imagefolder --source "$IN/folder/duplicate-class"

@@ -36,6 +36,12 @@ public struct MemoryLedger: Sendable {
         return false
     }
 
+    /// What streaming a cache of `rows` rows of `rowBytes` holds: the batch in use and the one read ahead, of
+    /// `batchSize` or the evaluator's 256 rows, whichever is larger — never more than the whole cache.
+    public static func streamingBytes(rows: Int, rowBytes: Int, batchSize: Int) -> Int {
+        min(rows, 2 * max(batchSize, Evaluator().batchSize)) * rowBytes
+    }
+
     /// A budget too small for what a command must hold.
     public struct Refusal: Error, CustomStringConvertible, Sendable, Equatable {
         public var message: String

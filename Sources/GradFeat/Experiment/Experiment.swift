@@ -214,6 +214,19 @@ public struct Experiment: Sendable {
             MemoryLedger(budget: $0, reserved: data.train.pixels.count + data.test.pixels.count
                 + (views?.images.pixels.count ?? 0))
         }
+        // Every placement first, from the activations' row size: a budget too small is refused before hours of
+        // caching, not after.
+        if var trial = ledger {
+            let bottom = try base.bottom(splitAt: layout.split)
+            let rowBytes = try ActivationCache.outputShape(of: bottom, for: data.train).count * MemoryLayout<Float>.size
+            let counts = [("train", data.train.count), ("test", data.test.count)]
+                + (0..<(views?.crops.viewCount ?? 0)).map { (TestViews.role($0), data.test.count) }
+            for (role, count) in counts {
+                _ = try trial.holdsInMemory(
+                    run.activationCache(role).lastPathComponent, bytes: count * rowBytes,
+                    streamingBytes: MemoryLedger.streamingBytes(rows: count, rowBytes: rowBytes, batchSize: batchSize))
+            }
+        }
         func cache(_ images: ImageBatches, role: String, split: String) throws -> any BatchSource {
             let (cache, use) = try run.activations(
                 of: images, role: role, split: split, network: base, layer: layout.split, ledger: &ledger,

@@ -198,7 +198,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         if output.isEmpty { try fail("output", "an empty folder name") }
         if let memoryBudget {
             do { _ = try MemoryBudget(parsing: memoryBudget, option: "memory_budget") } catch {
-                try fail("memory_budget", "'\(memoryBudget)' is not a size: write a number and a binary unit, e.g. 512MB or 2GB")
+                try fail("memory_budget", "\(error)")
             }
         }
     }

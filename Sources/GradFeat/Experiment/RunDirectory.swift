@@ -329,7 +329,8 @@ public struct RunDirectory: Sendable {
         func placed(_ reader: ActivationCacheReader) throws -> any BatchSource {
             let inMemory = try ledger?.holdsInMemory(
                 "\(cacheURL.lastPathComponent)", bytes: reader.count * reader.rowBytes,
-                streamingBytes: 2 * max(batchSize, Evaluator().batchSize) * reader.rowBytes) ?? true
+                streamingBytes: MemoryLedger.streamingBytes(rows: reader.count, rowBytes: reader.rowBytes,
+                                                            batchSize: batchSize)) ?? true
             return inMemory ? try reader.loadedIntoMemory() : reader
         }
         var reason: String?

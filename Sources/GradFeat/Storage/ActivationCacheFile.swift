@@ -110,7 +110,7 @@ public enum ActivationCacheFile {
         } catch let error as HDF5Error {
             throw GradFeatError.damagedFile(
                 path: url.path, problem: "writing the activation cache (\(MemoryBudget.format(bytes))) failed: \(error)",
-                fix: "free space on its disk or pass another --output; nothing was left under its name")
+                fix: "free space on its disk, check that its folder exists and is writable, or pass another --output; nothing was left under its name")
         }
     }
 
