@@ -78,15 +78,17 @@ struct ExtractCommand: ParsableCommand {
         guard network.weights != nil else {
             throw ValidationError("--weights is required: features of a random network are rarely what you want")
         }
-        let set = try ExperimentData.readCache(input, option: "--input")
-        guard set.count > 0 else {
+        // Streamed: a batch of images in memory at a time, the features written a batch at a time.
+        let reader = try ExperimentData.openCache(input, option: "--input")
+        guard reader.count > 0 else {
             throw ValidationError("--input \(input) holds no images: cache a split that has some (gradfeat cache --split …)")
         }
         let model = try ModelZoo.metadata(for: network.modelName)
-        var images = try ImageBatches(set, scaling: model.inputScaling)
-        images = images.padded(by: ImageBatches.paddingBorder(from: images.imageShape[1], to: model.inputShape[1]))
+        let images = DatasetCacheImages(
+            reader, scaling: model.inputScaling,
+            border: ImageBatches.paddingBorder(from: reader.imageShape[1], to: model.inputShape[1]))
         let base = try network.network(
-            classes: max(set.classCount, 1), channels: set.channels, size: images.imageShape[1], seed: 0)
+            classes: max(images.classCount, 1), channels: images.sampleShape[0], size: images.sampleShape[1], seed: 0)
         let layers = try linearize.map(commaSeparatedNames) ?? ModelZoo.defaults(for: network.modelName).linearize
 
         var rows: GradientRows?
@@ -153,9 +155,9 @@ struct ExtractCommand: ParsableCommand {
                 try dataset.write(rows: start, values.scalars)
                 progress.update(min(start + batchSize, images.count))
             }
-            switch set.labels {
+            switch reader.labels {
             case let .single(labels): try file.createDataset("labels", values: labels)
-            case let .multi(flags): try file.createDataset("labels", values: flags, shape: [set.count, set.classCount])
+            case let .multi(flags): try file.createDataset("labels", values: flags, shape: [reader.count, images.classCount])
             }
         }
         let seconds = Date().timeIntervalSince(clock)

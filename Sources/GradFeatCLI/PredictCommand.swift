@@ -71,7 +71,7 @@ struct PredictCommand: ParsableCommand {
         guard let weightsPath = network.weights else {
             throw ValidationError("--weights is required: predictions of a random network compare with nothing")
         }
-        let images = try readImages(URL(fileURLWithPath: input))
+        let reader = try openImages(URL(fileURLWithPath: input))
         let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
         let checkpointState = try checkpointURL.map { try CheckpointFile.load($0) }
         if let extractor, checkpointState == nil {
@@ -85,15 +85,13 @@ struct PredictCommand: ParsableCommand {
 
         // The network, its head from the weights unless the checkpoint brings one.
         let model = try ModelZoo.metadata(for: network.modelName)
-        var batches = try ImageBatches(
-            pixels: images.pixels, imageShape: [images.shape[1], images.shape[2], images.shape[3]],
-            targets: .classes(Array(repeating: 0, count: images.shape[0])), classCount: 1, scaling: model.inputScaling)
         let size = model.inputShape[1]
-        let border = noPad ? 0 : ImageBatches.paddingBorder(from: batches.imageShape[1], to: size)
+        let border = noPad ? 0 : ImageBatches.paddingBorder(from: reader.imageShape[1], to: size)
         if border > 0 {
-            note("padding \(batches.imageShape[1])×\(batches.imageShape[2]) images with zeros by \(border), as `gradfeat train` does (--no-pad: feed them as they are)")
-            batches = batches.padded(by: border)
+            note("padding \(reader.imageShape[1])×\(reader.imageShape[2]) images with zeros by \(border), as `gradfeat train` does (--no-pad: feed them as they are)")
         }
+        // Streamed: a batch of images in memory at a time.
+        let batches = DatasetCacheImages(reader, scaling: model.inputScaling, border: border)
         let weightsURL = URL(fileURLWithPath: weightsPath)
         let weightsClasses = try headRows(weightsURL)
         // The classes: the checkpoint's head, else ω̄'s, else the weights'.
@@ -109,7 +107,7 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("cannot tell the number of classes: \(weightsPath) has no fc.weight and no checkpoint gives a head")
         }
         let fresh = try ModelZoo.make(
-            network.modelName, classes: classes, inputChannels: batches.imageShape[0], inputSize: batches.imageShape[1],
+            network.modelName, classes: classes, inputChannels: batches.sampleShape[0], inputSize: batches.sampleShape[1],
             seed: record?.seed ?? 0)
         let headIsNew = weightsClasses != classes || checkpointState != nil
         let base = try WeightsFile.load(weightsURL, into: fresh, keepInitial: network.keepInitial + (headIsNew ? ["fc."] : []))
@@ -172,12 +170,10 @@ struct PredictCommand: ParsableCommand {
         return try file.dataset(named: "fc.weight").shape.first
     }
 
-    /// The uint8 images [N, C, H, W] of a data-set cache, read through the checked reader (format, version, shapes,
-    /// labels, stored data), as every other command reads one.
-    func readImages(_ url: URL) throws -> (pixels: [UInt8], shape: [Int]) {
+    /// The data-set cache's images, through the checked reader (format, version, shapes, labels, stored data), as
+    /// every other command reads one; `DatasetCacheImages` reads them a batch at a time.
+    func openImages(_ url: URL) throws -> DatasetCacheReader {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("--input \(input): no such file") }
-        let reader = try DatasetCacheReader(url: url)
-        defer { reader.close() }
-        return (try reader.batch(rows: 0..<reader.count).images, [reader.count] + reader.imageShape)
+        return try DatasetCacheReader(url: url)
     }
 }
