@@ -3,6 +3,7 @@
 // copy's `val` split) with the activation, gradient, full GradFeat and fine-tuning models.
 //
 //     swift run -c release Transfer --data-dir ../shared/datasets [--pretrain-iterations 3000] [--niter 3000]
+//         [--voc-test-crops ten] [--memory-budget 4GB]
 //     gradfeat eval --run runs/transfer/cifar10
 import ArgumentParser
 import Foundation
@@ -17,6 +18,10 @@ struct Transfer: ParsableCommand {
     @Option(help: "Targets: cifar10, voc2007 or both.") var target = "both"
     @Option var seed: UInt64 = 0
     @Option var output = "runs/transfer"
+    @Option(help: "VOC2007's test-time views: none, or ten (the paper's protocol: images at 37×37, crops of 32×32).")
+    var vocTestCrops = "none"
+    @Option(help: "Memory for the data and activation caches (512MB, 4GB); caches beyond it are streamed.")
+    var memoryBudget: String?
 
     func run() throws {
         // 1. Supervised pre-training on CIFAR-100: the network and its weights, in the source's folder.
@@ -27,11 +32,14 @@ struct Transfer: ParsableCommand {
         guard let weights = try Experiment(source).pretrain()?.path else { return }
 
         // 2. Adapt it to each target with the four models, each in its own run folder.
+        let crops = try TestCrops(parsing: vocTestCrops, option: "--voc-test-crops")
         for task in ["cifar10", "voc2007"] where target == "both" || target == task {
+            let views = task == "voc2007" ? crops : .none
             let spec = ExperimentSpec(
-                data: DataSpec(dataset: task, dataDirectory: dataDir, imageSize: 32), model: model, weights: weights,
-                split: "conv5", linearize: ["conv5"], training: .paper(iterations: niter, seed: seed),
-                output: output + "/" + task, title: "CIFAR-100 (supervised \(model)) → \(task)")
+                data: DataSpec(dataset: task, dataDirectory: dataDir, imageSize: views == .none ? 32 : 37), model: model,
+                weights: weights, split: "conv5", linearize: ["conv5"], training: .paper(iterations: niter, seed: seed),
+                output: output + "/" + task, title: "CIFAR-100 (supervised \(model)) → \(task)",
+                memoryBudget: memoryBudget, testCrops: views)
             print(try Experiment(spec).run().summary)
         }
     }
