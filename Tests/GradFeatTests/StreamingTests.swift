@@ -126,6 +126,15 @@ import Glibc
         var roomy = MemoryLedger(budget: try MemoryBudget(parsing: "1MB"))
         #expect(try !roomy.holdsInMemory("c.h5", bytes: 2 << 20, streamingBytes: 256 * 1024))
         #expect(roomy.used == 256 * 1024)
+
+        // Sizes from a huge --batchsize or a hostile file saturate and are refused; they never overflow.
+        #expect(MemoryLedger.streamingBytes(rows: 10, rowBytes: 4, batchSize: .max) == 40)
+        #expect(MemoryLedger.streamingBytes(rows: .max, rowBytes: 1 << 20, batchSize: .max) == .max)
+        var saturated = MemoryLedger(budget: try MemoryBudget(parsing: "1MB"), reserved: 1 << 10)
+        #expect(throws: MemoryLedger.Refusal.self) {
+            _ = try saturated.holdsInMemory("d.h5", bytes: .max, streamingBytes: .max)
+        }
+        #expect(saturated.used == 1 << 10, "a refusal placed something")
     }
 
     /// A cache written by `ActivationCache.write`, and its reader.

@@ -21,25 +21,42 @@ public struct MemoryLedger: Sendable {
     /// Whether `what` (`bytes` in all) is held in memory: true when it fits beside what is placed, else false after
     /// reserving `streamingBytes` for streaming it; throws, naming both sizes, when not even that fits.
     public mutating func holdsInMemory(_ what: String, bytes: Int, streamingBytes: Int) throws -> Bool {
-        if budget.admits(used + bytes) {
-            used += bytes
+        let inMemory = Self.sum(used, bytes)
+        if budget.admits(inMemory) {
+            used = inMemory
             return true
         }
-        guard budget.admits(used + streamingBytes) else {
+        let streamed = Self.sum(used, streamingBytes)
+        guard budget.admits(streamed) else {
+            let smallest = streamed == .max ? "more than this machine can address"
+                : "\(option) \(streamed / (1 << 20) + (streamed % (1 << 20) == 0 ? 0 : 1))MB or more"
             throw Refusal(message:
                 "\(option) \(budget) is too small: streaming \(what) needs \(MemoryBudget.format(streamingBytes)) for "
-                    + "its batches beside the \(MemoryBudget.format(used)) already placed; pass \(option) "
-                    + "\((used + streamingBytes + (1 << 20) - 1) >> 20)MB or more, "
+                    + "its batches beside the \(MemoryBudget.format(used)) already placed; pass \(smallest), "
                     + "or a smaller --batchsize")
         }
-        used += streamingBytes
+        used = streamed
         return false
     }
 
     /// What streaming a cache of `rows` rows of `rowBytes` holds: the batch in use and the one read ahead, of
-    /// `batchSize` or the evaluator's 256 rows, whichever is larger — never more than the whole cache.
+    /// `batchSize` or the evaluator's 256 rows, whichever is larger — never more than the whole cache. Saturates
+    /// at `Int.max` (refused by any budget) instead of overflowing for a huge batch.
     public static func streamingBytes(rows: Int, rowBytes: Int, batchSize: Int) -> Int {
-        min(rows, 2 * max(batchSize, Evaluator().batchSize)) * rowBytes
+        let batch = max(batchSize, Evaluator().batchSize)
+        return product(min(rows, batch > Int.max / 2 ? Int.max : 2 * batch), rowBytes)
+    }
+
+    /// `a + b` for byte counts, saturating at `Int.max`.
+    public static func sum(_ a: Int, _ b: Int) -> Int {
+        let (value, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : value
+    }
+
+    /// `a · b` for byte counts, saturating at `Int.max`.
+    public static func product(_ a: Int, _ b: Int) -> Int {
+        let (value, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? .max : value
     }
 
     /// A budget too small for what a command must hold.

@@ -1,18 +1,20 @@
 import Layers
+import Tensor
 
 /// Train-time augmentation for models trained from images (`--augment crop:4,flip`): a random crop from the image
-/// padded by `padding` zeros, then a mirror image with probability ½ — the standard CIFAR augmentation — applied by
-/// a `RandomCropFlip` layer named `augment` in front of the network, seeded by each step's seed and the identity in
-/// evaluation.
+/// padded by `padding` zeros, then a mirror image with probability ½ — the standard CIFAR augmentation. The trainer
+/// applies it to every training batch before the model sees it (`Trainer.augmentation`), seeded by the step's seed,
+/// so every model — activation, gradient, GradFeat, fine-tuning and a plugin's — trains on the same augmented
+/// images; evaluation never sees it.
 ///
 /// Only images can be augmented: the layers before `--split` are cached once, so an augmented run trains from the
-/// images (its split is `augment`, its cache holds the scaled images).
+/// images (its split is the network's first layer, its cache holds the scaled images).
 public struct Augmentation: Sendable, Equatable, Codable, CustomStringConvertible {
     public var padding: Int
     public var mirror: Bool
 
-    /// The layer's name in the network.
-    public static let layerName = "augment"
+    /// Keeps the augmentation's placements apart from the dropout masks drawn from the same step seed.
+    static let salt: UInt64 = 0xA06E_17A7_10E5_0001
 
     public init(padding: Int = 4, mirror: Bool = true) {
         self.padding = padding
@@ -64,14 +66,11 @@ public struct Augmentation: Sendable, Equatable, Codable, CustomStringConvertibl
     }
 }
 
-extension Network {
-    /// The network with `augmentation`'s layer in front of its first layer (unchanged when it has one already).
-    public func augmentingInputs(_ augmentation: Augmentation) -> Network {
-        guard !layerNames.contains(Augmentation.layerName) else { return self }
-        var copy = self
-        copy.backbone.layers.insert(
-            NamedLayer(Augmentation.layerName, RandomCropFlip(padding: augmentation.padding, mirror: augmentation.mirror)),
-            at: 0)
-        return copy
+extension Augmentation {
+    /// `images` [N, C, H, W] augmented under a step's `seed`: the same seed gives the same crops and mirrors, so a
+    /// resumed run repeats them.
+    public func apply(to images: Tensor, seed: UInt64) throws -> Tensor {
+        try RandomCropFlip(padding: padding, mirror: mirror, salt: Self.salt)
+            .apply(images, tangent: nil, parameterTangent: nil, mode: .training(seed: seed)).value
     }
 }

@@ -30,6 +30,8 @@ public struct Comparison: Sendable {
     /// Test-time views of the test set (`TestCrops`): when given, each model's final metrics average its
     /// predictions over them; the periodic evaluations during training use `test`.
     public var testViews: [any BatchSource] = []
+    /// Augments every model's training batches (`Trainer.augmentation`); the inputs must then be images.
+    public var augmentation: Augmentation?
 
     public init(network: Network, split: String, linearize: [String],
                 extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
@@ -98,6 +100,7 @@ public struct Comparison: Sendable {
             var trainer = Trainer(configuration: configuration)
             trainer.quiet = quiet
             trainer.label = name
+            trainer.augmentation = augmentation
             var resumeState: TrainingState?
             if let checkpointDirectory {
                 let url = checkpointDirectory.appendingPathComponent("\(name).h5")

@@ -57,16 +57,15 @@ public struct Experiment: Sendable {
         let views = try data.cropForTestViews(spec.testCrops).map {
             TestViews(crops: spec.testCrops, images: $0.uncroppedTest, side: $0.side, seed: training.seed)
         }
-        var (base, weights, pretraining) = try baseNetwork(for: data, in: run)
+        let (base, weights, pretraining) = try baseNetwork(for: data, in: run)
         if let augmentation = spec.augment {
             // Only images can be augmented: the run trains from them, its split in front of the first layer.
-            guard spec.split == nil || spec.split == base.layerNames.first || spec.split == Augmentation.layerName else {
+            guard let first = base.layerNames.first, spec.split == nil || spec.split == first else {
                 throw GradFeatError.invalidConfiguration(
                     "--augment \(augmentation) trains from the images, but --split \(spec.split ?? "") caches the layers "
                         + "before it once, unaugmented; leave --split out (or pass --split \(base.layerNames.first ?? ""))")
             }
-            base = base.augmentingInputs(augmentation)
-            layout.split = Augmentation.layerName
+            layout.split = first
         }
         guard base.layerNames.contains(layout.split) else {
             throw GradFeatError.unknownLayer(layout.split, model: spec.model, known: base.layerNames)
@@ -93,6 +92,7 @@ public struct Experiment: Sendable {
         comparison.checkpointDirectory = directory
         comparison.resume = spec.resume
         comparison.testViews = viewCaches
+        comparison.augmentation = spec.augment
         comparison.trajectories = try Dictionary(spec.extractors.map {
             ($0.name, try Trajectory(spec: resolvedSpec(training), extractor: $0, layout: layout))
         }, uniquingKeysWith: { first, _ in first })
@@ -223,7 +223,7 @@ public struct Experiment: Sendable {
                 + (0..<(views?.crops.viewCount ?? 0)).map { (TestViews.role($0), data.test.count) }
             for (role, count) in counts {
                 _ = try trial.holdsInMemory(
-                    run.activationCache(role).lastPathComponent, bytes: count * rowBytes,
+                    run.activationCache(role).lastPathComponent, bytes: MemoryLedger.product(count, rowBytes),
                     streamingBytes: MemoryLedger.streamingBytes(rows: count, rowBytes: rowBytes, batchSize: batchSize))
             }
         }

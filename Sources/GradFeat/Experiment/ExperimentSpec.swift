@@ -196,6 +196,10 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         if pretrainIterations < 0 { try fail("pretrain_niter", "must be non-negative, not \(pretrainIterations)") }
         if pretrainBatchSize < 1 { try fail("pretrain_batchsize", "must be at least 1, not \(pretrainBatchSize)") }
         if output.isEmpty { try fail("output", "an empty folder name") }
+        if let augment, training.solver != .minibatch {
+            try fail("augment", "\(augment) draws new images every step, but solver \(training.solver.rawValue) fits one "
+                        + "fixed training set; use solver minibatch, or augment none")
+        }
         if let memoryBudget {
             do { _ = try MemoryBudget(parsing: memoryBudget, option: "memory_budget") } catch {
                 try fail("memory_budget", "\(error)")

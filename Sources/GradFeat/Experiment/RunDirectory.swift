@@ -139,8 +139,7 @@ public struct RunDirectory: Sendable {
     // MARK: - The base network and its features
 
     /// The base network as the run built it for `classes` classes: the record's model, weights (with its
-    /// `keepInitial`), input shape and seed (which initialises what the weights leave out, the head among it), and
-    /// its augmentation layer when the run augmented its images.
+    /// `keepInitial`), input shape and seed (which initialises what the weights leave out, the head among it).
     public func baseNetwork(_ record: RunRecord, classes: Int) throws -> Network {
         let recordPath = file(Self.recordName).path
         guard let shape = record.inputShape, shape.count == 3 else {
@@ -152,10 +151,9 @@ public struct RunDirectory: Sendable {
             throw Error.missingFile(
                 path: weights, fix: "the run's base network was loaded from it: put it back, or correct 'weights' in \(recordPath)")
         }
-        let network = try ModelZoo.make(
+        return try ModelZoo.make(
             record.model, classes: classes, inputChannels: shape[0], inputSize: shape[1], seed: record.seed,
             weights: record.weights.map { URL(fileURLWithPath: $0) }, keepInitial: record.keepInitial ?? [])
-        return record.experiment?.augment.map { network.augmentingInputs($0) } ?? network
     }
 
     /// Opens the activation cache at `url`, streamed, after checking that it holds `network`'s activations at
@@ -327,11 +325,16 @@ public struct RunDirectory: Sendable {
         let cacheURL = activationCache(role)
         let producer = try ActivationCacheFile.Producer(network: network, layer: layer, split: split, images: images)
         func placed(_ reader: ActivationCacheReader) throws -> any BatchSource {
-            let inMemory = try ledger?.holdsInMemory(
-                "\(cacheURL.lastPathComponent)", bytes: reader.count * reader.rowBytes,
+            // Decide on a copy and charge the ledger only once the cache is placed: a load that fails (and a cache
+            // computed again after it) must not be charged twice.
+            var decided = ledger
+            let inMemory = try decided?.holdsInMemory(
+                "\(cacheURL.lastPathComponent)", bytes: MemoryLedger.product(reader.count, reader.rowBytes),
                 streamingBytes: MemoryLedger.streamingBytes(rows: reader.count, rowBytes: reader.rowBytes,
                                                             batchSize: batchSize)) ?? true
-            return inMemory ? try reader.loadedIntoMemory() : reader
+            let source: any BatchSource = inMemory ? try reader.loadedIntoMemory() : reader
+            ledger = decided
+            return source
         }
         var reason: String?
         if Self.exists(cacheURL) {

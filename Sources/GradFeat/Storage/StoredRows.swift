@@ -3,6 +3,8 @@ import HDF5
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The rows of a contiguous dataset read straight from its file with `pread`, in any order and from any thread —
@@ -22,11 +24,16 @@ final class StoredRows: @unchecked Sendable {
         var device: UInt64, inode: UInt64, size: Int, seconds: Int, nanoseconds: Int
 
         init(_ status: stat) {
-            device = UInt64(status.st_dev)
+            device = UInt64(truncatingIfNeeded: status.st_dev)
             inode = UInt64(status.st_ino)
             size = Int(status.st_size)
+            #if canImport(Darwin)
+            seconds = Int(status.st_mtimespec.tv_sec)
+            nanoseconds = Int(status.st_mtimespec.tv_nsec)
+            #else
             seconds = Int(status.st_mtim.tv_sec)
             nanoseconds = Int(status.st_mtim.tv_nsec)
+            #endif
         }
 
         var modified: String {
@@ -79,13 +86,22 @@ final class StoredRows: @unchecked Sendable {
         // Cold rows: asking for all of them first lets the disk serve them in parallel, rather than one `pread`'s
         // latency after another (a hint; pages already cached make it a no-op).
         for position in ascending {
-            _ = posix_fadvise(descriptor, off_t(storage.offset + indices[position] * rowBytes), off_t(rowBytes),
-                              Int32(POSIX_FADV_WILLNEED))
+            adviseWillNeed(at: storage.offset + indices[position] * rowBytes, count: rowBytes)
         }
         for position in ascending {
             try readFully(base + position * rowBytes, count: rowBytes, at: storage.offset + indices[position] * rowBytes)
         }
         try requireUnchanged()
+    }
+
+    /// Asks the kernel to start reading a range (Linux `posix_fadvise`, Darwin `F_RDADVISE`); only a hint.
+    private func adviseWillNeed(at offset: Int, count: Int) {
+        #if canImport(Darwin)
+        var advice = radvisory(ra_offset: off_t(offset), ra_count: Int32(clamping: count))
+        _ = fcntl(descriptor, F_RDADVISE, &advice)
+        #else
+        _ = posix_fadvise(descriptor, off_t(offset), off_t(count), Int32(POSIX_FADV_WILLNEED))
+        #endif
     }
 
     private func readFully(_ target: UnsafeMutableRawPointer, count: Int, at offset: Int) throws {

@@ -28,8 +28,37 @@ extension Evaluator {
             if mean.isEmpty { mean = [Double](repeating: 0, count: probabilities.count) }
             for i in mean.indices { mean[i] += probabilities[i] / Double(views.count) }
         }
-        let scores = try Tensor(shape: [first.count, classes], scalars: mean.map { Float($0) })
+        try Self.check(targets, samples: first.count, classes: classes)
+        // Scores ranked in place of logits: log p̄ (softmax) or the logit of p̄ (sigmoid), taken in Float64 so
+        // that averages near 1 keep their order when stored as Float.
+        let scores = try Tensor(shape: [first.count, classes], scalars: mean.map { p in
+            if case .multiLabel = targets { return Float(log(p) - log1p(-p)) }
+            return Float(log(p))
+        })
         return Metrics(logits: scores, targets: targets, loss: Self.loss(of: mean, classes: classes, targets: targets))
+    }
+
+    /// Throws unless `targets` fit `samples` rows of `classes` scores (a tampered view cache must not index past
+    /// them).
+    static func check(_ targets: Targets, samples: Int, classes: Int) throws {
+        switch targets {
+        case let .classes(labels):
+            guard labels.count == samples else {
+                throw GradFeatError.invalidConfiguration(
+                    "a test-time view holds \(labels.count) labels for \(samples) samples; rebuild the view caches")
+            }
+            if let bad = labels.first(where: { !(0..<classes).contains($0) }) {
+                throw GradFeatError.invalidConfiguration(
+                    "a test-time view's label \(bad) is outside the model's \(classes) classes; rebuild the view caches")
+            }
+        case let .multiLabel(flags, _):
+            guard flags.count == samples * classes else {
+                throw GradFeatError.invalidConfiguration(
+                    "a test-time view's multi-label targets hold \(flags.count) flags, not \(samples) × \(classes)")
+            }
+        case .values:
+            break
+        }
     }
 
     /// Softmax (single-label) or sigmoid (multi-label) of each row of `logits`, in Float64.

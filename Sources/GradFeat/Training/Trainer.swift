@@ -12,6 +12,9 @@ public struct Trainer: Sendable {
     public var checkpoint: (@Sendable (TrainingState) throws -> Void)?
     public var quiet = false
     public var label = "train"
+    /// Augments each training batch's images under the step's seed before the step (`--augment`), for every
+    /// model alike; the mini-batch optimiser only — a full-batch solver fits one fixed training set.
+    public var augmentation: Augmentation?
 
     public init(configuration: TrainingConfiguration) { self.configuration = configuration }
 
@@ -29,6 +32,11 @@ public struct Trainer: Sendable {
         var history: [EvaluationRecord] = []
         var start = 0
         if configuration.solver != .minibatch {
+            if let augmentation {
+                throw GradFeatError.invalidConfiguration(
+                    "--augment \(augmentation) draws new images every step, but solver \(configuration.solver.rawValue) "
+                        + "fits one fixed training set; train with the mini-batch optimiser (--solver minibatch) or drop --augment")
+            }
             return try solve(&extractor, on: train, evaluateOn: test, loss: loss, resume: resume)
         }
         if let resume {
@@ -64,10 +72,11 @@ public struct Trainer: Sendable {
         }
 
         for iteration in start..<configuration.iterations {
-            let (inputs, targets) = try prefetcher.batch(
+            var (inputs, targets) = try prefetcher.batch(
                 indices(iteration), thenPrefetch: iteration + 1 < configuration.iterations ? indices(iteration + 1) : nil)
 
             let mode = Mode.training(seed: rng.next())
+            if let augmentation { inputs = try augmentation.apply(to: inputs, seed: mode.seed) }
             optimizer.learningRate = configuration.schedule.learningRate(at: iteration)
             let value = try Trainer.step(
                 &extractor, inputs: inputs, targets: targets, loss: loss, optimizer: &optimizer,
