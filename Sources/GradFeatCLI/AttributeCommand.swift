@@ -255,7 +255,7 @@ struct AttributeCommand: ParsableCommand {
         }
         let loaded = try ExperimentData.load(
             dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
-            plugins: GradFeatCLI.plugins, quiet: quiet)
+            plugins: GradFeatCLI.plugins, quiet: quiet, budget: .default)
         for (role, images, split) in [("train", loaded.train, loaded.trainSplit), ("test", loaded.test, loaded.testSplit)] {
             let cached = try ActivationCacheReader(run.activationCache(role)).producer
             let producer = try ActivationCacheFile.Producer(network: base, layer: layout.split, split: split, images: images)

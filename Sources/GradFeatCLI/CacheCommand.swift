@@ -197,8 +197,7 @@ struct CacheCommand: ParsableCommand {
         }
         // The producer `train` computes for the same network and images, so that `train` reuses this cache.
         let producer = try ActivationCacheFile.Producer(
-            network: network, layer: splitLayer, split: reader.split, imageCount: data.count, imageShape: data.sampleShape,
-            contentHash: try data.contentHash(), scaling: data.scaling)
+            network: network, layer: splitLayer, split: reader.split, images: data)
         // Streamed: one batch of activations in memory at a time, the file complete or absent.
         try ActivationCache.write(
             network: network, splitAt: splitLayer, data: data, producer: producer, to: url, batchSize: batchSize,

@@ -157,7 +157,7 @@ struct DiagnoseCommand: ParsableCommand {
             }()
             let loaded = try ExperimentData.load(
                 dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
-                plugins: GradFeatCLI.plugins, quiet: quiet)
+                plugins: GradFeatCLI.plugins, quiet: quiet, budget: .default)
             guard loaded.train.count == train.count else {
                 throw GradFeatError.invalidConfiguration(
                     "\(record.dataset) now has \(loaded.train.count) training images, the run's cache \(train.count): "

@@ -91,7 +91,13 @@ struct PredictCommand: ParsableCommand {
             note("padding \(reader.imageShape[1])×\(reader.imageShape[2]) images with zeros by \(border), as `gradfeat train` does (--no-pad: feed them as they are)")
         }
         // Streamed: a batch of images in memory at a time.
-        let batches = DatasetCacheImages(reader, scaling: model.inputScaling, border: border)
+        var batches = DatasetCacheImages(reader, scaling: model.inputScaling, border: border)
+        if let crops = record?.experiment?.testCrops, crops != .none {
+            // The run trained on centre crops of 7/8 of the side: predict from the same crop.
+            let crop = TestCrops.cropSide(for: min(batches.imageShape[1], batches.imageShape[2]))
+            note("centre-cropping the images to \(crop)x\(crop), as the run (test crops \(crops)) trained on them")
+            batches = batches.centreCropped(to: crop)
+        }
         let weightsURL = URL(fileURLWithPath: weightsPath)
         let weightsClasses = try headRows(weightsURL)
         // The classes: the checkpoint's head, else ω̄'s, else the weights'.

@@ -25,16 +25,16 @@ func runActivations(
     let dataSpec = record.experiment?.data ?? DataSpec(
         dataset: record.dataset, dataDirectory: record.dataDirectory, imageSize: record.imageSize ?? 64,
         trainSize: record.trainSize ?? 0, testSize: record.testSize ?? 0)
+    // Within the budget the run was trained under: what did not fit then is streamed now.
+    let budget = try record.experiment?.resolvedMemoryBudget ?? .default
     var loaded = try ExperimentData.load(
         dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
-        plugins: GradFeatCLI.plugins, quiet: quiet)
+        plugins: GradFeatCLI.plugins, quiet: quiet, budget: budget)
     let views = try loaded.cropForTestViews(crops).map {
         Experiment.TestViews(crops: crops, images: $0.uncroppedTest, side: $0.side, seed: record.seed)
     }
     let base = try run.baseNetwork(record, classes: loaded.train.classCount)
-    // Within the budget the run was trained under: what did not fit then is streamed now.
     let caches = try Experiment.activations(
-        in: run, base: base, layout: layout, data: loaded, views: views,
-        budget: try record.experiment?.resolvedMemoryBudget ?? .default, quiet: quiet)
+        in: run, base: base, layout: layout, data: loaded, views: views, budget: budget, quiet: quiet)
     return (base, caches.train, caches.test, caches.views)
 }

@@ -95,6 +95,62 @@ import Glibc
         #expect((train as? ActivationCacheReader)?.readsRowsDirectly == true)
     }
 
+    /// A data-set cache larger than the budget stays on disk: its images are read a batch at a time to write the
+    /// activation caches, and the run equals the one that held them.
+    @Test func aRunWhoseImagesDoNotFitReadsThemFromTheirFileAndEqualsTheInMemoryRun() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let dataset = try Self.datasetCache(count: 6_000, in: folder)
+        func spec(_ name: String, budget: String?) -> ExperimentSpec {
+            var spec = Self.spec(dataset: dataset, output: folder.appendingPathComponent(name), iterations: 20,
+                                 budget: budget)
+            spec.split = "conv1"  // from the images: caches of 4 KiB rows, so both streamed fit beside them
+            spec.data.trainSize = 4_000
+            return spec
+        }
+        let inMemory = try Experiment(spec("memory", budget: nil), quiet: true).run()
+        // The images (5,200 × 32×32 bytes) do not fit in 5 MiB; two streamed batches of each set and of each cache
+        // (512 × 1 KiB twice, 512 × 4 KiB twice) do.
+        let streamedSpec = spec("streamed", budget: "5MB")
+        let model = try Plugins.shared.models.entry(BiganCIFAR.smallName)
+        let data = try ExperimentData.load(streamedSpec.data, model: model, seed: 3, quiet: true,
+                                           budget: try MemoryBudget(parsing: "5MB"))
+        #expect(data.train.isStreamed && data.test.isStreamed && data.train.residentBytes == 0)
+        #expect(data.train.count == 4_000 && data.test.count == 1_200)
+        let streamed = try Experiment(streamedSpec, quiet: true).run()
+        #expect(streamed.rows.map(\.metrics.headline) == inMemory.rows.map(\.metrics.headline))
+        for extractor in ["activation", "gradfeat"] {
+            #expect(try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
+                        == Self.parameters(folder.appendingPathComponent("memory"), extractor),
+                    "\(extractor): the run that read its images from the file differs from the in-memory one")
+        }
+    }
+
+    /// Subsets and crops of streamed images are those of the set in memory, whatever order they are asked in.
+    @Test func streamedImagesAreSubsetAndCroppedAsInMemory() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = try Self.datasetCache(count: 60, in: folder)
+        let scaling = InputScaling(mean: [0.5], std: [0.25])
+        let held = try ImageBatches(try DatasetCache.read(url), scaling: scaling)
+        let read = DatasetCacheImages(try DatasetCacheReader(url: url), scaling: scaling)
+        let kept = [58, 2, 31, 7, 40, 11, 19, 33]
+        func same(_ a: some ImageSource, _ b: some ImageSource, _ what: String) throws {
+            #expect(a.imageShape == b.imageShape && a.count == b.count, "\(what): shapes")
+            #expect(try a.images(Array(0..<a.count)).pixels == b.images(Array(0..<b.count)).pixels, "\(what)")
+            #expect(try a.contentHash(batchSize: 3) == b.contentHash(batchSize: 5), "\(what): hash")
+        }
+        try same(read.padded(by: 2).subset(kept).centreCropped(to: 28), held.padded(by: 2).subset(kept).centreCropped(to: 28),
+                 "centre crop")
+        for view in 0..<3 {
+            // Random crops placed by position in the set cropped, then subset again: the placements follow the images.
+            let a = read.padded(by: 2).subset(kept).cropped(.random(count: 3), view: view, side: 20, seed: 9).subset([5, 0, 3])
+            let b = held.padded(by: 2).subset(kept).cropped(.random(count: 3), view: view, side: 20, seed: 9).subset([5, 0, 3])
+            try same(a, b, "random view \(view)")
+        }
+        #expect(throws: (any Error).self) { _ = try read.subset(kept).images([8]) }
+    }
+
     @Test func imagesStreamedFromADatasetCacheEqualThoseInMemory() throws {
         let folder = try RunDirectoryTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }

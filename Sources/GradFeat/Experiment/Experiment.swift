@@ -53,7 +53,9 @@ public struct Experiment: Sendable {
             model: spec.model, record: nil, split: spec.split, linearize: spec.linearize,
             parametrization: spec.parametrization, standardize: spec.standardize)
 
-        var data = try ExperimentData.load(spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet)
+        let budget = try spec.resolvedMemoryBudget
+        var data = try ExperimentData.load(
+            spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet, budget: budget)
         let views = try data.cropForTestViews(spec.testCrops).map {
             TestViews(crops: spec.testCrops, images: $0.uncroppedTest, side: $0.side, seed: training.seed)
         }
@@ -81,7 +83,7 @@ public struct Experiment: Sendable {
         }
 
         let (train, test, viewCaches) = try Self.activations(
-            in: run, base: base, layout: layout, data: data, views: views, budget: try spec.resolvedMemoryBudget,
+            in: run, base: base, layout: layout, data: data, views: views, budget: budget,
             batchSize: training.batchSize, quiet: quiet)
         var comparison = Comparison(
             network: base, split: layout.split, linearize: layout.linearize, extractors: spec.extractors.map(\.name),
@@ -185,11 +187,11 @@ public struct Experiment: Sendable {
     /// The test images' views for test-time averaging: view `k` is `images` cropped by `crops` to `side`.
     public struct TestViews: Sendable {
         public var crops: TestCrops
-        public var images: ImageBatches
+        public var images: any ImageSource
         public var side: Int
         public var seed: UInt64
 
-        public init(crops: TestCrops, images: ImageBatches, side: Int, seed: UInt64) {
+        public init(crops: TestCrops, images: any ImageSource, side: Int, seed: UInt64) {
             self.crops = crops
             self.images = images
             self.side = side
@@ -210,10 +212,14 @@ public struct Experiment: Sendable {
         in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData,
         views: TestViews? = nil, budget: MemoryBudget? = nil, batchSize: Int = 256, quiet: Bool
     ) throws -> (train: any BatchSource, test: any BatchSource, views: [any BatchSource]) {
-        var ledger = budget.map {
-            MemoryLedger(budget: $0, reserved: data.train.pixels.count + data.test.pixels.count
-                + (views?.images.pixels.count ?? 0))
+        // The images first: those held, and for those read from their file the batches being read.
+        let images = [data.train, data.test] + (views.map { [$0.images] } ?? [])
+        let imageBytes = images.reduce(0) { total, images in
+            MemoryLedger.sum(total, images.isStreamed
+                ? MemoryLedger.streamingBytes(rows: images.count, rowBytes: images.imageShape.count, batchSize: batchSize)
+                : images.residentBytes)
         }
+        var ledger = budget.map { MemoryLedger(budget: $0, reserved: imageBytes) }
         // Every placement first, from the activations' row size: a budget too small is refused before hours of
         // caching, not after.
         if var trial = ledger {
@@ -227,7 +233,7 @@ public struct Experiment: Sendable {
                     streamingBytes: MemoryLedger.streamingBytes(rows: count, rowBytes: rowBytes, batchSize: batchSize))
             }
         }
-        func cache(_ images: ImageBatches, role: String, split: String) throws -> any BatchSource {
+        func cache(_ images: any ImageSource, role: String, split: String) throws -> any BatchSource {
             let (cache, use) = try run.activations(
                 of: images, role: role, split: split, network: base, layer: layout.split, ledger: &ledger,
                 batchSize: batchSize, quiet: quiet)

@@ -3,10 +3,11 @@ import Foundation
 import HDF5
 import Tensor
 
-/// An experiment's train and test images, scaled for its model.
+/// An experiment's train and test images, scaled for its model: held in memory, or — for a data-set cache larger
+/// than the memory budget — read from the file a batch at a time (`ImageSource`).
 public struct ExperimentData: Sendable {
-    public var train: ImageBatches
-    public var test: ImageBatches
+    public var train: any ImageSource
+    public var test: any ImageSource
     public var classNames: [String]
     /// One line for reports: where the images came from and how many were used.
     public var description: String
@@ -14,45 +15,68 @@ public struct ExperimentData: Sendable {
     public var trainSplit: String
     public var testSplit: String
 
+    /// Whether the images are read from their file a batch at a time rather than held.
+    public var isStreamed: Bool { train.isStreamed || test.isStreamed }
+
     /// Loads `spec`'s images for `model` (its pixel scaling; images up to 8 pixels smaller than its input are
     /// zero-padded, 28×28 to 32×32), then takes the seeded subsets `trainSize` and `testSize`.
     ///
     /// `spec.dataset` is a registered data set (`plugins.datasets`) or a data-set cache `.h5`; with a cache and no
-    /// `testDataset`, a seeded `testFraction` of it is held out as the test set.
+    /// `testDataset`, a seeded `testFraction` of it is held out as the test set. A cache whose decoded images do not
+    /// fit in `budget` (nil: unbounded) stays on disk and is read a batch at a time; the images are the same.
     public static func load(_ spec: DataSpec, model: ModelPlugin, seed: UInt64, plugins: Plugins = .shared,
-                            quiet: Bool = false) throws -> ExperimentData {
+                            quiet: Bool = false, budget: MemoryBudget? = nil) throws -> ExperimentData {
         let clock = Date()
         try spec.validate()
-        var trainSet: ImageSet, testSet: ImageSet
+        var train: any ImageSource, test: any ImageSource
         var trainSplit: String, testSplit: String
         var origin: String
+        let trainClasses: [String], testClasses: [String]
+        let trainSource: String, testSource: String
         if DataSpec.isCacheFile(spec.dataset) {
-            trainSet = try readCache(spec.dataset, option: "--dataset")
-            trainSplit = trainSet.split
+            let reader = try openCache(spec.dataset, option: "--dataset")
+            let testReader = try spec.testDataset.map { try openCache($0, option: "--test-dataset") }
+            if let testReader, let testDataset = spec.testDataset, testReader.imageShape != reader.imageShape {
+                let (a, b) = (reader.imageShape, testReader.imageShape)
+                throw GradFeatError.invalidConfiguration(
+                    "--test-dataset \(testDataset) holds \(b[0])x\(b[1])x\(b[2]) images, but --dataset \(spec.dataset) "
+                        + "holds \(a[0])x\(a[1])x\(a[2]) images; cache both from the same data set with the same --size")
+            }
+            // The bytes the images would hold in memory, padded as below.
+            let border = ImageBatches.paddingBorder(from: reader.imageShape[1], to: model.inputShape[1])
+            let imageBytes = MemoryLedger.product(
+                reader.imageShape[0], (reader.imageShape[1] + 2 * border) * (reader.imageShape[2] + 2 * border))
+            let bytes = MemoryLedger.product(MemoryLedger.sum(reader.count, testReader?.count ?? 0), imageBytes)
+            let streamed = budget.map { !$0.admits(bytes) } ?? false
+            if streamed, !quiet, let budget {
+                Log.note("reading the images from \(spec.dataset) a batch at a time: their \(MemoryBudget.format(bytes)) "
+                             + "do not fit in --memory-budget \(budget)")
+            }
+            func images(_ reader: DatasetCacheReader) throws -> any ImageSource {
+                if streamed { return DatasetCacheImages(reader, scaling: model.inputScaling) }
+                defer { reader.close() }
+                return try ImageBatches(try reader.readAll(), scaling: model.inputScaling)
+            }
+            (trainSplit, trainClasses, trainSource) = (reader.split, reader.classNames, reader.source)
+            train = try images(reader)
             origin = spec.dataset
-            if let testDataset = spec.testDataset {
-                testSet = try readCache(testDataset, option: "--test-dataset")
-                testSplit = testSet.split
-                guard (testSet.channels, testSet.height, testSet.width) == (trainSet.channels, trainSet.height, trainSet.width)
-                else {
-                    throw GradFeatError.invalidConfiguration(
-                        "--test-dataset \(testDataset) holds \(testSet.channels)x\(testSet.height)x\(testSet.width) images, "
-                            + "but --dataset \(spec.dataset) holds \(trainSet.channels)x\(trainSet.height)x\(trainSet.width) "
-                            + "images; cache both from the same data set with the same --size")
-                }
+            if let testReader {
+                (testSplit, testClasses, testSource) = (testReader.split, testReader.classNames, testReader.source)
+                test = try images(testReader)
             } else {
                 // A seeded split: the same seed and file give the same held-out images.
                 var rng = SeededRandom(seed: seed ^ 0x4E1D_0C7)
-                var order = Array(0..<trainSet.count)
+                var order = Array(0..<train.count)
                 order.shuffle(using: &rng)
-                let held = Int((Double(trainSet.count) * spec.testFraction).rounded())
-                guard held >= 1, held < trainSet.count else {
+                let held = Int((Double(train.count) * spec.testFraction).rounded())
+                guard held >= 1, held < train.count else {
                     throw GradFeatError.invalidConfiguration(
-                        "--dataset \(spec.dataset) holds \(trainSet.count) images: too few to hold out a test fraction of "
+                        "--dataset \(spec.dataset) holds \(train.count) images: too few to hold out a test fraction of "
                             + "\(spec.testFraction); pass --test-dataset TEST.h5 or a larger cache")
                 }
-                testSet = trainSet.subset(order.prefix(held).sorted())
-                trainSet = trainSet.subset(order.dropFirst(held).sorted())
+                test = train.subset(order.prefix(held).sorted())
+                train = train.subset(order.dropFirst(held).sorted())
+                (testClasses, testSource) = (trainClasses, trainSource)
                 testSplit = trainSplit + "-heldout"
                 trainSplit += "-kept"
                 origin += String(format: " (%.0f %% held out for testing, seed %llu)", 100 * spec.testFraction, seed)
@@ -66,24 +90,26 @@ public struct ExperimentData: Sendable {
             let plugin = try plugins.datasets.entry(spec.dataset)
             (trainSplit, testSplit) = (plugin.trainSplit, plugin.testSplit)
             let size = ImageSize(spec.imageSize)
-            trainSet = try plugin.load(DatasetRequest(split: trainSplit, dataDirectory: spec.dataDirectory, size: size))
-            testSet = try plugin.load(DatasetRequest(split: testSplit, dataDirectory: spec.dataDirectory, size: size))
+            let trainSet = try plugin.load(DatasetRequest(split: trainSplit, dataDirectory: spec.dataDirectory, size: size))
+            let testSet = try plugin.load(DatasetRequest(split: testSplit, dataDirectory: spec.dataDirectory, size: size))
+            (trainClasses, trainSource, testClasses, testSource)
+                = (trainSet.classNames, trainSet.source, testSet.classNames, testSet.source)
+            train = try ImageBatches(trainSet, scaling: model.inputScaling)
+            test = try ImageBatches(testSet, scaling: model.inputScaling)
             origin = "\(spec.dataset) (\(trainSet.source))"
         }
         // Labels are class indices: splits that name their classes differently would score every image against
         // the wrong class, silently.
-        if let reason = ClassList.disagreement(trainSet.classNames, testSet.classNames) {
+        if let reason = ClassList.disagreement(trainClasses, testClasses) {
             throw GradFeatError.invalidConfiguration(
-                "the train data (\(trainSet.source), split \(trainSplit)) and the test data (\(testSet.source), split "
+                "the train data (\(trainSource), split \(trainSplit)) and the test data (\(testSource), split "
                     + "\(testSplit)) disagree on their classes: \(reason); give both splits the same class folders or a "
                     + "class list (labels.txt)")
         }
-        var train = try ImageBatches(trainSet, scaling: model.inputScaling)
-        var test = try ImageBatches(testSet, scaling: model.inputScaling)
         let border = ImageBatches.paddingBorder(from: train.imageShape[1], to: model.inputShape[1])
         (train, test) = (train.padded(by: border), test.padded(by: border))
         // A seeded subset keeps quick runs reproducible and class-balanced in expectation.
-        func subset(_ data: ImageBatches, _ n: Int, _ salt: UInt64) -> ImageBatches {
+        func subset(_ data: any ImageSource, _ n: Int, _ salt: UInt64) -> any ImageSource {
             guard n > 0, n < data.count else { return data }
             var rng = SeededRandom(seed: seed ^ salt)
             var order = Array(0..<data.count)
@@ -95,17 +121,17 @@ public struct ExperimentData: Sendable {
         let description = "\(origin): \(train.count) train / \(test.count) \(testSplit) images"
         if !quiet {
             Log.note(String(format: "data: %@ — %d train / %d test images of %@, %d classes (%.1f s)", spec.dataset,
-                            train.count, test.count, train.imageShape.description, trainSet.classCount,
+                            train.count, test.count, train.imageShape.description, trainClasses.count,
                             Date().timeIntervalSince(clock)))
         }
-        return ExperimentData(train: train, test: test, classNames: trainSet.classNames, description: description,
+        return ExperimentData(train: train, test: test, classNames: trainClasses, description: description,
                               trainSplit: trainSplit, testSplit: testSplit)
     }
 
     /// Prepares the images for test-time views: training and test images become their centre crops of side
     /// 7/8 of the images' (`TestCrops.cropSide`), which the model is built for and the periodic evaluations use.
     /// Returns the test images as they were, from which each view is cropped, and the crop side; nil for `.none`.
-    public mutating func cropForTestViews(_ crops: TestCrops) throws -> (uncroppedTest: ImageBatches, side: Int)? {
+    public mutating func cropForTestViews(_ crops: TestCrops) throws -> (uncroppedTest: any ImageSource, side: Int)? {
         guard crops != .none else { return nil }
         let side = min(train.imageShape[1], train.imageShape[2])
         let crop = TestCrops.cropSide(for: side)

@@ -319,7 +319,7 @@ public struct RunDirectory: Sendable {
     /// The cache is read into memory when `ledger` has room for it (nil: always), else streamed from the file with
     /// `batchSize` rows at a time.
     public func activations(
-        of images: ImageBatches, role: String, split: String, network: Network, layer: String,
+        of images: some ImageSource, role: String, split: String, network: Network, layer: String,
         ledger: inout MemoryLedger?, batchSize: Int = 256, quiet: Bool = false
     ) throws -> (cache: any BatchSource, use: CacheUse) {
         let cacheURL = activationCache(role)

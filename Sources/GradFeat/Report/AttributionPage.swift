@@ -31,11 +31,10 @@ public struct AttributionPage: Sendable {
     }
 
     /// The page, with each image read from `train` or `test` (the images the run's activations were computed from).
-    public func render(train: ImageBatches, test: ImageBatches) throws -> String {
-        func image(_ set: ImageBatches, _ index: Int, caption: String, kind: String) throws -> String {
+    public func render(train: some ImageSource, test: some ImageSource) throws -> String {
+        func image(_ set: some ImageSource, _ index: Int, caption: String, kind: String) throws -> String {
             let (channels, height, width) = (set.imageShape[0], set.imageShape[1], set.imageShape[2])
-            let size = channels * height * width
-            let pixels = Array(set.pixels[(index * size)..<((index + 1) * size)])
+            let pixels = try set.images([index]).pixels
             let png = try ImageCodec.encodePNG(pixels, width: width, height: height, channels: channels)
             return "<figure class=\"\(kind)\"><img src=\"data:image/png;base64,\(Data(png).base64EncodedString())\" "
                 + "alt=\"\(escape(caption))\"><figcaption>\(escape(caption))</figcaption></figure>"
@@ -77,7 +76,7 @@ public struct AttributionPage: Sendable {
             """
     }
 
-    private func trainLabel(_ set: ImageBatches, _ index: Int) -> Int {
+    private func trainLabel(_ set: some ImageSource, _ index: Int) -> Int {
         if case let .classes(labels) = set.targets, labels.indices.contains(index) { return labels[index] }
         return -1
     }

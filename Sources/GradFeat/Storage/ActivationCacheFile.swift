@@ -44,12 +44,12 @@ public enum ActivationCacheFile {
         /// reused by the others. `source` names the images by content (`ImageBatches.contentHash`, after any padding),
         /// not by where they were read from; `transform` is the input scaling,
         /// `pad-to-<network input side>,<mean>,<std>`.
-        public init(network: some BaseNetwork, layer: String, split: String, images: ImageBatches) throws {
+        public init(network: some BaseNetwork, layer: String, split: String, images: some ImageSource) throws {
             try self.init(network: network, layer: layer, split: split, imageCount: images.count,
-                          imageShape: images.imageShape, contentHash: images.contentHash, scaling: images.scaling)
+                          imageShape: images.imageShape, contentHash: try images.contentHash(), scaling: images.scaling)
         }
 
-        /// The same description from the parts, for images streamed from a file (`DatasetCacheImages`).
+        /// The same description from its parts.
         public init(
             network: some BaseNetwork, layer: String, split: String, imageCount: Int, imageShape: Shape,
             contentHash: String, scaling: InputScaling

@@ -4,7 +4,7 @@ import Tensor
 /// Images kept as uint8 [N, C, H, W] and converted to Float a mini-batch at a time, scaled as the model expects.
 ///
 /// A data set stays 4x smaller than as floats; the conversion runs on unsafe buffers per batch.
-public struct ImageBatches: BatchSource {
+public struct ImageBatches: ImageSource {
     public let pixels: [UInt8]
     public let imageShape: Shape
     public let targets: Targets
@@ -24,8 +24,14 @@ public struct ImageBatches: BatchSource {
     }
 
     public var count: Int { targets.count }
-    public var sampleShape: Shape { imageShape }
-    public var allTargets: Targets { targets }
+    public var residentBytes: Int { pixels.count }
+
+    public func images(_ indices: [Int]) throws -> ImageBatches {
+        if let bad = indices.first(where: { !(0..<count).contains($0) }) {
+            throw GradFeatError.invalidConfiguration("image \(bad) of a set of \(count) was asked for")
+        }
+        return subset(indices)
+    }
 
     public func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets) {
         let size = imageShape.count
@@ -50,6 +56,8 @@ public struct ImageBatches: BatchSource {
             pixels.withUnsafeBytes { hash.combine(bytes: $0) }
         }
     }
+
+    public func contentHash(batchSize: Int) -> String { contentHash }
 
     /// `contentHash` of `count` images of `imageShape` and their targets, whose pixels `combinePixels` feeds to the
     /// hash in order — all at once, or a batch at a time by a reader that streams them.
