@@ -47,6 +47,17 @@ public enum COCO {
         mode: ImageResampler.ResizeMode = .stretch, includeUnannotated: Bool = true,
         threads: Int? = nil
     ) throws(DatasetError) -> ImageSet {
+        try encoded(annotations: annotations, images: images, split: split, size: size, mode: mode,
+                    includeUnannotated: includeUnannotated, threads: threads).decoded()
+    }
+
+    /// The split as ``load(annotations:images:split:size:mode:includeUnannotated:threads:)`` finds it, its images
+    /// still encoded: decode them whole or a part at a time (``EncodedImageSet``).
+    public static func encoded(
+        annotations: String, images: String, split: String? = nil, size: ImageSize = ImageSize(224),
+        mode: ImageResampler.ResizeMode = .stretch, includeUnannotated: Bool = true,
+        threads: Int? = nil
+    ) throws(DatasetError) -> EncodedImageSet {
         let instances = try readInstances(annotations)
         let categories = instances.categories.sorted { $0.id < $1.id }
         var categoryIndex: [Int: Int] = [:]
@@ -100,12 +111,9 @@ public enum COCO {
         for (j, r) in rows.enumerated() {
             for c in 0..<k { kept[j * k + c] = flags[r * k + c] }
         }
-        let decoded = try ImageBatchDecoder.decode(
-            bundle, indices: indices, tree: tree, channels: 3, size: size, mode: mode,
-            threads: threads ?? Parallel.defaultThreads)
-        return ImageSet(
-            images: decoded.pixels, count: rows.count, channels: 3, height: size.height,
-            width: size.width, labels: .multi(kept),
+        return try EncodedImageSet(
+            bundle: bundle, tree: tree, files: indices, channels: 3, size: size, mode: mode,
+            threads: threads ?? Parallel.defaultThreads, labels: .multi(kept),
             classNames: try ClassList.checked(categories.map(\.name), path: annotations),
             source: annotations, split: split ?? splitName(annotations))
     }

@@ -5,7 +5,7 @@ import HDF5
 /// or an archive is decoded once and later runs (and h5py) read plain arrays.
 ///
 /// ```
-/// /images   uint8 [N, C, H, W]   chunks of whole rows (≤ 16), gzip level 4 + shuffle
+/// /images   uint8 [N, C, H, W]   chunks of whole rows (≤ 16), gzip level 4 + shuffle, N extendable
 /// /labels   int64 [N]            single-label: class index in 0..<K
 ///           int8  [N, K]         multi-label: 1 present, 0 absent, -1 difficult
 /// attributes of /:
@@ -30,6 +30,9 @@ public enum DatasetCache {
     /// Target size of an `/images` chunk; large images get one row per chunk.
     public static let targetChunkBytes = 64 * 1024
 
+    /// Images per part when a loader decodes a set a part at a time for writing (150 MiB of 224×224 RGB).
+    public static let partImages = 1024
+
     /// Rows per `/images` chunk for images of `imageBytes` bytes: about 64 KiB, 1 to 16 rows.
     public static func chunkRows(imageBytes: Int) -> Int {
         max(1, min(maximumChunkRows, targetChunkBytes / max(1, imageBytes)))
@@ -47,44 +50,78 @@ public enum DatasetCache {
     public static func write(
         _ set: ImageSet, to url: URL, progress: ((Int) -> Void)? = nil
     ) throws(DatasetError) {
+        try write(to: url, progress: progress) { append in try append(set) }
+    }
+
+    /// Writes the parts `produce` hands to `append`, in order, as one cache at `url` (atomically): a set larger
+    /// than memory is written with one part's pixels held at a time. Every part must share the first one's image
+    /// shape, class names, label kind, source and split; at least one part (it may be empty) is required.
+    public static func write(
+        to url: URL, progress: ((Int) -> Void)? = nil,
+        parts produce: (_ append: (ImageSet) throws -> Void) throws -> Void
+    ) throws(DatasetError) {
         let path = url.path(percentEncoded: false)
-        try validateLabels(of: set, path: path)
-        let (n, c, h, w) = (set.count, set.channels, set.height, set.width)
         do {
             try HDF5File.writeAtomically(to: url, format: format, version: version) { file in
-                try file.setAttribute("class_names", set.classNames)
-                try file.setAttribute("source", set.source)
-                try file.setAttribute("split", set.split)
-                try file.setAttribute("count", n)
-                try file.setAttribute("image_shape", [c, h, w])
-
-                // A chunk may not exceed a fixed dimension, so an empty set is stored contiguously.
-                let rows = min(max(1, n), chunkRows(imageBytes: set.imageByteCount))
-                let imageOptions = n == 0 ? DatasetOptions.contiguous : DatasetOptions(
-                    chunkShape: [rows, c, h, w], compression: .deflate(level: 4), shuffle: true)
-                let images = try file.createDataset(
-                    "images", elementType: .uint8, shape: [n, c, h, w], options: imageOptions)
-                // Whole chunks at a time, about 4 MiB per call, so progress can be shown.
-                let block = max(rows, (4 << 20) / max(1, set.imageByteCount) / rows * rows)
-                let stride = set.imageByteCount
-                for start in Swift.stride(from: 0, to: n, by: block) {
-                    let end = min(n, start + block)
-                    try images.write(rows: start, Array(set.images[(start * stride)..<(end * stride)]))
-                    progress?(end)
+                var first: ImageSet?
+                var images: Dataset?
+                var written = 0
+                var single: [Int64] = [], multi: [Int8] = []
+                try produce { part in
+                    try validateLabels(of: part, path: path)
+                    if let first {
+                        guard (part.channels, part.height, part.width) == (first.channels, first.height, first.width),
+                              part.classNames == first.classNames, part.isMultiLabel == first.isMultiLabel,
+                              part.source == first.source, part.split == first.split else {
+                            throw DatasetError.invalidCache(
+                                path: path, reason: "a part of \(part.channels)x\(part.height)x\(part.width) images "
+                                    + "(split \(part.split)) does not match the first part's "
+                                    + "\(first.channels)x\(first.height)x\(first.width) (split \(first.split))",
+                                remedy: "Fix the loader: every part of a set has one shape, class list and split; nothing was written.")
+                        }
+                    } else {
+                        first = part
+                        try file.setAttribute("class_names", part.classNames)
+                        try file.setAttribute("source", part.source)
+                        try file.setAttribute("split", part.split)
+                        try file.setAttribute("image_shape", [part.channels, part.height, part.width])
+                        let rows = chunkRows(imageBytes: part.imageByteCount)
+                        images = try file.createDataset(
+                            "images", elementType: .uint8, shape: [0, part.channels, part.height, part.width],
+                            options: DatasetOptions(chunkShape: [rows, part.channels, part.height, part.width],
+                                                    compression: .deflate(level: 4), shuffle: true, extendable: true))
+                    }
+                    // Whole chunks at a time, about 4 MiB per call, so progress can be shown.
+                    let stride = part.imageByteCount
+                    let block = max(1, (4 << 20) / max(1, stride))
+                    for start in Swift.stride(from: 0, to: part.count, by: block) {
+                        let end = min(part.count, start + block)
+                        try images?.append(Array(part.images[(start * stride)..<(end * stride)]))
+                        progress?(written + end)
+                    }
+                    written += part.count
+                    switch part.labels {
+                    case .single(let values): single += values
+                    case .multi(let flags): multi += flags
+                    }
                 }
-
-                let labelOptions = n == 0 ? DatasetOptions.contiguous : DatasetOptions.compressed(level: 4)
-                let labels: Dataset
-                switch set.labels {
-                case .single(let values):
-                    labels = try file.createDataset("labels", values: values, shape: [n], options: labelOptions)
-                    try labels.setAttribute("encoding", "class index in 0..<K (K = len(class_names))")
-                case .multi(let flags):
-                    labels = try file.createDataset(
-                        "labels", values: flags, shape: [n, set.classCount], options: labelOptions)
+                guard let first else {
+                    throw DatasetError.invalidCache(path: path, reason: "no images were given to write",
+                                                    remedy: "Fix the loader; nothing was written.")
+                }
+                try file.setAttribute("count", written)
+                let labelOptions = written == 0 ? DatasetOptions.contiguous : DatasetOptions.compressed(level: 4)
+                if first.isMultiLabel {
+                    let labels = try file.createDataset(
+                        "labels", values: multi, shape: [written, first.classCount], options: labelOptions)
                     try labels.setAttribute("encoding", "1 present, 0 absent, -1 difficult")
+                } else {
+                    let labels = try file.createDataset("labels", values: single, shape: [written], options: labelOptions)
+                    try labels.setAttribute("encoding", "class index in 0..<K (K = len(class_names))")
                 }
             }
+        } catch let error as DatasetError {
+            throw error
         } catch let error as HDF5Error {
             throw .invalidCache(
                 path: path, reason: "cannot be written: \(error.summary)",

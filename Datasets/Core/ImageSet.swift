@@ -192,6 +192,29 @@ public struct ImageSet: Sendable, Equatable {
             labels: newLabels, classNames: classNames, source: source, split: split)
     }
 
+    /// The parts of one set, in order, as one set (the parts a loader hands out a part at a time); nil for no
+    /// parts. The parts must share the first one's image shape, class names and label kind.
+    public static func concatenating(_ parts: [ImageSet]) -> ImageSet? {
+        guard let first = parts.first else { return nil }
+        guard parts.count > 1 else { return first }
+        var pixels = [UInt8](), single = [Int64](), multi = [Int8]()
+        pixels.reserveCapacity(parts.reduce(0) { $0 + $1.images.count })
+        for part in parts {
+            precondition((part.channels, part.height, part.width) == (first.channels, first.height, first.width)
+                             && part.classNames == first.classNames && part.isMultiLabel == first.isMultiLabel,
+                         "parts of one set differ in shape or classes")
+            pixels += part.images
+            switch part.labels {
+            case .single(let values): single += values
+            case .multi(let flags): multi += flags
+            }
+        }
+        return ImageSet(
+            images: pixels, count: parts.reduce(0) { $0 + $1.count }, channels: first.channels, height: first.height,
+            width: first.width, labels: first.isMultiLabel ? .multi(multi) : .single(single),
+            classNames: first.classNames, source: first.source, split: first.split)
+    }
+
     /// A copy with other pixels of another size (labels and metadata unchanged).
     func replacingImages(_ pixels: [UInt8], channels: Int, height: Int, width: Int) -> ImageSet {
         ImageSet(

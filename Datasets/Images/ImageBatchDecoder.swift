@@ -11,9 +11,20 @@ enum ImageBatchDecoder {
         mode: ImageResampler.ResizeMode, threads: Int
     ) throws(DatasetError) -> (pixels: [UInt8], size: ImageSize) {
         guard !indices.isEmpty else { return ([], size ?? ImageSize(1)) }
+        let target = try targetSize(bundle, indices: indices, tree: tree, channels: channels, size: size)
+        return (try decode(bundle, indices: indices, tree: tree, channels: channels, target: target, mode: mode,
+                           threads: threads), target)
+    }
+
+    /// `size`, or when nil the size of the first file at `indices`.
+    static func targetSize(
+        _ bundle: FileBundle, indices: [Int], tree: FileTree, channels: Int, size: ImageSize?
+    ) throws(DatasetError) -> ImageSize {
         let target: ImageSize
         if let size {
             target = size
+        } else if indices.isEmpty {
+            target = ImageSize(1)
         } else {
             let first = indices[0]
             let place = tree.describe(bundle.paths[first])
@@ -25,6 +36,14 @@ enum ImageBatchDecoder {
                 }
             }.get()
         }
+        return target
+    }
+
+    /// Decodes the files at `indices` (in that order) to `target`.
+    static func decode(
+        _ bundle: FileBundle, indices: [Int], tree: FileTree, channels: Int, target: ImageSize,
+        mode: ImageResampler.ResizeMode, threads: Int
+    ) throws(DatasetError) -> [UInt8] {
         let stride = channels * target.height * target.width
         var pixels = [UInt8](repeating: 0, count: indices.count * stride)
         try pixels.withUnsafeMutableBufferPointer { out in
@@ -53,6 +72,6 @@ enum ImageBatchDecoder {
                 }
             }
         }.get()
-        return (pixels, target)
+        return pixels
     }
 }

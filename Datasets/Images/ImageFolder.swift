@@ -46,6 +46,21 @@ public enum ImageFolder {
         mode: ImageResampler.ResizeMode = .stretch, classNames: [String]? = nil,
         threads: Int? = nil
     ) throws(DatasetError) -> [ImageSet] {
+        var sets: [ImageSet] = []
+        for set in try encoded(from: path, splits: splits, channels: channels, size: size, mode: mode,
+                               classNames: classNames, threads: threads) {
+            sets.append(try set.decoded())
+        }
+        return sets
+    }
+
+    /// The splits as ``load(from:splits:channels:size:mode:classNames:threads:)`` finds them, their images still
+    /// encoded: decode them whole or a part at a time (``EncodedImageSet``).
+    public static func encoded(
+        from path: String, splits: [String], channels: Int = 3, size: ImageSize? = nil,
+        mode: ImageResampler.ResizeMode = .stretch, classNames: [String]? = nil,
+        threads: Int? = nil
+    ) throws(DatasetError) -> [EncodedImageSet] {
         let tree = try FileTree(path: path)
         let wanted = Set(splits)
         let splitFolders = wanted.union(commonSplitNames)
@@ -60,7 +75,7 @@ public enum ImageFolder {
             }
             return wanted.contains(split)
         }
-        var sets: [ImageSet] = []
+        var sets: [EncodedImageSet] = []
         for split in splits {
             sets.append(
                 try assemble(
@@ -73,7 +88,7 @@ public enum ImageFolder {
     private static func assemble(
         _ bundle: FileBundle, tree: FileTree, split: String, channels: Int, size: ImageSize?,
         mode: ImageResampler.ResizeMode, classNames: [String]?, allClassFolders: [String: Set<String>], threads: Int
-    ) throws(DatasetError) -> ImageSet {
+    ) throws(DatasetError) -> EncodedImageSet {
         let path = tree.path
         // Group the images by prefix / class.
         var prefixes = Set<String>()
@@ -124,14 +139,10 @@ public enum ImageFolder {
         }
         var ordered = images.map { (label: classIndex[$0.classFolder]!, path: $0.path, index: $0.index) }
         ordered.sort { a, b in a.label != b.label ? a.label < b.label : a.path < b.path }
-        let decoded = try ImageBatchDecoder.decode(
-            bundle, indices: ordered.map(\.index), tree: tree, channels: channels, size: size,
-            mode: mode, threads: threads)
-        let labels = ordered.map { Int64($0.label) }
-        return ImageSet(
-            images: decoded.pixels, count: images.count, channels: channels,
-            height: decoded.size.height, width: decoded.size.width, labels: .single(labels),
-            classNames: classes, source: path, split: split)
+        return try EncodedImageSet(
+            bundle: bundle, tree: tree, files: ordered.map(\.index), channels: channels, size: size, mode: mode,
+            threads: threads, labels: .single(ordered.map { Int64($0.label) }), classNames: classes, source: path,
+            split: split)
     }
 
     /// Whether a file name has an image extension.

@@ -56,6 +56,17 @@ public enum VOC2007 {
         mode: ImageResampler.ResizeMode = .stretch, labelSource: LabelSource = .automatic,
         threads: Int? = nil
     ) throws(DatasetError) -> ImageSet {
+        try encoded(from: path, split: split, size: size, mode: mode, labelSource: labelSource, threads: threads)
+            .decoded()
+    }
+
+    /// The split as ``load(from:split:size:mode:labelSource:threads:)`` finds it, its images still encoded: decode
+    /// them whole or a part at a time (``EncodedImageSet``).
+    public static func encoded(
+        from path: String, split: String = "train", size: ImageSize = ImageSize(224),
+        mode: ImageResampler.ResizeMode = .stretch, labelSource: LabelSource = .automatic,
+        threads: Int? = nil
+    ) throws(DatasetError) -> EncodedImageSet {
         let tree = try FileTree(path: path)
         let listSuffix = "ImageSets/Main/\(split).txt"
         var ids: Set<String>?
@@ -114,12 +125,9 @@ public enum VOC2007 {
         let flags = useXML
             ? try labelsFromAnnotations(bundle, tree: tree, root: root, ids: order)
             : try labelsFromImageSets(bundle, tree: tree, root: root, split: split, ids: order)
-        let decoded = try ImageBatchDecoder.decode(
-            bundle, indices: imageIndices, tree: tree, channels: 3, size: size, mode: mode,
-            threads: threads ?? Parallel.defaultThreads)
-        return ImageSet(
-            images: decoded.pixels, count: order.count, channels: 3, height: size.height,
-            width: size.width, labels: .multi(flags), classNames: classNames, source: path,
+        return try EncodedImageSet(
+            bundle: bundle, tree: tree, files: imageIndices, channels: 3, size: size, mode: mode,
+            threads: threads ?? Parallel.defaultThreads, labels: .multi(flags), classNames: classNames, source: path,
             split: split)
     }
 

@@ -138,33 +138,35 @@ struct CacheCommand: ParsableCommand {
         guard let format, let source else { throw GradFeatError.invalidConfiguration("missing --format or --source") }
         let size = try self.size.map(Self.parseSize)
         let clock = Date()
-        if !quiet { note("loading \(format) \(split ?? "") from \(source)") }
-        var set = try load(format, from: source, size: size)
-        if let size { set = set.resized(to: size) }  // a no-op when the loader already resized
-        let loadSeconds = Date().timeIntervalSince(clock)
-        if !quiet {
-            note(String(format: "loaded %d images of %dx%dx%d in %.1f s", set.count, set.channels, set.height,
-                        set.width, loadSeconds))
-        }
-        let progress = ProgressReporter("write \(url.lastPathComponent)", total: set.count, unit: "img", quiet: quiet)
-        try DatasetCache.write(set, to: url) { progress.update($0) }
-        let seconds = Date().timeIntervalSince(clock)
-        print(String(
-            format: "%@ %@: %d images of %dx%dx%d, %d classes (%@) → %@, %@, %.1f s (load %.1f s, write %.1f s)",
-            format, set.split, set.count, set.channels, set.height, set.width, set.classCount,
-            set.isMultiLabel ? "multi-label" : "single-label", url.path, try Self.fileSize(url), seconds, loadSeconds,
-            seconds - loadSeconds))
-    }
-
-    /// Loads `format` from `source` with its registered loader (`Plugins.shared.datasets`), as `--dataset` does.
-    func load(_ format: String, from source: String, size: ImageSize?) throws -> ImageSet {
+        if !quiet { note("reading \(format) \(split ?? "") from \(source)") }
         if format == "mnist", !quiet, (source as NSString).standardizingPath.lowercased().contains("fashion") {
             note("\(source) looks like Fashion-MNIST: storing its class names (pass --format fashion-mnist to be explicit)")
         }
         let plugin = try GradFeatCLI.plugins.datasets.entry(format)
-        return try plugin.load(DatasetRequest(
-            split: split ?? plugin.trainSplit, source: source, size: size,
-            extras: annotations.map { ["annotations": $0] } ?? [:]))
+        let request = DatasetRequest(split: split ?? plugin.trainSplit, source: source, size: size,
+                                     extras: annotations.map { ["annotations": $0] } ?? [:])
+        // Decoded and written a part at a time (for loaders that read in parts): the set's pixels are never all in
+        // memory.
+        var last: ImageSet?
+        var count = 0
+        try DatasetCache.write(to: url) { append in
+            try plugin.forEachPart(request, partSize: DatasetCache.partImages) { part in
+                let part = size.map { part.resized(to: $0) } ?? part  // a no-op when the loader already resized
+                try append(part)
+                count += part.count
+                last = part
+                if !quiet {
+                    note(String(format: "wrote %d images (%.0f img/s)", count,
+                                Double(count) / max(Date().timeIntervalSince(clock), 1e-9)))
+                }
+            }
+        }
+        let seconds = Date().timeIntervalSince(clock)
+        guard let set = last else { return }
+        print(String(
+            format: "%@ %@: %d images of %dx%dx%d, %d classes (%@) → %@, %@, %.1f s",
+            format, set.split, count, set.channels, set.height, set.width, set.classCount,
+            set.isMultiLabel ? "multi-label" : "single-label", url.path, try Self.fileSize(url), seconds))
     }
 
     // MARK: - Activation cache

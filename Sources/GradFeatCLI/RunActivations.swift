@@ -29,7 +29,7 @@ func runActivations(
     let budget = try record.experiment?.resolvedMemoryBudget ?? .default
     var loaded = try ExperimentData.load(
         dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
-        plugins: GradFeatCLI.plugins, quiet: quiet, budget: budget)
+        plugins: GradFeatCLI.plugins, quiet: quiet, budget: budget, spillDirectory: run.url)
     let views = try loaded.cropForTestViews(crops).map {
         Experiment.TestViews(crops: crops, images: $0.uncroppedTest, side: $0.side, seed: record.seed)
     }

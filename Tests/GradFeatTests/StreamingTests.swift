@@ -109,7 +109,7 @@ import Glibc
             return spec
         }
         let inMemory = try Experiment(spec("memory", budget: nil), quiet: true).run()
-        // The images (5,200 × 32×32 bytes) do not fit in 5 MiB; two streamed batches of each set and of each cache
+        // The images (5,200 × 32×32 bytes) do not fit in half of 5 MiB; two streamed batches of each set and of each cache
         // (512 × 1 KiB twice, 512 × 4 KiB twice) do.
         let streamedSpec = spec("streamed", budget: "5MB")
         let model = try Plugins.shared.models.entry(BiganCIFAR.smallName)
@@ -123,6 +123,51 @@ import Glibc
             #expect(try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
                         == Self.parameters(folder.appendingPathComponent("memory"), extractor),
                     "\(extractor): the run that read its images from the file differs from the in-memory one")
+        }
+    }
+
+    /// A registered data set whose images pass the budget is written to `dataset-<split>.h5` in the run folder as
+    /// its loader decodes it, part by part, and read from there: the run equals the one that held it.
+    @Test func aNamedDataSetLargerThanTheBudgetIsCachedAsDecodedAndEqualsTheInMemoryRun() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let whole = try DatasetCache.read(try Self.datasetCache(count: 6_000, in: folder))
+        let parts = PartCounter()
+        let plugins = Plugins()
+        try plugins.datasets.register(DatasetPlugin(
+            name: "banded", summary: "synthetic bands, read in parts",
+            loadParts: { request, size, part in
+                // 4,800 training and 1,200 test images, handed out `size` at a time.
+                let rows = request.split == "train" ? 0..<4_800 : 4_800..<6_000
+                for start in stride(from: rows.lowerBound, to: rows.upperBound, by: size) {
+                    parts.add()
+                    var piece = whole.subset(start..<min(rows.upperBound, start + size))
+                    piece.split = request.split
+                    try part(piece)
+                }
+            },
+            load: { _ in throw GradFeatError.invalidConfiguration("read in parts only") }))
+        func spec(_ name: String, budget: String?) -> ExperimentSpec {
+            var spec = Self.spec(dataset: folder, output: folder.appendingPathComponent(name), iterations: 20,
+                                 budget: budget)
+            spec.data = DataSpec(dataset: "banded")
+            spec.split = "conv1"
+            return spec
+        }
+        let inMemory = try Experiment(spec("memory", budget: nil), plugins: plugins, quiet: true).run()
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("memory/dataset-train.h5").path),
+                "a set that fits was written to disk")
+        // Half of 6 MiB is left for the images: the 4,800 training images (3.6 MiB) go to the file, the 1,200 test
+        // images stay in memory.
+        let streamed = try Experiment(spec("streamed", budget: "6MB"), plugins: plugins, quiet: true).run()
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("streamed/dataset-test.h5").path))
+        let spilled = try DatasetCacheReader(url: folder.appendingPathComponent("streamed/dataset-train.h5"))
+        #expect(spilled.count == 4_800 && parts.count > 4, "the set was not read in parts")
+        #expect(streamed.rows.map(\.metrics.headline) == inMemory.rows.map(\.metrics.headline))
+        for extractor in ["activation", "gradfeat"] {
+            #expect(try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
+                        == Self.parameters(folder.appendingPathComponent("memory"), extractor),
+                    "\(extractor): the run that cached its data set as decoded differs from the in-memory one")
         }
     }
 
@@ -275,4 +320,12 @@ import Glibc
         }
         #expect(!FileManager.default.fileExists(atPath: url.path))
     }
+}
+
+/// Counts the parts a loader hands out (from its closure, which must be Sendable).
+final class PartCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add() { lock.withLock { value += 1 } }
+    var count: Int { lock.withLock { value } }
 }

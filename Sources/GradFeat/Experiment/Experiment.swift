@@ -55,7 +55,8 @@ public struct Experiment: Sendable {
 
         let budget = try spec.resolvedMemoryBudget
         var data = try ExperimentData.load(
-            spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet, budget: budget)
+            spec.data, model: model, seed: training.seed, plugins: plugins, quiet: quiet, budget: budget,
+            spillDirectory: directory)
         let views = try data.cropForTestViews(spec.testCrops).map {
             TestViews(crops: spec.testCrops, images: $0.uncroppedTest, side: $0.side, seed: training.seed)
         }

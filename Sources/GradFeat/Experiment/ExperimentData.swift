@@ -23,9 +23,15 @@ public struct ExperimentData: Sendable {
     ///
     /// `spec.dataset` is a registered data set (`plugins.datasets`) or a data-set cache `.h5`; with a cache and no
     /// `testDataset`, a seeded `testFraction` of it is held out as the test set. A cache whose decoded images do not
-    /// fit in `budget` (nil: unbounded) stays on disk and is read a batch at a time; the images are the same.
+    /// fit in half of `budget` (`imageShare`; nil: unbounded) stays on disk and is read a batch at a time; the images
+    /// are the same.
+    ///
+    /// A registered data set is read a part at a time (`DatasetPlugin.loadParts`): held while its images fit in
+    /// that share, else written to `dataset-<split>.h5` in `spillDirectory` (the run folder) as it is decoded, and read
+    /// from there a batch at a time.
     public static func load(_ spec: DataSpec, model: ModelPlugin, seed: UInt64, plugins: Plugins = .shared,
-                            quiet: Bool = false, budget: MemoryBudget? = nil) throws -> ExperimentData {
+                            quiet: Bool = false, budget: MemoryBudget? = nil,
+                            spillDirectory: URL? = nil) throws -> ExperimentData {
         let clock = Date()
         try spec.validate()
         var train: any ImageSource, test: any ImageSource
@@ -47,7 +53,7 @@ public struct ExperimentData: Sendable {
             let imageBytes = MemoryLedger.product(
                 reader.imageShape[0], (reader.imageShape[1] + 2 * border) * (reader.imageShape[2] + 2 * border))
             let bytes = MemoryLedger.product(MemoryLedger.sum(reader.count, testReader?.count ?? 0), imageBytes)
-            let streamed = budget.map { !$0.admits(bytes) } ?? false
+            let streamed = budget.map { bytes > Self.imageShare(of: $0) } ?? false
             if streamed, !quiet, let budget {
                 Log.note("reading the images from \(spec.dataset) a batch at a time: their \(MemoryBudget.format(bytes)) "
                              + "do not fit in --memory-budget \(budget)")
@@ -90,13 +96,23 @@ public struct ExperimentData: Sendable {
             let plugin = try plugins.datasets.entry(spec.dataset)
             (trainSplit, testSplit) = (plugin.trainSplit, plugin.testSplit)
             let size = ImageSize(spec.imageSize)
-            let trainSet = try plugin.load(DatasetRequest(split: trainSplit, dataDirectory: spec.dataDirectory, size: size))
-            let testSet = try plugin.load(DatasetRequest(split: testSplit, dataDirectory: spec.dataDirectory, size: size))
-            (trainClasses, trainSource, testClasses, testSource)
-                = (trainSet.classNames, trainSet.source, testSet.classNames, testSet.source)
-            train = try ImageBatches(trainSet, scaling: model.inputScaling)
-            test = try ImageBatches(testSet, scaling: model.inputScaling)
-            origin = "\(spec.dataset) (\(trainSet.source))"
+            var room = budget.map(Self.imageShare)
+            func images(_ split: String) throws -> (images: any ImageSource, classes: [String], source: String) {
+                let request = DatasetRequest(split: split, dataDirectory: spec.dataDirectory, size: size)
+                guard let budget = room, let spillDirectory else {
+                    let set = try plugin.load(request)
+                    return (try ImageBatches(set, scaling: model.inputScaling), set.classNames, set.source)
+                }
+                let placed = try placeParts(
+                    plugin, request, budget: budget, spill: spillDirectory.appendingPathComponent("dataset-\(split).h5"),
+                    scaling: model.inputScaling, quiet: quiet)
+                room = max(0, budget - placed.images.residentBytes)
+                return placed
+            }
+            let trainPlaced = try images(trainSplit), testPlaced = try images(testSplit)
+            (train, trainClasses, trainSource) = trainPlaced
+            (test, testClasses, testSource) = testPlaced
+            origin = "\(spec.dataset) (\(trainSource))"
         }
         // Labels are class indices: splits that name their classes differently would score every image against
         // the wrong class, silently.
@@ -126,6 +142,55 @@ public struct ExperimentData: Sendable {
         }
         return ExperimentData(train: train, test: test, classNames: trainClasses, description: description,
                               trainSplit: trainSplit, testSplit: testSplit)
+    }
+
+    /// The part of a memory budget images may hold: half, so that the activation caches computed from them can
+    /// still be streamed beside them (they are floats, 4× the pixels' bytes at an input split).
+    public static func imageShare(of budget: MemoryBudget) -> Int { budget.bytes / 2 }
+
+    /// `request`'s split read a part at a time: held while its pixels fit in `budget` bytes; else, from the first
+    /// part that does not fit, every part is written to the data-set cache `spill` as it is decoded, and the images
+    /// are read from it a batch at a time. Either way the images are the same.
+    static func placeParts(
+        _ plugin: DatasetPlugin, _ request: DatasetRequest, budget: Int, spill: URL, scaling: InputScaling, quiet: Bool
+    ) throws -> (images: any ImageSource, classes: [String], source: String) {
+        var held: [ImageSet]? = []  // nil once the parts go to the file
+        var bytes = 0
+        var fitted = false
+        do {
+            try FileManager.default.createDirectory(at: spill.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try DatasetCache.write(to: spill) { append in
+                try plugin.forEachPart(request, partSize: DatasetCache.partImages) { part in
+                    guard var parts = held else { return try append(part) }
+                    parts.append(part)
+                    bytes = MemoryLedger.sum(bytes, part.images.count)
+                    if bytes <= budget {
+                        held = parts
+                        return
+                    }
+                    if !quiet {
+                        Log.note("writing \(plugin.name) \(request.split) to \(spill.path) as it is decoded: its images "
+                                     + "pass the memory budget (\(MemoryBudget.format(budget)) left)")
+                    }
+                    held = nil
+                    for part in parts { try append(part) }
+                }
+                // All held: abandon the write (it leaves no file) by an error caught below.
+                if held != nil {
+                    fitted = true
+                    throw CancellationError()
+                }
+            }
+        } catch where fitted {}
+        if fitted {
+            guard let set = ImageSet.concatenating(held ?? []) else {
+                throw GradFeatError.invalidConfiguration(
+                    "the \(plugin.name) loader gave no images for split \(request.split); check the data set's files")
+            }
+            return (try ImageBatches(set, scaling: scaling), set.classNames, set.source)
+        }
+        let reader = try DatasetCacheReader(url: spill)
+        return (DatasetCacheImages(reader, scaling: scaling), reader.classNames, reader.source)
     }
 
     /// Prepares the images for test-time views: training and test images become their centre crops of side

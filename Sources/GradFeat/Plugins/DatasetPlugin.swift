@@ -55,14 +55,37 @@ public struct DatasetPlugin: RegistryEntry {
     public var testSplit: String
     public var registeredAt: String = ""
     public var load: Loader
+    /// Reads a split a part of at most `partSize` images at a time, handing each to `part` in order, so that a set
+    /// whose pixels do not fit in memory can be written to a data-set cache (`gradfeat cache --format`, or a run
+    /// whose budget the set exceeds); nil: `load` reads it whole.
+    public typealias PartLoader = @Sendable (
+        _ request: DatasetRequest, _ partSize: Int, _ part: (ImageSet) throws -> Void
+    ) throws -> Void
+    public var loadParts: PartLoader?
 
     public init(name: String, summary: String, trainSplit: String = "train", testSplit: String = "test",
-                load: @escaping Loader) {
+                loadParts: PartLoader? = nil, load: @escaping Loader) {
         self.name = name
         self.summary = summary
         self.trainSplit = trainSplit
         self.testSplit = testSplit
+        self.loadParts = loadParts
         self.load = load
+    }
+
+    /// A data set whose loader finds encoded images (JPEG, PNG): `load` decodes them whole, `loadParts` a part at
+    /// a time.
+    public init(name: String, summary: String, trainSplit: String = "train", testSplit: String = "test",
+                encoded: @escaping @Sendable (DatasetRequest) throws -> EncodedImageSet) {
+        self.init(name: name, summary: summary, trainSplit: trainSplit, testSplit: testSplit,
+                  loadParts: { request, size, part in try encoded(request).forEachPart(images: size, part) },
+                  load: { request in try encoded(request).decoded() })
+    }
+
+    /// Hands `request`'s split to `body` in parts of at most `partSize` images (`loadParts`), or whole when the
+    /// plugin reads it only whole.
+    public func forEachPart(_ request: DatasetRequest, partSize: Int, _ body: (ImageSet) throws -> Void) throws {
+        if let loadParts { try loadParts(request, partSize, body) } else { try body(try load(request)) }
     }
 }
 
