@@ -4,7 +4,8 @@
 // Layout of this folder:
 //   Core/        ImageSet (the in-memory data set), DatasetError, FileTree / FileBundle, parallel loop
 //   Archive/     gzip (zlib), tar (ustar / GNU / pax) streaming reader, xz via the `xz` tool
-//   Images/      JPEG (libjpeg-turbo) and PNG (libpng) codecs, image-folder loader, resampling
+//   Images/      JPEG (libjpeg-turbo) and PNG (libpng) codecs, image-folder loader, resampling,
+//                EncodedImageSet (a split still encoded, decoded whole or a part at a time)
 //   CIFAR/       CIFAR-10 / CIFAR-100 official binary batches
 //   MNIST/       MNIST / Fashion-MNIST IDX files
 //   VOC/         PASCAL VOC 2007 multi-label classification
