@@ -50,16 +50,25 @@ public enum DatasetCache {
     public static func write(
         _ set: ImageSet, to url: URL, progress: ((Int) -> Void)? = nil
     ) throws(DatasetError) {
-        try write(to: url, progress: progress) { append in try append(set) }
+        do {
+            try write(to: url, progress: progress) { append in try append(set) }
+        } catch let error as DatasetError {
+            throw error
+        } catch {
+            throw .invalidCache(path: url.path(percentEncoded: false), reason: "cannot be written: \(error)",
+                                remedy: "No file was left there.")
+        }
     }
 
     /// Writes the parts `produce` hands to `append`, in order, as one cache at `url` (atomically): a set larger
     /// than memory is written with one part's pixels held at a time. Every part must share the first one's image
-    /// shape, class names, label kind, source and split; at least one part (it may be empty) is required.
+    /// shape, class names, label kind, source and split; at least one part (it may be empty) is required. An error
+    /// `produce` throws (the loader's) is rethrown as it is; the file's own problems are
+    /// ``DatasetError/invalidCache(path:reason:remedy:)``. Either way no file is left at `url`.
     public static func write(
         to url: URL, progress: ((Int) -> Void)? = nil,
         parts produce: (_ append: (ImageSet) throws -> Void) throws -> Void
-    ) throws(DatasetError) {
+    ) throws {
         let path = url.path(percentEncoded: false)
         do {
             try HDF5File.writeAtomically(to: url, format: format, version: version) { file in
@@ -70,13 +79,9 @@ public enum DatasetCache {
                 try produce { part in
                     try validateLabels(of: part, path: path)
                     if let first {
-                        guard (part.channels, part.height, part.width) == (first.channels, first.height, first.width),
-                              part.classNames == first.classNames, part.isMultiLabel == first.isMultiLabel,
-                              part.source == first.source, part.split == first.split else {
+                        if let problem = first.mismatch(ofPart: part) {
                             throw DatasetError.invalidCache(
-                                path: path, reason: "a part of \(part.channels)x\(part.height)x\(part.width) images "
-                                    + "(split \(part.split)) does not match the first part's "
-                                    + "\(first.channels)x\(first.height)x\(first.width) (split \(first.split))",
+                                path: path, reason: problem,
                                 remedy: "Fix the loader: every part of a set has one shape, class list and split; nothing was written.")
                         }
                     } else {
@@ -91,9 +96,11 @@ public enum DatasetCache {
                             options: DatasetOptions(chunkShape: [rows, part.channels, part.height, part.width],
                                                     compression: .deflate(level: 4), shuffle: true, extendable: true))
                     }
-                    // Whole chunks at a time, about 4 MiB per call, so progress can be shown.
+                    // Whole chunks at a time, about 4 MiB per call, so progress can be shown (a part's last block,
+                    // and so the next part's first, may fill a chunk partly).
                     let stride = part.imageByteCount
-                    let block = max(1, (4 << 20) / max(1, stride))
+                    let rows = chunkRows(imageBytes: stride)
+                    let block = max(rows, (4 << 20) / max(1, stride) / rows * rows)
                     for start in Swift.stride(from: 0, to: part.count, by: block) {
                         let end = min(part.count, start + block)
                         try images?.append(Array(part.images[(start * stride)..<(end * stride)]))
@@ -120,14 +127,10 @@ public enum DatasetCache {
                     try labels.setAttribute("encoding", "class index in 0..<K (K = len(class_names))")
                 }
             }
-        } catch let error as DatasetError {
-            throw error
         } catch let error as HDF5Error {
-            throw .invalidCache(
+            throw DatasetError.invalidCache(
                 path: path, reason: "cannot be written: \(error.summary)",
                 remedy: "Check that its folder exists and is writable and that the disk has space; no file was left there.")
-        } catch {
-            throw .invalidCache(path: path, reason: "cannot be written: \(error)", remedy: "No file was left there.")
         }
     }
 

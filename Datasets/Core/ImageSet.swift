@@ -192,17 +192,29 @@ public struct ImageSet: Sendable, Equatable {
             labels: newLabels, classNames: classNames, source: source, split: split)
     }
 
+    /// Whether `part` can follow this set's parts in one set: the same image shape, class names, label kind,
+    /// source and split; nil when it can, else what differs.
+    public func mismatch(ofPart part: ImageSet) -> String? {
+        guard (part.channels, part.height, part.width) == (channels, height, width), part.classNames == classNames,
+              part.isMultiLabel == isMultiLabel, part.source == source, part.split == split else {
+            return "a part of \(part.channels)x\(part.height)x\(part.width) images (split \(part.split), "
+                + "\(part.classCount) classes) does not match the first part's \(channels)x\(height)x\(width) (split "
+                + "\(split), \(classCount) classes)"
+        }
+        return nil
+    }
+
     /// The parts of one set, in order, as one set (the parts a loader hands out a part at a time); nil for no
-    /// parts. The parts must share the first one's image shape, class names and label kind.
-    public static func concatenating(_ parts: [ImageSet]) -> ImageSet? {
+    /// parts. Throws when a part does not match the first (`mismatch(ofPart:)`).
+    public static func concatenating(_ parts: [ImageSet]) throws(DatasetError) -> ImageSet? {
         guard let first = parts.first else { return nil }
         guard parts.count > 1 else { return first }
         var pixels = [UInt8](), single = [Int64](), multi = [Int8]()
         pixels.reserveCapacity(parts.reduce(0) { $0 + $1.images.count })
         for part in parts {
-            precondition((part.channels, part.height, part.width) == (first.channels, first.height, first.width)
-                             && part.classNames == first.classNames && part.isMultiLabel == first.isMultiLabel,
-                         "parts of one set differ in shape or classes")
+            if let problem = first.mismatch(ofPart: part) {
+                throw .malformed(path: first.source, entry: nil, reason: problem + "; the loader's parts disagree")
+            }
             pixels += part.images
             switch part.labels {
             case .single(let values): single += values

@@ -58,8 +58,10 @@ public struct EncodedImageSet: Sendable {
             labels: partLabels, classNames: classNames, source: source, split: split)
     }
 
-    /// Calls `body` with consecutive parts of `images` images (the last may be smaller), in order.
+    /// Calls `body` with consecutive parts of `images` images (the last may be smaller), in order; an empty set
+    /// is one empty part.
     public func forEachPart(images: Int, _ body: (ImageSet) throws -> Void) throws {
+        if count == 0 { return try body(try part(0..<0)) }
         let step = max(1, images)
         for start in stride(from: 0, to: count, by: step) {
             try body(try part(start..<min(count, start + step)))

@@ -44,6 +44,7 @@ enum ImageBatchDecoder {
         _ bundle: FileBundle, indices: [Int], tree: FileTree, channels: Int, target: ImageSize,
         mode: ImageResampler.ResizeMode, threads: Int
     ) throws(DatasetError) -> [UInt8] {
+        guard !indices.isEmpty else { return [] }
         let stride = channels * target.height * target.width
         var pixels = [UInt8](repeating: 0, count: indices.count * stride)
         try pixels.withUnsafeMutableBufferPointer { out in

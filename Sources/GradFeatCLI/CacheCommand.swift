@@ -149,14 +149,16 @@ struct CacheCommand: ParsableCommand {
         // memory.
         var last: ImageSet?
         var count = 0
+        var lastNote = clock
         try DatasetCache.write(to: url) { append in
             try plugin.forEachPart(request, partSize: DatasetCache.partImages) { part in
                 let part = size.map { part.resized(to: $0) } ?? part  // a no-op when the loader already resized
                 try append(part)
                 count += part.count
                 last = part
-                if !quiet {
-                    note(String(format: "wrote %d images (%.0f img/s)", count,
+                if !quiet, Date().timeIntervalSince(lastNote) >= 5 {
+                    lastNote = Date()
+                    note(String(format: "decoded and wrote %d images (%.0f img/s)", count,
                                 Double(count) / max(Date().timeIntervalSince(clock), 1e-9)))
                 }
             }

@@ -109,12 +109,12 @@ import Glibc
             return spec
         }
         let inMemory = try Experiment(spec("memory", budget: nil), quiet: true).run()
-        // The images (5,200 × 32×32 bytes) do not fit in half of 5 MiB; two streamed batches of each set and of each cache
-        // (512 × 1 KiB twice, 512 × 4 KiB twice) do.
-        let streamedSpec = spec("streamed", budget: "5MB")
+        // The images (5,200 × 32×32 bytes) do not fit in half of 10 MiB; two streamed batches of each set (512 × 5 KiB,
+        // as uint8 and as floats, twice) and of each cache (512 × 4 KiB twice) do.
+        let streamedSpec = spec("streamed", budget: "10MB")
         let model = try Plugins.shared.models.entry(BiganCIFAR.smallName)
         let data = try ExperimentData.load(streamedSpec.data, model: model, seed: 3, quiet: true,
-                                           budget: try MemoryBudget(parsing: "5MB"))
+                                           budget: try MemoryBudget(parsing: "10MB"))
         #expect(data.train.isStreamed && data.test.isStreamed && data.train.residentBytes == 0)
         #expect(data.train.count == 4_000 && data.test.count == 1_200)
         let streamed = try Experiment(streamedSpec, quiet: true).run()
@@ -131,14 +131,14 @@ import Glibc
     @Test func aNamedDataSetLargerThanTheBudgetIsCachedAsDecodedAndEqualsTheInMemoryRun() throws {
         let folder = try RunDirectoryTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let whole = try DatasetCache.read(try Self.datasetCache(count: 6_000, in: folder))
+        let whole = try DatasetCache.read(try Self.datasetCache(count: 9_000, in: folder))
         let parts = PartCounter()
         let plugins = Plugins()
         try plugins.datasets.register(DatasetPlugin(
             name: "banded", summary: "synthetic bands, read in parts",
             loadParts: { request, size, part in
-                // 4,800 training and 1,200 test images, handed out `size` at a time.
-                let rows = request.split == "train" ? 0..<4_800 : 4_800..<6_000
+                // 7,200 training and 1,800 test images, handed out `size` at a time.
+                let rows = request.split == "train" ? 0..<7_200 : 7_200..<9_000
                 for start in stride(from: rows.lowerBound, to: rows.upperBound, by: size) {
                     parts.add()
                     var piece = whole.subset(start..<min(rows.upperBound, start + size))
@@ -157,18 +157,33 @@ import Glibc
         let inMemory = try Experiment(spec("memory", budget: nil), plugins: plugins, quiet: true).run()
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("memory/dataset-train.h5").path),
                 "a set that fits was written to disk")
-        // Half of 6 MiB is left for the images: the 4,800 training images (3.6 MiB) go to the file, the 1,200 test
+        // Half of 10 MiB is left for the images: the 7,200 training images (5.4 MiB) go to the file, the 1,800 test
         // images stay in memory.
-        let streamed = try Experiment(spec("streamed", budget: "6MB"), plugins: plugins, quiet: true).run()
+        let streamed = try Experiment(spec("streamed", budget: "10MB"), plugins: plugins, quiet: true).run()
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("streamed/dataset-test.h5").path))
         let spilled = try DatasetCacheReader(url: folder.appendingPathComponent("streamed/dataset-train.h5"))
-        #expect(spilled.count == 4_800 && parts.count > 4, "the set was not read in parts")
+        #expect(spilled.count == 7_200 && parts.count > 8, "the set was not read in parts")
         #expect(streamed.rows.map(\.metrics.headline) == inMemory.rows.map(\.metrics.headline))
         for extractor in ["activation", "gradfeat"] {
             #expect(try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
                         == Self.parameters(folder.appendingPathComponent("memory"), extractor),
                     "\(extractor): the run that cached its data set as decoded differs from the in-memory one")
         }
+
+        // The loader's own error reaches the user as it is, not as a failure to write the file.
+        try plugins.datasets.register(DatasetPlugin(
+            name: "absent", summary: "a loader that finds nothing",
+            loadParts: { _, _, _ in throw GradFeatError.invalidConfiguration("absent files not found; pass --data-dir") },
+            load: { _ in throw GradFeatError.invalidConfiguration("read in parts only") }))
+        var absent = spec("absent", budget: "10MB")
+        absent.data = DataSpec(dataset: "absent")
+        do {
+            try Experiment(absent, plugins: plugins, quiet: true).run()
+            Issue.record("a loader's failure was not reported")
+        } catch {
+            #expect("\(error)".contains("absent files not found") && !"\(error)".contains("cannot be written"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("absent/dataset-train.h5").path))
     }
 
     /// Subsets and crops of streamed images are those of the set in memory, whatever order they are asked in.

@@ -13,6 +13,10 @@ public struct Augmentation: Sendable, Equatable, Codable, CustomStringConvertibl
     public var padding: Int
     public var mirror: Bool
 
+    /// The split earlier versions recorded for augmented runs (a layer of that name stood in front of the network);
+    /// read as the network's first layer.
+    public static let legacySplit = "augment"
+
     /// Keeps the augmentation's placements apart from the dropout masks drawn from the same step seed.
     static let salt: UInt64 = 0xA06E_17A7_10E5_0001
 

@@ -110,6 +110,10 @@ public struct Comparison: Sendable {
                     state.trajectory = trajectory
                     try CheckpointFile.save(state, extractor: name, to: url)
                 }
+                // TensorBoard's scalars, beside the checkpoint (`tensorboard --logdir` the run folder, or runs/).
+                let events = try TensorBoardEvents(
+                    directory: checkpointDirectory.appendingPathComponent("tensorboard").appendingPathComponent(name))
+                trainer.onScalars = { step, scalars in try events.add(scalars, step: step) }
                 if resume, FileManager.default.fileExists(atPath: url.path) {
                     let state = try CheckpointFile.load(url).state
                     if let trajectory, let recorded = state.trajectory,

@@ -63,7 +63,9 @@ public struct Experiment: Sendable {
         let (base, weights, pretraining) = try baseNetwork(for: data, in: run)
         if let augmentation = spec.augment {
             // Only images can be augmented: the run trains from them, its split in front of the first layer.
-            guard let first = base.layerNames.first, spec.split == nil || spec.split == first else {
+            // `augment` names the first layer too: the split of augmented runs of earlier versions.
+            guard let first = base.layerNames.first,
+                  spec.split == nil || spec.split == first || spec.split == Augmentation.legacySplit else {
                 throw GradFeatError.invalidConfiguration(
                     "--augment \(augmentation) trains from the images, but --split \(spec.split ?? "") caches the layers "
                         + "before it once, unaugmented; leave --split out (or pass --split \(base.layerNames.first ?? ""))")
@@ -213,11 +215,12 @@ public struct Experiment: Sendable {
         in run: RunDirectory, base: Network, layout: RunDirectory.Layout, data: ExperimentData,
         views: TestViews? = nil, budget: MemoryBudget? = nil, batchSize: Int = 256, quiet: Bool
     ) throws -> (train: any BatchSource, test: any BatchSource, views: [any BatchSource]) {
-        // The images first: those held, and for those read from their file the batches being read.
+        // The images first: those held, and for those read from their file the batches being read (as uint8, and as
+        // the floats they become).
         let images = [data.train, data.test] + (views.map { [$0.images] } ?? [])
         let imageBytes = images.reduce(0) { total, images in
             MemoryLedger.sum(total, images.isStreamed
-                ? MemoryLedger.streamingBytes(rows: images.count, rowBytes: images.imageShape.count, batchSize: batchSize)
+                ? MemoryLedger.streamingBytes(rows: images.count, rowBytes: images.imageShape.count * 5, batchSize: batchSize)
                 : images.residentBytes)
         }
         var ledger = budget.map { MemoryLedger(budget: $0, reserved: imageBytes) }

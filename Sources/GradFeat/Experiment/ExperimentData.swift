@@ -56,7 +56,7 @@ public struct ExperimentData: Sendable {
             let streamed = budget.map { bytes > Self.imageShare(of: $0) } ?? false
             if streamed, !quiet, let budget {
                 Log.note("reading the images from \(spec.dataset) a batch at a time: their \(MemoryBudget.format(bytes)) "
-                             + "do not fit in --memory-budget \(budget)")
+                             + "pass half of --memory-budget \(budget), the images' share")
             }
             func images(_ reader: DatasetCacheReader) throws -> any ImageSource {
                 if streamed { return DatasetCacheImages(reader, scaling: model.inputScaling) }
@@ -170,7 +170,7 @@ public struct ExperimentData: Sendable {
                     }
                     if !quiet {
                         Log.note("writing \(plugin.name) \(request.split) to \(spill.path) as it is decoded: its images "
-                                     + "pass the memory budget (\(MemoryBudget.format(budget)) left)")
+                                     + "pass the \(MemoryBudget.format(budget)) of the memory budget left for images (half)")
                     }
                     held = nil
                     for part in parts { try append(part) }
@@ -178,12 +178,14 @@ public struct ExperimentData: Sendable {
                 // All held: abandon the write (it leaves no file) by an error caught below.
                 if held != nil {
                     fitted = true
-                    throw CancellationError()
+                    throw AllHeld()
                 }
             }
-        } catch where fitted {}
+        } catch is AllHeld {}
         if fitted {
-            guard let set = ImageSet.concatenating(held ?? []) else {
+            // A file an earlier run spilled is not these images' any more.
+            try? FileManager.default.removeItem(at: spill)
+            guard let set = try ImageSet.concatenating(held ?? []) else {
                 throw GradFeatError.invalidConfiguration(
                     "the \(plugin.name) loader gave no images for split \(request.split); check the data set's files")
             }
@@ -192,6 +194,9 @@ public struct ExperimentData: Sendable {
         let reader = try DatasetCacheReader(url: spill)
         return (DatasetCacheImages(reader, scaling: scaling), reader.classNames, reader.source)
     }
+
+    /// Ends `placeParts`' write of a set that turned out to fit in memory.
+    private struct AllHeld: Error {}
 
     /// Prepares the images for test-time views: training and test images become their centre crops of side
     /// 7/8 of the images' (`TestCrops.cropSide`), which the model is built for and the periodic evaluations use.

@@ -151,9 +151,14 @@ public struct RunDirectory: Sendable {
             throw Error.missingFile(
                 path: weights, fix: "the run's base network was loaded from it: put it back, or correct 'weights' in \(recordPath)")
         }
-        return try ModelZoo.make(
+        var network = try ModelZoo.make(
             record.model, classes: classes, inputChannels: shape[0], inputSize: shape[1], seed: record.seed,
             weights: record.weights.map { URL(fileURLWithPath: $0) }, keepInitial: record.keepInitial ?? [])
+        if record.split == Augmentation.legacySplit {
+            // Augmented runs of earlier versions split at a layer in front of the network, the identity in evaluation.
+            network.backbone.layers.insert(NamedLayer(Augmentation.legacySplit, RandomCropFlip()), at: 0)
+        }
+        return network
     }
 
     /// Opens the activation cache at `url`, streamed, after checking that it holds `network`'s activations at

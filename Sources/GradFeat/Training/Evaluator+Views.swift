@@ -31,7 +31,8 @@ extension Evaluator {
         try Self.check(targets, samples: first.count, classes: classes)
         // Scores ranked in place of logits: log p̄ (softmax) or the logit of p̄ (sigmoid), taken in Float64 so
         // that averages near 1 keep their order when stored as Float.
-        let scores = try Tensor(shape: [first.count, classes], scalars: mean.map { p in
+        let scores = try Tensor(shape: [first.count, classes], scalars: mean.map { average in
+            let p = min(max(average, 0), 1)  // a sum of V saturated sigmoids / V can round past 1
             if case .multiLabel = targets { return Float(log(p) - log1p(-p)) }
             return Float(log(p))
         })

@@ -109,6 +109,8 @@ extension Trainer {
             history.append(EvaluationRecord(
                 iteration: done, trainLoss: step.objective, testLoss: metrics?.loss, testMetric: metrics?.headline,
                 learningRate: 0, seconds: Date().timeIntervalSince(clock), passes: passes))
+            try onScalars?(done, [("solver/objective", step.objective), ("solver/residual", step.residual)]
+                + Self.testScalars(metrics))
             progress.log(String(format: "%@ iteration %d: objective %.6g, residual %.3g, %d passes%@", label, done,
                                 step.objective, step.residual, passes,
                                 metrics.map { String(format: ", test %@ %.2f%%", $0.headlineName, 100 * $0.headline) } ?? ""))

@@ -15,6 +15,10 @@ public struct Trainer: Sendable {
     /// Augments each training batch's images under the step's seed before the step (`--augment`), for every
     /// model alike; the mini-batch optimiser only — a full-batch solver fits one fixed training set.
     public var augmentation: Augmentation?
+    /// Called at each evaluation with the step and its scalars — `train/loss`, `train/lr`, `train/images_per_s`,
+    /// `test/<accuracy|mAP>`, `test/loss`; a full-batch solver's `solver/objective`, `solver/residual` — for
+    /// TensorBoard (`TensorBoardEvents`).
+    public var onScalars: (@Sendable (_ step: Int, _ scalars: [(tag: String, value: Double)]) throws -> Void)?
 
     public init(configuration: TrainingConfiguration) { self.configuration = configuration }
 
@@ -63,6 +67,7 @@ public struct Trainer: Sendable {
             return Array(permutations[epoch]![position..<(position + order.batchSize)])
         }
         let prefetcher = BatchPrefetcher(train)
+        var lastScalars = (iteration: start, seconds: 0.0)
 
         func state(_ iteration: Int) -> TrainingState {
             TrainingState(
@@ -96,6 +101,14 @@ public struct Trainer: Sendable {
                     testMetric: metrics?.headline, learningRate: optimizer.learningRate,
                     seconds: Date().timeIntervalSince(clock)))
                 (runningLoss, runningCount) = (0, 0)
+                if let onScalars, let record = history.last {
+                    let scalars: [(tag: String, value: Double)] = [
+                        ("train/loss", record.trainLoss), ("train/lr", Double(record.learningRate)),
+                        ("train/images_per_s", Double((done - lastScalars.iteration) * order.batchSize)
+                            / max(record.seconds - lastScalars.seconds, 1e-9))]
+                    try onScalars(done, scalars + Self.testScalars(metrics))
+                    lastScalars = (done, record.seconds)
+                }
                 if let metrics {
                     progress.log(String(format: "%@ iteration %d: train loss %.4f, test %@ %.2f%%", label, done,
                                         history.last!.trainLoss, metrics.headlineName, 100 * metrics.headline))
@@ -110,6 +123,12 @@ public struct Trainer: Sendable {
 }
 
 extension Trainer {
+    /// `test/<accuracy|mAP>` and `test/loss` of an evaluation, for `onScalars`.
+    static func testScalars(_ metrics: Metrics?) -> [(tag: String, value: Double)] {
+        guard let metrics else { return [] }
+        return [("test/\(metrics.headlineName)", metrics.headline)] + (metrics.loss.map { [("test/loss", $0)] } ?? [])
+    }
+
     /// Throws, naming what differs, unless `resume` continues this configuration's run of `extractor`: how long
     /// and how often may change (`--resume --niter 20000`); what decides the steps may not.
     func check(_ resume: TrainingState, for extractor: any FeatureExtractor) throws {
