@@ -36,6 +36,9 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
+            name: "CLZMA", path: "Sources/CLZMA", pkgConfig: "liblzma",
+            providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(
             name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
             providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(
@@ -50,7 +53,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensor"], path: "Sources/Layers"),
         .target(name: "HDF5", dependencies: ["CHDF5"], path: "Sources/HDF5"),
         .target(
-            name: "Datasets", dependencies: ["HDF5", "CZlib", "CJPEG", "CPNG"], path: "Datasets"),
+            name: "Datasets", dependencies: ["HDF5", "CZlib", "CLZMA", "CJPEG", "CPNG"], path: "Datasets"),
         .target(
             name: "GradFeat",
             dependencies: ["Tensor", "Layers", "HDF5", "Datasets", .product(name: "Yams", package: "Yams")],

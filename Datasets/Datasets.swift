@@ -3,7 +3,7 @@
 //
 // Layout of this folder:
 //   Core/        ImageSet (the in-memory data set), DatasetError, FileTree / FileBundle, parallel loop
-//   Archive/     gzip (zlib), tar (ustar / GNU / pax) streaming reader, xz via the `xz` tool
+//   Archive/     gzip (zlib), tar (ustar / GNU / pax) streaming reader, xz (liblzma, in process)
 //   Images/      JPEG (libjpeg-turbo) and PNG (libpng) codecs, image-folder loader, resampling,
 //                EncodedImageSet (a split still encoded, decoded whole or a part at a time)
 //   CIFAR/       CIFAR-10 / CIFAR-100 official binary batches

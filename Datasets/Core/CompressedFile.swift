@@ -18,10 +18,7 @@ public enum CompressedFile {
     /// Decompresses bytes already in memory when they are gzip or xz.
     public static func decompress(_ bytes: [UInt8], name: String) throws(DatasetError) -> [UInt8] {
         if Gzip.isGzip(bytes) { return try Gzip.decompress(bytes, name: name) }
-        if XZ.isXZ(bytes) {
-            throw .unsupported(
-                path: name, reason: "xz data inside an archive; decompress it first with `xz -dc`")
-        }
+        if XZ.isXZ(bytes) { return try XZ.decompress(bytes, name: name) }
         return bytes
     }
 }

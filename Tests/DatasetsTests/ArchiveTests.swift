@@ -5,6 +5,49 @@ import Datasets
 
 @Suite("gzip and tar")
 struct ArchiveTests {
+    /// `xz -c` of `data`, by the xz tool (the test's reference encoder).
+    static func xz(_ data: [UInt8]) throws -> [UInt8] {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-xz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let plain = folder.appendingPathComponent("data")
+        try Data(data).write(to: plain)
+        _ = try runTool("/usr/bin/xz", ["-k", "-6", plain.path])
+        return [UInt8](try Data(contentsOf: folder.appendingPathComponent("data.xz")))
+    }
+
+    @Test("xz in process: round trip, concatenated streams, truncation, corruption and bombs refused",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/xz")))
+    func xzInProcess() throws {
+        let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 13 / 5) }
+        let packed = try Self.xz(data)
+        #expect(XZ.isXZ(packed))
+        #expect(try XZ.decompress(packed, name: "a.xz") == data)
+        #expect(try CompressedFile.decompress(packed, name: "a.xz") == data, "xz inside an archive")
+        let second = try Self.xz([1, 2, 3])
+        #expect(try XZ.decompress(packed + second, name: "ab.xz") == data + [1, 2, 3], "concatenated streams")
+        var corrupt = packed
+        corrupt[200] ^= 0xFF
+        for bad in [Array(packed.dropLast(40)), corrupt] {
+            let message = Self.failure { try XZ.decompress(bad, name: "bad.xz") }
+            #expect(message?.contains("bad.xz") == true, "\(message ?? "accepted")")
+        }
+        let zeros = try Self.xz([UInt8](repeating: 0, count: 8 << 20))
+        #expect(throws: DatasetError.self) {
+            try XZ.decompress(zeros, name: "bomb.xz", limits: ReadLimits(maxExpansion: 10, expansionAllowance: 1 << 16))
+        }
+    }
+
+    /// The error `body` throws, as text; nil when it succeeds.
+    static func failure(_ body: () throws -> [UInt8]) -> String? {
+        do {
+            _ = try body()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     @Test("gzip round trip, concatenated members, truncation detected")
     func gzip() throws {
         let data = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7 / 3) }
