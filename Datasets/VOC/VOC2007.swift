@@ -131,40 +131,13 @@ public enum VOC2007 {
             split: split)
     }
 
-    /// Parses the objects of a VOC annotation file.
+    /// Parses the objects of a VOC annotation file with an XML parser (attributes, comments, CDATA and entities
+    /// read as XML means them).
     ///
-    /// - Throws: ``DatasetError/missingField(path:field:context:)`` for an object without `<name>`.
+    /// - Throws: ``DatasetError/missingField(path:field:context:)`` for an object without `<name>`;
+    ///   ``DatasetError/malformed(path:entry:reason:)`` for a file that is not well-formed XML, with its line.
     public static func parseAnnotation(_ xml: String, name: String) throws(DatasetError) -> [Object] {
-        var objects: [Object] = []
-        var rest = Substring(xml)
-        var index = 0
-        while let start = rest.range(of: "<object>") {
-            guard let end = rest.range(of: "</object>", range: start.upperBound..<rest.endIndex) else {
-                throw .malformed(path: name, entry: "object \(index)", reason: "<object> is not closed")
-            }
-            var body = String(rest[start.upperBound..<end.lowerBound])
-            // Person layout parts have their own <name>: drop them.
-            while let partStart = body.range(of: "<part>"),
-                let partEnd = body.range(of: "</part>", range: partStart.upperBound..<body.endIndex)
-            {
-                body.removeSubrange(partStart.lowerBound..<partEnd.upperBound)
-            }
-            guard let objectName = element("name", in: body) else {
-                throw .missingField(path: name, field: "name", context: "object \(index)")
-            }
-            let difficult = element("difficult", in: body).map { $0 == "1" } ?? false
-            objects.append(Object(name: objectName, difficult: difficult))
-            rest = rest[end.upperBound...]
-            index += 1
-        }
-        return objects
-    }
-
-    private static func element(_ tag: String, in text: String) -> String? {
-        guard let open = text.range(of: "<\(tag)>"),
-            let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex)
-        else { return nil }
-        return text[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
+        try VOCAnnotationParser.objects(in: xml, name: name)
     }
 
     private static func labelsFromAnnotations(

@@ -71,6 +71,39 @@ struct VOCTests {
         }
     }
 
+    @Test("An annotation with attributes, comments, CDATA and entities parses as XML; broken XML names its line")
+    func annotationIsParsedAsXML() throws {
+        let xml = """
+            <?xml version="1.0" encoding="utf-8"?>
+            <annotation verified="yes">
+              <!-- <object><name>cat</name></object> is a comment, not an object -->
+              <filename>000001.jpg</filename>
+              <object id="1">
+                <name>d&#111;g</name>
+                <pose>Left</pose>
+                <difficult> 1 </difficult>
+              </object>
+              <object id='2'><name><![CDATA[person]]></name>
+                <part><name>hand</name></part><difficult>0</difficult></object>
+              <object><name>tv&#x6d;onitor</name></object>
+              <owner><name>Tom &amp; Jerry</name></owner>
+            </annotation>
+            """
+        let objects = try VOC2007.parseAnnotation(xml, name: "a.xml")
+        #expect(objects.map(\.name) == ["dog", "person", "tvmonitor"])
+        #expect(objects.map(\.difficult) == [true, false, false])
+        do {
+            _ = try VOC2007.parseAnnotation("<annotation>\n<object><name>dog</object>\n</annotation>", name: "b.xml")
+            Issue.record("broken XML was accepted")
+        } catch {
+            #expect("\(error)".contains("b.xml") && "\(error)".contains("line"), "\(error)")
+        }
+        #expect(throws: DatasetError.self) {
+            try VOC2007.parseAnnotation("<annotation><object><pose>x</pose></object></annotation>", name: "c.xml")
+        }
+        #expect(throws: DatasetError.self) { try VOC2007.parseAnnotation("<annotation><object>", name: "d.xml") }
+    }
+
     @Test("ImageSets flags and XML annotations give the same labels")
     func generatedDevkit() throws {
         let folder = try TemporaryFolder()
