@@ -32,7 +32,7 @@ struct AttributeCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: "A run folder written by train.")
     var runFolder: String
 
-    @Option(help: "The trained extractor to attribute (activation, explicit-gradient, projected-gradient; gradient or gradfeat with --projection).")
+    @Option(help: "The trained extractor to attribute (activation, explicit-gradient, projected-gradient; gradient or gradfeat with --projection).", completion: RegistryCompletion.extractors)
     var extractor = "activation"
 
     @Option(help: "Where to write the scores (HDF5).")

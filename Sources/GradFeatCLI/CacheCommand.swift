@@ -23,7 +23,7 @@ struct CacheCommand: ParsableCommand {
 
     // MARK: Data-set cache
 
-    @Option(help: "Data-set format: a registered data set (\(DataCatalog.names.joined(separator: ", ")), or a plugin's).")
+    @Option(help: "Data-set format: a registered data set (\(DataCatalog.names.joined(separator: ", ")), or a plugin's).", completion: RegistryCompletion.formats)
     var format: String?
 
     @Option(help: "The data: folder, archive or file (see below).")
@@ -43,7 +43,7 @@ struct CacheCommand: ParsableCommand {
     @Flag(help: "Cache a base network's activations of a data-set cache instead of a data set.")
     var activations = false
 
-    @Option(help: "Base network (with --activations): \(ModelZoo.names.joined(separator: ", ")).")
+    @Option(help: "Base network (with --activations): \(ModelZoo.names.joined(separator: ", ")).", completion: RegistryCompletion.models)
     var model: String?
 
     @Option(help: "Weights of the base network (HDF5; without it the network is randomly initialised from --seed).")

@@ -16,7 +16,7 @@ struct DemoCommand: ParsableCommand {
 
     @OptionGroup var options: ExperimentOptions
 
-    @Option(help: "Extractors to train in order, comma-separated.")
+    @Option(help: "Extractors to train in order, comma-separated.", completion: RegistryCompletion.extractors)
     var extractor: String?
 
     /// The demo's defaults, under every option and config key.

@@ -26,7 +26,7 @@ struct DiagnoseCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: "A run folder written by train with a gradient or gradfeat model.")
     var runFolder: String
 
-    @Option(help: "The trained model whose w2 is diagnosed: gradfeat or gradient (default: gradfeat if the run has it).")
+    @Option(help: "The trained model whose w2 is diagnosed: gradfeat or gradient (default: gradfeat if the run has it).", completion: RegistryCompletion.extractors)
     var extractor: String?
 
     @Option(help: "Where to write the diagnostics (default: the run folder).")

@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: "A run folder written by train, finetune or demo: score its trained extractors on its test set.")
     var runFolder: String?
 
-    @Option(help: "With --run: the extractors to score, comma-separated (default: those the run trained).")
+    @Option(help: "With --run: the extractors to score, comma-separated (default: those the run trained).", completion: RegistryCompletion.extractors)
     var extractor: String?
 
     @Option(help: "HDF5 file with /logits float32 [N, c].")

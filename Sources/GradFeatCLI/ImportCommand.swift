@@ -16,7 +16,7 @@ struct ImportCommand: ParsableCommand {
             they keep their initial values. Convert PyTorch weights first: see docs/PYTORCH.md.
             """)
 
-    @Option(help: "Model: \(ModelZoo.names.joined(separator: ", ")).")
+    @Option(help: "Model: \(ModelZoo.names.joined(separator: ", ")).", completion: RegistryCompletion.models)
     var model: String
 
     @Option(help: "The weights file to check (HDF5, format gradfeat-weights).")

@@ -4,7 +4,7 @@ import GradFeat
 
 /// Which base network, and its weights.
 struct NetworkOptions: ParsableArguments {
-    @Option(help: "Base network: \(ModelZoo.names.joined(separator: ", ")) or a registered one (default: bigan-cifar, or the command's).")
+    @Option(help: "Base network: \(ModelZoo.names.joined(separator: ", ")) or a registered one (default: bigan-cifar, or the command's).", completion: RegistryCompletion.models)
     var model: String?
 
     @Option(help: "Weights file (HDF5, PyTorch names; see docs/FORMATS.md). Without it the network is random.")

@@ -6,7 +6,7 @@ import Layers
 /// Where data comes from. Every option here is a config-file key of the same name (`--data-dir` is `data_dir`);
 /// one given here wins over the file's and the defaults'.
 struct DataOptions: ParsableArguments {
-    @Option(help: "Data set: a registered one (\(DataCatalog.names.joined(separator: ", ")); `gradfeat list`) or a data-set cache TRAIN.h5 written by `gradfeat cache`.")
+    @Option(help: "Data set: a registered one (\(DataCatalog.names.joined(separator: ", ")); `gradfeat list`) or a data-set cache TRAIN.h5 written by `gradfeat cache`.", completion: RegistryCompletion.datasets)
     var dataset: String?
 
     @Option(help: "A data-set cache of test images, with --dataset TRAIN.h5 (default: hold out --test-fraction of TRAIN.h5).")

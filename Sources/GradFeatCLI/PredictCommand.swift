@@ -28,7 +28,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var network: NetworkOptions
 
-    @Option(help: "Extractor of the checkpoint (default: the checkpoint's own); without --checkpoint, the network alone.")
+    @Option(help: "Extractor of the checkpoint (default: the checkpoint's own); without --checkpoint, the network alone.", completion: RegistryCompletion.extractors)
     var extractor: String?
 
     @Option(help: "A checkpoint written by `gradfeat train` (OUTPUT/<extractor>.h5).")
