@@ -57,16 +57,19 @@ final class StoredRows: @unchecked Sendable {
             throw GradFeatError.damagedFile(path: url.path, problem: "cannot be examined (\(String(cString: strerror(errno))))",
                                             fix: "check the file system")
         }
-        identity = Identity(status)
+        // Checked before `identity` is set: once every property is, a throw runs `deinit`, which would close the
+        // descriptor a second time — by then perhaps another thread's newly opened file.
+        let opened = Identity(status)
         let (end, overflow) = storage.offset.addingReportingOverflow(storage.byteCount)
-        guard !overflow, end <= identity.size else {
+        guard !overflow, end <= opened.size else {
             close(descriptor)
             throw GradFeatError.damagedFile(
                 path: url.path,
                 problem: "it claims \(storage.rowCount) rows of \(storage.rowBytes) bytes from byte \(storage.offset), "
-                    + "but the file holds \(identity.size) bytes: it is truncated or damaged",
+                    + "but the file holds \(opened.size) bytes: it is truncated or damaged",
                 fix: "delete it to have it rebuilt")
         }
+        identity = opened
     }
 
     deinit { close(descriptor) }
