@@ -26,13 +26,16 @@ public enum XZ {
     ) throws(DatasetError) -> [UInt8] {
         let maxOutput = limits.maxOutput(forInput: compressed.count)
         var stream = gf_lzma_stream_init()
-        // No memory limit of liblzma's own: the output limit bounds the work, and xz's default presets need < 100 MiB.
-        guard lzma_stream_decoder(&stream, UInt64.max, gf_lzma_concatenated) == LZMA_OK else {
+        // liblzma allocates the dictionary a header declares (up to 4 GiB from a few bytes): bound it by the output
+        // allowed, which a genuine file's dictionary never needs to exceed (xz's presets use at most 64 MiB).
+        let memoryLimit = UInt64(min(maxOutput, 1 << 30)) + (16 << 20)
+        guard lzma_stream_decoder(&stream, memoryLimit, gf_lzma_concatenated) == LZMA_OK else {
             throw .malformed(path: name, entry: entry, reason: "liblzma could not start a decoder (out of memory)")
         }
         defer { lzma_end(&stream) }
         var output = [UInt8]()
         var piece = [UInt8](repeating: 0, count: 1 << 20)
+        var tooLarge = false
         let status: lzma_ret = compressed.withUnsafeBufferPointer { input in
             stream.next_in = input.baseAddress
             stream.avail_in = input.count
@@ -43,19 +46,28 @@ public enum XZ {
                     return lzma_code(&stream, LZMA_FINISH)
                 }
                 output.append(contentsOf: piece[0..<(piece.count - stream.avail_out)])
-                if output.count > maxOutput { return LZMA_MEMLIMIT_ERROR }
+                if output.count > maxOutput {
+                    tooLarge = true
+                    return result
+                }
                 if result != LZMA_OK { return result }
             }
         }
-        switch status {
-        case LZMA_STREAM_END:
-            return output
-        case LZMA_MEMLIMIT_ERROR:
+        if tooLarge {
             throw .exceedsLimit(
                 path: name, entry: entry,
                 reason: "it expands to more than \(maxOutput) bytes from \(compressed.count) compressed bytes, beyond "
                     + "the limit for compressed data (a decompression bomb, or a damaged file; GRADFEAT_MAX_EXPANSION "
                     + "raises the limit for a genuine file)")
+        }
+        switch status {
+        case LZMA_STREAM_END:
+            return output
+        case LZMA_MEMLIMIT_ERROR, LZMA_MEM_ERROR:
+            throw .exceedsLimit(
+                path: name, entry: entry,
+                reason: "its xz header asks for more than \(memoryLimit >> 20) MiB to decode \(compressed.count) bytes "
+                    + "(a hostile or damaged file; xz's own presets need at most 64 MiB)")
         case LZMA_FORMAT_ERROR:
             throw .malformed(path: name, entry: entry, reason: "it is not xz data (no xz header)")
         case LZMA_DATA_ERROR, LZMA_BUF_ERROR:

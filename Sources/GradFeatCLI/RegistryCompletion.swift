@@ -9,13 +9,14 @@ enum RegistryCompletion {
     static let models = names { $0.models.names }
     static let extractors = names { $0.extractors.names }
     /// Registered data sets and data-set caches (`.h5` files).
-    static let datasets = CompletionKind.custom { arguments in
-        completions(of: arguments.last ?? "", from: GradFeatCLI.plugins.datasets.names) + files(arguments.last ?? "")
+    static let datasets = CompletionKind.custom { _, _, typed in
+        GradFeatCLI.plugins.datasets.names.sorted().filter { $0.hasPrefix(typed) } + files(typed)
     }
     static let formats = names { $0.datasets.names }
 
     private static func names(_ list: @escaping @Sendable (Plugins) -> [String]) -> CompletionKind {
-        .custom { arguments in completions(of: arguments.last ?? "", from: list(GradFeatCLI.plugins)) }
+        // The word being completed is the third argument (the shell's words and the cursor's index come first).
+        .custom { _, _, typed in completions(of: typed, from: list(GradFeatCLI.plugins)) }
     }
 
     /// `names` that complete the last item of `typed` (a comma-separated list), with the items before it.
@@ -32,7 +33,9 @@ enum RegistryCompletion {
         let folder = slash.map { String(typed[...$0]) } ?? ""
         let stem = slash.map { String(typed[typed.index(after: $0)...]) } ?? typed
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
-        return entries.sorted().filter { $0.hasPrefix(stem) && ($0.hasSuffix(".h5") || isFolder(folder + $0)) }
+        return entries.sorted().filter {
+            $0.hasPrefix(stem) && (!$0.hasPrefix(".") || stem.hasPrefix(".")) && ($0.hasSuffix(".h5") || isFolder(folder + $0))
+        }
             .map { folder + $0 + (isFolder(folder + $0) ? "/" : "") }
     }
 

@@ -89,7 +89,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let dataset = try StreamingTests.datasetCache(count: 300, in: folder)
         let run = folder.appendingPathComponent("run")
-        try Experiment(StreamingTests.spec(dataset: dataset, output: run, iterations: 30, budget: nil), quiet: true).run()
+        // Twice into one folder: the second, fresh run replaces the first's events (one file, one line per tag).
+        for _ in 0..<2 {
+            try Experiment(StreamingTests.spec(dataset: dataset, output: run, iterations: 30, budget: nil), quiet: true).run()
+        }
         for extractor in ["activation", "gradfeat"] {
             let directory = run.appendingPathComponent("tensorboard/\(extractor)")
             let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
@@ -108,5 +111,23 @@ import Testing
                 #expect((scalars["train/images_per_s"] ?? 0) > 0)
             }
         }
+    }
+
+    @Test func aResumedRunRestartsTensorBoardAtItsCheckpoint() throws {
+        let folder = try RunDirectoryTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let events = try TensorBoardEvents(directory: folder)
+        try events.add("train/loss", 1, step: 10)
+        let resumed = try TensorBoardEvents(directory: folder, restartingAt: 10)
+        try resumed.add("train/loss", 2, step: 20)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(files.count == 2, "a resumed run keeps the earlier file")
+        // The new file's second event is SessionLog START at step 10: field 6 holding status (field 1) = 1.
+        let second = try [UInt8](Data(contentsOf: resumed.url))
+        let headerLength = Int(second[0]) + 16
+        let start = Array(second[(headerLength + 12)..<(headerLength + 12 + Int(second[headerLength]))])
+        let fields = try Self.fields(start)
+        #expect(fields.contains { $0.field == 2 && $0.varint == 10 })
+        #expect(fields.contains { $0.field == 6 && $0.bytes == [0x08, 0x01] })
     }
 }

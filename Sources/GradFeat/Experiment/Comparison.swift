@@ -110,10 +110,6 @@ public struct Comparison: Sendable {
                     state.trajectory = trajectory
                     try CheckpointFile.save(state, extractor: name, to: url)
                 }
-                // TensorBoard's scalars, beside the checkpoint (`tensorboard --logdir` the run folder, or runs/).
-                let events = try TensorBoardEvents(
-                    directory: checkpointDirectory.appendingPathComponent("tensorboard").appendingPathComponent(name))
-                trainer.onScalars = { step, scalars in try events.add(scalars, step: step) }
                 if resume, FileManager.default.fileExists(atPath: url.path) {
                     let state = try CheckpointFile.load(url).state
                     if let trajectory, let recorded = state.trajectory,
@@ -123,6 +119,13 @@ public struct Comparison: Sendable {
                     }
                     resumeState = state
                 }
+                // TensorBoard's scalars, beside the checkpoint (`tensorboard --logdir` the run folder, or runs/): a
+                // fresh run replaces an earlier run's; a resumed one restarts at its checkpoint's step, so that the
+                // steps evaluated after that checkpoint are not drawn twice.
+                let events = try TensorBoardEvents(
+                    directory: checkpointDirectory.appendingPathComponent("tensorboard").appendingPathComponent(name),
+                    restartingAt: resumeState?.iteration)
+                trainer.onScalars = { step, scalars in try events.add(scalars, step: step) }
             }
             // `loss` fits the labels; a configuration's `loss` key chooses another for its extractor.
             let extractorLoss = configuration.loss == nil ? loss : try configuration.makeLoss(for: train)

@@ -11,7 +11,8 @@ import Foundation
 /// one a `Summary` with one `Value { tag, simple_value }` — the fields TensorBoard's scalar dashboard and its
 /// `EventAccumulator` read. The few protobuf fields are encoded here by hand:
 /// ```
-/// Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
+/// Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5;
+///           SessionLog session_log = 6; }               SessionLog { SessionStatus status = 1; }  (START = 1)
 /// Summary { repeated Value value = 1; }      Value { string tag = 1; float simple_value = 2; }
 /// ```
 /// Each event is written (and flushed) as it is added, so a reader sees every scalar up to the last step.
@@ -22,10 +23,26 @@ public final class TensorBoardEvents: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Starts a new event file in `directory` (created if needed). TensorBoard reads every file of a folder, in
-    /// name order, as one run: a resumed run adds a file.
-    public init(directory: URL, wallTime: Double = Date().timeIntervalSince1970) throws {
+    /// name order, as one run. With `restartingAt` (a resumed run) the earlier files stay and the new one begins
+    /// with a `SessionLog.START` at that step, on which TensorBoard drops the earlier files' points from that step
+    /// on; without it the earlier files are removed (a fresh run into the folder).
+    public init(directory: URL, restartingAt restart: Int? = nil, wallTime: Double = Date().timeIntervalSince1970) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+        if restart == nil {
+            for old in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            where old.hasPrefix("events.out.tfevents.") {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(old))
+            }
+        }
+        // gethostname, not ProcessInfo.hostName, which may wait on a name lookup.
+        var hostBuffer = [UInt8](repeating: 0, count: 256)
+        let named = hostBuffer.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                chars.baseAddress.map { gethostname($0, chars.count - 1) == 0 } ?? false
+            }
+        }
+        let host = named ? String(decoding: hostBuffer.prefix { $0 != 0 }, as: UTF8.self)
+            .split(separator: ".").first.map(String.init) ?? "localhost" : "localhost"
         var name = "events.out.tfevents.\(Int(wallTime)).\(host).\(ProcessInfo.processInfo.processIdentifier)"
         var n = 1
         while FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
@@ -43,6 +60,16 @@ public final class TensorBoardEvents: @unchecked Sendable {
         event.varint(2, 0)
         event.lengthDelimited(3, Array("brain.Event:2".utf8))
         try write(event.bytes)
+        if let restart {
+            // Event.session_log = 6 { status = 1: START }
+            var log = ProtobufWriter()
+            log.varint(1, 1)
+            var start = ProtobufWriter()
+            start.double(1, wallTime)
+            start.varint(2, UInt64(bitPattern: Int64(restart)))
+            start.lengthDelimited(6, log.bytes)
+            try write(start.bytes)
+        }
     }
 
     deinit { try? handle.close() }
