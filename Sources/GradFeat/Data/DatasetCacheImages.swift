@@ -56,9 +56,7 @@ public struct DatasetCacheImages: ImageSource, @unchecked Sendable {
     public var residentBytes: Int { 0 }
 
     public func images(_ indices: [Int]) throws -> ImageBatches {
-        if let bad = indices.first(where: { !(0..<count).contains($0) }) {
-            throw GradFeatError.invalidConfiguration("\(reader.url.path): image \(bad) of a set of \(count) was asked for")
-        }
+        try checkIndices(indices, of: "\(reader.url.path): ")
         let (pixels, _) = try reader.batch(indices: indices.map { rows[$0] })
         var images = try ImageBatches(
             pixels: pixels, imageShape: Shape(reader.imageShape), targets: targets.gathering(indices),

@@ -33,6 +33,13 @@ extension ImageSource {
     public var pixelBytes: Int { MemoryLedger.product(count, imageShape.count) }
 
     /// The centre `side`×`side` crop of every image (torchvision's `CenterCrop`).
+    /// Throws unless every index names an image of this set (`what` names the set in the message).
+    func checkIndices(_ indices: [Int], of what: String) throws {
+        if let bad = indices.first(where: { !(0..<count).contains($0) }) {
+            throw GradFeatError.invalidConfiguration("\(what)image \(bad) of a set of \(count) was asked for")
+        }
+    }
+
     public func centreCropped(to side: Int) -> Self { cropped(.none, view: 0, side: side, seed: 0) }
 
     public func batch(_ indices: [Int]) throws -> (inputs: Tensor, targets: Targets) {

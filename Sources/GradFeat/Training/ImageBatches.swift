@@ -27,9 +27,7 @@ public struct ImageBatches: ImageSource {
     public var residentBytes: Int { pixels.count }
 
     public func images(_ indices: [Int]) throws -> ImageBatches {
-        if let bad = indices.first(where: { !(0..<count).contains($0) }) {
-            throw GradFeatError.invalidConfiguration("image \(bad) of a set of \(count) was asked for")
-        }
+        try checkIndices(indices, of: "")
         return subset(indices)
     }
 
