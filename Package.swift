@@ -65,38 +65,47 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/GradFeatCLI"),
-        .target(name: "GradFeatTesting", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Sources/GradFeatTesting"),
+        .target(
+            name: "GradFeatTesting", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Sources/GradFeatTesting"),
         .executableTarget(name: "gradfeat", dependencies: ["GradFeatCLI"], path: "Sources/gradfeat"),
 
         // MARK: - Plugins
         .plugin(
             name: "CacheDataset",
             capability: .command(
-                intent: .custom(verb: "cache-dataset", description: "Cache a data set (or activations) to HDF5 with gradfeat cache"),
+                intent: .custom(
+                    verb: "cache-dataset", description: "Cache a data set (or activations) to HDF5 with gradfeat cache"),
                 permissions: [.writeToPackageDirectory(reason: "writes the HDF5 cache file you name with --output")]),
             dependencies: ["gradfeat"], path: "Plugins/CacheDataset"),
 
         // MARK: - Examples (one short executable per experiment; see Examples/README.md)
         .executableTarget(
-            name: "Quickstart", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "Quickstart",
+            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Quickstart"),
         .executableTarget(
-            name: "SelfSupervised", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "SelfSupervised",
+            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/SelfSupervised"),
         .executableTarget(
-            name: "Transfer", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "Transfer",
+            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Transfer"),
         .executableTarget(
-            name: "Unsupervised", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "Unsupervised",
+            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Unsupervised"),
         .executableTarget(
-            name: "Ablation", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "Ablation",
+            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Ablation"),
         .executableTarget(
-            name: "CustomExtractor", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "CustomExtractor",
+            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/CustomExtractor"),
         .executableTarget(
-            name: "Solvers", dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "Solvers",
+            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Solvers"),
 
         // MARK: - Benchmarks
@@ -118,11 +127,15 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
-        .testTarget(name: "GradFeatTests", dependencies: ["GradFeat", "GradFeatTesting", "HDF5", "Datasets", "TestSupport"]),
+        .testTarget(
+            name: "GradFeatTests", dependencies: ["GradFeat", "GradFeatTesting", "HDF5", "Datasets", "TestSupport"]),
         // The command-line tool's commands end to end, on a tiny data set the tests write.
         .testTarget(
             name: "CLITests",
-            dependencies: ["GradFeatCLI", "GradFeat", "Datasets", "Tensor", "HDF5", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeatCLI", "GradFeat", "Datasets", "Tensor", "HDF5", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Tests/CLITests"),
     ]
 )

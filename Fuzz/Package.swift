@@ -18,7 +18,9 @@ let package = Package(
     targets: [
         .target(
             name: "FuzzSupport",
-            dependencies: [.product(name: "Datasets", package: "GradFeat"), .product(name: "HDF5", package: "GradFeat")]),
+            dependencies: [
+                .product(name: "Datasets", package: "GradFeat"), .product(name: "HDF5", package: "GradFeat"),
+            ])
     ]
         + datasetTargets.map {
             .executableTarget(name: $0, dependencies: ["FuzzSupport", .product(name: "Datasets", package: "GradFeat")])

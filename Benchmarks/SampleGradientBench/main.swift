@@ -56,10 +56,12 @@ do {
     }
     let (median, steps) = try StepBenchmark.medianSeconds(minSeconds: seconds, body)
     let peak = StepBenchmark.memoryMB("VmHWM")
-    print(String(format: "BENCH framework=ours model=bigan-cifar theta2=conv5 mode=%@ batch=%d projection=%d "
-                    + "img_per_s=%.0f peak_mb=%.0f delta_mb=%.0f step_ms=%.2f steps=%d workers=%d",
-                 mode, batch, dimension, Double(batch) / median, peak, max(0, peak - residentBefore), median * 1e3,
-                 steps, Parallel.workerCount))
+    print(
+        String(
+            format: "BENCH framework=ours model=bigan-cifar theta2=conv5 mode=%@ batch=%d projection=%d "
+                + "img_per_s=%.0f peak_mb=%.0f delta_mb=%.0f step_ms=%.2f steps=%d workers=%d",
+            mode, batch, dimension, Double(batch) / median, peak, max(0, peak - residentBefore), median * 1e3,
+            steps, Parallel.workerCount))
 } catch {
     FileHandle.standardError.write(Data("SampleGradientBench: \(error)\n".utf8))
     exit(1)

@@ -45,8 +45,9 @@ func iterationCosts(_ extractor: any FeatureExtractor, train: InMemoryBatches, b
         clock = Date()
         for iteration in 0..<order.batchesPerEpoch {
             let (inputs, targets) = try train.batch(order.indices(iteration: iteration))
-            _ = try Trainer.step(&stepped, inputs: inputs, targets: targets, loss: SoftmaxCrossEntropy(),
-                                 optimizer: &optimizer, clipNorm: nil, mode: .training(seed: 0), iteration: iteration)
+            _ = try Trainer.step(
+                &stepped, inputs: inputs, targets: targets, loss: SoftmaxCrossEntropy(),
+                optimizer: &optimizer, clipNorm: nil, mode: .training(seed: 0), iteration: iteration)
         }
         return (cg, Date().timeIntervalSince(clock))
     }
@@ -64,8 +65,9 @@ do {
     let solverIterations: Int = try number("--solver-iterations", 100)
     let wdCE: Float = try number("--wd-ce", 1e-6), wdMSE: Float = try number("--wd-mse", 1e-4)
     let plugins = Plugins.shared
-    let dataSpec = DataSpec(dataset: option("--dataset") ?? "fashion-mnist", dataDirectory: option("--data-dir"),
-                            trainSize: try number("--train-size", 0), testSize: try number("--test-size", 0))
+    let dataSpec = DataSpec(
+        dataset: option("--dataset") ?? "fashion-mnist", dataDirectory: option("--data-dir"),
+        trainSize: try number("--train-size", 0), testSize: try number("--test-size", 0))
     let modelEntry = try plugins.models.entry(modelName)
     let data = try ExperimentData.load(dataSpec, model: modelEntry, seed: 0, plugins: plugins)
     var network = try ModelZoo.make(
@@ -90,8 +92,10 @@ do {
         var configuration: TrainingConfiguration
         var extractors: [String]
     }
-    func configuration(_ solver: TrainingConfiguration.SolverKind, _ loss: TrainingConfiguration.LossKind,
-                       wd: Float) -> TrainingConfiguration {
+    func configuration(
+        _ solver: TrainingConfiguration.SolverKind, _ loss: TrainingConfiguration.LossKind,
+        wd: Float
+    ) -> TrainingConfiguration {
         var c = TrainingConfiguration.paper(iterations: solver == .minibatch ? adamIterations : solverIterations)
         (c.solver, c.loss, c.weightDecay) = (solver, loss, wd)
         c.evaluateEvery = max(1, c.iterations / 20)
@@ -99,12 +103,16 @@ do {
     }
     let all = ["activation", "gradient", "gradfeat", "finetune"]
     let allSettings = [
-        Setting(name: "Adam, CE", key: "adam-ce", configuration: configuration(.minibatch, .ce, wd: wdCE), extractors: all),
-        Setting(name: "Adam, MSE", key: "adam-mse", configuration: configuration(.minibatch, .mse, wd: wdMSE),
-                extractors: all),
-        Setting(name: "CG, MSE", key: "cg-mse", configuration: configuration(.cg, .mse, wd: wdMSE),
-                extractors: Array(all.prefix(3))),
-        Setting(name: "L-BFGS, CE", key: "lbfgs-ce", configuration: configuration(.lbfgs, .ce, wd: wdCE), extractors: all),
+        Setting(
+            name: "Adam, CE", key: "adam-ce", configuration: configuration(.minibatch, .ce, wd: wdCE), extractors: all),
+        Setting(
+            name: "Adam, MSE", key: "adam-mse", configuration: configuration(.minibatch, .mse, wd: wdMSE),
+            extractors: all),
+        Setting(
+            name: "CG, MSE", key: "cg-mse", configuration: configuration(.cg, .mse, wd: wdMSE),
+            extractors: Array(all.prefix(3))),
+        Setting(
+            name: "L-BFGS, CE", key: "lbfgs-ce", configuration: configuration(.lbfgs, .ce, wd: wdCE), extractors: all),
     ]
     let chosen = option("--settings").map { $0.split(separator: ",").map(String.init) } ?? allSettings.map(\.key)
     if let unknown = chosen.first(where: { key in !allSettings.contains { $0.key == key } }) {
@@ -141,8 +149,9 @@ do {
     /// One table row from its CSV fields (the only place a row is formatted).
     func markdownRow(_ f: [String]) -> String {
         let number = { (i: Int) in Double(f[i]) ?? .nan }
-        return String(format: "| %@ | %@ | %.2f | %.5g | %.1f | %.1f | %@ |", f[0], f[1], 100 * number(2), number(3),
-                      number(4), number(5), f[6].isEmpty ? "not reached" : String(format: "%.1f", number(6)))
+        return String(
+            format: "| %@ | %@ | %.2f | %.5g | %.1f | %.1f | %@ |", f[0], f[1], 100 * number(2), number(3),
+            number(4), number(5), f[6].isEmpty ? "not reached" : String(format: "%.1f", number(6)))
     }
     // Rows of the settings not run now, kept from an earlier run into the same folder.
     let previous = output.appendingPathComponent("solvers.csv")
@@ -178,13 +187,16 @@ do {
                 data: train, loss: loss, weightDecay: Double(setting.configuration.weightDecay))
             let value = try row.trained.map { try objective.value(of: $0) } ?? .nan
             let iterations = row.history.last?.iteration ?? 0
-            let passes = row.history.last?.passes.map(Double.init)
+            let passes =
+                row.history.last?.passes.map(Double.init)
                 ?? Double(iterations * setting.configuration.batchSize) / Double(train.count)
             let reached = adamAccuracy[row.extractor].flatMap { target in
                 row.history.first { ($0.testMetric ?? -1) >= target - 1e-12 }?.seconds
             }
-            let fields = [setting.name, row.extractor, "\(accuracy)", "\(value)", "\(row.seconds)", "\(passes)",
-                          reached.map { String($0) } ?? "", "\(iterations)"]
+            let fields = [
+                setting.name, row.extractor, "\(accuracy)", "\(value)", "\(row.seconds)", "\(passes)",
+                reached.map { String($0) } ?? "", "\(iterations)",
+            ]
             csv.append(csvLine(fields))
             lines.append(markdownRow(fields))
             report(lines.last!)
@@ -193,13 +205,15 @@ do {
     }
 
     var costs = ["", "| model | one CG iteration (s) | one epoch of Adam, batch 64 (s) | ratio |", "|---|---|---|---|"]
-    var context = ExtractorContext(network: try network.standardizingFeatures(using: train, splitAt: split),
-                                   split: split, linearize: linearize, classes: train.classCount)
+    var context = ExtractorContext(
+        network: try network.standardizingFeatures(using: train, splitAt: split),
+        split: split, linearize: linearize, classes: train.classCount)
     context.omegaBar = context.network.head
     for name in ["activation", "gradient", "gradfeat"] {
         let extractor = try plugins.extractors.make(name, context: context)
         if let cost = try iterationCosts(extractor, train: train, batchSize: 64) {
-            costs.append(String(format: "| %@ | %.2f | %.2f | %.2f |", name, cost.cg, cost.adamEpoch, cost.cg / cost.adamEpoch))
+            costs.append(
+                String(format: "| %@ | %.2f | %.2f | %.2f |", name, cost.cg, cost.adamEpoch, cost.cg / cost.adamEpoch))
             report(costs.last!)
         }
     }

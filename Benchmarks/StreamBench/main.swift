@@ -14,7 +14,7 @@ import Layers
 import Tensor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func option(_ name: String) -> String? {
@@ -71,7 +71,8 @@ let targets = Targets.classes((0..<rowCount).map { $0 % 10 })
 /// A cache of seeded random rows of `shape`, as this version writes it (contiguous).
 func writeCache(_ url: URL, shape: Shape) throws {
     var rng = SeededRandom(seed: 3)
-    try ActivationCacheFile.write(to: url, producer: producer, sampleShape: shape, targets: targets, classCount: 10) { write in
+    try ActivationCacheFile.write(to: url, producer: producer, sampleShape: shape, targets: targets, classCount: 10) {
+        write in
         for start in stride(from: 0, to: rowCount, by: 512) {
             let rows = min(512, rowCount - start)
             try write(start, Tensor.uniform(Shape([rows] + shape.dimensions), low: -1, high: 1, using: &rng).scalars)
@@ -83,9 +84,12 @@ func writeCache(_ url: URL, shape: Shape) throws {
 func writeChunkedCopy(of source: ActivationCacheReader, to url: URL) throws {
     let rowLength = source.sampleShape.count
     let chunkRows = max(1, min(rowCount, (1 << 20) / max(1, rowLength * 4)))
-    try HDF5File.writeAtomically(to: url, format: ActivationCacheFile.format, version: ActivationCacheFile.version) { file in
-        for (key, value) in [("model", producer.model), ("weights_hash", producer.weightsHash), ("layer", producer.layer),
-                             ("split", producer.split), ("source", producer.source), ("transform", producer.transform)] {
+    try HDF5File.writeAtomically(to: url, format: ActivationCacheFile.format, version: ActivationCacheFile.version) {
+        file in
+        for (key, value) in [
+            ("model", producer.model), ("weights_hash", producer.weightsHash), ("layer", producer.layer),
+            ("split", producer.split), ("source", producer.source), ("transform", producer.transform),
+        ] {
             try file.setAttribute(key, value)
         }
         try file.setAttribute("class_count", 10)
@@ -103,11 +107,13 @@ do {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let network = try ModelZoo.make(BiganCIFAR.name, classes: 10, seed: 1).foldingBatchNorm()
-    print("| cache (split) | row | file | shuffled, cold | dd, cold | shuffled, warm | dd, warm | chunked layout, warm |")
+    print(
+        "| cache (split) | row | file | shuffled, cold | dd, cold | shuffled, warm | dd, warm | chunked layout, warm |")
     print("|---|---|---|---|---|---|---|---|")
     var conv5Cache: URL?
     for split in ["conv4", "conv5"] {
-        let shape = Shape(Array(try network.bottom(splitAt: split).outputShape(for: Shape([1, 3, 32, 32])).dimensions.dropFirst()))
+        let shape = Shape(
+            Array(try network.bottom(splitAt: split).outputShape(for: Shape([1, 3, 32, 32])).dimensions.dropFirst()))
         let url = folder.appendingPathComponent("\(split).h5")
         try writeCache(url, shape: shape)
         if split == "conv5" { conv5Cache = url }
@@ -125,9 +131,11 @@ do {
         _ = try ddBandwidth(chunkedURL)
         let chunkedWarm = try shuffledBandwidth(chunked)
         try FileManager.default.removeItem(at: chunkedURL)
-        print(String(format: "| %@ (%@) | %@ | %@ | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.2f GB/s |",
-                     "\(rowCount) × \(shape)", split, MemoryBudget.format(reader.rowBytes),
-                     MemoryBudget.format(rowCount * reader.rowBytes), cold, ddCold, warm, ddWarm, chunkedWarm))
+        print(
+            String(
+                format: "| %@ (%@) | %@ | %@ | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.2f GB/s |",
+                "\(rowCount) × \(shape)", split, MemoryBudget.format(reader.rowBytes),
+                MemoryBudget.format(rowCount * reader.rowBytes), cold, ddCold, warm, ddWarm, chunkedWarm))
     }
 
     // The headline step from memory and from the streamed file (pages warm, then cold), alternating.
@@ -143,9 +151,11 @@ do {
         var times: [Double] = []
         for i in start..<(start + steps) {
             let t0 = now()
-            let (inputs, targets) = try prefetcher.batch(order.indices(iteration: i), thenPrefetch: order.indices(iteration: i + 1))
-            _ = try Trainer.step(&extractor, inputs: inputs, targets: targets, loss: SoftmaxCrossEntropy(),
-                                 optimizer: &optimizer, clipNorm: nil, mode: .training(seed: UInt64(i)), iteration: i)
+            let (inputs, targets) = try prefetcher.batch(
+                order.indices(iteration: i), thenPrefetch: order.indices(iteration: i + 1))
+            _ = try Trainer.step(
+                &extractor, inputs: inputs, targets: targets, loss: SoftmaxCrossEntropy(),
+                optimizer: &optimizer, clipNorm: nil, mode: .training(seed: UInt64(i)), iteration: i)
             times.append(now() - t0)
         }
         return times.sorted()[times.count / 2]

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A sequential source of bytes (a file, a decompressor).
@@ -78,11 +78,11 @@ final class FileInput: ByteStream {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
             #if canImport(Darwin)
-            let n = Darwin.read(descriptor, base, buffer.count)
+                let n = Darwin.read(descriptor, base, buffer.count)
             #elseif canImport(Musl)
-            let n = Musl.read(descriptor, base, buffer.count)
+                let n = Musl.read(descriptor, base, buffer.count)
             #else
-            let n = Glibc.read(descriptor, base, buffer.count)
+                let n = Glibc.read(descriptor, base, buffer.count)
             #endif
             if n >= 0 {
                 position += n

@@ -94,7 +94,7 @@ final class GzipInput: ByteStream {
         stream.initialize(to: z_stream())
         input = .allocate(byteCount: 1 << 18, alignment: 16)
         let status = gf_inflate_init_auto(stream)
-        if status != Z_OK {  // deinit releases the buffers (inflateEnd is safe on a failed init)
+        if status != Z_OK { // deinit releases the buffers (inflateEnd is safe on a failed init)
             throw .corruptArchive(path: name, entry: nil, reason: "inflateInit2 failed (\(status))")
         }
     }
@@ -155,7 +155,7 @@ final class GzipInput: ByteStream {
                     break
                 }
                 if stream.pointee.next_in.pointee != 0x1f {
-                    finished = true  // trailing padding after the last member: ignored, like gzip
+                    finished = true // trailing padding after the last member: ignored, like gzip
                     break
                 }
                 inflateReset(stream)

@@ -14,7 +14,7 @@ public struct TarReader {
 
     private let input: any ByteStream
     private let archivePath: String
-    private var pendingBytes = 0  // contents + padding of the current entry not yet consumed
+    private var pendingBytes = 0 // contents + padding of the current entry not yet consumed
     private var pendingSize = 0
     private var currentPath: String?
     private var header = [UInt8](repeating: 0, count: 512)
@@ -55,23 +55,23 @@ public struct TarReader {
             let n = try header.withUnsafeMutableBytes { raw in
                 catching { () throws(DatasetError) -> Int in try input.readFully(into: raw) }
             }.get()
-            if n == 0 { return nil }  // no end-of-archive blocks: accept, as GNU tar does
+            if n == 0 { return nil } // no end-of-archive blocks: accept, as GNU tar does
             if n < 512 { throw corrupt(nil, "archive ends inside a header block") }
-            if header.allSatisfy({ $0 == 0 }) { return nil }  // end-of-archive marker
+            if header.allSatisfy({ $0 == 0 }) { return nil } // end-of-archive marker
             try verifyChecksum()
             let size = try parseSize()
             let type = header[156]
             var name = longName ?? headerName()
             longName = nil
             switch type {
-            case UInt8(ascii: "L"):  // GNU long name: the contents are the next entry's path
+            case UInt8(ascii: "L"): // GNU long name: the contents are the next entry's path
                 longName = try readSmall(size, entry: name).trimmingTrailingNULs()
                 continue
-            case UInt8(ascii: "x"):  // pax extended header for the next entry
+            case UInt8(ascii: "x"): // pax extended header for the next entry
                 let records = try readSmall(size, entry: name)
                 longName = Self.paxPath(records)
                 continue
-            case UInt8(ascii: "g"), UInt8(ascii: "K"):  // global pax header / GNU long link name
+            case UInt8(ascii: "g"), UInt8(ascii: "K"): // global pax header / GNU long link name
                 _ = try readSmall(size, entry: name)
                 continue
             case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
@@ -80,7 +80,7 @@ public struct TarReader {
                 pendingBytes = (size + 511) / 512 * 512
                 currentPath = name
                 return Entry(path: name, size: size)
-            default:  // directory, link, device, fifo…: skip any contents
+            default: // directory, link, device, fifo…: skip any contents
                 pendingSize = 0
                 pendingBytes = (size + 511) / 512 * 512
                 currentPath = name
@@ -91,8 +91,7 @@ public struct TarReader {
 
     /// Reads the contents of the entry returned by the last ``next()`` into `buffer`, which must
     /// have exactly `entry.size` bytes.
-    public mutating func readContents(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError)
-    {
+    public mutating func readContents(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) {
         precondition(buffer.count == pendingSize, "buffer must hold exactly the entry's size")
         let n = try input.readFully(into: buffer)
         if n < buffer.count { throw corrupt(currentPath, "archive ends inside the entry's contents") }
@@ -168,7 +167,7 @@ public struct TarReader {
     /// header cannot make the reader allocate or skip more than the archive holds.
     private func parseSize() throws(DatasetError) -> Int {
         let size: Int
-        if header[124] & 0x80 != 0 {  // GNU base-256 for sizes >= 8 GiB; bit 6 set means negative
+        if header[124] & 0x80 != 0 { // GNU base-256 for sizes >= 8 GiB; bit 6 set means negative
             guard header[124] & 0x40 == 0 else { throw corrupt(headerName(), "negative size field") }
             var value = 0
             for i in 125..<136 {

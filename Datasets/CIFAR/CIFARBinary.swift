@@ -76,7 +76,8 @@ public enum CIFARBinary {
                     path: listPath)
             }
         }
-        let source = files.count == 1 ? files[0] : (files.first.map { ($0 as NSString).deletingLastPathComponent } ?? "")
+        let source =
+            files.count == 1 ? files[0] : (files.first.map { ($0 as NSString).deletingLastPathComponent } ?? "")
         return try assemble(
             parts, variant: variant, labels: labels,
             classNames: names ?? officialClassNames(variant: variant, labels: labels),

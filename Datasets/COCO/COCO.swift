@@ -47,8 +47,10 @@ public enum COCO {
         mode: ImageResampler.ResizeMode = .stretch, includeUnannotated: Bool = true,
         threads: Int? = nil
     ) throws(DatasetError) -> ImageSet {
-        try encoded(annotations: annotations, images: images, split: split, size: size, mode: mode,
-                    includeUnannotated: includeUnannotated, threads: threads).decoded()
+        try encoded(
+            annotations: annotations, images: images, split: split, size: size, mode: mode,
+            includeUnannotated: includeUnannotated, threads: threads
+        ).decoded()
     }
 
     /// The split as ``load(annotations:images:split:size:mode:includeUnannotated:threads:)`` finds it, its images
@@ -151,7 +153,11 @@ public enum COCO {
     private static func describe(_ path: some Collection<any CodingKey>) -> String {
         var text = ""
         for key in path {
-            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += (text.isEmpty ? "" : ".") + key.stringValue
+            }
         }
         return text.isEmpty ? "the top-level object" : text
     }

@@ -55,8 +55,9 @@ public enum DatasetCache {
         } catch let error as DatasetError {
             throw error
         } catch {
-            throw .invalidCache(path: url.path(percentEncoded: false), reason: "cannot be written: \(error)",
-                                remedy: "No file was left there.")
+            throw .invalidCache(
+                path: url.path(percentEncoded: false), reason: "cannot be written: \(error)",
+                remedy: "No file was left there.")
         }
     }
 
@@ -82,7 +83,9 @@ public enum DatasetCache {
                         if let problem = first.mismatch(ofPart: part) {
                             throw DatasetError.invalidCache(
                                 path: path, reason: problem,
-                                remedy: "Fix the loader: every part of a set has one shape, class list and split; nothing was written.")
+                                remedy:
+                                    "Fix the loader: every part of a set has one shape, class list and split; nothing was written."
+                            )
                         }
                     } else {
                         first = part
@@ -93,8 +96,9 @@ public enum DatasetCache {
                         let rows = chunkRows(imageBytes: part.imageByteCount)
                         images = try file.createDataset(
                             "images", elementType: .uint8, shape: [0, part.channels, part.height, part.width],
-                            options: DatasetOptions(chunkShape: [rows, part.channels, part.height, part.width],
-                                                    compression: .deflate(level: 4), shuffle: true, extendable: true))
+                            options: DatasetOptions(
+                                chunkShape: [rows, part.channels, part.height, part.width],
+                                compression: .deflate(level: 4), shuffle: true, extendable: true))
                     }
                     // Whole chunks at a time, about 4 MiB per call, so progress can be shown (a part's last block,
                     // and so the next part's first, may fill a chunk partly).
@@ -113,8 +117,9 @@ public enum DatasetCache {
                     }
                 }
                 guard let first else {
-                    throw DatasetError.invalidCache(path: path, reason: "no images were given to write",
-                                                    remedy: "Fix the loader; nothing was written.")
+                    throw DatasetError.invalidCache(
+                        path: path, reason: "no images were given to write",
+                        remedy: "Fix the loader; nothing was written.")
                 }
                 try file.setAttribute("count", written)
                 let labelOptions = written == 0 ? DatasetOptions.contiguous : DatasetOptions.compressed(level: 4)
@@ -123,14 +128,16 @@ public enum DatasetCache {
                         "labels", values: multi, shape: [written, first.classCount], options: labelOptions)
                     try labels.setAttribute("encoding", "1 present, 0 absent, -1 difficult")
                 } else {
-                    let labels = try file.createDataset("labels", values: single, shape: [written], options: labelOptions)
+                    let labels = try file.createDataset(
+                        "labels", values: single, shape: [written], options: labelOptions)
                     try labels.setAttribute("encoding", "class index in 0..<K (K = len(class_names))")
                 }
             }
         } catch let error as HDF5Error {
             throw DatasetError.invalidCache(
                 path: path, reason: "cannot be written: \(error.summary)",
-                remedy: "Check that its folder exists and is writable and that the disk has space; no file was left there.")
+                remedy:
+                    "Check that its folder exists and is writable and that the disk has space; no file was left there.")
         }
     }
 
@@ -153,7 +160,8 @@ public enum DatasetCache {
     static func validateLabels(
         _ labels: ImageSet.Labels, classCount: Int, path: String, writing: Bool
     ) throws(DatasetError) {
-        let remedy = writing
+        let remedy =
+            writing
             ? "Fix the loader or the class list; nothing was written."
             : rebuildRemedy(path)
         switch labels {
@@ -167,7 +175,8 @@ public enum DatasetCache {
             if let (i, bad) = flags.enumerated().first(where: { $0.element < -1 || $0.element > 1 }) {
                 throw .invalidCache(
                     path: path,
-                    reason: "flag \(bad) of image \(i / max(1, classCount)), class \(i % max(1, classCount)) is not 1, 0 or -1",
+                    reason:
+                        "flag \(bad) of image \(i / max(1, classCount)), class \(i % max(1, classCount)) is not 1, 0 or -1",
                     remedy: remedy)
             }
         }
@@ -188,17 +197,24 @@ public enum DatasetCache {
         switch error {
         case .fileNotFound:
             return .fileNotFound(
-                path: path, remedy: "Write it first with `gradfeat cache --format FORMAT --source DATA --split SPLIT --output \(path)`.")
+                path: path,
+                remedy:
+                    "Write it first with `gradfeat cache --format FORMAT --source DATA --split SPLIT --output \(path)`."
+            )
         case .fileSystem(_, let operation, let message):
             // Permissions, a folder: nothing is wrong with the data, so no advice to rebuild it.
             return .ioFailed(path: path, reason: "\(operation): \(message)")
         case .notHDF5:
             return .invalidCache(
-                path: path, reason: "is not an HDF5 file (or was cut off before its header)", remedy: rebuildRemedy(path))
+                path: path, reason: "is not an HDF5 file (or was cut off before its header)",
+                remedy: rebuildRemedy(path))
         case .library(_, _, let operation, let message):
             // HDF5's stack is long; its innermost line says what happened (e.g. "truncated file: eof = …").
-            let detail = message.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
-            let what = operation == "open file" ? "cannot be opened: the file is truncated or corrupt"
+            let detail =
+                message.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+            let what =
+                operation == "open file"
+                ? "cannot be opened: the file is truncated or corrupt"
                 : "cannot be read (\(operation)): the file is corrupt"
             return .invalidCache(
                 path: path, reason: what + (detail.isEmpty ? "" : " (HDF5: \(detail))"), remedy: rebuildRemedy(path))

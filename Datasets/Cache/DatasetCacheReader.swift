@@ -55,17 +55,21 @@ public final class DatasetCacheReader: @unchecked Sendable {
         do {
             let file = try HDF5File(url: url, mode: .readOnly)
             guard try file.hasAttribute("format") else {
-                throw invalid("has no 'format' attribute: it is not a GradFeat data-set cache ('\(DatasetCache.format)')")
+                throw invalid(
+                    "has no 'format' attribute: it is not a GradFeat data-set cache ('\(DatasetCache.format)')")
             }
             let format = try Self.stringAttribute(file, "format", path: path)
             guard format == DatasetCache.format else {
                 throw DatasetError.invalidCache(
                     path: path, reason: "is a '\(format)' file, not a data-set cache ('\(DatasetCache.format)')",
-                    remedy: "Pass a file written by `gradfeat cache --format …` (activation caches are read by `gradfeat train`).")
+                    remedy:
+                        "Pass a file written by `gradfeat cache --format …` (activation caches are read by `gradfeat train`)."
+                )
             }
             let version = try Self.intAttribute(file, "version", path: path)
             guard version == DatasetCache.version else {
-                throw invalid("is a data-set cache of version \(version); this build reads version \(DatasetCache.version)")
+                throw invalid(
+                    "is a data-set cache of version \(version); this build reads version \(DatasetCache.version)")
             }
 
             let images = try Self.dataset(file, "images", path: path)
@@ -103,7 +107,8 @@ public final class DatasetCacheReader: @unchecked Sendable {
                     throw invalid("/labels has \(labelShape[0]) rows but /images has \(n)")
                 }
                 guard labelShape[1] == classNames.count else {
-                    throw invalid("/labels has \(labelShape[1]) columns but class_names lists \(classNames.count) classes")
+                    throw invalid(
+                        "/labels has \(labelShape[1]) columns but class_names lists \(classNames.count) classes")
                 }
                 labels = .multi(try labelSet.read(as: Int8.self))
             default:
@@ -215,7 +220,9 @@ public final class DatasetCacheReader: @unchecked Sendable {
         return try file.attribute(name)
     }
 
-    private static func mismatch(_ name: String, _ expected: String, _ value: HDF5AttributeValue, path: String) -> DatasetError {
+    private static func mismatch(_ name: String, _ expected: String, _ value: HDF5AttributeValue, path: String)
+        -> DatasetError
+    {
         .invalidCache(
             path: path, reason: "attribute '\(name)' holds \(value.typeName), expected \(expected)",
             remedy: DatasetCache.rebuildRemedy(path))
@@ -223,7 +230,9 @@ public final class DatasetCacheReader: @unchecked Sendable {
 
     private static func stringAttribute(_ file: HDF5File, _ name: String, path: String) throws -> String {
         let value = try attribute(file, name, path: path)
-        guard let string = String(hdf5AttributeValue: value) else { throw mismatch(name, "a string", value, path: path) }
+        guard let string = String(hdf5AttributeValue: value) else {
+            throw mismatch(name, "a string", value, path: path)
+        }
         return string
     }
 
@@ -243,7 +252,9 @@ public final class DatasetCacheReader: @unchecked Sendable {
 
     private static func intsAttribute(_ file: HDF5File, _ name: String, path: String) throws -> [Int] {
         let value = try attribute(file, name, path: path)
-        guard let ints = [Int](hdf5AttributeValue: value) else { throw mismatch(name, "a list of integers", value, path: path) }
+        guard let ints = [Int](hdf5AttributeValue: value) else {
+            throw mismatch(name, "a list of integers", value, path: path)
+        }
         return ints
     }
 }

@@ -196,7 +196,8 @@ public struct ImageSet: Sendable, Equatable {
     /// source and split; nil when it can, else what differs.
     public func mismatch(ofPart part: ImageSet) -> String? {
         guard (part.channels, part.height, part.width) == (channels, height, width), part.classNames == classNames,
-              part.isMultiLabel == isMultiLabel, part.source == source, part.split == split else {
+            part.isMultiLabel == isMultiLabel, part.source == source, part.split == split
+        else {
             return "a part of \(part.channels)x\(part.height)x\(part.width) images (split \(part.split), "
                 + "\(part.classCount) classes) does not match the first part's \(channels)x\(height)x\(width) (split "
                 + "\(split), \(classCount) classes)"

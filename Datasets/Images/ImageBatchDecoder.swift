@@ -12,8 +12,11 @@ enum ImageBatchDecoder {
     ) throws(DatasetError) -> (pixels: [UInt8], size: ImageSize) {
         guard !indices.isEmpty else { return ([], size ?? ImageSize(1)) }
         let target = try targetSize(bundle, indices: indices, tree: tree, channels: channels, size: size)
-        return (try decode(bundle, indices: indices, tree: tree, channels: channels, target: target, mode: mode,
-                           threads: threads), target)
+        return (
+            try decode(
+                bundle, indices: indices, tree: tree, channels: channels, target: target, mode: mode,
+                threads: threads), target
+        )
     }
 
     /// `size`, or when nil the size of the first file at `indices`.

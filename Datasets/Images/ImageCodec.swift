@@ -2,11 +2,11 @@ import CJPEG
 import CPNG
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// JPEG (libjpeg-turbo) and PNG (libpng) decoding and encoding of 8-bit images.
@@ -71,8 +71,9 @@ public enum ImageCodec {
                 reason: limits.imageRefusal(width: Int(width), height: Int(height)) ?? "image too large")
         }
         guard status == 0, let pixels else {
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
-                                as: UTF8.self)
+            let reason = String(
+                decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+                as: UTF8.self)
             let kind = format == .jpeg ? "JPEG" : "PNG"
             throw .undecodableImage(
                 path: path, entry: entry,

@@ -47,8 +47,10 @@ public enum ImageFolder {
         threads: Int? = nil
     ) throws(DatasetError) -> [ImageSet] {
         var sets: [ImageSet] = []
-        for set in try encoded(from: path, splits: splits, channels: channels, size: size, mode: mode,
-                               classNames: classNames, threads: threads) {
+        for set in try encoded(
+            from: path, splits: splits, channels: channels, size: size, mode: mode,
+            classNames: classNames, threads: threads)
+        {
             sets.append(try set.decoded())
         }
         return sets
@@ -64,14 +66,15 @@ public enum ImageFolder {
         let tree = try FileTree(path: path)
         let wanted = Set(splits)
         let splitFolders = wanted.union(commonSplitNames)
-        var allClassFolders: [String: Set<String>] = [:]  // prefix → class folders of every split folder under it
+        var allClassFolders: [String: Set<String>] = [:] // prefix → class folders of every split folder under it
         let bundle = try tree.load { relative in
             let parts = relative.split(separator: "/", omittingEmptySubsequences: true)
             if let last = parts.last, classListNames.contains(String(last)) { return true }
             guard parts.count >= 3, isImageName(parts[parts.count - 1]) else { return false }
             let split = String(parts[parts.count - 3])
             if splitFolders.contains(split) {
-                allClassFolders[parts.dropLast(3).joined(separator: "/"), default: []].insert(String(parts[parts.count - 2]))
+                allClassFolders[parts.dropLast(3).joined(separator: "/"), default: []].insert(
+                    String(parts[parts.count - 2]))
             }
             return wanted.contains(split)
         }
@@ -80,7 +83,8 @@ public enum ImageFolder {
             sets.append(
                 try assemble(
                     bundle, tree: tree, split: split, channels: channels, size: size, mode: mode,
-                    classNames: classNames, allClassFolders: allClassFolders, threads: threads ?? Parallel.defaultThreads))
+                    classNames: classNames, allClassFolders: allClassFolders,
+                    threads: threads ?? Parallel.defaultThreads))
         }
         return sets
     }

@@ -81,7 +81,8 @@ public enum ImageResampler {
         rect: Rect? = nil, into dst: UnsafeMutablePointer<UInt8>, target: ImageSize
     ) {
         let region = rect ?? Rect(x: 0, y: 0, width: Double(width), height: Double(height))
-        let identity = region == Rect(x: 0, y: 0, width: Double(width), height: Double(height))
+        let identity =
+            region == Rect(x: 0, y: 0, width: Double(width), height: Double(height))
             && target.width == width && target.height == height
         if identity {
             switch layout {

@@ -44,7 +44,8 @@ public enum IDX {
         let dimensions = (0..<rank).map { Int(word(4 + 4 * $0)) }
         // Sizes come from the file: checked against overflow and the file's real length before any use.
         guard let itemSize = Array(dimensions.dropFirst()).checkedProduct,
-            let total = dimensions.checkedProduct, case (let expected, false) = headerSize.addingReportingOverflow(total)
+            let total = dimensions.checkedProduct,
+            case (let expected, false) = headerSize.addingReportingOverflow(total)
         else {
             throw .malformed(path: name, entry: nil, reason: "IDX dimensions \(dimensions) overflow")
         }

@@ -44,8 +44,10 @@ public enum MNIST {
     }
 
     private static func locate(_ directory: String, _ stem: String) throws(DatasetError) -> String {
-        for candidate in [stem + ".gz", stem, stem.replacingOccurrences(of: "-idx", with: ".idx") + ".gz",
-                          stem.replacingOccurrences(of: "-idx", with: ".idx")] {
+        for candidate in [
+            stem + ".gz", stem, stem.replacingOccurrences(of: "-idx", with: ".idx") + ".gz",
+            stem.replacingOccurrences(of: "-idx", with: ".idx"),
+        ] {
             let path = directory + "/" + candidate
             if FileManager.default.fileExists(atPath: path) { return path }
         }

@@ -84,7 +84,7 @@ public struct MATFile: Sendable {
             let element = try Self.element(bytes, at: offset, path: path, entry: "element \(index)")
             offset = element.next
             switch element.type {
-            case 15:  // miCOMPRESSED
+            case 15: // miCOMPRESSED
                 let inner = try Gzip.decompress(Array(bytes[element.data]), name: "\(path) [element \(index)]")
                 let matrix = try Self.element(inner, at: 0, path: path, entry: "element \(index)")
                 if matrix.type == 14, let variable = try Self.matrix(inner, matrix.data, path: path, index: index) {
@@ -124,7 +124,7 @@ public struct MATFile: Sendable {
             throw .malformed(path: path, entry: entry, reason: "data element tag cut short")
         }
         let first = u32(bytes, offset)
-        if first >> 16 != 0 {  // small data element
+        if first >> 16 != 0 { // small data element
             let n = Int(first >> 16)
             guard n <= 4 else { throw .malformed(path: path, entry: entry, reason: "bad small element size \(n)") }
             return (first & 0xffff, offset + 4..<offset + 4 + n, offset + 8)
@@ -155,7 +155,7 @@ public struct MATFile: Sendable {
         let flags = try next()
         guard flags.data.count >= 4 else { throw .malformed(path: path, entry: entry, reason: "bad array flags") }
         let classID = Int(bytes[flags.data.lowerBound])
-        guard (6...15).contains(classID) else { return nil }  // not a numeric array
+        guard (6...15).contains(classID) else { return nil } // not a numeric array
         let dims = try next()
         let dimensions = stride(from: dims.data.lowerBound, to: dims.data.upperBound - 3, by: 4).map {
             Int(Int32(bitPattern: u32(bytes, $0)))

@@ -21,7 +21,8 @@ public enum SVHN {
         let x = try file.variable("X")
         let y = try file.variable("y")
         guard x.dimensions.count == 4 || x.dimensions.count == 3, x.dimensions[2] == 3 else {
-            throw .malformed(path: path, entry: "variable X", reason: "dimensions \(x.dimensions), expected [H, W, 3, N]")
+            throw .malformed(
+                path: path, entry: "variable X", reason: "dimensions \(x.dimensions), expected [H, W, 3, N]")
         }
         let height = x.dimensions[0]
         let width = x.dimensions[1]
@@ -59,7 +60,9 @@ public enum SVHN {
                 }
             }
         }
-        let stem = ((path.split(separator: "/").last.map(String.init) ?? path).split(separator: "_").first).map(String.init) ?? "train"
+        let stem =
+            ((path.split(separator: "/").last.map(String.init) ?? path).split(separator: "_").first).map(String.init)
+            ?? "train"
         return ImageSet(
             images: pixels, count: n, channels: 3, height: height, width: width,
             labels: .single(values), classNames: (0..<10).map(String.init), source: path,

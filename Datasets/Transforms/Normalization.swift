@@ -70,7 +70,8 @@ public struct Normalization: Sendable, Equatable {
         _ image: UnsafeBufferPointer<UInt8>, channels: Int, into out: UnsafeMutableBufferPointer<Float>
     ) {
         precondition(out.count == image.count, "output size differs from input")
-        precondition(mean.isEmpty || mean.count == channels, "normalisation has \(mean.count) channels, image \(channels)")
+        precondition(
+            mean.isEmpty || mean.count == channels, "normalisation has \(mean.count) channels, image \(channels)")
         guard let src = image.baseAddress, let dst = out.baseAddress else { return }
         let plane = image.count / channels
         for c in 0..<channels {

@@ -122,7 +122,8 @@ public enum VOC2007 {
         case .annotations: useXML = true
         case .imageSets: useXML = false
         }
-        let flags = useXML
+        let flags =
+            useXML
             ? try labelsFromAnnotations(bundle, tree: tree, root: root, ids: order)
             : try labelsFromImageSets(bundle, tree: tree, root: root, split: split, ids: order)
         return try EncodedImageSet(

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// Reads the objects of a VOC annotation with an XML parser (Foundation's `XMLParser`, libxml2 underneath), so
@@ -29,9 +30,12 @@ final class VOCAnnotationParser: NSObject, XMLParserDelegate {
         parser.shouldResolveExternalEntities = false
         // Foundation on Linux can return true from `parse()` after an error: the delegate's record decides.
         let parsed = parser.parse()
-        if let (line, code) = delegate.firstError ?? (parsed ? nil : (parser.lineNumber, (parser.parserError as NSError?)?.code ?? 0)) {
-            throw .malformed(path: name, entry: nil,
-                             reason: "not well-formed XML at line \(line) (XMLParser error \(code))")
+        if let (line, code) = delegate.firstError
+            ?? (parsed ? nil : (parser.lineNumber, (parser.parserError as NSError?)?.code ?? 0))
+        {
+            throw .malformed(
+                path: name, entry: nil,
+                reason: "not well-formed XML at line \(line) (XMLParser error \(code))")
         }
         if let open = delegate.path.last {
             throw .malformed(path: name, entry: nil, reason: "not well-formed XML: <\(open)> is not closed")
@@ -42,8 +46,10 @@ final class VOCAnnotationParser: NSObject, XMLParserDelegate {
         return delegate.objects
     }
 
-    func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?,
-                qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement element: String, namespaceURI: String?,
+        qualifiedName: String?, attributes: [String: String] = [:]
+    ) {
         path.append(element)
         text = ""
         if isObject { (name, difficult) = (nil, false) }
@@ -64,7 +70,9 @@ final class VOCAnnotationParser: NSObject, XMLParserDelegate {
             if element == "difficult" { difficult = value == "1" }
         }
         if isObject {
-            if let name { objects.append(VOC2007.Object(name: name, difficult: difficult)) } else if unnamedObject == nil {
+            if let name {
+                objects.append(VOC2007.Object(name: name, difficult: difficult))
+            } else if unnamedObject == nil {
                 unnamedObject = objects.count
             }
         }

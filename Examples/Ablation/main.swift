@@ -22,7 +22,8 @@ struct Ablation: ParsableCommand {
 
     func run() throws {
         func load(_ split: String, _ n: Int) throws -> ImageBatches {
-            var images = try ImageBatches(try DataCatalog.load(dataset, split: split, dataDirectory: dataDir), scaling: .unit)
+            var images = try ImageBatches(
+                try DataCatalog.load(dataset, split: split, dataDirectory: dataDir), scaling: .unit)
             if images.imageShape[1] == 28 { images = images.padded(by: 2) }
             return images.subset(Array(0..<min(n, images.count)))
         }
@@ -32,12 +33,14 @@ struct Ablation: ParsableCommand {
         var pretrained = BiganCIFAR.make(classes: 10, inputChannels: channels, widthDivisor: 2, seed: seed)
         var pretraining = TrainingConfiguration.paper(iterations: pretrainIterations, seed: seed)
         pretraining.batchSize = 128
-        pretrained.backbone = try Pretraining.rotation(pretrained, images: train, configuration: pretraining).network.backbone
+        pretrained.backbone = try Pretraining.rotation(pretrained, images: train, configuration: pretraining).network
+            .backbone
         let first = pretrained.layerNames.first!
 
         // The activation baseline on the pre-trained features gives ω̄ (and the activation term of every row).
         let standardized = try pretrained.standardizingFeatures(using: train, splitAt: first)
-        var activation: any FeatureExtractor = try ActivationFeatures(network: standardized, splitAt: first, classes: 10, seed: seed)
+        var activation: any FeatureExtractor = try ActivationFeatures(
+            network: standardized, splitAt: first, classes: 10, seed: seed)
         var trainer = Trainer(configuration: .paper(iterations: niter, seed: seed))
         trainer.label = "activation"
         var clock = Date()
@@ -71,7 +74,8 @@ struct Ablation: ParsableCommand {
         for (name, theta1, theta2, omega, layers) in grid {
             let gradientNetwork = try mixed(theta1: theta1, theta2: theta2)
             let gradient = GradientFeatures(
-                top: try LinearizedTop(gradientNetwork.backbone, linearize: layers), omegaBar: omega ? omegaBar : randomOmega)
+                top: try LinearizedTop(gradientNetwork.backbone, linearize: layers),
+                omegaBar: omega ? omegaBar : randomOmega)
             var model: any FeatureExtractor = GradFeatFeatures(activation: activationModel, gradient: gradient)
             var trainer = Trainer(configuration: .paper(iterations: niter, seed: seed))
             trainer.label = name
@@ -81,15 +85,20 @@ struct Ablation: ParsableCommand {
         }
         let report = ResultsReport(
             title: "Ablation (Table 1) on \(dataset): which weights make gradient features useful", rows: rows,
-            notes: ["bigan-small pre-trained by rotation prediction (\(pretrainIterations) iterations); random = another seed's initialisation",
-                    "full model w1ᵀf + b + ω ᵀJ w2; activation term always pre-trained; \(train.count) train / \(test.count) test images; \(niter) iterations; seed \(seed)"])
+            notes: [
+                "bigan-small pre-trained by rotation prediction (\(pretrainIterations) iterations); random = another seed's initialisation",
+                "full model w1ᵀf + b + ω ᵀJ w2; activation term always pre-trained; \(train.count) train / \(test.count) test images; \(niter) iterations; seed \(seed)",
+            ])
         try report.write(to: URL(fileURLWithPath: output))
         print(report.markdown)
     }
 
-    func row(_ name: String, _ model: any FeatureExtractor, _ test: ImageBatches, _ seconds: Double) throws -> Comparison.Row {
+    func row(_ name: String, _ model: any FeatureExtractor, _ test: ImageBatches, _ seconds: Double) throws
+        -> Comparison.Row
+    {
         let metrics = try Evaluator().evaluate(model, on: test, loss: SoftmaxCrossEntropy())
-        return Comparison.Row(extractor: name, metrics: metrics, trainMetrics: nil, history: [], seconds: seconds,
-                              parameterCount: model.parameterCount)
+        return Comparison.Row(
+            extractor: name, metrics: metrics, trainMetrics: nil, history: [], seconds: seconds,
+            parameterCount: model.parameterCount)
     }
 }

@@ -14,22 +14,24 @@ import Tensor
 /// logits = W relu(R f(x)) + b, with R fixed and random.
 struct RandomFeatures: StoredParameterExtractor {
     var featureNetwork: Sequential
-    var projection: Dense  // R, frozen
-    var namedParameters: NamedParameters  // (W, b), trained in place
+    var projection: Dense // R, frozen
+    var namedParameters: NamedParameters // (W, b), trained in place
 
     init(context: ExtractorContext, width: Int) throws {
         var rng = SeededRandom(seed: context.seed ^ 0xF00D)
         featureNetwork = try context.network.top(splitAt: context.split).foldingBatchNorm()
         projection = Dense(inputs: context.network.featureCount, outputs: width, rng: &rng)
         namedParameters = NamedParameters(
-            names: ["head.weight", "head.bias"], tensors: Dense(inputs: width, outputs: context.classes, rng: &rng).parameters)
+            names: ["head.weight", "head.bias"],
+            tensors: Dense(inputs: width, outputs: context.classes, rng: &rng).parameters)
     }
 
     /// The pass is the random features relu(R f): the head's gradients read them.
     func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
         let features = try ReLU().forward(try projection.forward(try featureNetwork.forward(input)))
-        return ExtractorOutput(logits: try Dense(weight: parameters[0], bias: parameters[1]).forward(features),
-                               pass: features, mode: mode)
+        return ExtractorOutput(
+            logits: try Dense(weight: parameters[0], bias: parameters[1]).forward(features),
+            pass: features, mode: mode)
     }
 
     func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
@@ -47,19 +49,22 @@ struct CustomExtractorExample: ParsableCommand {
 
     func run() throws {
         // 1. Register the extractor, with its option `width` (from the spec, a config file or the command line).
-        try Plugins.shared.extractors.register(ExtractorPlugin(
-            name: "random-features", summary: "W relu(R f) + b, R random", options: ["width": "random features"]
-        ) { context, options in
-            let width = try options.decode([String: Int].self, for: "extractor 'random-features'")["width"] ?? 2_048
-            return try RandomFeatures(context: context, width: width)
-        })
+        try Plugins.shared.extractors.register(
+            ExtractorPlugin(
+                name: "random-features", summary: "W relu(R f) + b, R random", options: ["width": "random features"]
+            ) { context, options in
+                let width = try options.decode([String: Int].self, for: "extractor 'random-features'")["width"] ?? 2_048
+                return try RandomFeatures(context: context, width: width)
+            })
 
         // 2. The same experiment as the built-ins, with the custom extractor beside them (Fashion-MNIST from Debian).
         let spec = ExperimentSpec(
             data: DataSpec(dataset: "fashion-mnist", trainSize: trainSize), model: BiganCIFAR.smallName,
             split: "conv5", linearize: ["conv5"],
-            extractors: [ExtractorSpec("activation"), ExtractorSpec("random-features", options: ["width": .int(Int64(width))]),
-                         ExtractorSpec("gradfeat")],
+            extractors: [
+                ExtractorSpec("activation"), ExtractorSpec("random-features", options: ["width": .int(Int64(width))]),
+                ExtractorSpec("gradfeat"),
+            ],
             pretrain: .rotation, pretrainIterations: 300, training: .paper(iterations: niter, seed: seed),
             output: output, title: "A custom extractor beside GradFeat (Fashion-MNIST)")
         print(try Experiment(spec).run().summary)

@@ -40,12 +40,15 @@ struct Solvers: ParsableCommand {
         (cg.solver, cg.loss, cg.weightDecay) = (.cg, .mse, wdMse)
         var lbfgs = TrainingConfiguration.paper(iterations: solverNiter, seed: seed)
         lbfgs.solver = .lbfgs
-        let settings: [(folder: String, title: String, training: TrainingConfiguration, extractors: [ExtractorSpec])] = [
-            ("adam-ce", "Adam on CE", .paper(iterations: niter, seed: seed), linear + [ExtractorSpec("finetune")]),
-            ("cg-mse", "CG on MSE", cg, linear),
-            ("lbfgs-ce", "L-BFGS on CE", lbfgs, linear),
+        let settings: [(folder: String, title: String, training: TrainingConfiguration, extractors: [ExtractorSpec])] =
+            [
+                ("adam-ce", "Adam on CE", .paper(iterations: niter, seed: seed), linear + [ExtractorSpec("finetune")]),
+                ("cg-mse", "CG on MSE", cg, linear),
+                ("lbfgs-ce", "L-BFGS on CE", lbfgs, linear),
+            ]
+        var lines = [
+            "| solver | model | test accuracy (%) | passes over the data | seconds |", "|---|---|---|---|---|",
         ]
-        var lines = ["| solver | model | test accuracy (%) | passes over the data | seconds |", "|---|---|---|---|---|"]
         for setting in settings {
             let spec = ExperimentSpec(
                 data: data, model: BiganCIFAR.smallName, weights: weights, split: "conv5", linearize: ["conv5"],
@@ -55,11 +58,17 @@ struct Solvers: ParsableCommand {
             for row in result.rows {
                 // Full-batch solvers count their passes; a mini-batch optimiser's are iterations × batch / N.
                 let last = row.history.last
-                let passes = last?.passes.map { String($0) } ?? (trainSize > 0
-                    ? String(format: "%.1f", Double((last?.iteration ?? 0) * setting.training.batchSize) / Double(trainSize))
-                    : "—")
-                lines.append(String(format: "| %@ | %@ | %.2f | %@ | %.1f |", setting.title, row.extractor,
-                                    100 * (row.metrics.accuracy ?? .nan), passes, row.seconds))
+                let passes =
+                    last?.passes.map { String($0) }
+                    ?? (trainSize > 0
+                        ? String(
+                            format: "%.1f",
+                            Double((last?.iteration ?? 0) * setting.training.batchSize) / Double(trainSize))
+                        : "—")
+                lines.append(
+                    String(
+                        format: "| %@ | %@ | %.2f | %@ | %.1f |", setting.title, row.extractor,
+                        100 * (row.metrics.accuracy ?? .nan), passes, row.seconds))
             }
         }
         let table = lines.joined(separator: "\n") + "\n"

@@ -36,7 +36,8 @@ struct Transfer: ParsableCommand {
         for task in ["cifar10", "voc2007"] where target == "both" || target == task {
             let views = task == "voc2007" ? crops : .none
             let spec = ExperimentSpec(
-                data: DataSpec(dataset: task, dataDirectory: dataDir, imageSize: views == .none ? 32 : 37), model: model,
+                data: DataSpec(dataset: task, dataDirectory: dataDir, imageSize: views == .none ? 32 : 37),
+                model: model,
                 weights: weights, split: "conv5", linearize: ["conv5"], training: .paper(iterations: niter, seed: seed),
                 output: output + "/" + task, title: "CIFAR-100 (supervised \(model)) → \(task)",
                 memoryBudget: memoryBudget, testCrops: views)

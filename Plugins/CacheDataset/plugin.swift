@@ -32,7 +32,10 @@ struct CacheDataset: CommandPlugin {
             Diagnostics.error("cache-dataset: building gradfeat (release) failed")
             throw Failure.buildFailed(result.logText)
         }
-        guard let tool = result.builtArtifacts.first(where: { $0.kind == .executable && $0.url.lastPathComponent == "gradfeat" })
+        guard
+            let tool = result.builtArtifacts.first(where: {
+                $0.kind == .executable && $0.url.lastPathComponent == "gradfeat"
+            })
         else {
             Diagnostics.error("cache-dataset: the build did not produce the gradfeat executable")
             throw Failure.toolNotFound
@@ -49,7 +52,8 @@ struct CacheDataset: CommandPlugin {
             let status = process.terminationStatus
             let command = (["gradfeat", "cache"] + arguments).joined(separator: " ")
             Diagnostics.error(
-                process.terminationReason == .exit ? "`\(command)` exited with status \(status)"
+                process.terminationReason == .exit
+                    ? "`\(command)` exited with status \(status)"
                     : "`\(command)` was stopped by signal \(status)")
             throw Failure.toolFailed(status: status)
         }

@@ -33,7 +33,8 @@ struct BenchCommand: ParsableCommand {
         } else {
             let rows = StepBenchmark.rows.filter { filter == nil || $0.id.contains(filter!) }
             let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
-            try StepBenchmark.runAll(rows, executable: executable, arguments: ["bench", "--seconds", String(seconds), "--row"])
+            try StepBenchmark.runAll(
+                rows, executable: executable, arguments: ["bench", "--seconds", String(seconds), "--row"])
         }
     }
 }

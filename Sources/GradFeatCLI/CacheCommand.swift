@@ -23,7 +23,9 @@ struct CacheCommand: ParsableCommand {
 
     // MARK: Data-set cache
 
-    @Option(help: "Data-set format: a registered data set (\(DataCatalog.names.joined(separator: ", ")), or a plugin's).", completion: RegistryCompletion.formats)
+    @Option(
+        help: "Data-set format: a registered data set (\(DataCatalog.names.joined(separator: ", ")), or a plugin's).",
+        completion: RegistryCompletion.formats)
     var format: String?
 
     @Option(help: "The data: folder, archive or file (see below).")
@@ -43,13 +45,17 @@ struct CacheCommand: ParsableCommand {
     @Flag(help: "Cache a base network's activations of a data-set cache instead of a data set.")
     var activations = false
 
-    @Option(help: "Base network (with --activations): \(ModelZoo.names.joined(separator: ", ")).", completion: RegistryCompletion.models)
+    @Option(
+        help: "Base network (with --activations): \(ModelZoo.names.joined(separator: ", ")).",
+        completion: RegistryCompletion.models)
     var model: String?
 
     @Option(help: "Weights of the base network (HDF5; without it the network is randomly initialised from --seed).")
     var weights: String?
 
-    @Option(help: "The first θ2 layer: the cache holds its input (default: the model's first linearized layer, as in train).")
+    @Option(
+        help:
+            "The first θ2 layer: the cache holds its input (default: the model's first linearized layer, as in train).")
     var layer: String?
 
     @Option(help: "The data-set cache to run the network on (written by gradfeat cache --format …).")
@@ -71,8 +77,10 @@ struct CacheCommand: ParsableCommand {
 
     func validate() throws {
         if activations {
-            for (name, value) in [("--format", format), ("--source", source), ("--size", size),
-                                  ("--annotations", annotations)] where value != nil {
+            for (name, value) in [
+                ("--format", format), ("--source", source), ("--size", size),
+                ("--annotations", annotations),
+            ] where value != nil {
                 throw ValidationError("\(name) does not apply with --activations (which reads --input)")
             }
             guard model != nil else { throw ValidationError("--activations needs --model NAME") }
@@ -84,7 +92,8 @@ struct CacheCommand: ParsableCommand {
                 throw ValidationError("--weights \(weights): no such file")
             }
             guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
-            guard URL(fileURLWithPath: input).standardizedFileURL != URL(fileURLWithPath: output).standardizedFileURL else {
+            guard URL(fileURLWithPath: input).standardizedFileURL != URL(fileURLWithPath: output).standardizedFileURL
+            else {
                 throw ValidationError("--output must differ from --input (\(input))")
             }
         } else {
@@ -97,14 +106,18 @@ struct CacheCommand: ParsableCommand {
                     "missing --format (\(DataCatalog.names.joined(separator: "|"))), or pass --activations")
             }
             _ = try GradFeatCLI.plugins.datasets.entry(format)
-            guard let source else { throw ValidationError("missing --source PATH (the data set's folder, archive or file)") }
+            guard let source else {
+                throw ValidationError("missing --source PATH (the data set's folder, archive or file)")
+            }
             guard FileManager.default.fileExists(atPath: source) else {
                 throw ValidationError("--source \(source): no such file or folder")
             }
             guard split != nil || (format == "svhn" && source.hasSuffix(".mat")) else {
                 throw ValidationError("missing --split NAME (e.g. train or test)")
             }
-            if annotations != nil && format != "coco" { throw ValidationError("--annotations applies only to --format coco") }
+            if annotations != nil && format != "coco" {
+                throw ValidationError("--annotations applies only to --format coco")
+            }
             if let size { _ = try Self.parseSize(size) }
         }
     }
@@ -128,7 +141,9 @@ struct CacheCommand: ParsableCommand {
     static func parseSize(_ text: String) throws -> ImageSize {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
         let numbers = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard (1...2).contains(parts.count), numbers.count == parts.count, numbers.allSatisfy({ (1...8192).contains($0) }) else {
+        guard (1...2).contains(parts.count), numbers.count == parts.count,
+            numbers.allSatisfy({ (1...8192).contains($0) })
+        else {
             throw ValidationError("--size '\(text)' is not a size: write HxW (e.g. 64x64) or N, from 1 to 8192")
         }
         return ImageSize(height: numbers[0], width: numbers.last!)
@@ -140,11 +155,14 @@ struct CacheCommand: ParsableCommand {
         let clock = Date()
         if !quiet { note("reading \(format) \(split ?? "") from \(source)") }
         if format == "mnist", !quiet, (source as NSString).standardizingPath.lowercased().contains("fashion") {
-            note("\(source) looks like Fashion-MNIST: storing its class names (pass --format fashion-mnist to be explicit)")
+            note(
+                "\(source) looks like Fashion-MNIST: storing its class names (pass --format fashion-mnist to be explicit)"
+            )
         }
         let plugin = try GradFeatCLI.plugins.datasets.entry(format)
-        let request = DatasetRequest(split: split ?? plugin.trainSplit, source: source, size: size,
-                                     extras: annotations.map { ["annotations": $0] } ?? [:])
+        let request = DatasetRequest(
+            split: split ?? plugin.trainSplit, source: source, size: size,
+            extras: annotations.map { ["annotations": $0] } ?? [:])
         // Decoded and written a part at a time (for loaders that read in parts): the set's pixels are never all in
         // memory.
         var last: ImageSet?
@@ -152,29 +170,34 @@ struct CacheCommand: ParsableCommand {
         var lastNote = clock
         try DatasetCache.write(to: url) { append in
             try plugin.forEachPart(request, partSize: DatasetCache.partImages) { part in
-                let part = size.map { part.resized(to: $0) } ?? part  // a no-op when the loader already resized
+                let part = size.map { part.resized(to: $0) } ?? part // a no-op when the loader already resized
                 try append(part)
                 count += part.count
                 last = part
                 if !quiet, Date().timeIntervalSince(lastNote) >= 5 {
                     lastNote = Date()
-                    note(String(format: "decoded and wrote %d images (%.0f img/s)", count,
-                                Double(count) / max(Date().timeIntervalSince(clock), 1e-9)))
+                    note(
+                        String(
+                            format: "decoded and wrote %d images (%.0f img/s)", count,
+                            Double(count) / max(Date().timeIntervalSince(clock), 1e-9)))
                 }
             }
         }
         let seconds = Date().timeIntervalSince(clock)
         guard let set = last else { return }
-        print(String(
-            format: "%@ %@: %d images of %dx%dx%d, %d classes (%@) → %@, %@, %.1f s",
-            format, set.split, count, set.channels, set.height, set.width, set.classCount,
-            set.isMultiLabel ? "multi-label" : "single-label", url.path, try Self.fileSize(url), seconds))
+        print(
+            String(
+                format: "%@ %@: %d images of %dx%dx%d, %d classes (%@) → %@, %@, %.1f s",
+                format, set.split, count, set.channels, set.height, set.width, set.classCount,
+                set.isMultiLabel ? "multi-label" : "single-label", url.path, try Self.fileSize(url), seconds))
     }
 
     // MARK: - Activation cache
 
     func cacheActivations(to url: URL) throws {
-        guard let model, let input else { throw GradFeatError.invalidConfiguration("--activations needs --model and --input") }
+        guard let model, let input else {
+            throw GradFeatError.invalidConfiguration("--activations needs --model and --input")
+        }
         let clock = Date()
         // Streamed: a batch of images and of activations in memory at a time, whatever the data set's size.
         let reader = try ExperimentData.openCache(input, option: "--input")
@@ -187,7 +210,8 @@ struct CacheCommand: ParsableCommand {
         if border > 0, !quiet { note("padding \(height)x\(width) images with zeros to \(model)'s \(wanted)x\(wanted)") }
         let data = DatasetCacheImages(reader, scaling: metadata.inputScaling, border: border)
         var network = try ModelZoo.make(
-            model, classes: max(1, data.classCount), inputChannels: channels, inputSize: data.sampleShape[1], seed: seed)
+            model, classes: max(1, data.classCount), inputChannels: channels, inputSize: data.sampleShape[1], seed: seed
+        )
         if let weights {
             // The head is not part of the cache; one for another number of classes is fine.
             network = try WeightsFile.load(URL(fileURLWithPath: weights), into: network, keepInitial: ["fc."])
@@ -207,10 +231,13 @@ struct CacheCommand: ParsableCommand {
             network: network, splitAt: splitLayer, data: data, producer: producer, to: url, batchSize: batchSize,
             label: "activations \(reader.split)", quiet: quiet)
         let written = try ActivationCacheReader(url)
-        print(String(
-            format: "activations of %@ at %@ for %@: %d × %@ float32, %d classes → %@, %@, %.1f s",
-            model, splitLayer, input, written.count, written.sampleShape.dimensions.map(String.init)
-                .joined(separator: "x"), data.classCount, url.path, try Self.fileSize(url), Date().timeIntervalSince(clock)))
+        print(
+            String(
+                format: "activations of %@ at %@ for %@: %d × %@ float32, %d classes → %@, %@, %.1f s",
+                model, splitLayer, input, written.count,
+                written.sampleShape.dimensions.map(String.init)
+                    .joined(separator: "x"), data.classCount, url.path, try Self.fileSize(url),
+                Date().timeIntervalSince(clock)))
     }
 
     // MARK: - Helpers
@@ -218,6 +245,7 @@ struct CacheCommand: ParsableCommand {
     /// The file's size for people, e.g. "12.3 MB".
     static func fileSize(_ url: URL) throws -> String {
         let bytes = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int ?? 0
-        return bytes >= 1_000_000 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.1f kB", Double(bytes) / 1e3)
+        return bytes >= 1_000_000
+            ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.1f kB", Double(bytes) / 1e3)
     }
 }

@@ -9,7 +9,8 @@ import Tensor
 struct DiagnoseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diagnose",
-        abstract: "Linearization diagnostics of a run's gradient term: the gap to the network, per-layer shares, kernel alignment.",
+        abstract:
+            "Linearization diagnostics of a run's gradient term: the gap to the network, per-layer shares, kernel alignment.",
         discussion: """
             Writes OUTPUT/diagnostics.md, diagnostics.json, diagnostics-gap.svg and diagnostics-accuracy.svg \
             (OUTPUT: the run folder unless --output says otherwise):
@@ -26,7 +27,9 @@ struct DiagnoseCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: "A run folder written by train with a gradient or gradfeat model.")
     var runFolder: String
 
-    @Option(help: "The trained model whose w2 is diagnosed: gradfeat or gradient (default: gradfeat if the run has it).", completion: RegistryCompletion.extractors)
+    @Option(
+        help: "The trained model whose w2 is diagnosed: gradfeat or gradient (default: gradfeat if the run has it).",
+        completion: RegistryCompletion.extractors)
     var extractor: String?
 
     @Option(help: "Where to write the diagnostics (default: the run folder).")
@@ -52,7 +55,8 @@ struct DiagnoseCommand: ParsableCommand {
     func validate() throws {
         if let testSize, testSize <= 0 { throw ValidationError("--test-size must be positive, got \(testSize)") }
         guard (2...KernelAlignment.maximumSamples).contains(kernelSamples) else {
-            throw ValidationError("--kernel-samples must be 2 to \(KernelAlignment.maximumSamples), got \(kernelSamples)")
+            throw ValidationError(
+                "--kernel-samples must be 2 to \(KernelAlignment.maximumSamples), got \(kernelSamples)")
         }
         guard projection > 0 else { throw ValidationError("--projection must be positive, got \(projection)") }
     }
@@ -81,7 +85,8 @@ struct DiagnoseCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: run.checkpoint(name).path) else {
             throw RunDirectory.Error.missingFile(
                 path: run.checkpoint(name).path,
-                fix: "this run trained \(record.extractors.joined(separator: ", ")); diagnose a gradient or gradfeat model "
+                fix:
+                    "this run trained \(record.extractors.joined(separator: ", ")); diagnose a gradient or gradfeat model "
                     + "with --extractor, or train one into \(run.url.path)")
         }
         // The built-in models without a gradient term are refused before anything is read or locked.
@@ -96,7 +101,8 @@ struct DiagnoseCommand: ParsableCommand {
         let (base, train, test, _) = try runActivations(run: run, record: record, layout: layout, quiet: quiet)
         guard train.count >= 2, test.count > 0 else {
             throw GradFeatError.invalidConfiguration(
-                "\(run.url.path) has \(train.count) training and \(test.count) test images: diagnose needs at least 2 and 1")
+                "\(run.url.path) has \(train.count) training and \(test.count) test images: diagnose needs at least 2 and 1"
+            )
         }
         let trained = try run.rebuild(
             checkpoint: run.checkpoint(name), network: try run.featureNetwork(base, layout: layout), layout: layout,
@@ -118,7 +124,9 @@ struct DiagnoseCommand: ParsableCommand {
         // The projections first: a --projection that does not fit is refused before the long passes.
         let ntkProjection = try KroneckerProjection(dimension: projection, top: model.top, seed: 0)
         let scoreProjection = try KroneckerProjection(dimension: projection, top: rawTop, seed: 0)
-        if !quiet { note("diagnose: linearization gap on \(testData.count) test images at \(Self.grid.count) values of t") }
+        if !quiet {
+            note("diagnose: linearization gap on \(testData.count) test images at \(Self.grid.count) values of t")
+        }
         let gap = try diagnostics.gap(on: testData, grid: Self.grid)
         if !quiet { note("diagnose: per-layer shares of the gradient term") }
         let shares = try diagnostics.layerShares(on: testData)
@@ -137,7 +145,8 @@ struct DiagnoseCommand: ParsableCommand {
             rows += try ntkRows.jacobianRows(slice).scalars
         }
         let ntk = try KernelAlignment.centred(
-            rows: try Tensor(shape: [m, rows.count / m], scalars: rows), targets: sample.targets, classes: train.classCount)
+            rows: try Tensor(shape: [m, rows.count / m], scalars: rows), targets: sample.targets,
+            classes: train.classCount)
         let activation = try KernelAlignment.centred(
             rows: try model.top.apply(sample.inputs, parameterTangent: nil).value, targets: sample.targets,
             classes: train.classCount)
@@ -151,10 +160,13 @@ struct DiagnoseCommand: ParsableCommand {
         var randomScore: Double?
         if compareRandom {
             if !quiet { note("diagnose: reading \(record.dataset) again for the network with θ1 re-initialised") }
-            let dataSpec = try record.experiment.map(\.data) ?? {
-                throw GradFeatError.invalidConfiguration(
-                    "\(run.file("config.json").path) does not record its data: --compare-random needs a run written by this gradfeat")
-            }()
+            let dataSpec =
+                try record.experiment.map(\.data)
+                ?? {
+                    throw GradFeatError.invalidConfiguration(
+                        "\(run.file("config.json").path) does not record its data: --compare-random needs a run written by this gradfeat"
+                    )
+                }()
             let loaded = try ExperimentData.load(
                 dataSpec, model: try GradFeatCLI.plugins.models.entry(record.model), seed: record.seed,
                 plugins: GradFeatCLI.plugins, quiet: quiet, budget: .default)
@@ -164,9 +176,12 @@ struct DiagnoseCommand: ParsableCommand {
                         + "--compare-random needs the data the run was trained on")
             }
             let images = try loaded.train.batch(indices)
-            let shape = try record.inputShape ?? { throw GradFeatError.invalidConfiguration("the run records no input shape") }()
-            let random = try ModelZoo.make(record.model, classes: train.classCount, inputChannels: shape[0],
-                                           inputSize: shape[1], seed: record.seed &+ 1)
+            let shape =
+                try record.inputShape
+                ?? { throw GradFeatError.invalidConfiguration("the run records no input shape") }()
+            let random = try ModelZoo.make(
+                record.model, classes: train.classCount, inputChannels: shape[0],
+                inputSize: shape[1], seed: record.seed &+ 1)
             // The same images through the pre-trained and through a random θ1, into the same θ2.
             pretrainedScore = try score(try base.bottom(splitAt: layout.split).forward(images.inputs), images.targets)
             randomScore = try score(try random.bottom(splitAt: layout.split).forward(images.inputs), images.targets)
@@ -181,21 +196,27 @@ struct DiagnoseCommand: ParsableCommand {
         // Encoded before anything is written (JSON refuses a NaN: an mAP with no positive in the test images).
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
         try writeAtomically(markdown, to: outputFolder.appendingPathComponent("diagnostics.md"))
         try writeAtomically(json, to: outputFolder.appendingPathComponent("diagnostics.json"))
-        let gapPlot = SVGPlot(title: "Linearization gap of \(name)", xLabel: "t (θ2 = θ̄2 + t·w2)",
-                              yLabel: "‖F_net − L‖ / ‖L − F(θ̄)‖", series: [("relative gap", gap.map { ($0.t, $0.relativeGap) })])
+        let gapPlot = SVGPlot(
+            title: "Linearization gap of \(name)", xLabel: "t (θ2 = θ̄2 + t·w2)",
+            yLabel: "‖F_net − L‖ / ‖L − F(θ̄)‖", series: [("relative gap", gap.map { ($0.t, $0.relativeGap) })])
         try writeAtomically(gapPlot.render(), to: outputFolder.appendingPathComponent("diagnostics-gap.svg"))
         let accuracyPlot = SVGPlot(
             title: "Network and linear model along w2", xLabel: "t", yLabel: "test metric (%)",
-            series: [("network θ̄2 + t·w2", gap.map { ($0.t, 100 * $0.networkMetric) }),
-                     ("linear model", gap.map { ($0.t, 100 * $0.linearMetric) })])
+            series: [
+                ("network θ̄2 + t·w2", gap.map { ($0.t, 100 * $0.networkMetric) }),
+                ("linear model", gap.map { ($0.t, 100 * $0.linearMetric) }),
+            ])
         try writeAtomically(accuracyPlot.render(), to: outputFolder.appendingPathComponent("diagnostics-accuracy.svg"))
         print(markdown)
-        print(String(format: "Diagnose: %@ (%.1f s)", outputFolder.appendingPathComponent("diagnostics.md").path,
-                     Date().timeIntervalSince(clock)))
+        print(
+            String(
+                format: "Diagnose: %@ (%.1f s)", outputFolder.appendingPathComponent("diagnostics.md").path,
+                Date().timeIntervalSince(clock)))
     }
 
     static func markdown(_ report: Report, model: String, split: String) -> String {
@@ -208,21 +229,29 @@ struct DiagnoseCommand: ParsableCommand {
             "| t | ‖F_net − L‖ / ‖L − F(θ̄)‖ | network (%) | linear model (%) |", "|---|---|---|---|",
         ]
         for point in report.gap {
-            lines.append(String(format: "| %g | %.4f | %.2f | %.2f |", point.t, point.relativeGap,
-                                100 * point.networkMetric, 100 * point.linearMetric))
+            lines.append(
+                String(
+                    format: "| %g | %.4f | %.2f | %.2f |", point.t, point.relativeGap,
+                    100 * point.networkMetric, 100 * point.linearMetric))
         }
-        lines += ["", "## Each linearized layer's share of the gradient term", "",
-                  "| layer | ⟨g_l, g⟩ / ‖g‖² | ‖g_l‖ / ‖g‖ |", "|---|---|---|"]
+        lines += [
+            "", "## Each linearized layer's share of the gradient term", "",
+            "| layer | ⟨g_l, g⟩ / ‖g‖² | ‖g_l‖ / ‖g‖ |", "|---|---|---|",
+        ]
         for share in report.shares {
             lines.append(String(format: "| %@ | %.4f | %.4f |", share.layer, share.share, share.relativeNorm))
         }
-        lines += ["", "## Kernel–target alignment (centred)", "", "| kernel | alignment |", "|---|---|",
-                  String(format: "| empirical NTK of θ2 (ω̄ᵀJ rows) | %.4f |", report.ntkAlignment),
-                  String(format: "| activations f(x) | %.4f |", report.activationAlignment),
-                  String(format: "| features' gradient kernel, before training (pre-trained θ1) | %.4f |",
-                         report.gradientKernelScore)]
+        lines += [
+            "", "## Kernel–target alignment (centred)", "", "| kernel | alignment |", "|---|---|",
+            String(format: "| empirical NTK of θ2 (ω̄ᵀJ rows) | %.4f |", report.ntkAlignment),
+            String(format: "| activations f(x) | %.4f |", report.activationAlignment),
+            String(
+                format: "| features' gradient kernel, before training (pre-trained θ1) | %.4f |",
+                report.gradientKernelScore),
+        ]
         if let random = report.gradientKernelScoreRandomTheta1 {
-            lines.append(String(format: "| features' gradient kernel, before training (θ1 re-initialised) | %.4f |", random))
+            lines.append(
+                String(format: "| features' gradient kernel, before training (θ1 re-initialised) | %.4f |", random))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -10,7 +10,8 @@ import Tensor
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Score a run folder's trained extractors on its test set, or the logits of `gradfeat predict` against a data-set cache.",
+        abstract:
+            "Score a run folder's trained extractors on its test set, or the logits of `gradfeat predict` against a data-set cache.",
         discussion: """
             Run folder:   gradfeat eval --run OUTPUT [--extractor NAME[,NAME…]]
               Rebuilds each extractor from OUTPUT (config.json, <name>.h5, activation.h5 for ω̄, \
@@ -26,10 +27,14 @@ struct EvalCommand: ParsableCommand {
               gradfeat eval --predictions y.h5 --input test.h5
             """)
 
-    @Option(name: .customLong("run"), help: "A run folder written by train, finetune or demo: score its trained extractors on its test set.")
+    @Option(
+        name: .customLong("run"),
+        help: "A run folder written by train, finetune or demo: score its trained extractors on its test set.")
     var runFolder: String?
 
-    @Option(help: "With --run: the extractors to score, comma-separated (default: those the run trained).", completion: RegistryCompletion.extractors)
+    @Option(
+        help: "With --run: the extractors to score, comma-separated (default: those the run trained).",
+        completion: RegistryCompletion.extractors)
     var extractor: String?
 
     @Option(help: "HDF5 file with /logits float32 [N, c].")
@@ -46,8 +51,10 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if runFolder != nil {
-            for (name, value) in [("--predictions", predictions), ("--input", input), ("--output", output)] where value != nil {
-                throw ValidationError("\(name) does not apply with --run (which writes eval.md and eval.json into the run folder)")
+            for (name, value) in [("--predictions", predictions), ("--input", input), ("--output", output)]
+            where value != nil {
+                throw ValidationError(
+                    "\(name) does not apply with --run (which writes eval.md and eval.json into the run folder)")
             }
         } else {
             guard predictions != nil, input != nil else {
@@ -75,15 +82,17 @@ struct EvalCommand: ParsableCommand {
             // A plugin's extractor is scored by the executable that registers it (its package's `swift run NAME eval`).
             let unknown = names.filter { !GradFeatCLI.plugins.extractors.contains($0) }
             if !unknown.isEmpty {
-                note("skipping \(unknown.joined(separator: ", ")): not registered in this executable; run the eval "
-                     + "command of the package that registers \(unknown.count == 1 ? "it" : "them")")
+                note(
+                    "skipping \(unknown.joined(separator: ", ")): not registered in this executable; run the eval "
+                        + "command of the package that registers \(unknown.count == 1 ? "it" : "them")")
                 names.removeAll { unknown.contains($0) }
             }
         }
         for name in names where !FileManager.default.fileExists(atPath: run.checkpoint(name).path) {
             throw RunDirectory.Error.missingFile(
                 path: run.checkpoint(name).path,
-                fix: "this run trained \(record.extractors.joined(separator: ", ")); pass one of them with --extractor, "
+                fix:
+                    "this run trained \(record.extractors.joined(separator: ", ")); pass one of them with --extractor, "
                     + "or train '\(name)' into \(run.url.path)")
         }
         let layout = try run.layout(model: record.model, record: record)
@@ -97,7 +106,8 @@ struct EvalCommand: ParsableCommand {
                 fallbackOmegaBar: base.head)
             // The loss the model was trained with (its checkpoint's configuration), so the test loss matches training's.
             // A run that averaged its predictions over test-time crops is scored the same way.
-            let metrics = views.isEmpty
+            let metrics =
+                views.isEmpty
                 ? try evaluator.evaluate(
                     trained.extractor, on: test, loss: try trained.state.configuration.makeLoss(for: test))
                 : try evaluator.evaluate(trained.extractor, views: views)
@@ -105,21 +115,26 @@ struct EvalCommand: ParsableCommand {
         }
 
         let metricName = results.first?.metrics.headlineName ?? "accuracy"
-        var lines = ["# Evaluation of \(run.url.path)", "",
-                     "- \(record.data); test images: \(test.count) (\(run.activationCache("test").lastPathComponent))"
-                        + (views.isEmpty ? "" : ", predictions averaged over \(views.count) test-time crops"),
-                     "- \(record.model), θ1 = layers before \(layout.split), θ2 = \(layout.linearize.joined(separator: ", "))",
-                     "",
-                     "| model | iterations | test \(metricName) (%) | test loss | last evaluation in training (%) |",
-                     "|---|---|---|---|---|"]
+        var lines = [
+            "# Evaluation of \(run.url.path)", "",
+            "- \(record.data); test images: \(test.count) (\(run.activationCache("test").lastPathComponent))"
+                + (views.isEmpty ? "" : ", predictions averaged over \(views.count) test-time crops"),
+            "- \(record.model), θ1 = layers before \(layout.split), θ2 = \(layout.linearize.joined(separator: ", "))",
+            "",
+            "| model | iterations | test \(metricName) (%) | test loss | last evaluation in training (%) |",
+            "|---|---|---|---|---|",
+        ]
         for result in results {
-            lines.append(String(
-                format: "| %@ | %d | %.2f | %.4f | %@ |", result.name, result.iteration, 100 * result.metrics.headline,
-                result.metrics.loss ?? .nan, result.inTraining.map { String(format: "%.2f", 100 * $0) } ?? "–"))
+            lines.append(
+                String(
+                    format: "| %@ | %d | %.2f | %.4f | %@ |", result.name, result.iteration,
+                    100 * result.metrics.headline,
+                    result.metrics.loss ?? .nan, result.inTraining.map { String(format: "%.2f", 100 * $0) } ?? "–"))
         }
         let markdown = lines.joined(separator: "\n") + "\n"
         try writeAtomically(markdown, to: run.file("eval.md"))
-        try writeJSON(Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0.metrics) }), to: run.file("eval.json"))
+        try writeJSON(
+            Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0.metrics) }), to: run.file("eval.json"))
         print(markdown)
         print(String(format: "Eval: %@, eval.json (%.1f s)", run.file("eval.md").path, Date().timeIntervalSince(clock)))
     }
@@ -148,16 +163,21 @@ struct EvalCommand: ParsableCommand {
             targets = .multiLabel(flags: flags, classCount: set.classCount)
             loss = SigmoidBinaryCrossEntropy()
         }
-        let metrics = Metrics(logits: logits, targets: targets, loss: try loss.evaluate(logits: logits, targets: targets).loss)
-        print(String(format: "%d images: %@ %.2f%%, loss %.4f", metrics.count, metrics.headlineName,
-                     100 * metrics.headline, metrics.loss ?? .nan))
+        let metrics = Metrics(
+            logits: logits, targets: targets, loss: try loss.evaluate(logits: logits, targets: targets).loss)
+        print(
+            String(
+                format: "%d images: %@ %.2f%%, loss %.4f", metrics.count, metrics.headlineName,
+                100 * metrics.headline, metrics.loss ?? .nan))
         if let aps = metrics.averagePrecision {
             for (name, ap) in zip(set.classNames, aps) { print(String(format: "  AP %-14@ %.2f%%", name, 100 * ap)) }
         }
         if let confusion = metrics.confusion, confusion.count <= 20 {
             print("confusion (rows: true class, columns: predicted):")
             for (name, row) in zip(set.classNames, confusion) {
-                print("  " + name.padding(toLength: 12, withPad: " ", startingAt: 0) + row.map { String(format: "%6d", $0) }.joined())
+                print(
+                    "  " + name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                        + row.map { String(format: "%6d", $0) }.joined())
             }
         }
         if let output { try writeJSON(metrics, to: URL(fileURLWithPath: output)) }

@@ -10,7 +10,8 @@ import Tensor
 struct ExtractCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extract",
-        abstract: "Write activation features f(x), gradient features ω̄ᵀJ(x) or per-sample loss gradients of a data-set cache to HDF5.",
+        abstract:
+            "Write activation features f(x), gradient features ω̄ᵀJ(x) or per-sample loss gradients of a data-set cache to HDF5.",
         discussion: """
             Output (format gradfeat-features, version 1): /features float32 — [N, d] for activation features; \
             [N, c, D] for gradient features (row (n, k): the gradient of (ω̄ᵀ f(x_n))_k with respect to θ2, the \
@@ -36,7 +37,10 @@ struct ExtractCommand: ParsableCommand {
     @Option(help: "Linearized layers θ2 for gradient features, comma-separated (default: the model's).")
     var linearize: String?
 
-    @Option(help: "Project each gradient row to K dimensions with a seeded Kronecker-structured Gaussian (default: exact, |θ2| columns).")
+    @Option(
+        help:
+            "Project each gradient row to K dimensions with a seeded Kronecker-structured Gaussian (default: exact, |θ2| columns)."
+    )
     var projection: Int?
 
     @Option(help: "Seed of the projection's Gaussian factors.")
@@ -46,7 +50,9 @@ struct ExtractCommand: ParsableCommand {
     var loss: String?
 
     /// `--loss` parsed (validated in `validate`).
-    private var lossKind: TrainingConfiguration.LossKind? { loss.flatMap(TrainingConfiguration.LossKind.init(rawValue:)) }
+    private var lossKind: TrainingConfiguration.LossKind? {
+        loss.flatMap(TrainingConfiguration.LossKind.init(rawValue:))
+    }
 
     @Option(help: "Images per batch of gradient rows (default: as many as keep a batch's rows under 256 MB).")
     var batchSize: Int?
@@ -61,10 +67,13 @@ struct ExtractCommand: ParsableCommand {
     var maxGigabytes: Double = 8
 
     func validate() throws {
-        if let projection, projection <= 0 { throw ValidationError("--projection must be a positive dimension, got \(projection)") }
+        if let projection, projection <= 0 {
+            throw ValidationError("--projection must be a positive dimension, got \(projection)")
+        }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         if features == .activation, projection != nil {
-            throw ValidationError("--projection applies to gradient rows: use it with --features gradient or loss-gradient")
+            throw ValidationError(
+                "--projection applies to gradient rows: use it with --features gradient or loss-gradient")
         }
         if let loss, TrainingConfiguration.LossKind(rawValue: loss) == nil {
             throw ValidationError("--loss must be ce, bce or mse, got '\(loss)'")
@@ -81,7 +90,8 @@ struct ExtractCommand: ParsableCommand {
         // Streamed: a batch of images in memory at a time, the features written a batch at a time.
         let reader = try ExperimentData.openCache(input, option: "--input")
         guard reader.count > 0 else {
-            throw ValidationError("--input \(input) holds no images: cache a split that has some (gradfeat cache --split …)")
+            throw ValidationError(
+                "--input \(input) holds no images: cache a split that has some (gradfeat cache --split …)")
         }
         let model = try ModelZoo.metadata(for: network.modelName)
         let images = DatasetCacheImages(
@@ -94,9 +104,10 @@ struct ExtractCommand: ParsableCommand {
         var rows: GradientRows?
         if features != .activation {
             let top = try LinearizedTop(base.backbone, linearize: layers)
-            let map: GradientRowMap = try projection.map {
-                .projected(try KroneckerProjection(dimension: $0, top: top, seed: projectionSeed))
-            } ?? .exact
+            let map: GradientRowMap =
+                try projection.map {
+                    .projected(try KroneckerProjection(dimension: $0, top: top, seed: projectionSeed))
+                } ?? .exact
             rows = try GradientRows(top: top, head: base.head, map: map)
         }
         let rowShape: [Int]
@@ -108,9 +119,16 @@ struct ExtractCommand: ParsableCommand {
         let width = rowShape.reduce(1, *)
         let gigabytes = Double(images.count) * Double(width) * 4 / 1e9
         guard gigabytes <= maxGigabytes else {
-            throw ValidationError(String(format: "the features would take %.1f GB (over --max-gigabytes %.0f): %@, or use fewer images", gigabytes, maxGigabytes, features == .activation ? "choose a smaller network" : "linearize fewer or smaller layers, or project them (--projection 4096)"))
+            throw ValidationError(
+                String(
+                    format: "the features would take %.1f GB (over --max-gigabytes %.0f): %@, or use fewer images",
+                    gigabytes, maxGigabytes,
+                    features == .activation
+                        ? "choose a smaller network"
+                        : "linearize fewer or smaller layers, or project them (--projection 4096)"))
         }
-        let lossFunction = try features == .lossGradient
+        let lossFunction =
+            try features == .lossGradient
             ? TrainingConfiguration.LossKind.loss(lossKind, for: try images.batch([0]).targets) : nil
         // A batch's rows and its layers' per-sample factors (δ and im2col columns, measured on one image) stay
         // under 256 MB by default and under 4 GB whatever --batch-size says.
@@ -122,7 +140,12 @@ struct ExtractCommand: ParsableCommand {
         }
         let batchSize = batchSize ?? (rows == nil ? 256 : max(1, min(64, (256 << 20) / bytesPerImage)))
         guard Double(batchSize) * Double(bytesPerImage) <= 4 * Double(1 << 30) else {
-            throw ValidationError(String(format: "--batch-size %d needs %.1f GB for a batch's rows and per-sample factors; choose at most %d", batchSize, Double(batchSize) * Double(bytesPerImage) / Double(1 << 30), max(1, (4 << 30) / bytesPerImage)))
+            throw ValidationError(
+                String(
+                    format:
+                        "--batch-size %d needs %.1f GB for a batch's rows and per-sample factors; choose at most %d",
+                    batchSize, Double(batchSize) * Double(bytesPerImage) / Double(1 << 30),
+                    max(1, (4 << 30) / bytesPerImage)))
         }
         let clock = Date()
         let progress = ProgressReporter("extract", total: images.count, unit: "img")
@@ -136,9 +159,10 @@ struct ExtractCommand: ParsableCommand {
                 try file.setAttribute("parameter_names", rows.top.parameterNames)
                 if case let .projected(projection) = rows.map {
                     try file.setAttribute("projection", projection.dimension)
-                    try file.setAttribute("projection_seed", String(projection.seed))  // a UInt64: as text
-                    try file.setAttribute("projection_blocks",
-                                          projection.blocks.flatMap { [$0.outputFactor.shape[0], $0.inputFactor.shape[0]] })
+                    try file.setAttribute("projection_seed", String(projection.seed)) // a UInt64: as text
+                    try file.setAttribute(
+                        "projection_blocks",
+                        projection.blocks.flatMap { [$0.outputFactor.shape[0], $0.inputFactor.shape[0]] })
                 }
                 if let lossFunction { try file.setAttribute("loss", String(describing: type(of: lossFunction))) }
             }
@@ -157,12 +181,15 @@ struct ExtractCommand: ParsableCommand {
             }
             switch reader.labels {
             case let .single(labels): try file.createDataset("labels", values: labels)
-            case let .multi(flags): try file.createDataset("labels", values: flags, shape: [reader.count, images.classCount])
+            case let .multi(flags):
+                try file.createDataset("labels", values: flags, shape: [reader.count, images.classCount])
             }
         }
         let seconds = Date().timeIntervalSince(clock)
-        print(String(format: "extracted %@ features %@ of %d images in %.1f s (%.0f img/s) → %@", features.rawValue,
-                     ([images.count] + rowShape).description, images.count, seconds,
-                     Double(images.count) / max(seconds, 1e-9), output))
+        print(
+            String(
+                format: "extracted %@ features %@ of %d images in %.1f s (%.0f img/s) → %@", features.rawValue,
+                ([images.count] + rowShape).description, images.count, seconds,
+                Double(images.count) / max(seconds, 1e-9), output))
     }
 }

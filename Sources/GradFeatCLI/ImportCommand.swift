@@ -22,7 +22,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "The weights file to check (HDF5, format gradfeat-weights).")
     var weights: String
 
-    @Option(parsing: .upToNextOption, help: "Parameter-name prefixes that may be missing or shaped differently (e.g. fc.).")
+    @Option(
+        parsing: .upToNextOption, help: "Parameter-name prefixes that may be missing or shaped differently (e.g. fc.).")
     var keepInitial: [String] = []
 
     @Option(help: "Number of classes of the model's head (default: the file's fc.weight rows, else 1000).")
@@ -33,7 +34,9 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: weights)
-        guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("--weights \(weights): no such file") }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ValidationError("--weights \(weights): no such file")
+        }
         let shapes = try datasetShapes(url)
         let classCount = classes ?? shapes["fc.weight"]?.first ?? 1000
         // A grey-image encoder (bigan-cifar on MNIST-like data) has a one-channel conv1.
@@ -42,19 +45,24 @@ struct ImportCommand: ParsableCommand {
         let report = try WeightsFile.check(url, against: fresh)
         let state = fresh.stateDict
         func kept(_ name: String) -> Bool { keepInitial.contains { name.hasPrefix($0) } }
-        let allowed = report.unexpected.isEmpty && report.missing.allSatisfy(kept)
+        let allowed =
+            report.unexpected.isEmpty && report.missing.allSatisfy(kept)
             && report.mismatched.allSatisfy { kept($0.name) }
         if report.isExact {
-            print("\(weights): all \(state.count) tensors of '\(model)' (\(classCount) classes, "
-                + "\(state.reduce(0) { $0 + $1.value.count }) values) are present with matching shapes")
+            print(
+                "\(weights): all \(state.count) tensors of '\(model)' (\(classCount) classes, "
+                    + "\(state.reduce(0) { $0 + $1.value.count }) values) are present with matching shapes")
         } else if allowed {
-            print("\(weights) fits '\(model)' (\(classCount) classes) except for tensors that keep their initial values: \(report)")
+            print(
+                "\(weights) fits '\(model)' (\(classCount) classes) except for tensors that keep their initial values: \(report)"
+            )
         } else {
             var message = "\(weights) does not fit '\(model)' (\(classCount) classes): \(report)."
             if report.unexpected.isEmpty {
                 message += " Pass --keep-initial PREFIX for parameters that may keep their initial values (e.g. fc.)."
             } else {
-                message += " Unexpected tensors are never loaded: rename or drop them when converting "
+                message +=
+                    " Unexpected tensors are never loaded: rename or drop them when converting "
                     + "(scripts/convert_torch.py --rename OLD=NEW, --drop PREFIX)."
             }
             note(message)

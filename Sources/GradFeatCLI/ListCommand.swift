@@ -10,8 +10,9 @@ struct ListCommand: ParsableCommand {
         let plugins = GradFeatCLI.plugins
         print("models (input, default split → linearized layers):")
         for model in plugins.models.all {
-            print("  \(model.name)  \(model.inputShape.dimensions.map(String.init).joined(separator: "x")), "
-                  + "\(model.defaultSplit) → \(model.defaultLinearize.joined(separator: ","))  — \(model.summary)")
+            print(
+                "  \(model.name)  \(model.inputShape.dimensions.map(String.init).joined(separator: "x")), "
+                    + "\(model.defaultSplit) → \(model.defaultLinearize.joined(separator: ","))  — \(model.summary)")
         }
         print("extractors (needs):")
         for entry in plugins.extractors.all {

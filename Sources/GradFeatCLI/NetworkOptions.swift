@@ -4,13 +4,19 @@ import GradFeat
 
 /// Which base network, and its weights.
 struct NetworkOptions: ParsableArguments {
-    @Option(help: "Base network: \(ModelZoo.names.joined(separator: ", ")) or a registered one (default: bigan-cifar, or the command's).", completion: RegistryCompletion.models)
+    @Option(
+        help:
+            "Base network: \(ModelZoo.names.joined(separator: ", ")) or a registered one (default: bigan-cifar, or the command's).",
+        completion: RegistryCompletion.models)
     var model: String?
 
     @Option(help: "Weights file (HDF5, PyTorch names; see docs/FORMATS.md). Without it the network is random.")
     var weights: String?
 
-    @Option(help: "Parameter-name prefixes that may be missing from the weights or shaped differently, and keep their initial values (pretrain and train always allow fc.: a new task has a new head).")
+    @Option(
+        help:
+            "Parameter-name prefixes that may be missing from the weights or shaped differently, and keep their initial values (pretrain and train always allow fc.: a new task has a new head)."
+    )
     var keepInitial: [String] = []
 
     /// The model's name: `--model`, else the default.

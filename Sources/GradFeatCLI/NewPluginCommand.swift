@@ -40,14 +40,18 @@ struct NewPluginCommand: ParsableCommand {
     func validate() throws {
         guard name.range(of: #"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"#, options: .regularExpression) != nil else {
             throw ValidationError(
-                "NAME '\(name)' is not kebab case: write lower-case words of letters and digits joined by '-' (probe-ext)")
+                "NAME '\(name)' is not kebab case: write lower-case words of letters and digits joined by '-' (probe-ext)"
+            )
         }
-        let reserved = ["GradFeat", "GradFeatCLI", "GradFeatTesting", "Tensor", "Layers", "HDF5", "Datasets",
-                        "TestSupport", "Quickstart", "Transfer", "Ablation", "Unsupervised", "SelfSupervised",
-                        "CustomExtractor", "ConvBench", "StepBench", "ArgumentParser", "Yams"]
+        let reserved = [
+            "GradFeat", "GradFeatCLI", "GradFeatTesting", "Tensor", "Layers", "HDF5", "Datasets",
+            "TestSupport", "Quickstart", "Transfer", "Ablation", "Unsupervised", "SelfSupervised",
+            "CustomExtractor", "ConvBench", "StepBench", "ArgumentParser", "Yams",
+        ]
         let camel = Self.upperCamelCase(name)
         if reserved.contains(where: { $0.lowercased() == camel.lowercased() || $0 + "CLI" == camel }) {
-            throw ValidationError("NAME '\(name)' gives the module \(camel), which GradFeat's package graph already has; choose another")
+            throw ValidationError(
+                "NAME '\(name)' gives the module \(camel), which GradFeat's package graph already has; choose another")
         }
         if GradFeatCLI.plugins.extractors.contains(name) {
             throw ValidationError("NAME '\(name)' is a built-in extractor; choose another")
@@ -62,7 +66,8 @@ struct NewPluginCommand: ParsableCommand {
         let target = URL(fileURLWithPath: output).standardizedFileURL
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: target.path, isDirectory: &isDirectory) {
-            let contents = isDirectory.boolValue ? try FileManager.default.contentsOfDirectory(atPath: target.path) : ["(a file)"]
+            let contents =
+                isDirectory.boolValue ? try FileManager.default.contentsOfDirectory(atPath: target.path) : ["(a file)"]
             guard contents.isEmpty else {
                 throw ValidationError(
                     "--output \(target.path) exists and is not empty: nothing was written; pass a new folder")
@@ -77,12 +82,14 @@ struct NewPluginCommand: ParsableCommand {
         // Everything is written into a sibling temporary folder and renamed into place: a failure leaves nothing.
         let parent = target.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-        let staging = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        let staging = parent.appendingPathComponent(
+            ".\(target.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         try? FileManager.default.removeItem(at: staging)
         do {
             for (path, text) in files {
                 let url = staging.appendingPathComponent(path)
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: url)
             }
             if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
@@ -93,7 +100,8 @@ struct NewPluginCommand: ParsableCommand {
         }
         print("wrote \(files.count) files to \(target.path) (depends on \(gradfeat.path)):")
         for path in files.keys.sorted() { print("  \(path)") }
-        print("""
+        print(
+            """
 
             next:
               cd \(target.path)

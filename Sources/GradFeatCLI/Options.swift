@@ -6,19 +6,30 @@ import Layers
 /// Where data comes from. Every option here is a config-file key of the same name (`--data-dir` is `data_dir`);
 /// one given here wins over the file's and the defaults'.
 struct DataOptions: ParsableArguments {
-    @Option(help: "Data set: a registered one (\(DataCatalog.names.joined(separator: ", ")); `gradfeat list`) or a data-set cache TRAIN.h5 written by `gradfeat cache`.", completion: RegistryCompletion.datasets)
+    @Option(
+        help:
+            "Data set: a registered one (\(DataCatalog.names.joined(separator: ", ")); `gradfeat list`) or a data-set cache TRAIN.h5 written by `gradfeat cache`.",
+        completion: RegistryCompletion.datasets)
     var dataset: String?
 
-    @Option(help: "A data-set cache of test images, with --dataset TRAIN.h5 (default: hold out --test-fraction of TRAIN.h5).")
+    @Option(
+        help:
+            "A data-set cache of test images, with --dataset TRAIN.h5 (default: hold out --test-fraction of TRAIN.h5).")
     var testDataset: String?
 
-    @Option(parsing: .unconditional, help: "The seeded fraction of --dataset TRAIN.h5 held out as the test set when no --test-dataset is given (default 0.2).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "The seeded fraction of --dataset TRAIN.h5 held out as the test set when no --test-dataset is given (default 0.2)."
+    )
     var testFraction: Double?
 
     @Option(help: "Folder holding the data (default: $GRADFEAT_DATA_DIR, else ../shared/datasets when present).")
     var dataDir: String?
 
-    @Option(parsing: .unconditional, help: "Side of the images for data sets of varied sizes (VOC2007, COCO): they are resized to it (default 64).")
+    @Option(
+        parsing: .unconditional,
+        help: "Side of the images for data sets of varied sizes (VOC2007, COCO): they are resized to it (default 64).")
     var imageSize: Int?
 
     @Option(parsing: .unconditional, help: "Use only this many training images (a quick run); 0 means all.")
@@ -40,10 +51,16 @@ struct DataOptions: ParsableArguments {
 
 /// How models are trained: the optimiser keys of the released PyTorch code, over a preset and a config file.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "A config file, JSON (.json) or YAML (.yaml, .yml), with the keys of these options (optim, lr, wd, batchsize, niter, model, dataset, mode, …; `docs/CONFIG.md`) laid over --preset; command-line options override it.")
+    @Option(
+        help:
+            "A config file, JSON (.json) or YAML (.yaml, .yml), with the keys of these options (optim, lr, wd, batchsize, niter, model, dataset, mode, …; `docs/CONFIG.md`) laid over --preset; command-line options override it."
+    )
     var config: String?
 
-    @Option(help: "Optimiser preset: 'paper' (Adam β1 0.5, lr 1e-3, wd 1e-6, batch 64; the default) or 'released' (SGD 0.9, lr 0.1, clip 10).")
+    @Option(
+        help:
+            "Optimiser preset: 'paper' (Adam β1 0.5, lr 1e-3, wd 1e-6, batch 64; the default) or 'released' (SGD 0.9, lr 0.1, clip 10)."
+    )
     var preset: String?
 
     @Option(help: "Optimiser: adam or sgd (overrides the preset).")
@@ -58,34 +75,59 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate (overrides the preset).")
     var learningRate: Double?
 
-    @Option(name: .customLong("wd"), parsing: .unconditional, help: "Weight decay λ (overrides the preset), or 'auto': chosen on a held-out tenth of the training set (--solver cg or lbfgs).")
+    @Option(
+        name: .customLong("wd"), parsing: .unconditional,
+        help:
+            "Weight decay λ (overrides the preset), or 'auto': chosen on a held-out tenth of the training set (--solver cg or lbfgs)."
+    )
     var weightDecay: String?
 
-    @Option(help: "Loss: ce (softmax cross-entropy), bce (per-class binary cross-entropy) or mse (squared error to one-hot targets; LQF's). Default: ce, or bce for multi-label data.")
+    @Option(
+        help:
+            "Loss: ce (softmax cross-entropy), bce (per-class binary cross-entropy) or mse (squared error to one-hot targets; LQF's). Default: ce, or bce for multi-label data."
+    )
     var loss: String?
 
-    @Option(parsing: .unconditional, help: "The MSE loss's targets are this times the one-hot (or 0/1) vectors (default 1).")
+    @Option(
+        parsing: .unconditional, help: "The MSE loss's targets are this times the one-hot (or 0/1) vectors (default 1)."
+    )
     var targetScale: Double?
 
-    @Option(help: "How the parameters are fitted: minibatch (--optim adam or sgd; the default), cg (conjugate gradient to the exact optimum of the MSE objective, linear models) or lbfgs (full-batch L-BFGS).")
+    @Option(
+        help:
+            "How the parameters are fitted: minibatch (--optim adam or sgd; the default), cg (conjugate gradient to the exact optimum of the MSE objective, linear models) or lbfgs (full-batch L-BFGS)."
+    )
     var solver: String?
 
-    @Option(name: .customLong("tol"), parsing: .unconditional, help: "The solvers stop at this relative residual (cg) or relative gradient norm (lbfgs); default 1e-6.")
+    @Option(
+        name: .customLong("tol"), parsing: .unconditional,
+        help: "The solvers stop at this relative residual (cg) or relative gradient norm (lbfgs); default 1e-6.")
     var tolerance: Double?
 
-    @Option(help: "Conjugate gradient's preconditioner: none (default) or jacobi (diagonal estimated by --probes Hutchinson probes).")
+    @Option(
+        help:
+            "Conjugate gradient's preconditioner: none (default) or jacobi (diagonal estimated by --probes Hutchinson probes)."
+    )
     var preconditioner: String?
 
-    @Option(parsing: .unconditional, help: "Hutchinson probes (passes over the data) for --preconditioner jacobi (default 8).")
+    @Option(
+        parsing: .unconditional,
+        help: "Hutchinson probes (passes over the data) for --preconditioner jacobi (default 8).")
     var probes: Int?
 
-    @Option(parsing: .unconditional, help: "Step pairs L-BFGS keeps (default 10; each costs two parameter-sized Float64 vectors in memory and in checkpoints).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Step pairs L-BFGS keeps (default 10; each costs two parameter-sized Float64 vectors in memory and in checkpoints)."
+    )
     var lbfgsMemory: Int?
 
     @Option(parsing: .unconditional, help: "SGD momentum.")
     var momentum: Double?
 
-    @Option(name: .customLong("stepsize"), parsing: .unconditional, help: "Multiply the learning rate by --stepfactor (default 0.5) every this many iterations.")
+    @Option(
+        name: .customLong("stepsize"), parsing: .unconditional,
+        help: "Multiply the learning rate by --stepfactor (default 0.5) every this many iterations.")
     var stepSize: Int?
 
     @Option(name: .customLong("stepfactor"), parsing: .unconditional, help: "The step schedule's factor.")
@@ -94,7 +136,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Clip the gradient norm at this value.")
     var clip: Double?
 
-    @Option(parsing: .unconditional, help: "Evaluate on the test set every this many iterations (default: a tenth of --niter).")
+    @Option(
+        parsing: .unconditional,
+        help: "Evaluate on the test set every this many iterations (default: a tenth of --niter).")
     var evalEvery: Int?
 
     @Option(parsing: .unconditional, help: "Write a checkpoint every this many iterations (0: at the end only).")
@@ -146,10 +190,16 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Do not standardise the features before the heads.")
     var noStandardize = false
 
-    @Option(help: "Checkpoint of a trained activation model whose head is ω̄ (when 'activation' is not trained here); fine-tuning starts its head from it.")
+    @Option(
+        help:
+            "Checkpoint of a trained activation model whose head is ω̄ (when 'activation' is not trained here); fine-tuning starts its head from it."
+    )
     var omega: String?
 
-    @Option(help: "Pre-train the base network here first: rotation (no labels) or supervised; its weights go to OUTPUT/weights.h5.")
+    @Option(
+        help:
+            "Pre-train the base network here first: rotation (no labels) or supervised; its weights go to OUTPUT/weights.h5."
+    )
     var pretrain: String?
 
     @Option(parsing: .unconditional, help: "Pre-training iterations (batch --pretrain-batchsize, default 128).")
@@ -158,7 +208,9 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("pretrain-batchsize"), parsing: .unconditional, help: "Pre-training mini-batch size.")
     var pretrainBatchSize: Int?
 
-    @Option(name: .customLong("extractor-option"), help: "An extractor's own option, NAME.KEY=VALUE (repeatable), e.g. random-features.width=512.")
+    @Option(
+        name: .customLong("extractor-option"),
+        help: "An extractor's own option, NAME.KEY=VALUE (repeatable), e.g. random-features.width=512.")
     var extractorOptions: [String] = []
 
     @Option(help: "Folder for caches, checkpoints and results (default: runs/<command>).")
@@ -167,13 +219,22 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Continue from the checkpoints in the output folder.")
     var resume = false
 
-    @Option(help: "Average each model's test predictions over crops: none (the default), ten (torchvision's TenCrop: corners, centre and their mirror images) or random:N (N seeded random crops); crops are 7/8 of the image side, and training images are centre-cropped to it (cache images at 8/7 of the model's input, --image-size 256 for 224).")
+    @Option(
+        help:
+            "Average each model's test predictions over crops: none (the default), ten (torchvision's TenCrop: corners, centre and their mirror images) or random:N (N seeded random crops); crops are 7/8 of the image side, and training images are centre-cropped to it (cache images at 8/7 of the model's input, --image-size 256 for 224)."
+    )
     var testCrops: String?
 
-    @Option(help: "Train-time augmentation of the images: crop:P,flip (a random crop from the image padded by P zeros, then a mirror image with probability 1/2; crop:4,flip is CIFAR's), crop:P, flip or none. The run trains from the images (its split is in front of the first layer).")
+    @Option(
+        help:
+            "Train-time augmentation of the images: crop:P,flip (a random crop from the image padded by P zeros, then a mirror image with probability 1/2; crop:4,flip is CIFAR's), crop:P, flip or none. The run trains from the images (its split is in front of the first layer)."
+    )
     var augment: String?
 
-    @Option(help: "Memory for the data and activation caches, in binary units (512MB = 512 MiB, 4GB); a cache that does not fit beside the images is streamed from its file, with the same result (default: half of physical memory).")
+    @Option(
+        help:
+            "Memory for the data and activation caches, in binary units (512MB = 512 MiB, 4GB); a cache that does not fit beside the images is streamed from its file, with the same result (default: half of physical memory)."
+    )
     var memoryBudget: String?
 
     @Flag(help: "Print no progress.")
@@ -201,7 +262,8 @@ struct RunOptions: ParsableArguments {
             let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
             let path = parts.first?.split(separator: ".", maxSplits: 1).map(String.init) ?? []
             guard parts.count == 2, path.count == 2, !path[1].isEmpty else {
-                throw ValidationError("--extractor-option '\(option)' is not NAME.KEY=VALUE (e.g. random-features.width=512)")
+                throw ValidationError(
+                    "--extractor-option '\(option)' is not NAME.KEY=VALUE (e.g. random-features.width=512)")
             }
             guard let index = spec.extractors.firstIndex(where: { $0.name == path[0] }) else {
                 throw ValidationError(

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import GradFeat
-import Datasets
 import HDF5
 import Layers
 import Tensor
@@ -28,7 +28,9 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var network: NetworkOptions
 
-    @Option(help: "Extractor of the checkpoint (default: the checkpoint's own); without --checkpoint, the network alone.", completion: RegistryCompletion.extractors)
+    @Option(
+        help: "Extractor of the checkpoint (default: the checkpoint's own); without --checkpoint, the network alone.",
+        completion: RegistryCompletion.extractors)
     var extractor: String?
 
     @Option(help: "A checkpoint written by `gradfeat train` (OUTPUT/<extractor>.h5).")
@@ -46,7 +48,10 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Checkpoint of the activation model whose head is ω̄ (default: activation.h5 beside --checkpoint).")
     var omega: String?
 
-    @Option(help: "Activation cache of the training images, to standardise features as training did (default: activations-train.h5 beside --checkpoint).")
+    @Option(
+        help:
+            "Activation cache of the training images, to standardise features as training did (default: activations-train.h5 beside --checkpoint)."
+    )
     var standardizeFrom: String?
 
     @Flag(help: "The extractor was trained without feature standardisation (train --no-standardize).")
@@ -75,7 +80,8 @@ struct PredictCommand: ParsableCommand {
         let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
         let checkpointState = try checkpointURL.map { try CheckpointFile.load($0) }
         if let extractor, checkpointState == nil {
-            throw ValidationError("--extractor \(extractor) needs --checkpoint (a checkpoint written by `gradfeat train`)")
+            throw ValidationError(
+                "--extractor \(extractor) needs --checkpoint (a checkpoint written by `gradfeat train`)")
         }
         if let checkpointState, let extractor, extractor != checkpointState.extractor {
             throw ValidationError("--checkpoint holds extractor '\(checkpointState.extractor)', not '\(extractor)'")
@@ -88,7 +94,9 @@ struct PredictCommand: ParsableCommand {
         let size = model.inputShape[1]
         let border = noPad ? 0 : ImageBatches.paddingBorder(from: reader.imageShape[1], to: size)
         if border > 0 {
-            note("padding \(reader.imageShape[1])×\(reader.imageShape[2]) images with zeros by \(border), as `gradfeat train` does (--no-pad: feed them as they are)")
+            note(
+                "padding \(reader.imageShape[1])×\(reader.imageShape[2]) images with zeros by \(border), as `gradfeat train` does (--no-pad: feed them as they are)"
+            )
         }
         // Streamed: a batch of images in memory at a time.
         var batches = DatasetCacheImages(reader, scaling: model.inputScaling, border: border)
@@ -110,13 +118,16 @@ struct PredictCommand: ParsableCommand {
             FileManager.default.fileExists(atPath: url.path) ? try CheckpointFile.load(url).state.headClassCount : nil
         }
         guard let classes = checkpointState?.state.headClassCount ?? omegaClasses ?? weightsClasses else {
-            throw ValidationError("cannot tell the number of classes: \(weightsPath) has no fc.weight and no checkpoint gives a head")
+            throw ValidationError(
+                "cannot tell the number of classes: \(weightsPath) has no fc.weight and no checkpoint gives a head")
         }
         let fresh = try ModelZoo.make(
-            network.modelName, classes: classes, inputChannels: batches.sampleShape[0], inputSize: batches.sampleShape[1],
+            network.modelName, classes: classes, inputChannels: batches.sampleShape[0],
+            inputSize: batches.sampleShape[1],
             seed: record?.seed ?? 0)
         let headIsNew = weightsClasses != classes || checkpointState != nil
-        let base = try WeightsFile.load(weightsURL, into: fresh, keepInitial: network.keepInitial + (headIsNew ? ["fc."] : []))
+        let base = try WeightsFile.load(
+            weightsURL, into: fresh, keepInitial: network.keepInitial + (headIsNew ? ["fc."] : []))
 
         var outputs: [String: [Float]] = ["logits": []]
         let count = batches.count
@@ -131,10 +142,14 @@ struct PredictCommand: ParsableCommand {
                 model: network.modelName, record: record, split: split,
                 linearize: linearize.map(commaSeparatedNames), parametrization: chosen,
                 standardize: noStandardize ? false : nil)
-            if layout.standardize { note("standardising features with statistics of \(standardizeFrom ?? run.activationCache("train").path)") }
+            if layout.standardize {
+                note(
+                    "standardising features with statistics of \(standardizeFrom ?? run.activationCache("train").path)")
+            }
             let trained = try run.rebuild(
                 checkpoint: checkpointURL,
-                network: try run.featureNetwork(base, layout: layout, statistics: standardizeFrom.map { URL(fileURLWithPath: $0) }),
+                network: try run.featureNetwork(
+                    base, layout: layout, statistics: standardizeFrom.map { URL(fileURLWithPath: $0) }),
                 layout: layout, record: record, omega: omega.map { URL(fileURLWithPath: $0) },
                 fallbackOmegaBar: weightsClasses == classes ? base.head : nil)
             if let source = trained.omegaBarSource { note("ω̄: \(source)") }
@@ -166,7 +181,8 @@ struct PredictCommand: ParsableCommand {
                 try file.createDataset(name, values: values, shape: [count, classes])
             }
         }
-        print("wrote \(output): \(outputs.keys.sorted().joined(separator: ", ")) for \(count) images, \(classes) classes")
+        print(
+            "wrote \(output): \(outputs.keys.sorted().joined(separator: ", ")) for \(count) images, \(classes) classes")
     }
 
     /// Rows of the weights file's `fc.weight`, if present.
@@ -179,7 +195,9 @@ struct PredictCommand: ParsableCommand {
     /// The data-set cache's images, through the checked reader (format, version, shapes, labels, stored data), as
     /// every other command reads one; `DatasetCacheImages` reads them a batch at a time.
     func openImages(_ url: URL) throws -> DatasetCacheReader {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("--input \(input): no such file") }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ValidationError("--input \(input): no such file")
+        }
         return try DatasetCacheReader(url: url)
     }
 }

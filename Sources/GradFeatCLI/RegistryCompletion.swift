@@ -34,9 +34,10 @@ enum RegistryCompletion {
         let stem = slash.map { String(typed[typed.index(after: $0)...]) } ?? typed
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
         return entries.sorted().filter {
-            $0.hasPrefix(stem) && (!$0.hasPrefix(".") || stem.hasPrefix(".")) && ($0.hasSuffix(".h5") || isFolder(folder + $0))
+            $0.hasPrefix(stem) && (!$0.hasPrefix(".") || stem.hasPrefix("."))
+                && ($0.hasSuffix(".h5") || isFolder(folder + $0))
         }
-            .map { folder + $0 + (isFolder(folder + $0) ? "/" : "") }
+        .map { folder + $0 + (isFolder(folder + $0) ? "/" : "") }
     }
 
     private static func isFolder(_ path: String) -> Bool {

@@ -21,9 +21,12 @@ struct ReportCommand: ParsableCommand {
         for run in runs {
             let path = run + "/metrics.csv"
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("\(path) cannot be read: pass folders written by `gradfeat demo` or `gradfeat train`")
+                throw ValidationError(
+                    "\(path) cannot be read: pass folders written by `gradfeat demo` or `gradfeat train`")
             }
-            let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            let lines = text.split(separator: "\n").map {
+                $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            }
             guard let header = lines.first, header.count >= 5, header[0] == "model" else {
                 throw ValidationError("\(path) is not a GradFeat metrics.csv (its header is \(lines.first ?? []))")
             }
@@ -44,18 +47,22 @@ struct ReportCommand: ParsableCommand {
             }
         }
         var table = ["| run | model | iterations | test \(metricName) (%) | test loss |", "|---|---|---|---|---|"]
-        table += rows.map { String(format: "| %@ | %@ | %d | %.2f | %.4f |", $0.run, $0.model, $0.iteration, 100 * $0.metric, $0.loss) }
+        table += rows.map {
+            String(format: "| %@ | %@ | %d | %.2f | %.4f |", $0.run, $0.model, $0.iteration, 100 * $0.metric, $0.loss)
+        }
         let markdown = table.joined(separator: "\n") + "\n"
         print(markdown)
         if let output {
             let directory = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try writeAtomically(markdown, to: directory.appendingPathComponent("report.md"))
-            let csv = ["run,model,iterations,test_\(metricName),test_loss"]
+            let csv =
+                ["run,model,iterations,test_\(metricName),test_loss"]
                 + rows.map { "\($0.run),\($0.model),\($0.iteration),\($0.metric),\($0.loss)" }
             try writeAtomically(csv.joined(separator: "\n") + "\n", to: directory.appendingPathComponent("report.csv"))
-            let plot = SVGPlot(title: "test \(metricName) against iterations", xLabel: "iteration",
-                               yLabel: "test \(metricName) (%)", series: curves)
+            let plot = SVGPlot(
+                title: "test \(metricName) against iterations", xLabel: "iteration",
+                yLabel: "test \(metricName) (%)", series: curves)
             try writeAtomically(plot.render(), to: directory.appendingPathComponent("report.svg"))
             print("Report: \(directory.path)/report.md, report.csv, report.svg")
         }

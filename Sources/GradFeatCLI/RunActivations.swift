@@ -9,7 +9,9 @@ func runActivations(
     run: RunDirectory, record: RunRecord, layout: RunDirectory.Layout, quiet: Bool
 ) throws -> (base: Network, train: any BatchSource, test: any BatchSource, views: [any BatchSource]) {
     let crops = record.experiment?.testCrops ?? TestCrops.none
-    let viewURLs = (0..<(crops == .none ? 0 : crops.viewCount)).map { run.activationCache(Experiment.TestViews.role($0)) }
+    let viewURLs = (0..<(crops == .none ? 0 : crops.viewCount)).map {
+        run.activationCache(Experiment.TestViews.role($0))
+    }
     let (trainURL, testURL) = (run.activationCache("train"), run.activationCache("test"))
     if ([testURL, trainURL] + viewURLs).allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
         let classes = try ActivationCacheReader(testURL).classCount
@@ -22,9 +24,11 @@ func runActivations(
     }
     if !quiet { note("\(run.url.path) lacks its activation caches: computing them from \(record.dataset) again") }
     // The data as the run loaded them: the record's experiment (older records: their data fields).
-    let dataSpec = record.experiment?.data ?? DataSpec(
-        dataset: record.dataset, dataDirectory: record.dataDirectory, imageSize: record.imageSize ?? 64,
-        trainSize: record.trainSize ?? 0, testSize: record.testSize ?? 0)
+    let dataSpec =
+        record.experiment?.data
+        ?? DataSpec(
+            dataset: record.dataset, dataDirectory: record.dataDirectory, imageSize: record.imageSize ?? 64,
+            trainSize: record.trainSize ?? 0, testSize: record.testSize ?? 0)
     // Within the budget the run was trained under: what did not fit then is streamed now.
     let budget = try record.experiment?.resolvedMemoryBudget ?? .default
     var loaded = try ExperimentData.load(

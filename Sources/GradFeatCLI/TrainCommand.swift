@@ -18,7 +18,10 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var options: ExperimentOptions
 
-    @Option(help: "Extractors to train in order, comma-separated (default: activation,gradient,gradfeat,finetune); gradient models use ω̄ from the activation model.", completion: RegistryCompletion.extractors)
+    @Option(
+        help:
+            "Extractors to train in order, comma-separated (default: activation,gradient,gradfeat,finetune); gradient models use ω̄ from the activation model.",
+        completion: RegistryCompletion.extractors)
     var extractor: String?
 
     func run() throws {

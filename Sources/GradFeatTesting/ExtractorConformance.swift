@@ -34,8 +34,9 @@ public enum ExtractorConformance {
         let network = Network(
             modelName: "conformance-net", backbone: backbone,
             head: LinearHead(features: 5, classes: 3, rng: &rng), inputShape: [3, 8, 8], inputScaling: .unit)
-        return ExtractorContext(network: network, split: "conv2", linearize: ["conv2"], classes: 3,
-                                omegaBar: network.head, seed: seed)
+        return ExtractorContext(
+            network: network, split: "conv2", linearize: ["conv2"], classes: 3,
+            omegaBar: network.head, seed: seed)
     }
 
     /// Checks `plugin` built with `options` on `context` (default `smallContext()`), on a batch of `batchSize`
@@ -54,8 +55,9 @@ public enum ExtractorConformance {
 
         var extractor = try plugin.make(context, options)
         let names = extractor.parameterNames
-        problems.check(names.count == extractor.parameters.count,
-                       "parameterNames has \(names.count) names for \(extractor.parameters.count) parameter tensors")
+        problems.check(
+            names.count == extractor.parameters.count,
+            "parameterNames has \(names.count) names for \(extractor.parameters.count) parameter tensors")
         problems.check(Set(names).count == names.count, "parameterNames repeats a name: \(names)")
 
         // Forward: shape and determinism.
@@ -63,8 +65,9 @@ public enum ExtractorConformance {
         problems.attempt("forward") {
             logits = try extractor.logits(input)
             let again = try extractor.logits(input)
-            problems.check(logits.shape == Shape([batchSize, context.classes]),
-                           "logits have shape \(logits.shape), expected [\(batchSize), \(context.classes)]")
+            problems.check(
+                logits.shape == Shape([batchSize, context.classes]),
+                "logits have shape \(logits.shape), expected [\(batchSize), \(context.classes)]")
             problems.check(logits.scalars == again.scalars, "two evaluation passes on one input give different logits")
             problems.check(logits.isFinite, "logits are not finite")
         }
@@ -77,9 +80,10 @@ public enum ExtractorConformance {
         }
         problems.attempt("parameterGradients") {
             let gradients = try extractor.gradients(input, mode: .evaluation) { _ in weights }.gradients
-            problems.check(gradients.map(\.shape) == extractor.parameters.map(\.shape),
-                           "gradient shapes \(gradients.map(\.shape.dimensions)) differ from parameter shapes "
-                               + "\(extractor.parameters.map(\.shape.dimensions))")
+            problems.check(
+                gradients.map(\.shape) == extractor.parameters.map(\.shape),
+                "gradient shapes \(gradients.map(\.shape.dimensions)) differ from parameter shapes "
+                    + "\(extractor.parameters.map(\.shape.dimensions))")
             guard gradients.map(\.shape) == extractor.parameters.map(\.shape) else { return }
             let original = extractor.parameters
             var mismatches: [String] = []
@@ -98,15 +102,17 @@ public enum ExtractorConformance {
                     let numeric = (up - down) / (Double(value + step) - Double(value - step))
                     let analytic = Double(gradient.scalars[i])
                     if !FiniteDifferences.agree(analytic, numeric, scale: scale) {
-                        mismatches.append("\(names.indices.contains(t) ? names[t] : "#\(t)")[\(i)]: "
-                            + String(format: "analytic %.5g, finite difference %.5g", analytic, numeric))
+                        mismatches.append(
+                            "\(names.indices.contains(t) ? names[t] : "#\(t)")[\(i)]: "
+                                + String(format: "analytic %.5g, finite difference %.5g", analytic, numeric))
                     }
                 }
             }
             extractor.parameters = original
-            problems.check(mismatches.isEmpty,
-                           "parameter gradients disagree with central finite differences (check parameterGradients "
-                               + "against forward): " + mismatches.prefix(4).joined(separator: "; "))
+            problems.check(
+                mismatches.isEmpty,
+                "parameter gradients disagree with central finite differences (check parameterGradients "
+                    + "against forward): " + mismatches.prefix(4).joined(separator: "; "))
         }
 
         // Checkpoint round trip, bit for bit.
@@ -123,19 +129,22 @@ public enum ExtractorConformance {
                 .appendingPathComponent("gradfeat-conformance-\(plugin.name)-\(UUID().uuidString).h5")
             defer { try? FileManager.default.removeItem(at: url) }
             let state = TrainingState(
-                iteration: 1, parameters: trained.parameters, parameterNames: trained.parameterNames, optimizerState: [],
+                iteration: 1, parameters: trained.parameters, parameterNames: trained.parameterNames,
+                optimizerState: [],
                 optimizerStep: 0, randomState: [1, 2, 3, 4], configuration: .paper(iterations: 1), history: [])
             try CheckpointFile.save(state, extractor: plugin.name, to: url)
             let loaded = try CheckpointFile.load(url)
             var rebuilt = try plugin.make(context, options)
-            problems.check(loaded.state.parameterNames == rebuilt.parameterNames,
-                           "a freshly built extractor names its parameters \(rebuilt.parameterNames), the checkpoint "
-                               + "\(loaded.state.parameterNames)")
+            problems.check(
+                loaded.state.parameterNames == rebuilt.parameterNames,
+                "a freshly built extractor names its parameters \(rebuilt.parameterNames), the checkpoint "
+                    + "\(loaded.state.parameterNames)")
             rebuilt.parameters = loaded.state.parameters
             let restored = try rebuilt.logits(input)
-            problems.check(restored.scalars == expected.scalars,
-                           "logits after a checkpoint round trip differ from before (are all trained values in "
-                               + "`parameters`, and does setting them update what forward reads?)")
+            problems.check(
+                restored.scalars == expected.scalars,
+                "logits after a checkpoint round trip differ from before (are all trained values in "
+                    + "`parameters`, and does setting them update what forward reads?)")
         }
 
         // An extractor that says it is affine in its parameters must be: F(w + v) − F(w) = J v along random
@@ -150,8 +159,10 @@ public enum ExtractorConformance {
         var wrong = input.shape.dimensions
         wrong[1] += 1
         let threw = (try? extractor.logits(Tensor.zeros(Shape(wrong)))) == nil
-        problems.check(threw, "forward on an input of shape \(wrong) (one channel too many) did not throw: check shapes "
-                           + "and throw TensorError.shapeMismatch")
+        problems.check(
+            threw,
+            "forward on an input of shape \(wrong) (one channel too many) did not throw: check shapes "
+                + "and throw TensorError.shapeMismatch")
         try problems.throwIfAny(subject: subject)
     }
 
@@ -172,16 +183,19 @@ public enum ExtractorConformance {
         var gap = try moved.logits(input)
         try gap.add(try at.logits(input), scaledBy: -1)
         try gap.add(tangent.logits, scaledBy: -1)
-        let relative = (FiniteDifferences.dot(gap, gap)
+        let relative =
+            (FiniteDifferences.dot(gap, gap)
             / max(FiniteDifferences.dot(tangent.logits, tangent.logits), 1e-12)).squareRoot()
-        problems.check(relative < 1e-3,
-                       "it conforms to AffineInParameters, but F(w + v) − F(w) differs from directionalForward's J v "
-                           + String(format: "(relative %.3g): is the model really affine in its parameters?", relative))
+        problems.check(
+            relative < 1e-3,
+            "it conforms to AffineInParameters, but F(w + v) − F(w) differs from directionalForward's J v "
+                + String(format: "(relative %.3g): is the model really affine in its parameters?", relative))
         let adjoint = try extractor.parameterGradients(tangent, logitsGradient: weights)
         let left = FiniteDifferences.dot(tangent.logits, weights)
         let right = zip(v, adjoint).reduce(0) { $0 + FiniteDifferences.dot($1.0, $1.1) }
-        problems.check(abs(left - right) <= 1e-3 * max(abs(left), abs(right), 1e-6),
-                       "⟨J v, R⟩ = \(left) but ⟨v, Jᵀ R⟩ = \(right): parameterGradients of directionalForward's output "
-                           + "must apply the transpose of its tangent map")
+        problems.check(
+            abs(left - right) <= 1e-3 * max(abs(left), abs(right), 1e-6),
+            "⟨J v, R⟩ = \(left) but ⟨v, Jᵀ R⟩ = \(right): parameterGradients of directionalForward's output "
+                + "must apply the transpose of its tangent map")
     }
 }

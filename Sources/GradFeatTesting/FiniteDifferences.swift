@@ -9,8 +9,10 @@ enum FiniteDifferences {
 
     /// Whether an analytic derivative `analytic` matches the central difference `numeric`, with Float32's rounding
     /// allowed for: `|a − n| ≤ relative · max(|a|, |n|) + absolute · scale`.
-    static func agree(_ analytic: Double, _ numeric: Double, scale: Double, relative: Double = 3e-2,
-                      absolute: Double = 3e-3) -> Bool {
+    static func agree(
+        _ analytic: Double, _ numeric: Double, scale: Double, relative: Double = 3e-2,
+        absolute: Double = 3e-3
+    ) -> Bool {
         abs(analytic - numeric) <= relative * max(abs(analytic), abs(numeric)) + absolute * max(scale, 1e-6)
     }
 

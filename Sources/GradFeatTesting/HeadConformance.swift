@@ -18,8 +18,9 @@ public enum HeadConformance {
         var head = head
         problems.attempt("logits") {
             let logits = try head.logits(features)
-            problems.check(logits.shape == Shape([batchSize, head.classCount]),
-                           "logits have shape \(logits.shape), expected [\(batchSize), \(head.classCount)]")
+            problems.check(
+                logits.shape == Shape([batchSize, head.classCount]),
+                "logits have shape \(logits.shape), expected [\(batchSize), \(head.classCount)]")
             problems.check(logits.scalars == (try head.logits(features)).scalars, "two passes give different logits")
         }
         try problems.throwIfAny(subject: subject)
@@ -30,19 +31,23 @@ public enum HeadConformance {
             var plus = features, minus = features
             try plus.add(tangent, scaledBy: step)
             try minus.add(tangent, scaledBy: -step)
-            let numeric = FiniteDifferences.dot(try head.logits(plus), cotangent)
+            let numeric =
+                FiniteDifferences.dot(try head.logits(plus), cotangent)
                 - FiniteDifferences.dot(try head.logits(minus), cotangent)
             let directional = FiniteDifferences.dot(jvp, cotangent)
-            problems.check(FiniteDifferences.agree(directional, numeric / Double(2 * step), scale: abs(directional)),
-                           "jvp disagrees with the central difference of logits along the tangent "
-                               + "(\(directional) vs \(numeric / Double(2 * step)))")
+            problems.check(
+                FiniteDifferences.agree(directional, numeric / Double(2 * step), scale: abs(directional)),
+                "jvp disagrees with the central difference of logits along the tangent "
+                    + "(\(directional) vs \(numeric / Double(2 * step)))")
             let vjp = try head.vjp(at: features, cotangent: cotangent)
             let adjoint = FiniteDifferences.dot(vjp.features, tangent)
-            problems.check(FiniteDifferences.agree(adjoint, directional, scale: abs(directional)),
-                           "vjp's feature gradient is not the adjoint of jvp (⟨Jᵀg, ḟ⟩ = \(adjoint), ⟨g, Jḟ⟩ = \(directional))")
-            problems.check(vjp.parameters.map(\.shape) == head.parameters.map(\.shape),
-                           "vjp's parameter gradients have shapes \(vjp.parameters.map(\.shape.dimensions)), the "
-                               + "parameters \(head.parameters.map(\.shape.dimensions))")
+            problems.check(
+                FiniteDifferences.agree(adjoint, directional, scale: abs(directional)),
+                "vjp's feature gradient is not the adjoint of jvp (⟨Jᵀg, ḟ⟩ = \(adjoint), ⟨g, Jḟ⟩ = \(directional))")
+            problems.check(
+                vjp.parameters.map(\.shape) == head.parameters.map(\.shape),
+                "vjp's parameter gradients have shapes \(vjp.parameters.map(\.shape.dimensions)), the "
+                    + "parameters \(head.parameters.map(\.shape.dimensions))")
             guard vjp.parameters.map(\.shape) == head.parameters.map(\.shape) else { return }
             let original = head.parameters
             var mismatches: [String] = []
@@ -64,8 +69,10 @@ public enum HeadConformance {
                 }
             }
             head.parameters = original
-            problems.check(mismatches.isEmpty, "parameter gradients disagree with finite differences: "
-                               + mismatches.prefix(4).joined(separator: "; "))
+            problems.check(
+                mismatches.isEmpty,
+                "parameter gradients disagree with finite differences: "
+                    + mismatches.prefix(4).joined(separator: "; "))
         }
         let threw = (try? head.logits(Tensor.zeros([2, head.featureCount + 1]))) == nil
         problems.check(threw, "logits of features [2, \(head.featureCount + 1)] (one too wide) did not throw")

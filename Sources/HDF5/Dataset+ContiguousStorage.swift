@@ -40,7 +40,7 @@ extension Dataset {
             }
             let (total, totalOverflow) = rowBytes.multipliedReportingOverflow(by: rows)
             guard !overflow, !totalOverflow, address != gf_HADDR_UNDEF(), address <= UInt64(Int.max),
-                  H5Dget_storage_size(id) == hsize_t(total)
+                H5Dget_storage_size(id) == hsize_t(total)
             else { return nil }
             return ContiguousStorage(offset: Int(address), rowBytes: rowBytes, rowCount: rows)
         }

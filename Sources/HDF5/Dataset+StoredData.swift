@@ -64,7 +64,7 @@ extension Dataset {
         case H5D_VIRTUAL:
             throw incomplete("it is a virtual dataset, which GradFeat does not read")
         default:
-            break  // compact: the data sit in the object header, within its 64 KiB
+            break // compact: the data sit in the object header, within its 64 KiB
         }
     }
 }

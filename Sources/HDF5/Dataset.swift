@@ -109,7 +109,7 @@ public final class Dataset: HDF5Object, @unchecked Sendable {
         try checkType(T.self)
         try withID { id, context in
             let rows = try rowCount(of: values.count, id, context)
-            try write(values, to: .runs([start ..< start + rows]), id, context)
+            try write(values, to: .runs([start..<start + rows]), id, context)
         }
     }
 
@@ -118,7 +118,8 @@ public final class Dataset: HDF5Object, @unchecked Sendable {
         try checkType(T.self)
         let plan = RowIndexPlan(rowIndices)
         guard !plan.hasDuplicates else {
-            throw HDF5Error.invalidArgument(file: filePath, object: objectPath, message: "repeated row indices in a write")
+            throw HDF5Error.invalidArgument(
+                file: filePath, object: objectPath, message: "repeated row indices in a write")
         }
         try withID { id, context in
             let rows = try rowCount(of: values.count, id, context)
@@ -144,7 +145,7 @@ public final class Dataset: HDF5Object, @unchecked Sendable {
             let start = knownShape[0]
             dims[0] += hsize_t(rows)
             try context.check(H5Dset_extent(id, &dims), "extend dataset")
-            try write(values, to: .runs([start ..< start + rows]), id, context)
+            try write(values, to: .runs([start..<start + rows]), id, context)
         }
     }
 
@@ -179,7 +180,8 @@ public final class Dataset: HDF5Object, @unchecked Sendable {
         let rowSize = elementsPerRowLocked
         guard !knownShape.isEmpty, rowSize > 0 else {
             throw HDF5Error.invalidArgument(
-                file: context.file, object: context.object, message: "row operation on a dataset of shape \(knownShape)")
+                file: context.file, object: context.object, message: "row operation on a dataset of shape \(knownShape)"
+            )
         }
         guard valueCount % rowSize == 0 else {
             throw HDF5Error.shapeMismatch(
@@ -229,8 +231,10 @@ public final class Dataset: HDF5Object, @unchecked Sendable {
         for run in runs where !run.isEmpty {
             fileStart[0] = hsize_t(run.lowerBound)
             block[0] = hsize_t(run.count)
-            try context.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &fileStart, nil, &block, nil), "select rows")
-            try context.check(H5Sselect_hyperslab(memorySpace, H5S_SELECT_SET, &memoryStart, nil, &block, nil), "select rows")
+            try context.check(
+                H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &fileStart, nil, &block, nil), "select rows")
+            try context.check(
+                H5Sselect_hyperslab(memorySpace, H5S_SELECT_SET, &memoryStart, nil, &block, nil), "select rows")
             try transfer(memorySpace, fileSpace, offset)
             offset += run.count * elementsPerRowLocked
         }
@@ -245,7 +249,8 @@ public final class Dataset: HDF5Object, @unchecked Sendable {
                 guard let base = buffer.baseAddress else { return }
                 try forEachBlock(rows, id, context) { memorySpace, fileSpace, offset in
                     try context.check(
-                        H5Dread(id, memoryType, memorySpace, fileSpace, gf_H5P_DEFAULT(), base + offset), "read dataset")
+                        H5Dread(id, memoryType, memorySpace, fileSpace, gf_H5P_DEFAULT(), base + offset), "read dataset"
+                    )
                 }
                 initialized = count
             }
@@ -283,7 +288,9 @@ public final class Dataset: HDF5Object, @unchecked Sendable {
     }
 
     /// Current and maximum dimensions of a dataspace.
-    private static func dimensions(of space: hid_t, _ context: HDF5Context) throws -> (current: [Int], maximum: [hsize_t]) {
+    private static func dimensions(of space: hid_t, _ context: HDF5Context) throws -> (
+        current: [Int], maximum: [hsize_t]
+    ) {
         let rank = H5Sget_simple_extent_ndims(space)
         guard rank >= 0 else { throw context.failure("get dataspace rank") }
         var dims = [hsize_t](repeating: 0, count: Int(rank))

@@ -75,7 +75,7 @@ public struct DatasetOptions: Sendable, Equatable {
             guard dimension >= 0, !overflow else { throw invalid("shape \(shape) is negative or overflows") }
             bytes = product
         }
-        if case .deflate(let level) = compression, !(0 ... 9).contains(level) {
+        if case .deflate(let level) = compression, !(0...9).contains(level) {
             throw invalid("deflate level \(level) is not in 0...9")
         }
         let list = try context.check(H5Pcreate(gf_H5P_DATASET_CREATE()), operation)

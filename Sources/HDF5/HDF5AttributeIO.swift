@@ -9,11 +9,13 @@ enum HDF5AttributeIO {
     static func names(of object: hid_t, _ context: HDF5Context) throws -> [String] {
         var names: [String] = []
         let status = withUnsafeMutablePointer(to: &names) { namesPointer in
-            H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, nil, { _, name, _, clientData in
-                guard let name, let clientData else { return -1 }
-                clientData.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name))
-                return 0
-            }, namesPointer)
+            H5Aiterate2(
+                object, H5_INDEX_NAME, H5_ITER_INC, nil,
+                { _, name, _, clientData in
+                    guard let name, let clientData else { return -1 }
+                    clientData.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name))
+                    return 0
+                }, namesPointer)
         }
         try context.check(status, "list attributes")
         return names
@@ -37,7 +39,8 @@ enum HDF5AttributeIO {
         case .int64(let value): try writeNumbers([value], scalar: true, gf_H5T_NATIVE_INT64(), name, object, context)
         case .int64s(let values): try writeNumbers(values, scalar: false, gf_H5T_NATIVE_INT64(), name, object, context)
         case .double(let value): try writeNumbers([value], scalar: true, gf_H5T_NATIVE_DOUBLE(), name, object, context)
-        case .doubles(let values): try writeNumbers(values, scalar: false, gf_H5T_NATIVE_DOUBLE(), name, object, context)
+        case .doubles(let values):
+            try writeNumbers(values, scalar: false, gf_H5T_NATIVE_DOUBLE(), name, object, context)
         case .string(let value): try writeStrings([value], scalar: true, stringStorage, name, object, context)
         case .strings(let values): try writeStrings(values, scalar: false, stringStorage, name, object, context)
         }
@@ -68,7 +71,8 @@ enum HDF5AttributeIO {
             let values: [Double] = try readNumbers(attribute, count, gf_H5T_NATIVE_DOUBLE(), operation, context)
             return isScalar && count == 1 ? .double(values[0]) : .doubles(values)
         case H5T_STRING:
-            let values = try H5Tis_variable_str(type) > 0
+            let values =
+                try H5Tis_variable_str(type) > 0
                 ? readVariableStrings(attribute, type, space, count, operation, context)
                 : readFixedStrings(attribute, type, count, operation, context)
             return isScalar && count == 1 ? .string(values[0]) : .strings(values)
@@ -81,7 +85,8 @@ enum HDF5AttributeIO {
 
     // MARK: - Numbers
 
-    private static func dataspace(count: Int, scalar: Bool, _ operation: String, _ context: HDF5Context) throws -> hid_t {
+    private static func dataspace(count: Int, scalar: Bool, _ operation: String, _ context: HDF5Context) throws -> hid_t
+    {
         if scalar { return try context.check(H5Screate(H5S_SCALAR), operation) }
         var dims = [hsize_t(count)]
         return try context.check(H5Screate_simple(1, &dims, nil), operation)
@@ -127,7 +132,9 @@ enum HDF5AttributeIO {
     // MARK: - Strings
 
     /// A string type of `size` bytes (or variable length) with UTF-8 or the given character set.
-    private static func stringType(size: Int, cset: H5T_cset_t, _ operation: String, _ context: HDF5Context) throws -> hid_t {
+    private static func stringType(size: Int, cset: H5T_cset_t, _ operation: String, _ context: HDF5Context) throws
+        -> hid_t
+    {
         let type = try context.check(H5Tcopy(gf_H5T_C_S1()), operation)
         do {
             try context.check(H5Tset_size(type, size), operation)
@@ -150,7 +157,7 @@ enum HDF5AttributeIO {
             let type = try stringType(size: gf_H5T_VARIABLE(), cset: H5T_CSET_UTF8, operation, context)
             defer { _ = H5Tclose(type) }
             let pointers = values.map { strdup($0) }
-            defer { pointers.forEach { free($0) } }
+            defer { for pointer in pointers { free(pointer) } }
             try create(name, on: object, type: type, count: values.count, scalar: scalar, context) { attribute in
                 pointers.withUnsafeBytes { H5Awrite(attribute, type, $0.baseAddress) }
             }
@@ -160,7 +167,7 @@ enum HDF5AttributeIO {
             defer { _ = H5Tclose(type) }
             var bytes = [UInt8](repeating: 0, count: width * values.count)
             for (index, value) in values.enumerated() {
-                bytes.replaceSubrange(index * width ..< index * width + value.utf8.count, with: value.utf8)
+                bytes.replaceSubrange(index * width..<index * width + value.utf8.count, with: value.utf8)
             }
             try create(name, on: object, type: type, count: values.count, scalar: scalar, context) { attribute in
                 bytes.withUnsafeBytes { H5Awrite(attribute, type, $0.baseAddress) }
@@ -197,8 +204,8 @@ enum HDF5AttributeIO {
             try context.check(H5Aread(attribute, type, $0.baseAddress), operation)
         }
         let spacePadded = H5Tget_strpad(fileType) == H5T_STR_SPACEPAD
-        return (0 ..< count).map { index in
-            var slot = bytes[index * width ..< (index + 1) * width]
+        return (0..<count).map { index in
+            var slot = bytes[index * width..<(index + 1) * width]
             slot = slot.prefix { $0 != 0 }
             if spacePadded { while slot.last == UInt8(ascii: " ") { slot = slot.dropLast() } }
             return String(decoding: slot, as: UTF8.self)

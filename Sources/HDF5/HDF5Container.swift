@@ -48,7 +48,8 @@ extension HDF5Container {
     ) throws -> Dataset {
         let context = handle.context.child(path)
         guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw HDF5Error.invalidArgument(file: context.file, object: context.object, message: "negative dimension in \(shape)")
+            throw HDF5Error.invalidArgument(
+                file: context.file, object: context.object, message: "negative dimension in \(shape)")
         }
         let id = try withID { location, _ in
             let space: hid_t
@@ -142,8 +143,9 @@ extension HDF5Container {
         try withID { location, context in
             var info = H5G_info_t()
             try context.check(H5Gget_info(location, &info), "list group members")
-            return try (0 ..< info.nlinks).map { index in
-                let length = H5Lget_name_by_idx(location, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, gf_H5P_DEFAULT())
+            return try (0..<info.nlinks).map { index in
+                let length = H5Lget_name_by_idx(
+                    location, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, gf_H5P_DEFAULT())
                 guard length >= 0 else { throw context.failure("list group members") }
                 var name = [CChar](repeating: 0, count: length + 1)
                 let status = H5Lget_name_by_idx(

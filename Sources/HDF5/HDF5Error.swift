@@ -59,7 +59,8 @@ public enum HDF5Error: Error, Sendable, Equatable {
     public var hint: String {
         // Neutral advice: this module does not know whether the file can be rebuilt (a cache) or not (weights, a
         // checkpoint), and deleting is never its call.
-        let rebuild = "write it again if it is a cache (under a new name, keeping this one until it works), or "
+        let rebuild =
+            "write it again if it is a cache (under a new name, keeping this one until it works), or "
             + "restore it from a copy"
         switch self {
         case .fileNotFound:
@@ -71,7 +72,8 @@ public enum HDF5Error: Error, Sendable, Equatable {
                 return "check the disk's free space, the folder's permissions and `ulimit -f`"
             }
             if operation == "open file" || message.contains("truncated") || message.contains("signature") {
-                return "the file is truncated or corrupt (\(rebuild)), or open elsewhere in another mode (close that first)"
+                return
+                    "the file is truncated or corrupt (\(rebuild)), or open elsewhere in another mode (close that first)"
             }
             return "see HDF5's message above; `h5dump -H <file>` shows the file's structure"
         case .objectNotFound:

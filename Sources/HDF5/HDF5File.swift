@@ -4,9 +4,9 @@ import CHDF5
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An open HDF5 file; as an ``HDF5Container`` it is also the root group "/".
@@ -147,7 +147,8 @@ public final class HDF5File: HDF5Container {
             }
             try syncToDisk(temporaryPath)
             guard rename(temporaryPath, target) == 0 else {
-                throw HDF5Error.fileSystem(file: target, operation: "rename \(temporaryPath) onto", message: errnoMessage())
+                throw HDF5Error.fileSystem(
+                    file: target, operation: "rename \(temporaryPath) onto", message: errnoMessage())
             }
             try syncToDisk(directory)
         } catch {

@@ -1,8 +1,9 @@
 // The process-wide gate to libhdf5: one lock, error-printing set-up, and error-stack capture.
 
 import CHDF5
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Serialises every libhdf5 call in the process.
@@ -55,15 +56,17 @@ public enum HDF5Library {
         defer { _ = H5Eclose_stack(stack) }
         var lines: [String] = []
         _ = withUnsafeMutablePointer(to: &lines) { linesPointer in
-            H5Ewalk2(stack, H5E_WALK_DOWNWARD, { _, entry, clientData in
-                guard let entry, let clientData else { return 0 }
-                let function = entry.pointee.func_name.map { String(cString: $0) } ?? "?"
-                let detail = entry.pointee.desc.map { String(cString: $0) } ?? ""
-                let minor = HDF5Library.message(for: entry.pointee.min_num)
-                let line = minor.isEmpty ? "\(function)(): \(detail)" : "\(function)(): \(detail) [\(minor)]"
-                clientData.assumingMemoryBound(to: [String].self).pointee.append(line)
-                return 0
-            }, linesPointer)
+            H5Ewalk2(
+                stack, H5E_WALK_DOWNWARD,
+                { _, entry, clientData in
+                    guard let entry, let clientData else { return 0 }
+                    let function = entry.pointee.func_name.map { String(cString: $0) } ?? "?"
+                    let detail = entry.pointee.desc.map { String(cString: $0) } ?? ""
+                    let minor = HDF5Library.message(for: entry.pointee.min_num)
+                    let line = minor.isEmpty ? "\(function)(): \(detail)" : "\(function)(): \(detail) [\(minor)]"
+                    clientData.assumingMemoryBound(to: [String].self).pointee.append(line)
+                    return 0
+                }, linesPointer)
         }
         return lines.isEmpty ? "(HDF5 reported no error message)" : lines.joined(separator: "\n")
     }

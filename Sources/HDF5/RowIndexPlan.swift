@@ -34,9 +34,9 @@ struct RowIndexPlan {
         var runs: [Range<Int>] = []
         for index in sortedUnique {
             if let last = runs.last, last.upperBound == index {
-                runs[runs.count - 1] = last.lowerBound ..< index + 1
+                runs[runs.count - 1] = last.lowerBound..<index + 1
             } else {
-                runs.append(index ..< index + 1)
+                runs.append(index..<index + 1)
             }
         }
         self.runs = runs

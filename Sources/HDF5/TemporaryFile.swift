@@ -3,9 +3,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Names of the temporary files behind atomic writes: `<name>.tmp-<pid>` beside the target (`.<name>.tmp-<pid>`
@@ -30,7 +30,7 @@ public enum TemporaryFile {
         for entry in entries {
             let stem = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
             guard stem.hasPrefix(name + ".tmp-"), let pid = Int32(stem.dropFirst(name.count + 5)), pid > 0,
-                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+                pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
             else { continue }
             if (try? FileManager.default.removeItem(at: folder.appendingPathComponent(entry))) != nil {
                 removed.append(entry)

@@ -42,8 +42,10 @@ public struct BatchNorm2D: Layer {
         guard input.rank == 4, input[1] == channels else {
             throw TensorError.shapeMismatch(
                 operation: "BatchNorm2D input",
-                expected: [input.rank > 0 ? input[0] : 1, channels, input.rank == 4 ? input[2] : 1,
-                           input.rank == 4 ? input[3] : 1], got: input)
+                expected: [
+                    input.rank > 0 ? input[0] : 1, channels, input.rank == 4 ? input[2] : 1,
+                    input.rank == 4 ? input[3] : 1,
+                ], got: input)
         }
         return input
     }
@@ -77,7 +79,9 @@ public struct BatchNorm2D: Layer {
     }
 
     /// `out[n, c, i] = f(c, x[n, c, i])` over an NCHW tensor.
-    private func mapChannels(_ x: Tensor, _ f: (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+    private func mapChannels(_ x: Tensor, _ f: (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)
+        -> Tensor
+    {
         let (batch, plane) = (x.shape[0], x.shape[2] * x.shape[3])
         return Tensor(shape: x.shape) { out in
             x.withUnsafeBufferPointer { x in
@@ -114,7 +118,8 @@ public struct BatchNorm2D: Layer {
         return (sum, dot)
     }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
         _ = try outputShape(for: input.shape)
         if let tangent { try tangent.check(input.shape, "BatchNorm2D tangent") }
         try checkParameterTangent(parameterTangent, "BatchNorm2D")
@@ -127,7 +132,9 @@ public struct BatchNorm2D: Layer {
         let value = mapChannels(normalized) { c, xh, out, n in
             for i in 0..<n { out[i] = gamma[c] * xh[i] + beta[c] }
         }
-        var outputTangent = tangent.map { inputJacobianProduct($0, normalized: normalized, inverseStd: inverseStd, mode: mode) }
+        var outputTangent = tangent.map {
+            inputJacobianProduct($0, normalized: normalized, inverseStd: inverseStd, mode: mode)
+        }
         if let parameterTangent {
             let (dGamma, dBeta) = (parameterTangent[0].scalars, parameterTangent[1].scalars)
             let parameterPart = mapChannels(normalized) { c, xh, out, n in
@@ -135,18 +142,23 @@ public struct BatchNorm2D: Layer {
             }
             if outputTangent == nil { outputTangent = parameterPart } else { try outputTangent!.add(parameterPart) }
         }
-        let saved = [normalized, Tensor(vector: inverseStd),
-                     Tensor(vector: mean),
-                     Tensor(vector: variance)]
+        let saved = [
+            normalized, Tensor(vector: inverseStd),
+            Tensor(vector: mean),
+            Tensor(vector: variance),
+        ]
         return LayerOutput(value: value, tangent: outputTangent, record: Record(input: input, saved: saved))
     }
 
-    public func vjp(_ record: Record, outputGradient g: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+    public func vjp(_ record: Record, outputGradient g: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients
+    {
         try g.check(record.input.shape, "BatchNorm2D output gradient")
         let (normalized, inverseStd) = (record.saved[0], record.saved[1].scalars)
         let (sum, dot) = channelSums(g, normalized)
-        let parameterGradients = [Tensor(vector: dot),
-                                  Tensor(vector: sum)]
+        let parameterGradients = [
+            Tensor(vector: dot),
+            Tensor(vector: sum),
+        ]
         guard needInputGradient else { return Gradients(input: nil, parameters: parameterGradients) }
         // The Jacobian with respect to the input is symmetric, so the VJP applies the same map as the JVP.
         let dx = inputJacobianProduct(g, normalized: normalized, inverseStd: inverseStd, mode: mode)

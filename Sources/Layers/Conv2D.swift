@@ -11,7 +11,7 @@ import Tensor
 /// convolution transforms its weights for Winograd once, not in every pass.
 public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
     public var weight: Tensor {
-        didSet { weightCache = ConvolutionWeightCache() }  // any change to the weights (in place included)
+        didSet { weightCache = ConvolutionWeightCache() } // any change to the weights (in place included)
     }
     /// `weight`'s Winograd transform; copies share it until one of them changes its weights.
     public private(set) var weightCache = ConvolutionWeightCache()
@@ -135,7 +135,7 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
         _ geometry: ConvolutionGeometry, _ x: Tensor, _ w: Tensor, _ b: Tensor?, cache: ConvolutionWeightCache?,
         alpha: Float = 1, biasScale: Float = 1, negativeSlope: Float? = nil
     ) -> Tensor {
-        var y = Tensor.uninitialized(geometry.outputShape)  // `forward` writes every element
+        var y = Tensor.uninitialized(geometry.outputShape) // `forward` writes every element
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
@@ -163,4 +163,3 @@ public struct Conv2D: ScaledParameterLayer, WeightAndBiasLayer {
         }
     }
 }
-

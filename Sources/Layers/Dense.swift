@@ -44,8 +44,9 @@ public struct Dense: ScaledParameterLayer, WeightAndBiasLayer {
         var outputTangent: Tensor?
         if let parameterTangent {
             var t = Tensor.uninitialized(outShape)
-            linear(input, parameterTangent[0], bias == nil ? nil : parameterTangent[1], accumulatingInto: &t,
-                   accumulate: false, alpha: tangentScales[0], biasScale: tangentScales.count > 1 ? tangentScales[1] : 1)
+            linear(
+                input, parameterTangent[0], bias == nil ? nil : parameterTangent[1], accumulatingInto: &t,
+                accumulate: false, alpha: tangentScales[0], biasScale: tangentScales.count > 1 ? tangentScales[1] : 1)
             if let tangent { linear(tangent, weight, nil, accumulatingInto: &t) }
             outputTangent = t
         } else if let tangent {

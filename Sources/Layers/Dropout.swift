@@ -20,7 +20,8 @@ public struct Dropout: Layer {
 
     public func outputShape(for input: Shape) throws -> Shape { input }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
         guard mode.isTraining, probability > 0 else {
             return LayerOutput(value: input, tangent: tangent, record: Record(input: input))
         }

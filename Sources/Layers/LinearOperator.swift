@@ -16,7 +16,8 @@ extension LinearOperator {
     }
     public var parameterNames: [String] { [] }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
         if let tangent { try tangent.check(input.shape, "\(Self.self) tangent") }
         return LayerOutput(
             value: try applyLinear(input), tangent: try tangent.map(applyLinear), record: Record(input: input))
@@ -29,4 +30,3 @@ extension LinearOperator {
             parameters: [])
     }
 }
-

@@ -16,7 +16,8 @@ public struct MaxPool2D: Layer {
 
     public func outputShape(for input: Shape) throws -> Shape { try window.outputShape(for: input, "MaxPool2D") }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
         let outShape = try outputShape(for: input.shape)
         guard let tangent else {
             // No tangent to route: the maxima alone; `vjp` finds the arg-max positions again if it is ever called.
@@ -52,7 +53,8 @@ public struct MaxPool2D: Layer {
             input.withUnsafeBufferPointer { x in
                 indices.withUnsafeMutableBufferPointer { arg in
                     window.forEachWindow(input: input.shape, output: outShape) { plane, o, rows, cols in
-                        var best = -Float.infinity, bestIndex = plane * planeSize + rows.lowerBound * width + cols.lowerBound
+                        var best = -Float.infinity,
+                            bestIndex = plane * planeSize + rows.lowerBound * width + cols.lowerBound
                         for r in rows {
                             for c in cols {
                                 // Selects rather than branches: which element wins is data-dependent.
@@ -109,7 +111,8 @@ public struct MaxPool2D: Layer {
                 while i + 8 <= w {
                     let a = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
                     let b = UnsafeRawPointer(line + i).loadUnaligned(as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(v + i).storeBytes(of: a.replacing(with: b, where: b .> a), as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(v + i).storeBytes(
+                        of: a.replacing(with: b, where: b .> a), as: SIMD8<Float>.self)
                     i += 8
                 }
                 while i < w {

@@ -23,8 +23,9 @@ public struct SampleGradientFactors: Sendable {
         let (n, o, p) = (outputGradient.shape[0], outputGradient.shape[1], outputGradient.shape[2])
         try inputColumns.check([n, weightShape.count / max(o, 1), p], "per-sample input columns")
         guard weightShape[0] == o else {
-            throw TensorError.shapeMismatch(operation: "per-sample output gradient", expected: [n, weightShape[0], p],
-                                            got: outputGradient.shape)
+            throw TensorError.shapeMismatch(
+                operation: "per-sample output gradient", expected: [n, weightShape[0], p],
+                got: outputGradient.shape)
         }
         self.outputGradient = outputGradient
         self.inputColumns = inputColumns
@@ -87,8 +88,9 @@ extension Layer {
                 "\(type(of: self)) has parameters but no per-sample gradients: conform it to PerSampleGradientLayer "
                     + "(or linearize other layers)")
         }
-        let result = try vjp(record, outputGradient: outputGradient, needInputGradient: needInputGradient,
-                             mode: .evaluation)
+        let result = try vjp(
+            record, outputGradient: outputGradient, needInputGradient: needInputGradient,
+            mode: .evaluation)
         return PerSampleGradients(input: result.input, factors: [])
     }
 }
@@ -102,7 +104,8 @@ extension Conv2D: PerSampleGradientLayer {
         var dInput = needInputGradient ? Tensor.uninitialized(record.input.shape) : nil
         let columnShape: Shape = [geometry.batch, geometry.patchSize, geometry.positions]
         // A kernel over the whole input: the patch is the sample as it lies (no copy).
-        var columns = geometry.path == .wholeInput
+        var columns =
+            geometry.path == .wholeInput
             ? try record.input.reshaped(columnShape) : Tensor.uninitialized(columnShape)
         record.input.withUnsafeBufferPointer { x in
             if geometry.path != .wholeInput {
@@ -112,8 +115,9 @@ extension Conv2D: PerSampleGradientLayer {
                 outputGradient.withUnsafeBufferPointer { g in
                     weight.withUnsafeBufferPointer { w in
                         withOptionalMutablePointer(&dInput) { dx in
-                            geometry.backward(g: g.baseAddress!, x: x.baseAddress!, weight: w.baseAddress!, dx: dx,
-                                              dWeight: nil, dBias: nil, weightCache: weightCache)
+                            geometry.backward(
+                                g: g.baseAddress!, x: x.baseAddress!, weight: w.baseAddress!, dx: dx,
+                                dWeight: nil, dBias: nil, weightCache: weightCache)
                         }
                     }
                 }
@@ -138,8 +142,9 @@ extension Dense: PerSampleGradientLayer {
             outputGradient.withUnsafeBufferPointer { g in
                 weight.withUnsafeBufferPointer { w in
                     dx.withUnsafeMutableBufferPointer {
-                        LinearKernels.inputGradient(g: g.baseAddress!, weight: w.baseAddress!, dx: $0.baseAddress!,
-                                                    n: n, inputs: inputCount, outputs: outputCount)
+                        LinearKernels.inputGradient(
+                            g: g.baseAddress!, weight: w.baseAddress!, dx: $0.baseAddress!,
+                            n: n, inputs: inputCount, outputs: outputCount)
                     }
                 }
             }
@@ -174,8 +179,10 @@ extension Residual: PerSampleGradientLayer {
     public func perSampleVJP(_ record: Record, outputGradient: Tensor, needInputGradient: Bool) throws
         -> PerSampleGradients
     {
-        let g = try ReLU().vjp(record.children.last!, outputGradient: outputGradient, needInputGradient: true,
-                               mode: .evaluation).input!
+        let g = try ReLU().vjp(
+            record.children.last!, outputGradient: outputGradient, needInputGradient: true,
+            mode: .evaluation
+        ).input!
         let main = try body.perSampleVJP(record.children[0], outputGradient: g, needInputGradient: needInputGradient)
         var factors = main.factors
         var dx = main.input

@@ -20,7 +20,8 @@ extension PiecewiseLinearActivation {
 
     public func outputShape(for input: Shape) throws -> Shape { input }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
         if let tangent { try tangent.check(input.shape, "activation tangent") }
         let slope = negativeSlope
         let value = Tensor(shape: input.shape) { out in

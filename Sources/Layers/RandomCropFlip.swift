@@ -42,7 +42,8 @@ public struct RandomCropFlip: Layer {
         return (top, left, mirror && rng.next() >> 63 == 1)
     }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
         guard mode.isTraining, padding > 0 || mirror else {
             return LayerOutput(value: input, tangent: tangent, record: Record(input: input))
         }
@@ -51,8 +52,9 @@ public struct RandomCropFlip: Layer {
         }
         if let tangent { try tangent.check(input.shape, "RandomCropFlip tangent") }
         let places = (0..<input.shape[0]).map { placement(sample: $0, seed: mode.seed) }
-        return LayerOutput(value: select(input, places), tangent: tangent.map { select($0, places) },
-                           record: Record(input: input, saved: [Self.encode(places)]))
+        return LayerOutput(
+            value: select(input, places), tangent: tangent.map { select($0, places) },
+            record: Record(input: input, saved: [Self.encode(places)]))
     }
 
     public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
@@ -108,7 +110,9 @@ public struct RandomCropFlip: Layer {
     private static func encode(_ places: [(top: Int, left: Int, mirrored: Bool)]) -> Tensor {
         Tensor(shape: [places.count, 3]) { out in
             for (i, place) in places.enumerated() {
-                (out[3 * i], out[3 * i + 1], out[3 * i + 2]) = (Float(place.top), Float(place.left), place.mirrored ? 1 : 0)
+                (out[3 * i], out[3 * i + 1], out[3 * i + 2]) = (
+                    Float(place.top), Float(place.left), place.mirrored ? 1 : 0
+                )
             }
         }
     }

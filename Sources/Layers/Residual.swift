@@ -87,8 +87,10 @@ public struct Residual: ScaledParameterLayer {
         _ record: Record, outputGradient: Tensor, needInputGradient: Bool, gradientScales: [Float], mode: Mode
     ) throws -> Gradients {
         let (bodyScales, shortcutScales) = try split(scales: gradientScales)
-        let g = try ReLU().vjp(record.children.last!, outputGradient: outputGradient, needInputGradient: true, mode: mode)
-            .input!
+        let g = try ReLU().vjp(
+            record.children.last!, outputGradient: outputGradient, needInputGradient: true, mode: mode
+        )
+        .input!
         let main = try body.vjp(
             record.children[0], outputGradient: g, needInputGradient: needInputGradient,
             gradientScales: bodyScales, mode: mode)
@@ -123,9 +125,12 @@ public struct Residual: ScaledParameterLayer {
     }
 
     /// torchvision's `BasicBlock`: two 3×3 convolutions with batch norm (expansion 1).
-    public static func basicBlock(inChannels: Int, outChannels: Int, stride: Int = 1, rng: inout SeededRandom) -> Residual {
+    public static func basicBlock(inChannels: Int, outChannels: Int, stride: Int = 1, rng: inout SeededRandom)
+        -> Residual
+    {
         let body = Sequential([
-            NamedLayer("conv1", Conv2D(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false, rng: &rng)),
+            NamedLayer(
+                "conv1", Conv2D(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false, rng: &rng)),
             NamedLayer("bn1", BatchNorm2D(channels: outChannels)),
             NamedLayer("relu", ReLU()),
             NamedLayer("conv2", Conv2D(outChannels, outChannels, kernel: 3, padding: 1, bias: false, rng: &rng)),
@@ -152,7 +157,9 @@ public struct Residual: ScaledParameterLayer {
         return Residual(body: body, shortcut: needsProjection ? projection(inChannels, out, stride, &rng) : nil)
     }
 
-    private static func projection(_ inChannels: Int, _ outChannels: Int, _ stride: Int, _ rng: inout SeededRandom) -> Sequential {
+    private static func projection(_ inChannels: Int, _ outChannels: Int, _ stride: Int, _ rng: inout SeededRandom)
+        -> Sequential
+    {
         Sequential(numbered: [
             Conv2D(inChannels, outChannels, kernel: 1, stride: stride, bias: false, rng: &rng),
             BatchNorm2D(channels: outChannels),

@@ -21,14 +21,17 @@ public protocol ScaledParameterLayer: Layer {
 }
 
 extension ScaledParameterLayer {
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
-        try apply(input, tangent: tangent, parameterTangent: parameterTangent,
-                  tangentScales: Array(repeating: 1, count: parameters.count), mode: mode)
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
+        try apply(
+            input, tangent: tangent, parameterTangent: parameterTangent,
+            tangentScales: Array(repeating: 1, count: parameters.count), mode: mode)
     }
 
     public func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
-        try vjp(record, outputGradient: outputGradient, needInputGradient: needInputGradient,
-                gradientScales: Array(repeating: 1, count: parameters.count), mode: mode)
+        try vjp(
+            record, outputGradient: outputGradient, needInputGradient: needInputGradient,
+            gradientScales: Array(repeating: 1, count: parameters.count), mode: mode)
     }
 }
 
@@ -47,7 +50,8 @@ extension Layer {
                 input, tangent: tangent, parameterTangent: parameterTangent, tangentScales: tangentScales, mode: mode)
         }
         try checkScaleCount(tangentScales)
-        return try apply(input, tangent: tangent, parameterTangent: parameterTangent.scaled(by: tangentScales), mode: mode)
+        return try apply(
+            input, tangent: tangent, parameterTangent: parameterTangent.scaled(by: tangentScales), mode: mode)
     }
 
     /// `vjp` with the parameter gradients multiplied by `gradientScales` (nil: by 1): inside the products of a
@@ -73,7 +77,8 @@ extension Layer {
     public func checkScaleCount(_ scales: [Float]) throws {
         guard scales.count == parameters.count else {
             throw TensorError.invalidArgument(
-                "\(type(of: self)): \(scales.count) parameter scales given, expected one per parameter (\(parameters.count))")
+                "\(type(of: self)): \(scales.count) parameter scales given, expected one per parameter (\(parameters.count))"
+            )
         }
     }
 }

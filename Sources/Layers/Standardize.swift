@@ -72,7 +72,8 @@ public struct Standardize: Layer {
         }
     }
 
-    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+    public func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+    {
         _ = try outputShape(for: input.shape)
         if let tangent { try tangent.check(input.shape, "Standardize tangent") }
         return LayerOutput(

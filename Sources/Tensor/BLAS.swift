@@ -19,7 +19,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
-        _ = Parallel.workerCount  // OpenBLAS single-threaded before its first call
+        _ = Parallel.workerCount // OpenBLAS single-threaded before its first call
         guard k > 0 else {
             // An empty inner dimension: C = beta · C.
             for row in 0..<m { scale(c + row * ldc, count: n, by: beta) }
@@ -53,7 +53,11 @@ public enum BLAS {
         beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         guard m > 0, n > 0, k > 0 else {
-            if m > 0, n > 0 { for row in 0..<m { for column in 0..<n { c[row * ldc + column] = beta == 0 ? 0 : beta * c[row * ldc + column] } } }
+            if m > 0, n > 0 {
+                for row in 0..<m {
+                    for column in 0..<n { c[row * ldc + column] = beta == 0 ? 0 : beta * c[row * ldc + column] }
+                }
+            }
             return
         }
         _ = Parallel.workerCount

@@ -20,7 +20,7 @@ public struct Cholesky: Sendable {
         guard n <= Int(Int32.max) else { throw TensorError.invalidArgument("Cholesky: order \(n) is too large") }
         var a = matrix
         var order = Int32(n), info: Int32 = 0
-        let uplo: CChar = 0x4C  // "L"
+        let uplo: CChar = 0x4C // "L"
         withUnsafePointer(to: uplo) { u in
             a.withUnsafeMutableBufferPointer { dpotrf_(u, &order, $0.baseAddress!, &order, &info, 1) }
         }
@@ -29,7 +29,9 @@ public struct Cholesky: Sendable {
                 "the matrix is not positive definite (its leading minor of order \(info) is not): add a ridge "
                     + "λ > 0 (--wd) or use fewer, independent features")
         }
-        guard info == 0 else { throw TensorError.invalidArgument("Cholesky: LAPACK dpotrf argument \(-info) is invalid") }
+        guard info == 0 else {
+            throw TensorError.invalidArgument("Cholesky: LAPACK dpotrf argument \(-info) is invalid")
+        }
         self.order = n
         self.factor = a
     }
@@ -47,10 +49,14 @@ public struct Cholesky: Sendable {
         let uplo: CChar = 0x4C
         withUnsafePointer(to: uplo) { u in
             factor.withUnsafeBufferPointer { a in
-                b.withUnsafeMutableBufferPointer { dpotrs_(u, &n, &count, a.baseAddress!, &n, $0.baseAddress!, &n, &info, 1) }
+                b.withUnsafeMutableBufferPointer {
+                    dpotrs_(u, &n, &count, a.baseAddress!, &n, $0.baseAddress!, &n, &info, 1)
+                }
             }
         }
-        guard info == 0 else { throw TensorError.invalidArgument("Cholesky: LAPACK dpotrs argument \(-info) is invalid") }
+        guard info == 0 else {
+            throw TensorError.invalidArgument("Cholesky: LAPACK dpotrs argument \(-info) is invalid")
+        }
     }
 
     /// `A⁻¹ b` for one right-hand side.

@@ -1,4 +1,5 @@
 import CKernels
+
 /// The geometry of a 2-D convolution over an NCHW batch, and its three products computed as im2col + GEMM, or by
 /// Winograd's minimal filtering where it fits: F(2×2, 3×3) for every product of 3×3 stride-1 convolutions
 /// (`usesWinograd`), F(m×m, 4×4) from the Cook–Toom construction for the forward pass of 4×4 stride-1 ones
@@ -45,9 +46,11 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         } else {
             path = .general
         }
-        usesWinograd = path == .general && kernelHeight == 3 && kernelWidth == 3 && strideY == 1 && strideX == 1
+        usesWinograd =
+            path == .general && kernelHeight == 3 && kernelWidth == 3 && strideY == 1 && strideX == 1
             && padY <= 2 && padX <= 2 && inChannels >= 16 && outChannels >= 16
-        let fitsCookToom = path == .general && kernelHeight == 4 && kernelWidth == 4 && strideY == 1 && strideX == 1
+        let fitsCookToom =
+            path == .general && kernelHeight == 4 && kernelWidth == 4 && strideY == 1 && strideX == 1
             && padY < 4 && padX < 4 && inChannels >= 16 && outChannels >= 16
         cookToomTile = fitsCookToom ? Self.cookToomTile(kernel: 4, outHeight: outHeight, outWidth: outWidth) : nil
     }
@@ -148,7 +151,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             let chunk = forwardChunk
             finishedPerChunk = true
             Parallel.forEach(batch) { _, slice in
-                workspace.withScratch(patchSize * chunk * positions, outChannels * chunk * positions) { columns, product in
+                workspace.withScratch(patchSize * chunk * positions, outChannels * chunk * positions) {
+                    columns, product in
                     for start in stride(from: slice.lowerBound, to: slice.upperBound, by: chunk) {
                         let samples = start..<min(start + chunk, slice.upperBound)
                         let count = samples.count * positions
@@ -294,7 +298,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         func finish(_ range: Range<Int>) {
             for plane in (range.lowerBound / positions)..<((range.upperBound + positions - 1) / positions) {
                 let b = bias.map { scale * $0[plane % outChannels] } ?? 0
-                let start = max(range.lowerBound, plane * positions), end = min(range.upperBound, (plane + 1) * positions)
+                let start = max(range.lowerBound, plane * positions),
+                    end = min(range.upperBound, (plane + 1) * positions)
                 if let slope = negativeSlope {
                     for i in start..<end {
                         let v = y[i] + b
@@ -306,7 +311,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             }
         }
         if inParallel {
-            Parallel.forEachSlice(of: count) { range in finish((first + range.lowerBound)..<(first + range.upperBound)) }
+            Parallel.forEachSlice(of: count) { range in finish((first + range.lowerBound)..<(first + range.upperBound))
+            }
         } else {
             finish(first..<(first + count))
         }

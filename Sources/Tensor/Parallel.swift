@@ -51,7 +51,9 @@ public enum Parallel {
             return 1
         }
         func slice(_ worker: Int) -> Range<Int> {
-            min(count, units * worker / workers * granularity)..<min(count, units * (worker + 1) / workers * granularity)
+            min(
+                count, units * worker / workers * granularity)..<min(
+                    count, units * (worker + 1) / workers * granularity)
         }
         // The caller's choice of C kernel build, if it made one (tests), holds in its workers too.
         let kernelBuild = gf_thread_isa()

@@ -57,9 +57,9 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension Tensor {
@@ -71,7 +71,8 @@ extension Tensor {
     }
 
     /// Scalars drawn from `N(mean, std²)`.
-    public static func normal(_ shape: Shape, mean: Float = 0, std: Float = 1, using rng: inout SeededRandom) -> Tensor {
+    public static func normal(_ shape: Shape, mean: Float = 0, std: Float = 1, using rng: inout SeededRandom) -> Tensor
+    {
         Tensor(shape: shape) { out in
             for i in 0..<out.count { out[i] = mean + std * rng.nextNormal() }
         }

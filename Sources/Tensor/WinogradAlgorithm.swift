@@ -65,12 +65,14 @@ extension WinogradAlgorithm {
         of weight: UnsafePointer<Float>, cache: ConvolutionWeightCache?, _ body: (UnsafePointer<Float>?) -> Void
     ) {
         guard let cache else { return body(nil) }
-        cache.withTransformed(weight, variant: cacheVariant, count: transformedWeightCount, transform: { w, u in
-            // The padding between the blocks is never read, but a Swift array holds initialised floats.
-            let size = geometry.outChannels * geometry.inChannels, stride = Self.blockStride(size)
-            for block in 0..<blocks { (u + block * stride + size).update(repeating: 0, count: stride - size) }
-            transformWeights(w, into: u)
-        }, body)
+        cache.withTransformed(
+            weight, variant: cacheVariant, count: transformedWeightCount,
+            transform: { w, u in
+                // The padding between the blocks is never read, but a Swift array holds initialised floats.
+                let size = geometry.outChannels * geometry.inChannels, stride = Self.blockStride(size)
+                for block in 0..<blocks { (u + block * stride + size).update(repeating: 0, count: stride - size) }
+                transformWeights(w, into: u)
+            }, body)
     }
 
     /// `M[ξ] (O × columns) = U[ξ] (O × C) · V[ξ] (C × columns)` for the positions ξ given.
@@ -178,7 +180,8 @@ extension WinogradAlgorithm {
         workspace.withScratch(m * m * tileStride) { tilesOut in
             outputTransform.withUnsafeBufferPointer { at in
                 for o in channels {
-                    gf_transform_tiles(product + o * count, mStride, count, alpha, m, at.baseAddress!, tilesOut, tileStride)
+                    gf_transform_tiles(
+                        product + o * count, mStride, count, alpha, m, at.baseAddress!, tilesOut, tileStride)
                     gf_untile(
                         tilesOut, tileStride, samples.count, tilesY, tilesX, m,
                         y + (samples.lowerBound * geo.outChannels + o) * planeSize, geo.outChannels * planeSize,

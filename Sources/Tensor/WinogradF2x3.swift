@@ -63,50 +63,52 @@ struct WinogradF2x3: WinogradAlgorithm {
         func run(_ u: UnsafePointer<Float>?) {
             let duCount = dWeight == nil ? 0 : 16 * uStride
             let (vCount, mCount) = (16 * Self.blockStride(inputs * columns), 16 * Self.blockStride(outputs * columns))
-            workspace.withScratch(duCount) { du in workspace.withScratch(vCount, mCount) { v, dm in
-                for start in stride(from: 0, to: g.batch, by: chunk) {
-                    let samples = start..<min(start + chunk, g.batch)
-                    let count = samples.count * tiles
-                    let (vStride, mStride) = (Self.blockStride(inputs * count), Self.blockStride(outputs * count))
-                    Parallel.forEach(outputs) { _, channels in
-                        transformGradient(gradient, samples: samples, channels: channels, into: dm)
-                    }
-                    if dWeight != nil {
-                        Parallel.forEach(inputs) { _, channels in
-                            transformInput(x, samples: samples, channels: channels, into: v, workspace: workspace)
+            workspace.withScratch(duCount) { du in
+                workspace.withScratch(vCount, mCount) { v, dm in
+                    for start in stride(from: 0, to: g.batch, by: chunk) {
+                        let samples = start..<min(start + chunk, g.batch)
+                        let count = samples.count * tiles
+                        let (vStride, mStride) = (Self.blockStride(inputs * count), Self.blockStride(outputs * count))
+                        Parallel.forEach(outputs) { _, channels in
+                            transformGradient(gradient, samples: samples, channels: channels, into: dm)
                         }
-                        // U̇[ξ] (O × C) (+)= Ṁ[ξ] (O × cols) · V[ξ]ᵀ
-                        Parallel.forEach(16) { _, positions in
-                            for xi in positions {
-                                BLAS.gemm(
-                                    transposeB: true, m: outputs, n: inputs, k: count, a: dm + xi * mStride,
-                                    lda: count, b: v + xi * vStride, ldb: count, beta: start == 0 ? 0 : 1,
-                                    c: du + xi * uStride, ldc: inputs)
+                        if dWeight != nil {
+                            Parallel.forEach(inputs) { _, channels in
+                                transformInput(x, samples: samples, channels: channels, into: v, workspace: workspace)
+                            }
+                            // U̇[ξ] (O × C) (+)= Ṁ[ξ] (O × cols) · V[ξ]ᵀ
+                            Parallel.forEach(16) { _, positions in
+                                for xi in positions {
+                                    BLAS.gemm(
+                                        transposeB: true, m: outputs, n: inputs, k: count, a: dm + xi * mStride,
+                                        lda: count, b: v + xi * vStride, ldb: count, beta: start == 0 ? 0 : 1,
+                                        c: du + xi * uStride, ldc: inputs)
+                                }
+                            }
+                        }
+                        if let dx, let u {
+                            // V̇[ξ] (C × cols) = U[ξ]ᵀ · Ṁ[ξ], into V's scratch (V is used up).
+                            Parallel.forEach(16) { _, positions in
+                                for xi in positions {
+                                    BLAS.gemm(
+                                        transposeA: true, m: inputs, n: count, k: outputs, a: u + xi * uStride,
+                                        lda: inputs, b: dm + xi * mStride, ldb: count, c: v + xi * vStride, ldc: count)
+                                }
+                            }
+                            Parallel.forEach(inputs) { _, channels in
+                                scatterInputGradient(
+                                    v, samples: samples, channels: channels, into: dx, workspace: workspace)
                             }
                         }
                     }
-                    if let dx, let u {
-                        // V̇[ξ] (C × cols) = U[ξ]ᵀ · Ṁ[ξ], into V's scratch (V is used up).
-                        Parallel.forEach(16) { _, positions in
-                            for xi in positions {
-                                BLAS.gemm(
-                                    transposeA: true, m: inputs, n: count, k: outputs, a: u + xi * uStride,
-                                    lda: inputs, b: dm + xi * mStride, ldb: count, c: v + xi * vStride, ldc: count)
-                            }
-                        }
-                        Parallel.forEach(inputs) { _, channels in
-                            scatterInputGradient(
-                                v, samples: samples, channels: channels, into: dx, workspace: workspace)
+                    if let dWeight {
+                        Parallel.forEach(outputs, minimumCount: outputs * inputs >= 4096 ? 2 : .max) { _, channels in
+                            weightGradient(
+                                du, channels: channels, into: dWeight, scale: weightScale, accumulate: accumulate)
                         }
                     }
                 }
-                if let dWeight {
-                    Parallel.forEach(outputs, minimumCount: outputs * inputs >= 4096 ? 2 : .max) { _, channels in
-                        weightGradient(
-                            du, channels: channels, into: dWeight, scale: weightScale, accumulate: accumulate)
-                    }
-                }
-            } }
+            }
         }
         if dx != nil {
             withTransform(of: weight, given: transformed, workspace: workspace) { u in run(u) }
@@ -172,8 +174,9 @@ struct WinogradF2x3: WinogradAlgorithm {
                         for tx in 0..<tilesX {
                             let source = base + ty * tilesX + tx
                             @inline(__always) func row(_ r: Int) -> SIMD4<Float> {
-                                SIMD4(source[(4 * r) * stride], source[(4 * r + 1) * stride],
-                                      source[(4 * r + 2) * stride], source[(4 * r + 3) * stride])
+                                SIMD4(
+                                    source[(4 * r) * stride], source[(4 * r + 1) * stride],
+                                    source[(4 * r + 2) * stride], source[(4 * r + 3) * stride])
                             }
                             let (v0, v1, v2, v3) = (row(0), row(1), row(2), row(3))
                             // Rows s = B V̇; columns d = s Bᵀ, added into the plane.
@@ -228,8 +231,10 @@ struct WinogradF2x3: WinogradAlgorithm {
                 }
                 let (t0, t1, t2, t3) = (rows(0), rows(1), rows(2), rows(3))
                 let lanes = min(4, inputs - c)
-                @inline(__always) func store(_ x0: SIMD4<Float>, _ x1: SIMD4<Float>, _ x2: SIMD4<Float>,
-                                             _ x3: SIMD4<Float>, row i: Int) {
+                @inline(__always) func store(
+                    _ x0: SIMD4<Float>, _ x1: SIMD4<Float>, _ x2: SIMD4<Float>,
+                    _ x3: SIMD4<Float>, row i: Int
+                ) {
                     let (w0, w1, w2) = (x0 + 0.5 * (x1 + x2), 0.5 * (x1 - x2), 0.5 * (x1 + x2) + x3)
                     for q in 0..<lanes {
                         let target = dWeight + (o * inputs + c + q) * 9 + 3 * i
@@ -270,12 +275,14 @@ struct WinogradF2x3: WinogradAlgorithm {
                         }
                     }
                     // Rows: t = G g (4×3), one column b at a time; columns: u = t Gᵀ (4×4).
-                    @inline(__always) func column(_ b: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+                    @inline(__always) func column(_ b: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
+                    {
                         let (g0, g1, g2) = (g(0, b), g(1, b), g(2, b))
                         return (g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
                     }
                     let (c0, c1, c2) = (column(0), column(1), column(2))
-                    @inline(__always) func store(_ t0: SIMD4<Float>, _ t1: SIMD4<Float>, _ t2: SIMD4<Float>, row r: Int) {
+                    @inline(__always) func store(_ t0: SIMD4<Float>, _ t1: SIMD4<Float>, _ t2: SIMD4<Float>, row r: Int)
+                    {
                         put(t0, 4 * r)
                         put(0.5 * (t0 + t1 + t2), 4 * r + 1)
                         put(0.5 * (t0 - t1 + t2), 4 * r + 2)

@@ -1,8 +1,8 @@
 import Foundation
 import GradFeat
 import HDF5
-import Testing
 import TestSupport
+import Testing
 
 /// `gradfeat attribute` end to end: an MSE activation model solved by CG on the tiny MNIST-format set, its file,
 /// and the refusal of a cross-entropy model (in `CLITests`, whose commands run one at a time in this process).
@@ -10,16 +10,23 @@ extension CLITests {
     @Test func attributeWritesRankedLeaveOneOutScoresOfAnMSEModel() throws {
         let root = try CLITests.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let common = ["--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName, "--weights",
-                      root.appendingPathComponent("weights.h5").path, "--extractor", "activation", "--quiet"]
+        let common = [
+            "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName, "--weights",
+            root.appendingPathComponent("weights.h5").path, "--extractor", "activation", "--quiet",
+        ]
         let run = root.appendingPathComponent("mse").path
         let lambda = 1e-2
-        try CLITests.gradfeat(["train"] + common + ["--loss", "mse", "--solver", "cg", "--wd", "\(lambda)", "--niter", "300",
-                                                   "--tol", "1e-9", "--parametrization", "standard", "--output", run])
+        try CLITests.gradfeat(
+            ["train"] + common + [
+                "--loss", "mse", "--solver", "cg", "--wd", "\(lambda)", "--niter", "300",
+                "--tol", "1e-9", "--parametrization", "standard", "--output", run,
+            ])
         let output = root.appendingPathComponent("attribution.h5")
         let page = root.appendingPathComponent("attribution.html")
-        try CLITests.gradfeat(["attribute", "--run", run, "--test-size", "5", "--top-k", "4", "--output", output.path,
-                               "--html", page.path, "--quiet"])
+        try CLITests.gradfeat([
+            "attribute", "--run", run, "--test-size", "5", "--top-k", "4", "--output", output.path,
+            "--html", page.path, "--quiet",
+        ])
         // The page shows each test image with its four most helpful and four most harmful training images.
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(html.components(separatedBy: "<img src=\"data:image/png;base64,").count - 1 == 5 * 9)
@@ -53,8 +60,10 @@ extension CLITests {
         }
         #expect(overBudget.map { "\($0)".contains("--top-k") && "\($0)".contains("--memory-budget") } == true)
         let systemOverBudget = #expect(throws: GradFeatError.self) {
-            try CLITests.gradfeat(["attribute", "--run", run, "--output", small, "--memory-budget", "1KB", "--top-k", "2",
-                                   "--quiet"])
+            try CLITests.gradfeat([
+                "attribute", "--run", run, "--output", small, "--memory-budget", "1KB", "--top-k", "2",
+                "--quiet",
+            ])
         }
         #expect(systemOverBudget.map { "\($0)".contains("raise the budget") } == true)
         #expect(throws: (any Error).self) {
@@ -79,27 +88,38 @@ extension CLITests {
         let root = try CLITests.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
         let run = root.appendingPathComponent("mse").path
-        try CLITests.gradfeat(["train", "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
-                               "--weights", root.appendingPathComponent("weights.h5").path,
-                               "--extractor", "activation,gradient,projected-gradient",
-                               "--extractor-option", "projected-gradient.dimension=16", "--loss", "mse", "--solver", "cg",
-                               "--wd", "1e-2", "--niter", "1000", "--tol", "1e-10", "--quiet", "--output", run])
+        try CLITests.gradfeat([
+            "train", "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
+            "--weights", root.appendingPathComponent("weights.h5").path,
+            "--extractor", "activation,gradient,projected-gradient",
+            "--extractor-option", "projected-gradient.dimension=16", "--loss", "mse", "--solver", "cg",
+            "--wd", "1e-2", "--niter", "1000", "--tol", "1e-10", "--quiet", "--output", run,
+        ])
         let output = root.appendingPathComponent("a.h5")
         let wide = #expect(throws: GradFeatError.self) {
-            try CLITests.gradfeat(["attribute", "--run", run, "--extractor", "gradient", "--output", output.path, "--quiet"])
+            try CLITests.gradfeat([
+                "attribute", "--run", run, "--extractor", "gradient", "--output", output.path, "--quiet",
+            ])
         }
         #expect(wide.map { "\($0)".contains("--projection") } == true)
         let exactRows = #expect(throws: GradFeatError.self) {
-            try CLITests.gradfeat(["attribute", "--run", run, "--extractor", "activation", "--projection", "16",
-                                   "--output", output.path, "--quiet"])
+            try CLITests.gradfeat([
+                "attribute", "--run", run, "--extractor", "activation", "--projection", "16",
+                "--output", output.path, "--quiet",
+            ])
         }
         #expect(exactRows.map { "\($0)".contains("drop --projection") } == true)
         #expect(!FileManager.default.fileExists(atPath: output.path))
 
-        for (extractor, projection, isExact) in [("gradient", ["--projection", "16"], Int64(0)),
-                                                 ("projected-gradient", [], Int64(1))] {
-            try CLITests.gradfeat(["attribute", "--run", run, "--extractor", extractor, "--test-size", "4", "--top-k", "3",
-                                   "--output", output.path, "--quiet"] + projection)
+        for (extractor, projection, isExact) in [
+            ("gradient", ["--projection", "16"], Int64(0)),
+            ("projected-gradient", [], Int64(1)),
+        ] {
+            try CLITests.gradfeat(
+                [
+                    "attribute", "--run", run, "--extractor", extractor, "--test-size", "4", "--top-k", "3",
+                    "--output", output.path, "--quiet",
+                ] + projection)
             let file = try HDF5File(url: output, mode: .readOnly)
             let exact: Int64 = try file.attribute("exact")
             #expect(exact == isExact, "\(extractor)")
@@ -119,8 +139,9 @@ extension CLITests {
         let layout = try run.layout(model: record.model, record: record)
         let trainCache = try ActivationCacheReader(run.activationCache("train"))
         let base = try run.baseNetwork(record, classes: trainCache.classCount)
-        let trained = try run.rebuild(checkpoint: run.checkpoint("activation"),
-                                      network: try run.featureNetwork(base, layout: layout), layout: layout, record: record)
+        let trained = try run.rebuild(
+            checkpoint: run.checkpoint("activation"),
+            network: try run.featureNetwork(base, layout: layout), layout: layout, record: record)
         let model = try #require(trained.extractor as? ActivationFeatures)
         func rows(_ cache: ActivationCacheReader, _ count: Int) throws -> (phi: [[Double]], labels: [Int]) {
             let (inputs, targets) = try cache.batch(rows: 0..<count)

@@ -2,6 +2,7 @@ import Foundation
 import GradFeat
 import Tensor
 import Testing
+
 @testable import GradFeatCLI
 
 /// `train --augment`: every model trains from augmented images, the run resumes bit-identically and is scored
@@ -10,22 +11,27 @@ extension CLITests {
     @Test func augmentedFineTuningTrainsFromImagesAndResumesBitIdentically() throws {
         let root = try CLITests.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let common = ["train", "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
-                      "--weights", root.appendingPathComponent("weights.h5").path, "--extractor", "finetune",
-                      "--linearize", "conv5", "--augment", "crop:4,flip", "--batchsize", "8", "--eval-every", "2",
-                      "--checkpoint-every", "2", "--quiet"]
+        let common = [
+            "train", "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
+            "--weights", root.appendingPathComponent("weights.h5").path, "--extractor", "finetune",
+            "--linearize", "conv5", "--augment", "crop:4,flip", "--batchsize", "8", "--eval-every", "2",
+            "--checkpoint-every", "2", "--quiet",
+        ]
         let whole = RunDirectory(root.appendingPathComponent("whole"))
         try CLITests.gradfeat(common + ["--niter", "6", "--output", whole.url.path])
         let record = try whole.record()
         #expect(record.split == "conv1" && record.experiment?.augment == Augmentation(padding: 4))
-        #expect(try ActivationCacheReader(whole.activationCache("train")).sampleShape == [1, 32, 32],
-                "the cache holds the images")
+        #expect(
+            try ActivationCacheReader(whole.activationCache("train")).sampleShape == [1, 32, 32],
+            "the cache holds the images")
 
         let resumed = RunDirectory(root.appendingPathComponent("resumed"))
         try CLITests.gradfeat(common + ["--niter", "4", "--output", resumed.url.path])
         try CLITests.gradfeat(common + ["--niter", "6", "--resume", "--output", resumed.url.path])
-        let (a, b) = (try CheckpointFile.load(whole.checkpoint("finetune")).state,
-                      try CheckpointFile.load(resumed.checkpoint("finetune")).state)
+        let (a, b) = (
+            try CheckpointFile.load(whole.checkpoint("finetune")).state,
+            try CheckpointFile.load(resumed.checkpoint("finetune")).state
+        )
         #expect(a.parameters == b.parameters, "an interrupted, augmented run differs from the whole one")
 
         // Augmentation is off in evaluation: eval --run finds the accuracy training measured last.
@@ -35,16 +41,20 @@ extension CLITests {
 
         // Without augmentation the same run takes other steps: it is not a no-op.
         let plain = RunDirectory(root.appendingPathComponent("plain"))
-        try CLITests.gradfeat(common.filter { !["--augment", "crop:4,flip"].contains($0) }
-            + ["--split", "conv1", "--niter", "6", "--output", plain.url.path])
+        try CLITests.gradfeat(
+            common.filter { !["--augment", "crop:4,flip"].contains($0) }
+                + ["--split", "conv1", "--niter", "6", "--output", plain.url.path])
         #expect(try CheckpointFile.load(plain.checkpoint("finetune")).state.parameters != a.parameters)
 
-        for (bad, mention) in [(["--augment", "crop:4,flip", "--split", "conv3"], "--split conv3"),
-                               (["--augment", "rotate"], "augment"),
-                               (["--augment", "flip", "--solver", "lbfgs"], "solver lbfgs")] {
+        for (bad, mention) in [
+            (["--augment", "crop:4,flip", "--split", "conv3"], "--split conv3"),
+            (["--augment", "rotate"], "augment"),
+            (["--augment", "flip", "--solver", "lbfgs"], "solver lbfgs"),
+        ] {
             do {
-                try CLITests.gradfeat(common.filter { !["--augment", "crop:4,flip"].contains($0) } + bad
-                    + ["--niter", "2", "--output", root.appendingPathComponent("bad").path])
+                try CLITests.gradfeat(
+                    common.filter { !["--augment", "crop:4,flip"].contains($0) } + bad
+                        + ["--niter", "2", "--output", root.appendingPathComponent("bad").path])
                 Issue.record("\(bad) was accepted")
             } catch {
                 #expect("\(error)".contains(mention), "\(error)")
@@ -57,19 +67,26 @@ extension CLITests {
     @Test func augmentationChangesTheLinearModelsSteps() throws {
         let root = try CLITests.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let common = ["train", "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
-                      "--weights", root.appendingPathComponent("weights.h5").path, "--extractor", "activation,gradfeat",
-                      "--linearize", "conv5", "--split", "conv1", "--batchsize", "8", "--niter", "3", "--quiet"]
+        let common = [
+            "train", "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
+            "--weights", root.appendingPathComponent("weights.h5").path, "--extractor", "activation,gradfeat",
+            "--linearize", "conv5", "--split", "conv1", "--batchsize", "8", "--niter", "3", "--quiet",
+        ]
         var parameters: [String: [[Tensor]]] = [:]
-        for (name, extra) in [("plain", [String]()), ("augmented", ["--augment", "crop:4,flip"]),
-                              ("again", ["--augment", "crop:4,flip"])] {
+        for (name, extra) in [
+            ("plain", [String]()), ("augmented", ["--augment", "crop:4,flip"]),
+            ("again", ["--augment", "crop:4,flip"]),
+        ] {
             let run = RunDirectory(root.appendingPathComponent(name))
             try CLITests.gradfeat(common + extra + ["--output", run.url.path])
-            parameters[name] = try ["activation", "gradfeat"].map { try CheckpointFile.load(run.checkpoint($0)).state.parameters }
+            parameters[name] = try ["activation", "gradfeat"].map {
+                try CheckpointFile.load(run.checkpoint($0)).state.parameters
+            }
         }
         for (index, model) in ["activation", "gradfeat"].enumerated() {
             #expect(parameters["augmented"]![index] != parameters["plain"]![index], "\(model) ignored --augment")
-            #expect(parameters["augmented"]![index] == parameters["again"]![index], "\(model)'s augmentation is not seeded")
+            #expect(
+                parameters["augmented"]![index] == parameters["again"]![index], "\(model)'s augmentation is not seeded")
         }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import GradFeat
 import HDF5
-import Testing
 import TestSupport
+import Testing
 
 /// `gradfeat extract --features gradient|loss-gradient` end to end on the tiny MNIST-format set.
 extension CLITests {
@@ -13,25 +13,33 @@ extension CLITests {
         let root = try CLITests.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("test.h5").path
-        try CLITests.gradfeat(["cache", "--format", "mnist", "--source", root.appendingPathComponent("mnist").path,
-                               "--split", "test", "--output", data, "--quiet"])
+        try CLITests.gradfeat([
+            "cache", "--format", "mnist", "--source", root.appendingPathComponent("mnist").path,
+            "--split", "test", "--output", data, "--quiet",
+        ])
         let network = ["--model", BiganCIFAR.smallName, "--weights", root.appendingPathComponent("weights.h5").path]
         func extract(_ kind: String, _ name: String, _ extra: [String] = []) throws -> HDF5File {
             let output = root.appendingPathComponent(name).path
-            try CLITests.gradfeat(["extract"] + network + ["--features", kind, "--linearize", "conv3", "--input", data,
-                                                           "--output", output] + extra)
+            try CLITests.gradfeat(
+                ["extract"] + network + [
+                    "--features", kind, "--linearize", "conv3", "--input", data,
+                    "--output", output,
+                ] + extra)
             return try HDF5File(url: URL(fileURLWithPath: output), mode: .readOnly)
         }
         let gradients = try extract("gradient", "gradient.h5", ["--batch-size", "5"])
         let losses = try extract("loss-gradient", "loss.h5")
         let projected = try extract("loss-gradient", "projected.h5", ["--projection", "256"])
-        try CLITests.gradfeat(["predict"] + network + ["--input", data, "--output",
-                                                       root.appendingPathComponent("logits.h5").path])
+        try CLITests.gradfeat(
+            ["predict"] + network + [
+                "--input", data, "--output",
+                root.appendingPathComponent("logits.h5").path,
+            ])
         let logits: [Float] = try HDF5File(url: root.appendingPathComponent("logits.h5"), mode: .readOnly)
             .dataset(named: "logits").read()
         let labels: [Int64] = try losses.dataset(named: "labels").read()
 
-        let p = 16 * 32 * 64 + 64  // conv3 of bigan-small: 32 → 64 channels, 4×4 kernel, and its bias
+        let p = 16 * 32 * 64 + 64 // conv3 of bigan-small: 32 → 64 channels, 4×4 kernel, and its bias
         #expect(try gradients.dataset(named: "features").shape == [32, 10, p])
         #expect(try losses.dataset(named: "features").shape == [32, p])
         #expect(try projected.dataset(named: "features").shape == [32, 256])
@@ -57,9 +65,12 @@ extension CLITests {
 
         let refused = root.appendingPathComponent("too-large.h5")
         let refusal = #expect(throws: (any Error).self) {
-            try CLITests.gradfeat(["extract"] + network + ["--features", "gradient", "--linearize", "conv3",
-                                                           "--projection", "\(p + 1)", "--input", data,
-                                                           "--output", refused.path])
+            try CLITests.gradfeat(
+                ["extract"] + network + [
+                    "--features", "gradient", "--linearize", "conv3",
+                    "--projection", "\(p + 1)", "--input", data,
+                    "--output", refused.path,
+                ])
         }
         #expect(refusal.map { "\($0)".contains("--projection \(p + 1) is larger than |θ2|") } == true)
         #expect(!FileManager.default.fileExists(atPath: refused.path))

@@ -3,6 +3,7 @@ import Foundation
 import GradFeat
 import Tensor
 import Testing
+
 @testable import GradFeatCLI
 
 /// The command-line tool end to end on a tiny MNIST-format data set written here: `cache`, `train` with a YAML
@@ -36,7 +37,8 @@ import Testing
             }
             try Data(bigEndian([0x803, count, 28, 28]) + pixels)
                 .write(to: data.appendingPathComponent("\(stem)-images-idx3-ubyte"))
-            try Data(bigEndian([0x801, count]) + labels).write(to: data.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
+            try Data(bigEndian([0x801, count]) + labels).write(
+                to: data.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
         }
         let network = try ModelZoo.make(BiganCIFAR.smallName, classes: 10, inputChannels: 1, seed: 9)
         try WeightsFile.save(network, to: root.appendingPathComponent("weights.h5"))
@@ -46,8 +48,10 @@ import Testing
     @Test func finetuneHasHelpAndSharesTrainsOptions() {
         let finetune = FinetuneCommand.helpMessage()
         let train = TrainCommand.helpMessage()
-        for option in ["--linearize", "--split", "--omega", "--config", "--niter", "--resume", "--output", "--dataset",
-                       "--weights", "--checkpoint-every", "--no-standardize"] {
+        for option in [
+            "--linearize", "--split", "--omega", "--config", "--niter", "--resume", "--output", "--dataset",
+            "--weights", "--checkpoint-every", "--no-standardize",
+        ] {
             #expect(finetune.contains(option), "finetune --help lacks \(option)")
             #expect(train.contains(option), "train --help lacks \(option)")
         }
@@ -67,7 +71,8 @@ import Testing
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let yaml = root.appendingPathComponent("run.yaml")
-        try Data("""
+        try Data(
+            """
             dataset: cifar10
             mode: [activation, {name: gradfeat}]
             linearize: conv4, conv5
@@ -76,23 +81,30 @@ import Testing
             checkpoint_every: 100
             train_size: 500
             standardize: false
-            """.utf8).write(to: yaml)
+            """.utf8
+        ).write(to: yaml)
         let fromFile = try Self.trainSpec(["--config", yaml.path])
         #expect(fromFile.data.dataset == "cifar10" && fromFile.data.trainSize == 500)
-        #expect(fromFile.extractors.map(\.name) == ["activation", "gradfeat"] && fromFile.linearize == ["conv4", "conv5"])
+        #expect(
+            fromFile.extractors.map(\.name) == ["activation", "gradfeat"] && fromFile.linearize == ["conv4", "conv5"])
         #expect(fromFile.training.learningRate == 0.1 && fromFile.training.seed == 5)
         #expect(fromFile.training.checkpointEvery == 100, "the file's checkpoint_every lost to a default")
-        #expect(fromFile.standardize == false && fromFile.training.iterations == 5_000 && fromFile.training.batchSize == 64)
+        #expect(
+            fromFile.standardize == false && fromFile.training.iterations == 5_000 && fromFile.training.batchSize == 64)
         // The command line wins over the file, a default value (--seed 0) included.
-        let overridden = try Self.trainSpec(["--config", yaml.path, "--seed", "0", "--dataset", "mnist",
-                                             "--extractor", "gradient", "--checkpoint-every", "0", "--lr", "0.5"])
+        let overridden = try Self.trainSpec([
+            "--config", yaml.path, "--seed", "0", "--dataset", "mnist",
+            "--extractor", "gradient", "--checkpoint-every", "0", "--lr", "0.5",
+        ])
         #expect(overridden.training.seed == 0 && overridden.data.dataset == "mnist")
         #expect(overridden.training.checkpointEvery == 0 && overridden.training.learningRate == 0.5)
         #expect(overridden.extractors == [ExtractorSpec("gradient")])
         // A preset named in the file sets the training keys the file leaves out.
         try Data("preset: released\nlr: 0.3\n".utf8).write(to: yaml)
         let released = try Self.trainSpec(["--config", yaml.path])
-        #expect(released.training.optimizer == .sgd && released.training.clipNorm == 10 && released.training.learningRate == 0.3)
+        #expect(
+            released.training.optimizer == .sgd && released.training.clipNorm == 10
+                && released.training.learningRate == 0.3)
         #expect(try Self.trainSpec(["--config", yaml.path, "--preset", "paper"]).training.optimizer == .adam)
 
         // An extractor's options keep where they came from, for the plugin's own messages.
@@ -144,13 +156,16 @@ import Testing
                 Issue.record("case \(index) (\(text)) was accepted")
             } catch {
                 let message = "\(error)"
-                #expect(message.contains(url.path),
-                        "case \(index): the message does not name the file: \(message)")
+                #expect(
+                    message.contains(url.path),
+                    "case \(index): the message does not name the file: \(message)")
                 for part in expected { #expect(message.contains(part), "case \(index): '\(part)' not in: \(message)") }
             }
         }
         // A missing file, and options of the wrong kind, are named too.
-        #expect(throws: ConfigError.self) { try Self.trainSpec(["--config", root.appendingPathComponent("none.yaml").path]) }
+        #expect(throws: ConfigError.self) {
+            try Self.trainSpec(["--config", root.appendingPathComponent("none.yaml").path])
+        }
         let option = #expect(throws: ConfigError.self) { try Self.trainSpec(["--parametrization", "wide"]) }
         #expect(option?.description.contains("option --parametrization") == true)
         let plugin = #expect(throws: ValidationError.self) {
@@ -161,15 +176,18 @@ import Testing
 
     /// `new-plugin` writes a package, and refuses to write into a folder that holds something.
     @Test func newPluginWritesAPackageAndRefusesAFullFolder() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-scaffold-\(UUID().uuidString)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gradfeat-scaffold-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let package = root.appendingPathComponent("probe-ext")
         try Self.gradfeat(["new-plugin", "extractor", "probe-ext", "--output", package.path])
         let manifest = try String(contentsOf: package.appendingPathComponent("Package.swift"), encoding: .utf8)
         let checkout = NewPluginCommand.builtFrom.lastPathComponent.lowercased()
         #expect(manifest.contains(#"package: "\#(checkout)""#) && manifest.contains(#".executable(name: "probe-ext""#))
-        for path in ["Sources/ProbeExt/ProbeExtExtractor.swift", "Sources/ProbeExtCLI/main.swift",
-                     "Tests/ProbeExtTests/ProbeExtConformanceTests.swift", "README.md"] {
+        for path in [
+            "Sources/ProbeExt/ProbeExtExtractor.swift", "Sources/ProbeExtCLI/main.swift",
+            "Tests/ProbeExtTests/ProbeExtConformanceTests.swift", "README.md",
+        ] {
             #expect(FileManager.default.fileExists(atPath: package.appendingPathComponent(path).path), "no \(path)")
         }
         let again = #expect(throws: ValidationError.self) {
@@ -189,16 +207,22 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let path = { (name: String) in root.appendingPathComponent(name).path }
         let run = RunDirectory(root.appendingPathComponent("run"))
-        let common = ["--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
-                      "--weights", path("weights.h5"), "--quiet"]
+        let common = [
+            "--dataset", "mnist", "--data-dir", root.path, "--model", BiganCIFAR.smallName,
+            "--weights", path("weights.h5"), "--quiet",
+        ]
 
         // Activation caches written by `cache --activations`, then reused by `train`.
         for (split, role) in [("train", "train"), ("test", "test")] {
-            try Self.gradfeat(["cache", "--format", "mnist", "--source", path("mnist"), "--split", split,
-                                     "--output", path("\(split).h5"), "--quiet"])
-            try Self.gradfeat(["cache", "--activations", "--model", BiganCIFAR.smallName, "--weights",
-                                     path("weights.h5"), "--input", path("\(split).h5"), "--output",
-                                     run.activationCache(role).path, "--quiet"])
+            try Self.gradfeat([
+                "cache", "--format", "mnist", "--source", path("mnist"), "--split", split,
+                "--output", path("\(split).h5"), "--quiet",
+            ])
+            try Self.gradfeat([
+                "cache", "--activations", "--model", BiganCIFAR.smallName, "--weights",
+                path("weights.h5"), "--input", path("\(split).h5"), "--output",
+                run.activationCache(role).path, "--quiet",
+            ])
         }
         func identity(_ url: URL) throws -> [String] {
             let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
@@ -208,7 +232,8 @@ import Testing
 
         // A YAML config with training and run keys; --niter and --extractor override its niter and mode.
         let config = root.appendingPathComponent("run.yaml")
-        try Data("""
+        try Data(
+            """
             # a short run
             optim: adam
             lr: 0.002
@@ -217,12 +242,18 @@ import Testing
             mode: [activation, gradient]
             linearize: [conv5]
             dataset: cifar10
-            """.utf8).write(to: config)
-        try Self.gradfeat(["train", "--config", config.path] + common + ["--niter", "4",
-                                                      "--extractor", "activation,gradfeat", "--output", run.url.path])
-        #expect(try identity(run.activationCache("train")) == before, "train recomputed the cache instead of reusing it")
+            """.utf8
+        ).write(to: config)
+        try Self.gradfeat(
+            ["train", "--config", config.path] + common + [
+                "--niter", "4",
+                "--extractor", "activation,gradfeat", "--output", run.url.path,
+            ])
+        #expect(
+            try identity(run.activationCache("train")) == before, "train recomputed the cache instead of reusing it")
         let record = try run.record()
-        #expect(record.training.learningRate == 0.002 && record.training.batchSize == 16 && record.training.iterations == 4)
+        #expect(
+            record.training.learningRate == 0.002 && record.training.batchSize == 16 && record.training.iterations == 4)
         #expect(record.extractors == ["activation", "gradfeat"] && record.inputShape == [1, 32, 32])
         for name in ["results.md", "metrics.csv", "accuracy.svg", "activation.h5", "gradfeat.h5"] {
             #expect(FileManager.default.fileExists(atPath: run.file(name).path), "train did not write \(name)")
@@ -235,7 +266,9 @@ import Testing
         for (name, metrics) in scores {
             let last = try #require(try CheckpointFile.load(run.checkpoint(name)).state.history.last)
             #expect(last.iteration == 4 && metrics.count == 32)
-            #expect(metrics.accuracy == last.testMetric, "\(name): eval \(metrics.accuracy ?? .nan) vs training \(last.testMetric ?? .nan)")
+            #expect(
+                metrics.accuracy == last.testMetric,
+                "\(name): eval \(metrics.accuracy ?? .nan) vs training \(last.testMetric ?? .nan)")
         }
         #expect(FileManager.default.fileExists(atPath: run.file("eval.md").path))
 
@@ -258,31 +291,49 @@ import Testing
         #expect(tuned["finetune"]?.accuracy == last.testMetric)
         // …the same model as `train --extractor finetune` trains.
         let viaTrain = RunDirectory(root.appendingPathComponent("train-finetune"))
-        try Self.gradfeat(["train"] + common + ["--niter", "3", "--extractor", "finetune", "--output", viaTrain.url.path])
-        #expect(try CheckpointFile.load(viaTrain.checkpoint("finetune")).state.parameters
-            == CheckpointFile.load(finetune.checkpoint("finetune")).state.parameters)
+        try Self.gradfeat(
+            ["train"] + common + ["--niter", "3", "--extractor", "finetune", "--output", viaTrain.url.path])
+        #expect(
+            try CheckpointFile.load(viaTrain.checkpoint("finetune")).state.parameters
+                == CheckpointFile.load(finetune.checkpoint("finetune")).state.parameters)
 
         // A data-set cache trains like a named data set: with its own test file, or a seeded held-out fraction.
-        let model = ["--model", BiganCIFAR.smallName, "--weights", path("weights.h5"), "--niter", "2",
-                     "--extractor", "activation", "--quiet"]
+        let model = [
+            "--model", BiganCIFAR.smallName, "--weights", path("weights.h5"), "--niter", "2",
+            "--extractor", "activation", "--quiet",
+        ]
         let cached = RunDirectory(root.appendingPathComponent("cached"))
-        try Self.gradfeat(["train", "--dataset", path("train.h5"), "--test-dataset", path("test.h5"),
-                           "--output", cached.url.path] + model)
+        try Self.gradfeat(
+            [
+                "train", "--dataset", path("train.h5"), "--test-dataset", path("test.h5"),
+                "--output", cached.url.path,
+            ] + model)
         #expect(try cached.record().data.hasSuffix("64 train / 32 test images"))
         let heldOut = RunDirectory(root.appendingPathComponent("held-out"))
-        try Self.gradfeat(["train", "--dataset", path("train.h5"), "--test-fraction", "0.25", "--output",
-                           heldOut.url.path] + model)
+        try Self.gradfeat(
+            [
+                "train", "--dataset", path("train.h5"), "--test-fraction", "0.25", "--output",
+                heldOut.url.path,
+            ] + model)
         #expect(try heldOut.record().data.hasSuffix("48 train / 16 train-heldout images"))
         try Self.gradfeat(["eval", "--run", heldOut.url.path])
         let wrongKind = #expect(throws: GradFeatError.self) {
-            try Self.gradfeat(["train", "--dataset", run.activationCache("test").path, "--output",
-                               root.appendingPathComponent("wrong").path] + model)
+            try Self.gradfeat(
+                [
+                    "train", "--dataset", run.activationCache("test").path, "--output",
+                    root.appendingPathComponent("wrong").path,
+                ] + model)
         }
         #expect(wrongKind?.description.contains("is an activation cache") == true)
         let reverse = #expect(throws: (any Error).self) {
-            try Self.gradfeat(["train", "--dataset", path("train.h5"), "--omega", path("test.h5"), "--output",
-                               root.appendingPathComponent("reverse").path] + ["--model", BiganCIFAR.smallName,
-                               "--niter", "2", "--extractor", "gradfeat", "--quiet"])
+            try Self.gradfeat(
+                [
+                    "train", "--dataset", path("train.h5"), "--omega", path("test.h5"), "--output",
+                    root.appendingPathComponent("reverse").path,
+                ] + [
+                    "--model", BiganCIFAR.smallName,
+                    "--niter", "2", "--extractor", "gradfeat", "--quiet",
+                ])
         }
         #expect("\(reverse.map { "\($0)" } ?? "")".contains("test.h5"))
 
@@ -290,6 +341,8 @@ import Testing
         let missing = #expect(throws: RunDirectory.Error.self) {
             try Self.gradfeat(["eval", "--run", run.url.path, "--extractor", "gradient"])
         }
-        #expect(missing?.description.contains("gradient.h5") == true && missing?.description.contains("--extractor") == true)
+        #expect(
+            missing?.description.contains("gradient.h5") == true && missing?.description.contains("--extractor") == true
+        )
     }
 }

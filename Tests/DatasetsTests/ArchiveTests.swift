@@ -1,7 +1,6 @@
+import Datasets
 import Foundation
 import Testing
-
-import Datasets
 
 @Suite("gzip and tar")
 struct ArchiveTests {
@@ -16,8 +15,9 @@ struct ArchiveTests {
         return [UInt8](try Data(contentsOf: folder.appendingPathComponent("data.xz")))
     }
 
-    @Test("xz in process: round trip, concatenated streams, truncation, corruption and bombs refused",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/xz")))
+    @Test(
+        "xz in process: round trip, concatenated streams, truncation, corruption and bombs refused",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/xz")))
     func xzInProcess() throws {
         let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 13 / 5) }
         let packed = try Self.xz(data)
@@ -76,7 +76,8 @@ struct ArchiveTests {
             #expect(seen["t/short.txt"] == Array("hello".utf8), "format \(format)")
             #expect(seen["t/empty"] == [], "format \(format)")
             if format != "ustar" {
-                #expect(seen["t/\(longDir)/long-name-file.bin"] == [UInt8](repeating: 9, count: 1_000), "format \(format)")
+                #expect(
+                    seen["t/\(longDir)/long-name-file.bin"] == [UInt8](repeating: 9, count: 1_000), "format \(format)")
                 #expect(seen.count == 3, "format \(format)")
             }
         }

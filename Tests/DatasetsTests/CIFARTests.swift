@@ -1,7 +1,6 @@
+import Datasets
 import Foundation
 import Testing
-
-import Datasets
 
 @Suite("CIFAR")
 struct CIFARTests {
@@ -74,7 +73,8 @@ extension CIFARTests {
         defer { folder.cleanup() }
         try folder.write(Array(records(3, variant: .cifar10).dropLast(100)), to: "data_batch_1.bin")
         let file = folder.file("data_batch_1.bin")
-        #expect(throws: DatasetError.truncatedRecord(path: file, record: 2, recordBytes: 3_073, availableBytes: 2_973)) {
+        #expect(throws: DatasetError.truncatedRecord(path: file, record: 2, recordBytes: 3_073, availableBytes: 2_973))
+        {
             try CIFARBinary.load(files: [file], variant: .cifar10, split: "train")
         }
         do {
@@ -94,7 +94,8 @@ extension CIFARTests {
         }
         try folder.write(records(5, variant: .cifar10), to: "cifar-10-batches-bin/test_batch.bin")
         try folder.write("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", to: "cifar-10-batches-bin/batches.meta.txt")
-        try runTool("/usr/bin/tar", ["-czf", folder.file("cifar-10-binary.tar.gz"), "-C", folder.path, "cifar-10-batches-bin"])
+        try runTool(
+            "/usr/bin/tar", ["-czf", folder.file("cifar-10-binary.tar.gz"), "-C", folder.path, "cifar-10-batches-bin"])
 
         let fromFolder = try CIFARBinary.load(from: folder.path, variant: .cifar10, split: "train")
         let fromArchive = try CIFARBinary.load(
@@ -103,8 +104,8 @@ extension CIFARTests {
         #expect(fromFolder.images == fromArchive.images)
         #expect(fromFolder.labels == fromArchive.labels)
         #expect(fromArchive.classNames.first == "a")
-        #expect(fromFolder.image(at: 1).first == 1)  // pixel 0 of record 1 is (0 + 1) % 251
-        #expect(fromFolder.label(at: 4) == 0)  // second file starts again at label 0
+        #expect(fromFolder.image(at: 1).first == 1) // pixel 0 of record 1 is (0 + 1) % 251
+        #expect(fromFolder.label(at: 4) == 0) // second file starts again at label 0
 
         let test = try CIFARBinary.load(from: folder.file("cifar-10-binary.tar.gz"), variant: .cifar10, split: "test")
         #expect(test.count == 5)

@@ -1,7 +1,6 @@
+import Datasets
 import Foundation
 import Testing
-
-import Datasets
 
 @Suite("COCO")
 struct COCOTests {
@@ -19,7 +18,9 @@ struct COCOTests {
         """
 
     private func writeImages(_ folder: TemporaryFolder) throws {
-        try folder.write(try ImageCodec.encodeJPEG(syntheticImage(seed: 1, height: 6, width: 10), width: 10, height: 6), to: "train2014/b.jpg")
+        try folder.write(
+            try ImageCodec.encodeJPEG(syntheticImage(seed: 1, height: 6, width: 10), width: 10, height: 6),
+            to: "train2014/b.jpg")
         try folder.write(try ImageCodec.encodePNG(syntheticImage(seed: 2), width: 8, height: 8), to: "train2014/a.png")
         try folder.write(try ImageCodec.encodeJPEG(syntheticImage(seed: 3), width: 8, height: 8), to: "train2014/c.jpg")
     }
@@ -69,9 +70,11 @@ struct COCOTests {
         try writeImages(folder)
         try FileManager.default.removeItem(atPath: folder.file("train2014/c.jpg"))
         try folder.write(json, to: "instances_train2014.json")
-        #expect(throws: DatasetError.missingImage(
-            list: folder.file("instances_train2014.json"), id: "9",
-            expectedPath: folder.file("train2014/c.jpg"))) {
+        #expect(
+            throws: DatasetError.missingImage(
+                list: folder.file("instances_train2014.json"), id: "9",
+                expectedPath: folder.file("train2014/c.jpg"))
+        ) {
             try COCO.load(annotations: folder.file("instances_train2014.json"), images: folder.file("train2014"))
         }
     }

@@ -1,8 +1,7 @@
+import Datasets
 import Foundation
 import HDF5
 import Testing
-
-import Datasets
 
 @Suite("Data-set cache (HDF5)")
 struct DatasetCacheTests {
@@ -15,7 +14,8 @@ struct DatasetCacheTests {
         }
         let (h, w, k) = (5, 4, 4)
         let pixels = (0..<(count * channels * h * w)).map { _ in UInt8(truncatingIfNeeded: next()) }
-        let labels: ImageSet.Labels = multiLabel
+        let labels: ImageSet.Labels =
+            multiLabel
             ? .multi((0..<(count * k)).map { _ in Int8(Int(next() % 3) - 1) })
             : .single((0..<count).map { _ in Int64(next() % UInt64(k)) })
         return ImageSet(
@@ -27,7 +27,8 @@ struct DatasetCacheTests {
 
     /// Writes a file in the cache layout whose parts can be spoilt one at a time.
     private func writeCustom(
-        to url: URL, format: String = DatasetCache.format, count: Int = 6, countAttribute: Int? = nil, classNames: [String] = ["a", "b", "c"],
+        to url: URL, format: String = DatasetCache.format, count: Int = 6, countAttribute: Int? = nil,
+        classNames: [String] = ["a", "b", "c"],
         imageShape: [Int] = [1, 2, 2], labels: (HDF5File) throws -> Void
     ) throws {
         try HDF5File.writeAtomically(to: url, format: format, version: 1) { file in
@@ -193,7 +194,9 @@ struct DatasetCacheTests {
         expectInvalidCache(target, mentioning: ["/labels is int32", "int64 [N]"]) { _ = try DatasetCache.read(target) }
 
         try writeCustom(to: target) { try $0.createDataset("labels", values: [Int64](repeating: 0, count: 5)) }
-        expectInvalidCache(target, mentioning: ["/labels has 5 rows", "/images has 6"]) { _ = try DatasetCache.read(target) }
+        expectInvalidCache(target, mentioning: ["/labels has 5 rows", "/images has 6"]) {
+            _ = try DatasetCache.read(target)
+        }
 
         try writeCustom(to: target) {
             try $0.createDataset("labels", values: [Int8](repeating: 1, count: 12), shape: [6, 2])
@@ -201,7 +204,9 @@ struct DatasetCacheTests {
         expectInvalidCache(target, mentioning: ["2 columns", "3 classes"]) { _ = try DatasetCache.read(target) }
 
         try writeCustom(to: target) { try $0.createDataset("labels", values: [Int64]([0, 1, 2, 3, 0, 1])) }
-        expectInvalidCache(target, mentioning: ["label 3 of image 3", "outside 0..<3"]) { _ = try DatasetCache.read(target) }
+        expectInvalidCache(target, mentioning: ["label 3 of image 3", "outside 0..<3"]) {
+            _ = try DatasetCache.read(target)
+        }
 
         try writeCustom(to: target) {
             try $0.createDataset("labels", values: [Int8](repeating: 2, count: 18), shape: [6, 3])
@@ -211,8 +216,12 @@ struct DatasetCacheTests {
         try writeCustom(to: target) { _ in }
         expectInvalidCache(target, mentioning: ["no /labels dataset"]) { _ = try DatasetCache.read(target) }
 
-        try writeCustom(to: target, countAttribute: 5) { try $0.createDataset("labels", values: [Int64](repeating: 0, count: 6)) }
-        expectInvalidCache(target, mentioning: ["count = 5 but /images has 6 rows"]) { _ = try DatasetCache.read(target) }
+        try writeCustom(to: target, countAttribute: 5) {
+            try $0.createDataset("labels", values: [Int64](repeating: 0, count: 6))
+        }
+        expectInvalidCache(target, mentioning: ["count = 5 but /images has 6 rows"]) {
+            _ = try DatasetCache.read(target)
+        }
 
         // The well-formed variant of the same file is accepted.
         try writeCustom(to: target) { try $0.createDataset("labels", values: [Int64]([0, 1, 2, 2, 1, 0])) }
@@ -283,7 +292,7 @@ struct DatasetCacheTests {
         try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: locked)
         defer { _ = try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: locked) }
-        if getuid() != 0 {  // root writes anyway
+        if getuid() != 0 { // root writes anyway
             let lockedTarget = URL(fileURLWithPath: locked + "/set.h5")
             expectInvalidCache(lockedTarget, mentioning: ["cannot be written"]) {
                 try DatasetCache.write(good, to: lockedTarget)

@@ -1,8 +1,7 @@
+import Datasets
 import Foundation
 import HDF5
 import Testing
-
-import Datasets
 
 /// Files whose size fields lie, overflow or ask for more than a reader allows: each must end in a `DatasetError`
 /// naming the file, never a crash or an allocation of what the header claims.
@@ -17,12 +16,14 @@ struct HostileInputTests {
     @Test("IDX dimensions that overflow, or images of 0x0, are refused")
     func idxSizes() throws {
         #expect(throws: DatasetError.self) {
-            try IDX.parse(Self.idx(magic: IDX.imagesMagic, dimensions: [.max, .max, .max], data: [1, 2, 3]),
-                          expectedMagic: IDX.imagesMagic, name: "dims.idx")
+            try IDX.parse(
+                Self.idx(magic: IDX.imagesMagic, dimensions: [.max, .max, .max], data: [1, 2, 3]),
+                expectedMagic: IDX.imagesMagic, name: "dims.idx")
         }
         #expect(throws: DatasetError.self) {
-            try IDX.parse(Self.idx(magic: IDX.imagesMagic, dimensions: [1 << 31, 28, 28], data: []),
-                          expectedMagic: IDX.imagesMagic, name: "count.idx")
+            try IDX.parse(
+                Self.idx(magic: IDX.imagesMagic, dimensions: [1 << 31, 28, 28], data: []),
+                expectedMagic: IDX.imagesMagic, name: "count.idx")
         }
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
@@ -53,13 +54,16 @@ struct HostileInputTests {
         return field
     }
 
-    @Test("Tar sizes beyond the archive, overflowing or negative are refused before any allocation",
-          arguments: [
-              baseTwoFiftySix(1 << 40), baseTwoFiftySix(1 << 34), baseTwoFiftySix(.max), baseTwoFiftySix(5, negative: true),
-              Array("77777777777\u{0}".utf8),
-          ])
+    @Test(
+        "Tar sizes beyond the archive, overflowing or negative are refused before any allocation",
+        arguments: [
+            baseTwoFiftySix(1 << 40), baseTwoFiftySix(1 << 34), baseTwoFiftySix(.max),
+            baseTwoFiftySix(5, negative: true),
+            Array("77777777777\u{0}".utf8),
+        ])
     func tarSizes(sizeField: [UInt8]) throws {
-        let archive = Self.tarHeader(name: "a/b/c.jpg", sizeField: sizeField) + [UInt8](repeating: 7, count: 512)
+        let archive =
+            Self.tarHeader(name: "a/b/c.jpg", sizeField: sizeField) + [UInt8](repeating: 7, count: 512)
             + [UInt8](repeating: 0, count: 1024)
         for bytes in [archive, Gzip.compress(archive)] {
             var reader = try TarReader(bytes: bytes, name: "hostile.tar")
@@ -113,7 +117,7 @@ struct HostileInputTests {
         var header = [UInt8](repeating: 32, count: 128)
         for (i, byte) in "MATLAB 5.0 MAT-file".utf8.enumerated() { header[i] = byte }
         header[124] = 0; header[125] = 1; header[126] = UInt8(ascii: "I"); header[127] = UInt8(ascii: "M")
-        let flags = u32(6) + u32(8) + u32(9) + u32(0)  // miUINT32, 8 bytes: class uint8
+        let flags = u32(6) + u32(8) + u32(9) + u32(0) // miUINT32, 8 bytes: class uint8
         let dims = u32(5) + u32(16) + u32(0x7fff_ffff) + u32(0x7fff_ffff) + u32(0x7fff_ffff) + u32(0x7fff_ffff)
         let name = u32(1) + u32(1) + [UInt8(ascii: "X")] + [UInt8](repeating: 0, count: 7)
         let real = u32(2) + u32(8) + [UInt8](repeating: 1, count: 8)

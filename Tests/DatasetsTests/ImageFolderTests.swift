@@ -1,7 +1,6 @@
+import Datasets
 import Foundation
 import Testing
-
-import Datasets
 
 @Suite("Image folders and codecs")
 struct ImageFolderTests {
@@ -58,7 +57,8 @@ struct ImageFolderTests {
         let good = try ImageCodec.encodeJPEG(syntheticImage(seed: 1), width: 8, height: 8)
         try folder.write(good, to: "set/train/cat/good.jpg")
         // A JPEG header followed by garbage, and a JPEG cut in half.
-        try folder.write([0xff, 0xd8, 0xff, 0xe0] + [UInt8](repeating: 0x42, count: 200), to: "set/train/cat/garbage.jpg")
+        try folder.write(
+            [0xff, 0xd8, 0xff, 0xe0] + [UInt8](repeating: 0x42, count: 200), to: "set/train/cat/garbage.jpg")
         do {
             _ = try ImageFolder.load(from: folder.path, split: "train")
             Issue.record("garbage JPEG was accepted")

@@ -1,7 +1,6 @@
+import Datasets
 import Foundation
 import Testing
-
-import Datasets
 
 @Suite("MNIST / IDX")
 struct MNISTTests {
@@ -53,7 +52,10 @@ struct MNISTTests {
         #expect(set.labels == .single([7, 0, 3]))
 
         try folder.write(idx(magic: 0x803, dimensions: [3, 4, 5], data: Array(pixels.dropLast(25))), to: "short")
-        #expect(throws: DatasetError.truncatedRecord(path: folder.file("short"), record: 1, recordBytes: 20, availableBytes: 15)) {
+        #expect(
+            throws: DatasetError.truncatedRecord(
+                path: folder.file("short"), record: 1, recordBytes: 20, availableBytes: 15)
+        ) {
             try IDX.load(images: folder.file("short"), labels: folder.file("l.gz"), split: "test")
         }
     }

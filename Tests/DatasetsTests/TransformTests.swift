@@ -1,6 +1,5 @@
-import Testing
-
 import Datasets
+import Testing
 
 @Suite("Transforms and batching")
 struct TransformTests {
@@ -42,7 +41,7 @@ struct TransformTests {
 
     @Test("Crops, padding and flips move the right pixels")
     func geometry() {
-        let s = set(count: 1)  // 3x4 image: rows [0 1 2 3] [4 5 6 7] [8 9 10 11]
+        let s = set(count: 1) // 3x4 image: rows [0 1 2 3] [4 5 6 7] [8 9 10 11]
         #expect(s.centerCropped(to: ImageSize(height: 1, width: 2)).images == [5, 6])
         #expect(s.flipped { _ in true }.images == [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8])
         var random = DatasetRandom(seed: 1)

@@ -1,7 +1,6 @@
+import Datasets
 import Foundation
 import Testing
-
-import Datasets
 
 @Suite("PASCAL VOC 2007")
 struct VOCTests {
@@ -63,7 +62,8 @@ struct VOCTests {
                         xml += "<object><name>\(name)</name><difficult>0</difficult></object>"
                         xml += "<object><name>\(name)</name><difficult>1</difficult></object>"
                     } else if i == (c + 1) % 3 {
-                        xml += "<object><name>\(name)</name><part><name>head</name></part><difficult>1</difficult></object>"
+                        xml +=
+                            "<object><name>\(name)</name><part><name>head</name></part><difficult>1</difficult></object>"
                     }
                 }
                 try folder.write(xml + "</annotation>", to: root + "Annotations/\(id).xml")
@@ -111,7 +111,8 @@ struct VOCTests {
         let ids = ["000005", "000007", "000009"]
         try makeDevkit(folder, ids: ids, images: ids, annotations: true)
         let fromXML = try VOC2007.load(from: folder.path, split: "train", size: ImageSize(8), labelSource: .annotations)
-        let fromLists = try VOC2007.load(from: folder.file("VOCdevkit"), split: "train", size: ImageSize(8), labelSource: .imageSets)
+        let fromLists = try VOC2007.load(
+            from: folder.file("VOCdevkit"), split: "train", size: ImageSize(8), labelSource: .imageSets)
         #expect(fromXML.labels == fromLists.labels)
         #expect(fromXML.images == fromLists.images)
         #expect(Array(fromLists.flags(at: 0).prefix(4)) == [1, 0, -1, 1])
@@ -124,9 +125,11 @@ struct VOCTests {
         defer { folder.cleanup() }
         try makeDevkit(folder, ids: ["000005", "000007", "000009"], images: ["000005", "000009"], annotations: false)
         let expectedFile = folder.file("VOCdevkit/VOC2007/JPEGImages/000007.jpg")
-        #expect(throws: DatasetError.missingImage(
-            list: folder.file("VOCdevkit/VOC2007/ImageSets/Main/train.txt"), id: "000007",
-            expectedPath: expectedFile)) {
+        #expect(
+            throws: DatasetError.missingImage(
+                list: folder.file("VOCdevkit/VOC2007/ImageSets/Main/train.txt"), id: "000007",
+                expectedPath: expectedFile)
+        ) {
             try VOC2007.load(from: folder.path, split: "train", size: ImageSize(8))
         }
     }

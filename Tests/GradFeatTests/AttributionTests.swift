@@ -20,7 +20,9 @@ import Testing
             probe.parameters = unit.tensors
             let logits = try probe.forward(inputs, mode: .evaluation).logits
             let c = logits.shape[1]
-            if result.isEmpty { result = Array(repeating: Array(repeating: Array(repeating: 0, count: p), count: c), count: n) }
+            if result.isEmpty {
+                result = Array(repeating: Array(repeating: Array(repeating: 0, count: p), count: c), count: n)
+            }
             for i in 0..<n { for k in 0..<c { result[i][k][m] = Double(logits.scalars[i * c + k]) } }
         }
         return result
@@ -28,8 +30,10 @@ import Testing
 
     /// The true-class logits of the test samples under the ridge solution on the training samples `kept`, by the
     /// kernel form (N·c unknowns): `w = Jᵀ (J Jᵀ/N + λ)⁻¹ y/N`, N the full training-set size (the factor kept).
-    static func ridgeLogits(_ j: [[[Double]]], labels: [Int], kept: [Int], total n: Int, lambda: Double,
-                            test: [[[Double]]], testLabels: [Int]) -> [Double] {
+    static func ridgeLogits(
+        _ j: [[[Double]]], labels: [Int], kept: [Int], total n: Int, lambda: Double,
+        test: [[[Double]]], testLabels: [Int]
+    ) -> [Double] {
         let c = j[0].count
         let rows = kept.flatMap { i in j[i] }
         let targets = kept.flatMap { i in (0..<c).map { [$0 == labels[i] ? 1.0 : 0.0] } }
@@ -44,14 +48,18 @@ import Testing
     }
 
     /// Scores by re-solving without each training sample: `[n_test][N]`.
-    static func bruteForce(_ j: [[[Double]]], labels: [Int], lambda: Double, test: [[[Double]]],
-                           testLabels: [Int]) -> [[Double]] {
+    static func bruteForce(
+        _ j: [[[Double]]], labels: [Int], lambda: Double, test: [[[Double]]],
+        testLabels: [Int]
+    ) -> [[Double]] {
         let n = j.count
-        let full = ridgeLogits(j, labels: labels, kept: Array(0..<n), total: n, lambda: lambda, test: test,
-                               testLabels: testLabels)
+        let full = ridgeLogits(
+            j, labels: labels, kept: Array(0..<n), total: n, lambda: lambda, test: test,
+            testLabels: testLabels)
         let without = (0..<n).map { dropped in
-            ridgeLogits(j, labels: labels, kept: (0..<n).filter { $0 != dropped }, total: n, lambda: lambda,
-                        test: test, testLabels: testLabels)
+            ridgeLogits(
+                j, labels: labels, kept: (0..<n).filter { $0 != dropped }, total: n, lambda: lambda,
+                test: test, testLabels: testLabels)
         }
         return testLabels.indices.map { t in (0..<n).map { full[t] - without[$0][t] } }
     }
@@ -63,7 +71,9 @@ import Testing
         var trainer = Trainer(configuration: configuration)
         trainer.quiet = true
         _ = try trainer.train(&extractor, on: train, evaluateOn: train, loss: OneHotMeanSquaredError())
-        guard let fitted = extractor as? M else { throw GradFeatError.invalidConfiguration("the trainer changed the model's type") }
+        guard let fitted = extractor as? M else {
+            throw GradFeatError.invalidConfiguration("the trainer changed the model's type")
+        }
         return fitted
     }
 
@@ -71,12 +81,15 @@ import Testing
     static func randomData(_ shape: [Int], seed: UInt64) throws -> InMemoryBatches {
         var rng = SeededRandom(seed: seed)
         let labels = (0..<shape[0]).map { _ in Int(rng.next() % 3) }
-        return try InMemoryBatches(inputs: Tensor.normal(Shape(shape), using: &rng), targets: .classes(labels), classCount: 3)
+        return try InMemoryBatches(
+            inputs: Tensor.normal(Shape(shape), using: &rng), targets: .classes(labels), classCount: 3)
     }
 
     /// The scores of `model` by the library, every score kept, in chunks of 7 training and 4 test samples.
-    static func attributed<M: JacobianRowsProvider>(_ model: M, train: InMemoryBatches, test: InMemoryBatches,
-                                                  lambda: Double, loss: AttributedLoss, topK: Int = 3) throws
+    static func attributed<M: JacobianRowsProvider>(
+        _ model: M, train: InMemoryBatches, test: InMemoryBatches,
+        lambda: Double, loss: AttributedLoss, topK: Int = 3
+    ) throws
         -> LeaveOneOutAttribution.Result
     {
         try LeaveOneOutAttribution(weightDecay: lambda).attribute(
@@ -92,21 +105,27 @@ import Testing
 
     /// Scores of both signs and not all alike: the comparison compares something.
     static func expectVaried(_ expected: [Double]) {
-        #expect(expected.contains { $0 > 1e-6 } && expected.contains { $0 < -1e-6 }, "degenerate scores \(expected.prefix(6))")
+        #expect(
+            expected.contains { $0 > 1e-6 } && expected.contains { $0 < -1e-6 },
+            "degenerate scores \(expected.prefix(6))")
         #expect(Set(expected.map { Float($0) }).count > expected.count / 2, "repeated scores \(expected.prefix(6))")
     }
 
-    func check<M: JacobianRowsProvider>(_ model: M, train: InMemoryBatches, test: InMemoryBatches,
-                                        form: LeaveOneOutAttribution.Plan.Form) throws {
+    func check<M: JacobianRowsProvider>(
+        _ model: M, train: InMemoryBatches, test: InMemoryBatches,
+        form: LeaveOneOutAttribution.Plan.Form
+    ) throws {
         let lambda = 0.05
         let trained = try Self.fitted(model, lambda: lambda, train: train)
-        let result = try Self.attributed(trained, train: train, test: test, lambda: lambda,
-                                         loss: .squaredError(targetScale: 1))
+        let result = try Self.attributed(
+            trained, train: train, test: test, lambda: lambda,
+            loss: .squaredError(targetScale: 1))
         #expect(result.plan.form == form)
         let got = try #require(result.scores)
         let expected = Self.bruteForce(
             try Self.jacobian(trained, train.inputs), labels: Self.labels(train), lambda: lambda,
-            test: try Self.jacobian(trained, test.inputs), testLabels: Self.labels(test)).flatMap { $0 }
+            test: try Self.jacobian(trained, test.inputs), testLabels: Self.labels(test)
+        ).flatMap { $0 }
         let error = SolverTests.relative(got, expected)
         #expect(error < 1e-4, "relative error \(error) against re-solving")
         Self.expectVaried(expected)
@@ -123,14 +142,16 @@ import Testing
     /// The activation model on random features (an identity feature network), under both parametrizations.
     @Test(arguments: Parametrization.allCases)
     func activationModelScoresEqualRetrainingWithoutEachSample(parametrization: Parametrization) throws {
-        try check(Self.activationModel(parametrization), train: try Self.randomData([30, 5], seed: 1),
-                  test: try Self.randomData([6, 5], seed: 2), form: .kronecker)
+        try check(
+            Self.activationModel(parametrization), train: try Self.randomData([30, 5], seed: 1),
+            test: try Self.randomData([6, 5], seed: 2), form: .kronecker)
     }
 
     static func activationModel(_ parametrization: Parametrization) -> ActivationFeatures {
         var rng = SeededRandom(seed: 4)
-        return ActivationFeatures(featureNetwork: Sequential([]), head: LinearHead(features: 5, classes: 3, rng: &rng),
-                                  parametrization: parametrization)
+        return ActivationFeatures(
+            featureNetwork: Sequential([]), head: LinearHead(features: 5, classes: 3, rng: &rng),
+            parametrization: parametrization)
     }
 
     /// Random activations at the small network's split, shaped like its bottom's output (its own are nearly
@@ -164,8 +185,10 @@ import Testing
     // MARK: - Cross-entropy
 
     /// The minimiser of `(1/N) Σ_{i∈kept} CE(J_i w, y_i) + (λ/2)‖w‖²` by Newton's method in Float64, from `start`.
-    static func crossEntropyFit(_ j: [[[Double]]], labels: [Int], kept: [Int], total n: Int, lambda: Double,
-                                start: [Double], steps: Int = 40) -> [Double] {
+    static func crossEntropyFit(
+        _ j: [[[Double]]], labels: [Int], kept: [Int], total n: Int, lambda: Double,
+        start: [Double], steps: Int = 40
+    ) -> [Double] {
         let (c, p) = (j[0].count, j[0][0].count)
         var w = start
         for _ in 0..<steps {
@@ -198,25 +221,30 @@ import Testing
     func crossEntropyScoresApproximateRefittingWithoutEachSample(model name: String) throws {
         let lambda = 0.05
         if name == "activation" {
-            try checkCrossEntropy(Self.activationModel(.standard), train: try Self.randomData([30, 5], seed: 11),
-                                  test: try Self.randomData([6, 5], seed: 12), lambda: lambda)
+            try checkCrossEntropy(
+                Self.activationModel(.standard), train: try Self.randomData([30, 5], seed: 11),
+                test: try Self.randomData([6, 5], seed: 12), lambda: lambda)
         } else {
             let top = try Self.smallTop()
             let model = ExplicitGradientFeatures(
                 top: top, omegaBar: GradFeatModelTests.smallNetwork().head,
                 rowMap: .projected(try KroneckerProjection(dimension: 20, top: top, seed: 5)))
-            try checkCrossEntropy(model, train: try Self.splitData(30, seed: 13), test: try Self.splitData(5, seed: 14),
-                                  lambda: lambda)
+            try checkCrossEntropy(
+                model, train: try Self.splitData(30, seed: 13), test: try Self.splitData(5, seed: 14),
+                lambda: lambda)
         }
     }
 
-    func checkCrossEntropy<M: JacobianRowsProvider>(_ model: M, train: InMemoryBatches, test: InMemoryBatches,
-                                                    lambda: Double) throws {
+    func checkCrossEntropy<M: JacobianRowsProvider>(
+        _ model: M, train: InMemoryBatches, test: InMemoryBatches,
+        lambda: Double
+    ) throws {
         let j = try Self.jacobian(model, train.inputs), testJ = try Self.jacobian(model, test.inputs)
         let (labels, testLabels, n) = (Self.labels(train), Self.labels(test), train.count)
         let p = j[0][0].count
-        let optimum = Self.crossEntropyFit(j, labels: labels, kept: Array(0..<n), total: n, lambda: lambda,
-                                           start: Array(repeating: 0, count: p))
+        let optimum = Self.crossEntropyFit(
+            j, labels: labels, kept: Array(0..<n), total: n, lambda: lambda,
+            start: Array(repeating: 0, count: p))
         var fitted = model
         var vector = ParameterVector.zeros(like: model.parameters)
         vector.values = optimum
@@ -246,8 +274,9 @@ import Testing
         for dropped in 0..<n {
             let kept = (0..<n).filter { $0 != dropped }
             let without = Self.crossEntropyFit(j, labels: labels, kept: kept, total: n, lambda: lambda, start: optimum)
-            let stepped = Self.crossEntropyFit(j, labels: labels, kept: kept, total: n, lambda: lambda, start: optimum,
-                                               steps: 1)
+            let stepped = Self.crossEntropyFit(
+                j, labels: labels, kept: kept, total: n, lambda: lambda, start: optimum,
+                steps: 1)
             for t in 0..<test.count {
                 refit[t * n + dropped] = margin(optimum, t) - margin(without, t)
                 step[t * n + dropped] = (0..<p).reduce(0) { $0 + marginGradients[t][$1] * (optimum[$1] - stepped[$1]) }
@@ -262,8 +291,11 @@ import Testing
         Self.expectVaried(refit)
         let expected = refit
         // The squared-error formula on the same model is far off: the loss's curvature matters.
-        let wrong = try Self.attributed(fitted, train: train, test: test, lambda: lambda,
-                                        loss: .squaredError(targetScale: 1)).scores ?? []
+        let wrong =
+            try Self.attributed(
+                fitted, train: train, test: test, lambda: lambda,
+                loss: .squaredError(targetScale: 1)
+            ).scores ?? []
         #expect(SolverTests.relative(wrong, expected) > 3 * error)
     }
 
@@ -277,10 +309,14 @@ import Testing
         let (train, test) = (try Self.splitData(30, seed: 15), try Self.splitData(6, seed: 16))
         let explicit = try Self.fitted(
             ExplicitGradientFeatures(top: try Self.smallTop(), omegaBar: network.head), lambda: lambda, train: train)
-        let exact = try #require(try Self.attributed(explicit, train: train, test: test, lambda: lambda,
-                                                     loss: .squaredError(targetScale: 1)).scores)
-        var implicit = try GradientFeatures(network: network, splitAt: "block", linearize: ["conv3"],
-                                            omegaBar: network.head, parametrization: .standard)
+        let exact = try #require(
+            try Self.attributed(
+                explicit, train: train, test: test, lambda: lambda,
+                loss: .squaredError(targetScale: 1)
+            ).scores)
+        var implicit = try GradientFeatures(
+            network: network, splitAt: "block", linearize: ["conv3"],
+            omegaBar: network.head, parametrization: .standard)
         var w2 = ParameterVector.zeros(like: implicit.parameters)
         w2.values = explicit.weights.scalars.map(Double.init)
         implicit.parameters = w2.tensors
@@ -297,7 +333,9 @@ import Testing
             }
             errors.append(perSeed.reduce(0, +) / 3)
         }
-        #expect(errors[0] > errors[1] && errors[1] > errors[2] && errors[2] > errors[3], "errors at K = 8, 32, 128, 320: \(errors)")
+        #expect(
+            errors[0] > errors[1] && errors[1] > errors[2] && errors[2] > errors[3],
+            "errors at K = 8, 32, 128, 320: \(errors)")
         #expect(errors[3] < 0.6, "errors at K = 8, 32, 128, 320: \(errors)")
     }
 
@@ -305,8 +343,9 @@ import Testing
     /// rows times the parameters give the logits when w2 lies in the projection's subspace (here w2 = 0).
     @Test func gradFeatProjectedRowsCarryBothTerms() throws {
         let network = GradFeatModelTests.smallNetwork()
-        let model = try GradFeatFeatures(network: network, splitAt: "block", linearize: ["conv3"],
-                                         omegaBar: network.head, parametrization: .standard)
+        let model = try GradFeatFeatures(
+            network: network, splitAt: "block", linearize: ["conv3"],
+            omegaBar: network.head, parametrization: .standard)
         let inputs = try Self.splitData(4, seed: 17).inputs
         let projection = try KroneckerProjection(dimension: 16, top: model.linearizedTop, seed: 1)
         guard case let .dense(rows) = try model.projectedJacobianRows(inputs, projection: projection) else {
@@ -349,9 +388,13 @@ import Testing
                 keepScores: { _ in true })
         }
         // Logits of the wrong width, labels out of range, an interpolated sample (λ = 0, zero features).
-        #expect(throws: (any Error).self) { try attribute(data(labels: [0, 1, 1, 0], classes: 3), data(labels: [0, 1, 1, 0])) }
+        #expect(throws: (any Error).self) {
+            try attribute(data(labels: [0, 1, 1, 0], classes: 3), data(labels: [0, 1, 1, 0]))
+        }
         #expect(throws: (any Error).self) { try attribute(data(labels: [0, 1, 1, 0]), data(labels: [0, 1, 2, 0])) }
-        #expect(throws: (any Error).self) { try attribute(data(labels: [0, 1, 1, 0]), data(labels: [0, 1, 1, 0]), lambda: 0) }
+        #expect(throws: (any Error).self) {
+            try attribute(data(labels: [0, 1, 1, 0]), data(labels: [0, 1, 1, 0]), lambda: 0)
+        }
         // A system wider than the limit is refused by the plan, before any pass.
         let wide = LeaveOneOutAttribution(weightDecay: 0.1, maximumWidth: 2)
         #expect(throws: GradFeatError.self) {

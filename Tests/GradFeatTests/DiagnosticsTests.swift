@@ -11,8 +11,9 @@ import Testing
     /// A trained-looking gradient model of the small network: random w2, on random activations at the split.
     static func model(linearize: [String], seed: UInt64 = 3) throws -> (GradientFeatures, InMemoryBatches) {
         let network = GradFeatModelTests.smallNetwork()
-        var model = try GradientFeatures(network: network, splitAt: linearize[0], linearize: linearize,
-                                         omegaBar: network.head)
+        var model = try GradientFeatures(
+            network: network, splitAt: linearize[0], linearize: linearize,
+            omegaBar: network.head)
         var rng = SeededRandom(seed: seed)
         model.tangent = model.tangent.map { randomTensor($0.shape, &rng, scale: 0.5) }
         let shape = try network.bottom(GradFeatModelTests.input(1), splitAt: linearize[0]).shape.dimensions.dropFirst()
@@ -32,7 +33,9 @@ import Testing
         // Slopes on a log–log plot between consecutive decades: about 1 for a Taylor remainder.
         for i in 1..<3 where gaps[i] > 1e-5 {
             let slope = log10(gaps[i + 1] / gaps[i])
-            #expect(slope > 0.5 && slope < 1.5, "log-log slope \(slope) between t = \(points[i].t) and \(points[i + 1].t): \(gaps)")
+            #expect(
+                slope > 0.5 && slope < 1.5,
+                "log-log slope \(slope) between t = \(points[i].t) and \(points[i + 1].t): \(gaps)")
         }
         #expect(gaps[0] < 0.02 * gaps[3], "gap at t = 0.001 is not small against t = 1: \(gaps)")
     }
@@ -59,7 +62,9 @@ import Testing
     @Test func aLayerWithZeroTangentHasNoShare() throws {
         var (model, data) = try Self.model(linearize: ["block", "conv3"])
         let blockCount = model.top.layers.layers[0].layer.parameters.count
-        model.tangent = model.tangent.enumerated().map { $0.offset < blockCount ? .zeros(like: $0.element) : $0.element }
+        model.tangent = model.tangent.enumerated().map {
+            $0.offset < blockCount ? .zeros(like: $0.element) : $0.element
+        }
         let shares = try LinearizationDiagnostics(model).layerShares(on: data)
         #expect(abs(shares[0].share) < 1e-9 && abs(shares[1].share - 1) < 1e-5, "\(shares)")
     }

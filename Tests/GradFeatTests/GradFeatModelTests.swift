@@ -106,7 +106,8 @@ import Testing
         let targets = Targets.classes([0, 1, 2, 1, 0, 2])
         let loss = SoftmaxCrossEntropy()
         let output = try model.forward(z0, mode: .evaluation)
-        let gradient = try model.parameterGradients(output, logitsGradient: try loss.evaluate(logits: output.logits, targets: targets).gradient)
+        let gradient = try model.parameterGradients(
+            output, logitsGradient: try loss.evaluate(logits: output.logits, targets: targets).gradient)
         #expect(gradient.count == model.parameters.count)
         // The model is linear in its parameters, so the loss is smooth in them: a single step size suffices.
         for (i, direction) in model.parameters.map({ randomTensor($0.shape, &rng) }).enumerated() {
@@ -120,7 +121,9 @@ import Testing
             }
             let numeric = (try lossAt(1) - lossAt(-1)) / (2 * Double(epsilon))
             let analytic = try gradient[i].dot(direction)
-            #expect(relativeError(analytic, numeric, floor: 1e-6) < 2e-3, "\(model.parameterNames[i]): \(analytic) vs \(numeric)")
+            #expect(
+                relativeError(analytic, numeric, floor: 1e-6) < 2e-3,
+                "\(model.parameterNames[i]): \(analytic) vs \(numeric)")
         }
     }
 
@@ -132,7 +135,8 @@ import Testing
         let targets = Targets.classes((0..<12).map { $0 % 3 })
         func train(_ initial: (inout GradFeatFeatures) -> Void) throws -> Double {
             var model = try GradFeatFeatures(
-                network: network, splitAt: "conv3", linearize: ["conv3"], omegaBar: network.head, parametrization: .standard)
+                network: network, splitAt: "conv3", linearize: ["conv3"], omegaBar: network.head,
+                parametrization: .standard)
             initial(&model)
             var optimizer = SGD(learningRate: 0.5, momentum: 0.9, weightDecay: 1e-2)
             var objective = 0.0
@@ -157,7 +161,8 @@ import Testing
         let network = Self.smallNetwork()
         let x = Self.input(5)
         let z0 = try network.bottom(x, splitAt: "block")
-        let model = try FineTuning(network: network, splitAt: "block", linearize: ["block", "conv3"], head: network.head)
+        let model = try FineTuning(
+            network: network, splitAt: "block", linearize: ["block", "conv3"], head: network.head)
         #expect(relativeError(try model.logits(z0), try network.logits(x)) < 1e-5)
         let targets = Targets.classes([0, 1, 2, 1, 0])
         let output = try model.forward(z0, mode: .evaluation)
@@ -188,7 +193,8 @@ import Testing
         let x = Self.input()
         let activation = ActivationFeatures(
             featureNetwork: try pretrained.backbone.foldingBatchNorm(), head: pretrained.head)
-        let gradient = GradientFeatures(top: try LinearizedTop(random.backbone, linearize: ["conv3"]), omegaBar: random.head)
+        let gradient = GradientFeatures(
+            top: try LinearizedTop(random.backbone, linearize: ["conv3"]), omegaBar: random.head)
         let model = GradFeatFeatures(activation: activation, gradient: gradient)
         #expect(relativeError(try model.logits(x), try pretrained.logits(x)) < 1e-5)
         #expect(!model.sharesPrimal)
@@ -196,7 +202,8 @@ import Testing
 
     @Test func registryRunsBuiltInsAndRejectsUnknownNames() throws {
         let network = Self.smallNetwork()
-        let context = ExtractorContext(network: network, split: "block", linearize: ["conv3"], classes: 3, omegaBar: network.head)
+        let context = ExtractorContext(
+            network: network, split: "block", linearize: ["conv3"], classes: 3, omegaBar: network.head)
         for name in ["activation", "gradient", "gradfeat", "finetune", "explicit-gradient"] {
             let extractor = try ExtractorRegistry.shared.make(name, context: context)
             #expect(try extractor.logits(try network.bottom(Self.input(), splitAt: "block")).shape == [4, 3])
@@ -218,7 +225,8 @@ import Testing
         #expect(names.contains("layer2.0.downsample.0.weight"))
         #expect(names.contains("layer2.0.downsample.1.running_var"))
         #expect(names.contains("bn1.running_mean") && names.contains("fc.bias"))
-        #expect(resnet18.backbone.parameterCount + resnet18.head.layer.parameterCount == 11_186_772)  // 11,689,512 with 1000 classes
+        // 10 classes here; 11,689,512 parameters with ImageNet's 1000
+        #expect(resnet18.backbone.parameterCount + resnet18.head.layer.parameterCount == 11_186_772)
         let bigan = BiganCIFAR.make(classes: 10, seed: 1)
         #expect(bigan.layerNames.filter { $0.hasPrefix("conv") } == ["conv1", "conv2", "conv3", "conv4", "conv5"])
         let x = Tensor.zeros([2, 3, 32, 32])

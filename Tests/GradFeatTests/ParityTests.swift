@@ -49,8 +49,9 @@ import Testing
         _ actual: Tensor, _ expected: Tensor, _ what: String, tolerance: Double = tolerance,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) ≠ \(expected.shape)",
-                sourceLocation: sourceLocation)
+        #expect(
+            actual.shape == expected.shape, "\(what): shape \(actual.shape) ≠ \(expected.shape)",
+            sourceLocation: sourceLocation)
         let error = relativeError(actual, expected)
         #expect(error <= tolerance, "\(what): relative error \(error)", sourceLocation: sourceLocation)
     }
@@ -70,8 +71,10 @@ import Testing
         let json: String = try fixture.file.attribute("full_size_shapes")
         let shapes = try JSONDecoder().decode([String: [Int]].self, from: Data(json.utf8))
         let ours = Dictionary(uniqueKeysWithValues: network.stateDict.map { ($0.name, $0.value.shape.dimensions) })
-        let oursOnly = Set(ours.keys).subtracting(names).sorted(), theirsOnly = Set(names).subtracting(ours.keys).sorted()
-        #expect(oursOnly.isEmpty && theirsOnly.isEmpty, "names differ: ours only \(oursOnly), PyTorch only \(theirsOnly)")
+        let oursOnly = Set(ours.keys).subtracting(names).sorted(),
+            theirsOnly = Set(names).subtracting(ours.keys).sorted()
+        #expect(
+            oursOnly.isEmpty && theirsOnly.isEmpty, "names differ: ours only \(oursOnly), PyTorch only \(theirsOnly)")
         for name in names where ours[name] != nil {
             #expect(ours[name] == shapes[name], "\(name): ours \(ours[name]!) PyTorch \(shapes[name] ?? [])")
         }
@@ -118,7 +121,8 @@ import Testing
         let fixture = try Self.resnet()
         var network = fixture.network
         let pass = try network.backbone.apply(fixture.input, tangent: nil, parameterTangent: nil, mode: .training())
-        Self.expectClose(try network.head.logits(pass.value), try fixture.tensor("train/logits"), "training-mode logits")
+        Self.expectClose(
+            try network.head.logits(pass.value), try fixture.tensor("train/logits"), "training-mode logits")
         network.backbone.updateStatistics(from: pass.record)
         for (name, value) in zip(network.backbone.bufferNames, network.backbone.buffers) {
             Self.expectClose(value, try fixture.tensor("train/running/\(name)"), "updated \(name)")

@@ -16,10 +16,14 @@ import Testing
         let error = #expect(throws: GradFeatError.self) { try plugins.extractors.register(entry) }
         #expect(error?.description.contains("PluginTests.swift") == true)
         #expect(error?.description.contains("registered twice") == true)
-        #expect(throws: GradFeatError.self) { try plugins.extractors.register(ExtractorPlugin(name: "activation", summary: "") { _, _ in fatalError() }) }
+        #expect(throws: GradFeatError.self) {
+            try plugins.extractors.register(ExtractorPlugin(name: "activation", summary: "") { _, _ in fatalError() })
+        }
         #expect(throws: GradFeatError.self) { try plugins.models.register(try plugins.models.entry("resnet18")) }
         #expect(throws: GradFeatError.self) { try plugins.datasets.entry("nope") }
-        #expect(throws: (any Error).self) { try plugins.heads.register(HeadPlugin(name: "Bad Name", summary: "") { _ in fatalError() }) }
+        #expect(throws: (any Error).self) {
+            try plugins.heads.register(HeadPlugin(name: "Bad Name", summary: "") { _ in fatalError() })
+        }
         #expect(Plugins(builtIns: false).extractors.names.isEmpty)
     }
 
@@ -39,14 +43,18 @@ import Testing
                 get { inner.namedParameters }
                 set { inner.namedParameters = newValue }
             }
-            func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> { try inner.forward(input, mode: mode) }
+            func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
+                try inner.forward(input, mode: mode)
+            }
             func parameterGradients(_ output: ExtractorOutput<Tensor>, logitsGradient: Tensor) throws -> [Tensor] {
                 try inner.parameterGradients(output, logitsGradient: logitsGradient).map { 2 * $0 }
             }
         }
         let wrong = ExtractorPlugin(name: "doubled", summary: "") { context, _ in
-            DoubledGradient(inner: try ActivationFeatures(network: context.network, splitAt: context.split,
-                                                          classes: context.classes, seed: 1))
+            DoubledGradient(
+                inner: try ActivationFeatures(
+                    network: context.network, splitAt: context.split,
+                    classes: context.classes, seed: 1))
         }
         let failure = #expect(throws: ConformanceFailure.self) { try ExtractorConformance.check(wrong) }
         #expect(failure?.problems.contains { $0.contains("finite differences") } == true)
@@ -72,8 +80,9 @@ import Testing
         let plugin = ExtractorPlugin(name: "mlp-gradient", summary: "", needs: [.labels, .omegaBar]) { context, _ in
             var rng = SeededRandom(seed: 4)
             let head = MLPHead(features: context.network.featureCount, hidden: 7, classes: context.classes, rng: &rng)
-            return try GradientFeatures(network: context.network, splitAt: context.split, linearize: context.linearize,
-                                        omegaBar: head)
+            return try GradientFeatures(
+                network: context.network, splitAt: context.split, linearize: context.linearize,
+                omegaBar: head)
         }
         try ExtractorConformance.check(plugin)
         // At w2 = ε·v, the logits are ε times the head's JVP along J v (the model is linear in w2).
@@ -81,7 +90,8 @@ import Testing
         var extractor = try plugin.make(context, PluginOptions())
         var rng = SeededRandom(seed: 5)
         extractor.parameters = extractor.parameters.map { Tensor.normal($0.shape, using: &rng) }
-        let input = try context.network.bottom(splitAt: context.split).forward(Tensor.normal([3, 3, 8, 8], using: &rng))
+        let input = try context.network.bottom(splitAt: context.split).forward(
+            Tensor.normal([3, 3, 8, 8], using: &rng))
         let once = try extractor.logits(input)
         extractor.parameters = extractor.parameters.map { 2 * $0 }
         let twice = try extractor.logits(input)
@@ -90,9 +100,11 @@ import Testing
 
     @Test func pluginOptionsAreTypedAndNamed() throws {
         struct Options: Decodable { var width: Int }
-        let options = PluginOptions(["width": .string("wide")], origins: ["width": "config file run.yaml, line 3, column 9"])
+        let options = PluginOptions(
+            ["width": .string("wide")], origins: ["width": "config file run.yaml, line 3, column 9"])
         let error = #expect(throws: ConfigError.self) { try options.decode(Options.self, for: "extractor 'x'") }
-        #expect(error?.description.contains("line 3, column 9") == true && error?.description.contains("'width'") == true)
+        #expect(
+            error?.description.contains("line 3, column 9") == true && error?.description.contains("'width'") == true)
         let unknown = #expect(throws: ConfigError.self) {
             try PluginOptions(["depth": .int(1)]).decode(Options.self, for: "extractor 'x'", known: ["width"])
         }
@@ -112,6 +124,6 @@ import Testing
             #expect(refusal?.description.contains("in use by another gradfeat run") == true)
             withExtendedLifetime(first) {}
         }
-        _ = try RunLock(folder)  // released with the first
+        _ = try RunLock(folder) // released with the first
     }
 }

@@ -16,7 +16,8 @@ import Testing
 
     @Test func fullModelBeatsActivationModelOnCIFAR10() throws {
         let file = Self.dataRoot + "/cifar10/test_batch.bin.xz"
-        try #require(FileManager.default.fileExists(atPath: file), "the shared CIFAR-10 test batch is missing at \(file)")
+        try #require(
+            FileManager.default.fileExists(atPath: file), "the shared CIFAR-10 test batch is missing at \(file)")
         let set = try CIFARBinary.load(files: [file], variant: .cifar10, split: "test")
         #expect(set.count == 10_000)
         let all = try ImageBatches(set, scaling: .unit)

@@ -9,7 +9,8 @@ import Testing
 /// they were written, a second run into a busy folder.
 @Suite struct ReliabilityTests {
     static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-reliability-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gradfeat-reliability-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -28,18 +29,22 @@ import Testing
     }
 
     /// Trains the activation model for `iterations` into `folder` with `trajectory`, resuming when asked.
-    static func train(into folder: URL, iterations: Int, learningRate: Float = 0.01, resume: Bool,
-                      trajectory: Trajectory) throws -> [Comparison.Row] {
+    static func train(
+        into folder: URL, iterations: Int, learningRate: Float = 0.01, resume: Bool,
+        trajectory: Trajectory
+    ) throws -> [Comparison.Row] {
         let network = GradFeatModelTests.smallNetwork(seed: 1)
-        let data = try InMemoryBatches(inputs: GradFeatModelTests.input(24, seed: 3),
-                                       targets: .classes((0..<24).map { $0 % 3 }), classCount: 3)
+        let data = try InMemoryBatches(
+            inputs: GradFeatModelTests.input(24, seed: 3),
+            targets: .classes((0..<24).map { $0 % 3 }), classCount: 3)
         let cache = try ActivationCache.compute(network: network, splitAt: "block", data: data, quiet: true)
         let configuration = TrainingConfiguration(
             optimizer: .adam, learningRate: learningRate, weightDecay: 0, batchSize: 8, iterations: iterations,
             stepSize: 0, seed: 5)
-        var comparison = Comparison(network: network, split: "block", linearize: ["block", "conv3"],
-                                    extractors: ["activation"], configurations: ["activation": configuration],
-                                    quiet: true)
+        var comparison = Comparison(
+            network: network, split: "block", linearize: ["block", "conv3"],
+            extractors: ["activation"], configurations: ["activation": configuration],
+            quiet: true)
         comparison.checkpointDirectory = folder
         comparison.resume = resume
         comparison.trajectories = ["activation": trajectory]

@@ -21,13 +21,17 @@ import Testing
         let run = RunDirectory(try temporaryDirectory())
         let network = GradFeatModelTests.smallNetwork(seed: 1)
         func images(_ n: Int, seed: UInt64) throws -> InMemoryBatches {
-            try InMemoryBatches(inputs: GradFeatModelTests.input(n, seed: seed), targets: .classes((0..<n).map { $0 % 3 }),
-                                classCount: 3)
+            try InMemoryBatches(
+                inputs: GradFeatModelTests.input(n, seed: seed), targets: .classes((0..<n).map { $0 % 3 }),
+                classCount: 3)
         }
-        let train = try ActivationCache.compute(network: network, splitAt: "block", data: try images(40, seed: 3), quiet: true)
-        let test = try ActivationCache.compute(network: network, splitAt: "block", data: try images(20, seed: 4), quiet: true)
+        let train = try ActivationCache.compute(
+            network: network, splitAt: "block", data: try images(40, seed: 3), quiet: true)
+        let test = try ActivationCache.compute(
+            network: network, splitAt: "block", data: try images(20, seed: 4), quiet: true)
         try ActivationCacheFile.save(
-            train, producer: try ActivationCacheFile.Producer(
+            train,
+            producer: try ActivationCacheFile.Producer(
                 network: network, layer: "block", split: "train", source: "synthetic", transform: "unit"),
             to: run.activationCache("train"))
         let configuration = TrainingConfiguration(
@@ -38,11 +42,12 @@ import Testing
             configurations: ["activation": configuration], quiet: true)
         comparison.checkpointDirectory = run.url
         let rows = try comparison.run(train: train, test: test, loss: SoftmaxCrossEntropy())
-        try run.write(RunRecord(
-            command: "test", model: network.modelName, weights: nil, inputShape: [3, 9, 9], dataset: "synthetic",
-            data: "40 train / 20 test images", split: "block", linearize: ["block", "conv3"],
-            parametrization: Parametrization.default.rawValue, standardize: true, seed: 5, training: configuration,
-            extractors: extractors))
+        try run.write(
+            RunRecord(
+                command: "test", model: network.modelName, weights: nil, inputShape: [3, 9, 9], dataset: "synthetic",
+                data: "40 train / 20 test images", split: "block", linearize: ["block", "conv3"],
+                parametrization: Parametrization.default.rawValue, standardize: true, seed: 5, training: configuration,
+                extractors: extractors))
         return (run, network, test, rows)
     }
 
@@ -53,8 +58,11 @@ import Testing
         let record = try run.record()
         #expect(record.extractors == names)
         let layout = try run.layout(model: record.model, record: record)
-        #expect(layout == RunDirectory.Layout(split: "block", linearize: ["block", "conv3"], parametrization: .default,
-                                              standardize: true))
+        #expect(
+            layout
+                == RunDirectory.Layout(
+                    split: "block", linearize: ["block", "conv3"], parametrization: .default,
+                    standardize: true))
         let features = try run.featureNetwork(network, layout: layout)
         #expect(features.layerNames.last == "norm")
         let evaluator = Evaluator()
@@ -68,9 +76,11 @@ import Testing
             let metrics = try evaluator.evaluate(trained.extractor, on: test, loss: SoftmaxCrossEntropy())
             #expect(metrics == row.metrics, "\(name): \(metrics) vs \(row.metrics)")
             // …and not those of the untrained model.
-            let initial = try ExtractorRegistry.shared.make(name, context: ExtractorContext(
-                network: features, split: "block", linearize: ["block", "conv3"], classes: 3,
-                omegaBar: features.head))
+            let initial = try ExtractorRegistry.shared.make(
+                name,
+                context: ExtractorContext(
+                    network: features, split: "block", linearize: ["block", "conv3"], classes: 3,
+                    omegaBar: features.head))
             #expect(try evaluator.logits(initial, on: test) != evaluator.logits(trained.extractor, on: test))
         }
     }
@@ -133,13 +143,16 @@ import Testing
         try DatasetCache.write(set, to: datasetCache)
         let network = try ModelZoo.make(BiganCIFAR.smallName, classes: 3, inputChannels: 1, seed: 1)
         func batches(_ set: ImageSet) throws -> ImageBatches {
-            try ImageBatches(set, scaling: network.inputScaling).padded(by: ImageBatches.paddingBorder(from: 28, to: 32))
+            try ImageBatches(set, scaling: network.inputScaling).padded(
+                by: ImageBatches.paddingBorder(from: 28, to: 32))
         }
         // `cache --activations`: from the data-set cache.
         let fromCache = try batches(try DatasetCache.read(datasetCache))
         let written = try ActivationCache.compute(network: network, splitAt: "conv5", data: fromCache, quiet: true)
         try ActivationCacheFile.save(
-            written, producer: try ActivationCacheFile.Producer(network: network, layer: "conv5", split: "train", images: fromCache),
+            written,
+            producer: try ActivationCacheFile.Producer(
+                network: network, layer: "conv5", split: "train", images: fromCache),
             to: run.activationCache("train"))
 
         // `train`: from the data set itself.

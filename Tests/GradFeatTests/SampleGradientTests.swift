@@ -59,14 +59,16 @@ import Testing
     func lossGradientRowsEqualEachSamplesOwnBackwardPass(parametrization: Parametrization) throws {
         let network = GradFeatModelTests.smallNetwork()
         let z = try network.bottom(GradFeatModelTests.input(5), splitAt: "block")
-        var model = try GradientFeatures(network: network, splitAt: "block", linearize: ["block", "conv3"],
-                                         omegaBar: network.head, parametrization: parametrization)
+        var model = try GradientFeatures(
+            network: network, splitAt: "block", linearize: ["block", "conv3"],
+            omegaBar: network.head, parametrization: parametrization)
         var rng = SeededRandom(seed: 3)
         model.parameters = model.parameters.map { randomTensor($0.shape, &rng, scale: 0.3) }
         let targets = Targets.classes([0, 2, 1, 1, 0])
         let loss = SoftmaxCrossEntropy()
-        let rows = try GradientRows(top: model.top, head: model.omegaBar,
-                                    scales: parametrization.scales(for: model.top.zeroTangent))
+        let rows = try GradientRows(
+            top: model.top, head: model.omegaBar,
+            scales: parametrization.scales(for: model.top.zeroTangent))
         let got = try rows.lossGradients(z, logits: try model.logits(z), targets: targets, loss: loss)
         var expected: [Float] = []
         for sample in 0..<5 {
@@ -80,8 +82,10 @@ import Testing
 
     /// `A M Bᵀ` for each layer's gradient matrix `M = [∂W | ∂b]`, in Double, from the exact rows; the layers'
     /// shapes from their factors (`factors`, any batch), not from θ2's tensors.
-    static func projectByDefinition(_ exact: Tensor, factors: [SampleGradientFactors],
-                                    projection: KroneckerProjection) -> [Double] {
+    static func projectByDefinition(
+        _ exact: Tensor, factors: [SampleGradientFactors],
+        projection: KroneckerProjection
+    ) -> [Double] {
         let (n, width) = (exact.shape[0], exact.shape[1])
         var result: [Double] = []
         for sample in 0..<n {
@@ -98,7 +102,8 @@ import Testing
                         var sum = 0.0
                         for row in 0..<o {
                             for column in 0..<columns {
-                                sum += Double(a.scalars[x * o + row]) * m(row, column)
+                                sum +=
+                                    Double(a.scalars[x * o + row]) * m(row, column)
                                     * Double(b.scalars[y * columns + column])
                             }
                         }
@@ -115,7 +120,8 @@ import Testing
     /// factors differ there, so exchanging them would show).
     @Test(arguments: [false, true], Parametrization.allCases)
     func projectedRowsAreTheKroneckerProjectionOfTheExactRows(denseTop: Bool, parametrization: Parametrization) throws {
-        let (top, head, x) = try denseTop ? Self.denseTop() : Self.smallTop(split: "block", linearize: ["block", "conv3"])
+        let (top, head, x) =
+            try denseTop ? Self.denseTop() : Self.smallTop(split: "block", linearize: ["block", "conv3"])
         let scales = parametrization.scales(for: top.parameters)
         let pass = try top.apply(x, parameterTangent: nil)
         let factors = try top.perSampleFactors(pass.record, cotangent: .zeros(like: pass.value))
@@ -124,8 +130,10 @@ import Testing
         let projected = try GradientRows(top: top, head: head, scales: scales, map: .projected(projection))
         let targets = Targets.classes((0..<x.shape[0]).map { $0 % 3 })
         for (got, rows) in [
-            (try projected.lossGradients(x, targets: targets, loss: SoftmaxCrossEntropy()),
-             try exact.lossGradients(x, targets: targets, loss: SoftmaxCrossEntropy())),
+            (
+                try projected.lossGradients(x, targets: targets, loss: SoftmaxCrossEntropy()),
+                try exact.lossGradients(x, targets: targets, loss: SoftmaxCrossEntropy())
+            ),
             (try projected.jacobianRows(x), try exact.jacobianRows(x)),
         ] {
             let flat = try rows.reshaped([rows.count / exact.dimension, exact.dimension])
@@ -217,21 +225,27 @@ import Testing
         let factors = try Self.randomFactors(samples: n, outputs: o, inputs: i, positions: 96, seed: 2)
         let exact = try GradientRowMap.exact.rows([factors], scales: [1, 1])
         let projection = try KroneckerProjection(dimension: 1024, for: [factors], seed: 9)
-        let (a, b) = (Double(projection.blocks[0].outputFactor.shape[0]), Double(projection.blocks[0].inputFactor.shape[0]))
+        let (a, b) = (
+            Double(projection.blocks[0].outputFactor.shape[0]), Double(projection.blocks[0].inputFactor.shape[0])
+        )
         let projected = try GradientRowMap.projected(projection).rows([factors], scales: [1, 1])
         func row(_ t: Tensor, _ index: Int) -> [Double] {
             let width = t.shape[1]
             return t.scalars[(index * width)..<((index + 1) * width)].map(Double.init)
         }
         /// A row as the matrix [∂W | ∂b], [O, I+1].
-        func matrix(_ r: [Double]) -> [[Double]] { (0..<o).map { Array(r[($0 * i)..<(($0 + 1) * i)]) + [r[o * i + $0]] } }
+        func matrix(_ r: [Double]) -> [[Double]] {
+            (0..<o).map { Array(r[($0 * i)..<(($0 + 1) * i)]) + [r[o * i + $0]] }
+        }
         let dot = { (u: [Double], v: [Double]) in zip(u, v).reduce(0) { $0 + $1.0 * $1.1 } }
         let add = { (u: [Double], v: [Double]) in zip(u, v).map { $0 + $1 } }
         var z: [Double] = []
         for k in 0..<n {
             // The gradient alone, and the sum with the next one (‖x + y‖² − ‖x‖² − ‖y‖² = 2⟨x, y⟩).
-            for (x, px) in [(row(exact, k), row(projected, k)),
-                            (add(row(exact, k), row(exact, (k + 1) % n)), add(row(projected, k), row(projected, (k + 1) % n)))] {
+            for (x, px) in [
+                (row(exact, k), row(projected, k)),
+                (add(row(exact, k), row(exact, (k + 1) % n)), add(row(projected, k), row(projected, (k + 1) % n))),
+            ] {
                 let ratio = dot(px, px) / dot(x, x)
                 z.append((ratio - 1) / Self.relativeVariance(matrix(x), a: a, b: b).squareRoot())
             }
@@ -256,10 +270,13 @@ import Testing
             var parameters: [Tensor] = [Tensor(shape: [1]) { $0[0] = 1.5 }]
             var parameterNames: [String] { ["weight"] }
             func outputShape(for input: Shape) throws -> Shape { input }
-            func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput {
+            func apply(_ input: Tensor, tangent: Tensor?, parameterTangent: [Tensor]?, mode: Mode) throws -> LayerOutput
+            {
                 var value = input
                 value.scale(by: parameters[0].scalars[0])
-                var outputTangent = tangent.map { t -> Tensor in var t = t; t.scale(by: parameters[0].scalars[0]); return t }
+                var outputTangent = tangent.map { t -> Tensor in
+                    var t = t; t.scale(by: parameters[0].scalars[0]); return t
+                }
                 if let parameterTangent {
                     var extra = input
                     extra.scale(by: parameterTangent[0].scalars[0])
@@ -267,16 +284,19 @@ import Testing
                 }
                 return LayerOutput(value: value, tangent: outputTangent, record: Record(input: input))
             }
-            func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients {
+            func vjp(_ record: Record, outputGradient: Tensor, needInputGradient: Bool, mode: Mode) throws -> Gradients
+            {
                 var dx = outputGradient
                 dx.scale(by: parameters[0].scalars[0])
-                return Gradients(input: needInputGradient ? dx : nil,
-                                 parameters: [try Tensor(shape: [1], scalars: [Float(try record.input.dot(outputGradient))])])
+                return Gradients(
+                    input: needInputGradient ? dx : nil,
+                    parameters: [try Tensor(shape: [1], scalars: [Float(try record.input.dot(outputGradient))])])
             }
         }
         var rng = SeededRandom(seed: 4)
-        let custom = try LinearizedTop(Sequential([NamedLayer("scale", Scale()), NamedLayer("dense", Dense(inputs: 3, outputs: 2, rng: &rng))]),
-                                       linearize: ["scale", "dense"])
+        let custom = try LinearizedTop(
+            Sequential([NamedLayer("scale", Scale()), NamedLayer("dense", Dense(inputs: 3, outputs: 2, rng: &rng))]),
+            linearize: ["scale", "dense"])
         #expect(!custom.supportsPerSampleGradients)
         let x = randomTensor([3, 3], &rng)
         let refusal = #expect(throws: TensorError.self) {

@@ -17,7 +17,9 @@ import Testing
         let teacher = Tensor.normal([features.shape[1], 3], using: &rng)
         let labels = (0..<n).map { row -> Int in
             let scores = (0..<3).map { k in
-                (0..<features.shape[1]).reduce(Float(0)) { $0 + features.scalars[row * features.shape[1] + $1] * teacher.scalars[$1 * 3 + k] }
+                (0..<features.shape[1]).reduce(Float(0)) {
+                    $0 + features.scalars[row * features.shape[1] + $1] * teacher.scalars[$1 * 3 + k]
+                }
             }
             return scores.indices.max { scores[$0] < scores[$1] }!
         }
@@ -25,16 +27,18 @@ import Testing
     }
 
     static func context(_ network: Network, parametrization: Parametrization = .standard) -> ExtractorContext {
-        ExtractorContext(network: network, split: "block", linearize: ["conv3"], classes: 3, omegaBar: network.head,
-                         seed: 5, parametrization: parametrization)
+        ExtractorContext(
+            network: network, split: "block", linearize: ["conv3"], classes: 3, omegaBar: network.head,
+            seed: 5, parametrization: parametrization)
     }
 
     static func solverConfiguration(
         _ solver: TrainingConfiguration.SolverKind, loss: TrainingConfiguration.LossKind = .mse, wd: Float = 0.05,
         iterations: Int = 400, tolerance: Double = 1e-9
     ) -> TrainingConfiguration {
-        TrainingConfiguration(optimizer: .adam, learningRate: 1e-3, weightDecay: wd, batchSize: 8, iterations: iterations,
-                              stepSize: 0, seed: 2, loss: loss, solver: solver, tolerance: tolerance)
+        TrainingConfiguration(
+            optimizer: .adam, learningRate: 1e-3, weightDecay: wd, batchSize: 8, iterations: iterations,
+            stepSize: 0, seed: 2, loss: loss, solver: solver, tolerance: tolerance)
     }
 
     static func fit(
@@ -72,9 +76,12 @@ import Testing
     @Test func conjugateGradientOnActivationsIsRidgeRegression() throws {
         let (train, network) = try Self.data()
         let lambda = 0.05
-        let (extractor, _) = try Self.fit("activation", Self.solverConfiguration(.cg, wd: Float(lambda)),
-                                          train: train, network: network)
-        guard let activation = extractor as? ActivationFeatures else { Issue.record("not the activation model"); return }
+        let (extractor, _) = try Self.fit(
+            "activation", Self.solverConfiguration(.cg, wd: Float(lambda)),
+            train: train, network: network)
+        guard let activation = extractor as? ActivationFeatures else {
+            Issue.record("not the activation model"); return
+        }
         let f = try activation.features(train.inputs)
         let d = f.shape[1]
         let rows = (0..<train.count).map { n in (0..<d).map { Double(f.scalars[n * d + $0]) } + [1] }
@@ -89,20 +96,26 @@ import Testing
     @Test func conjugateGradientOnGradientFeaturesIsRidgeRegression() throws {
         let (train, network) = try Self.data(12)
         let lambda = 0.05
-        let (extractor, history) = try Self.fit("gradient", Self.solverConfiguration(.cg, wd: Float(lambda)),
-                                                train: train, network: network)
+        let (extractor, history) = try Self.fit(
+            "gradient", Self.solverConfiguration(.cg, wd: Float(lambda)),
+            train: train, network: network)
         let explicit = ExplicitGradientFeatures(
             top: try LinearizedTop(try network.top(splitAt: "block"), linearize: ["conv3"]), omegaBar: network.head)
-        let g = try explicit.gradientFeatures(train.inputs)  // [N, c, p]
+        let g = try explicit.gradientFeatures(train.inputs) // [N, c, p]
         let (n, c, p) = (g.shape[0], g.shape[1], g.shape[2])
         // Rows (n, k) of G with target onehot[n][k]: ridge over the N·c rows, scaled to the objective's 1/N.
         let rows = (0..<(n * c)).map { r in (0..<p).map { Double(g.scalars[r * p + $0]) } }
         let targets = Self.oneHot(train.targets, classes: c).flatMap { $0 }.map { [$0] }
         // The kernel form (N·c unknowns): w = Gᵀ (G Gᵀ / N + λ)⁻¹ y / N.
-        let gram = (0..<(n * c)).map { i in (0..<(n * c)).map { j in zip(rows[i], rows[j]).reduce(0) { $0 + $1.0 * $1.1 } } }
+        let gram = (0..<(n * c)).map { i in
+            (0..<(n * c)).map { j in zip(rows[i], rows[j]).reduce(0) { $0 + $1.0 * $1.1 } }
+        }
         let dual = solveLinearSystem(
-            gram.enumerated().map { i, row in row.enumerated().map { $0.element / Double(n) + ($0.offset == i ? lambda : 0) } },
-            targets.map { [$0[0] / Double(n)] }).map { $0[0] }
+            gram.enumerated().map { i, row in
+                row.enumerated().map { $0.element / Double(n) + ($0.offset == i ? lambda : 0) }
+            },
+            targets.map { [$0[0] / Double(n)] }
+        ).map { $0[0] }
         let expected = (0..<p).map { j in (0..<(n * c)).reduce(0) { $0 + rows[$1][j] * dual[$1] } }
         let got = ParameterVector(extractor.parameters).values
         #expect(Self.relative(got, expected) < 1e-5, "relative error \(Self.relative(got, expected))")
@@ -113,8 +126,9 @@ import Testing
     @Test(arguments: Parametrization.allCases)
     func gaussNewtonOperatorIsSymmetricPositiveDefinite(parametrization: Parametrization) throws {
         let (train, network) = try Self.data()
-        let model = try GradFeatFeatures(network: network, splitAt: "block", linearize: ["conv3"],
-                                         omegaBar: network.head, parametrization: parametrization)
+        let model = try GradFeatFeatures(
+            network: network, splitAt: "block", linearize: ["conv3"],
+            omegaBar: network.head, parametrization: parametrization)
         let objective = FullBatchObjective(data: train, loss: OneHotMeanSquaredError(), weightDecay: 1e-3, chunkSize: 7)
         var rng = SeededRandom(seed: 9)
         let u = ParameterVector(model.parameters.map { Tensor.normal($0.shape, using: &rng) })
@@ -128,7 +142,8 @@ import Testing
         let (_, g0) = try objective.valueAndGradient(model, at: zero)
         var (_, gv) = try objective.valueAndGradient(model, at: v)
         gv.add(g0, scaledBy: -1)
-        #expect(Self.relative(gv.values, av.values) < 1e-4, "A v vs ∇L(v) − ∇L(0): \(Self.relative(gv.values, av.values))")
+        #expect(
+            Self.relative(gv.values, av.values) < 1e-4, "A v vs ∇L(v) − ∇L(0): \(Self.relative(gv.values, av.values))")
     }
 
     /// CG's objective is below what a long Adam run on the same MSE objective reaches.
@@ -154,8 +169,9 @@ import Testing
     @Test func lbfgsDescendsMonotonicallyAndMatchesALongAdamRun() throws {
         let (train, network) = try Self.data(30)
         let lambda = 1e-2
-        let model = try ActivationFeatures(network: network, splitAt: "block", classes: 3, seed: 5,
-                                           parametrization: .standard)
+        let model = try ActivationFeatures(
+            network: network, splitAt: "block", classes: 3, seed: 5,
+            parametrization: .standard)
         let objective = FullBatchObjective(data: train, loss: SoftmaxCrossEntropy(), weightDecay: lambda, chunkSize: 8)
         let solver = LBFGSSolver(extractor: model, objective: objective, tolerance: 1e-9, memory: 10)
         var (state, step) = try solver.start(at: ParameterVector(model.parameters))
@@ -181,8 +197,9 @@ import Testing
         let evaluator = Evaluator()
         let lbfgsAccuracy = try evaluator.evaluate(fitted, on: train, loss: SoftmaxCrossEntropy()).accuracy ?? 0
         let adamAccuracy = try evaluator.evaluate(adam, on: train, loss: SoftmaxCrossEntropy()).accuracy ?? 0
-        #expect(abs(lbfgsAccuracy - adamAccuracy) <= 0.005 + 1.0 / Double(train.count),
-                "accuracy: L-BFGS \(lbfgsAccuracy), Adam \(adamAccuracy)")
+        #expect(
+            abs(lbfgsAccuracy - adamAccuracy) <= 0.005 + 1.0 / Double(train.count),
+            "accuracy: L-BFGS \(lbfgsAccuracy), Adam \(adamAccuracy)")
     }
 
     final class Box: Sendable { let states = Locked<[TrainingState]>([]) }
@@ -200,13 +217,15 @@ import Testing
             checkpoint: { state in box.states.withLock { $0.append(state) } })
         let saved = box.states.withLock { $0 }
         #expect(saved.map(\.iteration) == [5, 10, 12])
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-solver-\(UUID().uuidString).h5")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gradfeat-solver-\(UUID().uuidString).h5")
         defer { try? FileManager.default.removeItem(at: url) }
         try CheckpointFile.save(saved[0], extractor: "gradfeat", to: url)
         let loaded = try CheckpointFile.load(url).state
         #expect(loaded.solverState == saved[0].solverState)
-        let (resumed, resumedHistory) = try Self.fit("gradfeat", configuration, train: train, network: network,
-                                                     resume: loaded)
+        let (resumed, resumedHistory) = try Self.fit(
+            "gradfeat", configuration, train: train, network: network,
+            resume: loaded)
         #expect(resumed.parameters == straight.parameters)
         #expect(resumedHistory.map(\.trainLoss) == straightHistory.map(\.trainLoss))
     }
@@ -217,8 +236,9 @@ import Testing
         let (train, network) = try Self.data()
         let loose = Self.solverConfiguration(.cg, wd: 1e-3, iterations: 15, tolerance: 0.2)
         let box = Box()
-        let (_, looseHistory) = try Self.fit("gradfeat", loose, train: train, network: network,
-                                             checkpoint: { state in box.states.withLock { $0.append(state) } })
+        let (_, looseHistory) = try Self.fit(
+            "gradfeat", loose, train: train, network: network,
+            checkpoint: { state in box.states.withLock { $0.append(state) } })
         let stopped = try #require(box.states.withLock { $0.last })
         #expect(stopped.iteration < 15, "the loose solve did not stop early: \(looseHistory.map(\.iteration))")
         let tight = Self.solverConfiguration(.cg, wd: 1e-3, iterations: 15, tolerance: 1e-12)
@@ -250,11 +270,14 @@ import Testing
         // The comparison refuses fine-tuning under CG before it trains (and writes) the activation model.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradfeat-cg-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        var comparison = Comparison(network: network, split: "block", linearize: ["conv3"],
-                                    extractors: ["activation", "finetune"],
-                                    configurations: ["activation": Self.solverConfiguration(.cg)], quiet: true)
+        var comparison = Comparison(
+            network: network, split: "block", linearize: ["conv3"],
+            extractors: ["activation", "finetune"],
+            configurations: ["activation": Self.solverConfiguration(.cg)], quiet: true)
         comparison.checkpointDirectory = folder
-        #expect(throws: GradFeatError.self) { try comparison.run(train: train, test: train, loss: SoftmaxCrossEntropy()) }
+        #expect(throws: GradFeatError.self) {
+            try comparison.run(train: train, test: train, loss: SoftmaxCrossEntropy())
+        }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("activation.h5").path))
     }
 
@@ -264,8 +287,9 @@ import Testing
         var configuration = Self.solverConfiguration(.cg, iterations: 30, tolerance: 1e-6)
         configuration.autoWeightDecay = true
         let box = Box()
-        _ = try Self.fit("activation", configuration, train: train, network: network,
-                         checkpoint: { state in box.states.withLock { $0.append(state) } })
+        _ = try Self.fit(
+            "activation", configuration, train: train, network: network,
+            checkpoint: { state in box.states.withLock { $0.append(state) } })
         let lambda = box.states.withLock { $0.last?.solverState?.numbers["lambda"] }
         #expect(lambda.map { Trainer.weightDecayGrid.contains($0) } == true, "λ = \(String(describing: lambda))")
     }

@@ -28,7 +28,8 @@ import Testing
         let error = #expect(throws: GradFeatError.self) { try WeightsFile.load(url, into: otherHead) }
         #expect(error?.description.contains("fc.weight") == true)
         let newHead = try WeightsFile.load(url, into: otherHead, keepInitial: ["fc."])
-        #expect(newHead.backbone.parameters == network.backbone.parameters && newHead.head.weight == otherHead.head.weight)
+        #expect(
+            newHead.backbone.parameters == network.backbone.parameters && newHead.head.weight == otherHead.head.weight)
         let bigan = BiganCIFAR.make(classes: 10, seed: 1)
         let report = try WeightsFile.check(url, against: bigan)
         #expect(report.missing.contains("conv5.weight") && report.unexpected.contains("layer3.1.conv2.weight"))
@@ -59,7 +60,10 @@ import Testing
             parameterNames: ["fc.weight", "fc.bias"],
             optimizerState: [randomTensor([3, 4], &rng), randomTensor([3], &rng)], optimizerStep: 70,
             randomState: [1, UInt64.max, 3, 1 << 63], configuration: .paper(iterations: 100, seed: 4),
-            history: [EvaluationRecord(iteration: 50, trainLoss: 0.5, testLoss: 0.6, testMetric: 0.7, learningRate: 1e-3, seconds: 1.5)])
+            history: [
+                EvaluationRecord(
+                    iteration: 50, trainLoss: 0.5, testLoss: 0.6, testMetric: 0.7, learningRate: 1e-3, seconds: 1.5)
+            ])
         try CheckpointFile.save(state, extractor: "gradfeat", to: url)
         let (loaded, extractor) = try CheckpointFile.load(url)
         #expect(loaded == state)
@@ -85,10 +89,12 @@ import Testing
         let network = BiganCIFAR.make(classes: 3, widthDivisor: 4, seed: 1)
         var rng = SeededRandom(seed: 3)
         let images = try InMemoryBatches(
-            inputs: Tensor.uniform([6, 3, 32, 32], low: 0, high: 1, using: &rng), targets: .classes([0, 1, 2, 0, 1, 2]),
+            inputs: Tensor.uniform([6, 3, 32, 32], low: 0, high: 1, using: &rng),
+            targets: .classes([0, 1, 2, 0, 1, 2]),
             classCount: 3)
         let cache = try ActivationCache.compute(network: network, splitAt: "conv5", data: images, quiet: true)
-        let producer = try ActivationCacheFile.Producer(network: network, layer: "conv5", split: "train", source: "test", transform: "unit")
+        let producer = try ActivationCacheFile.Producer(
+            network: network, layer: "conv5", split: "train", source: "test", transform: "unit")
         try ActivationCacheFile.save(cache, producer: producer, to: url)
         let (loaded, found) = try ActivationCacheFile.load(url, expecting: producer)
         #expect(found == producer)
@@ -101,12 +107,15 @@ import Testing
         #expect(try reader.batch(rows: 2..<5).inputs == cache.inputs.rows(2..<5))
 
         let other = BiganCIFAR.make(classes: 3, widthDivisor: 4, seed: 2)
-        let otherProducer = try ActivationCacheFile.Producer(network: other, layer: "conv5", split: "train", source: "test", transform: "unit")
+        let otherProducer = try ActivationCacheFile.Producer(
+            network: other, layer: "conv5", split: "train", source: "test", transform: "unit")
         let error = #expect(throws: GradFeatError.self) { try ActivationCacheFile.load(url, expecting: otherProducer) }
         #expect(error?.description.contains("weights_hash") == true)
         var otherLayer = producer
         otherLayer.layer = "conv4"
-        let layerError = #expect(throws: GradFeatError.self) { try ActivationCacheFile.load(url, expecting: otherLayer) }
+        let layerError = #expect(throws: GradFeatError.self) {
+            try ActivationCacheFile.load(url, expecting: otherLayer)
+        }
         #expect(layerError?.description.contains("layer") == true)
     }
 

@@ -6,7 +6,7 @@ import Tensor
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Data larger than memory: a run whose caches are streamed under a small memory budget equals the in-memory run
@@ -25,14 +25,17 @@ import Glibc
                 }
             }
         }
-        let set = ImageSet(images: pixels, count: count, channels: 1, height: 28, width: 28, labels: .single(labels.map { Int64($0) }),
-                           classNames: ["a", "b", "c"], source: "/synthetic", split: "train")
+        let set = ImageSet(
+            images: pixels, count: count, channels: 1, height: 28, width: 28, labels: .single(labels.map { Int64($0) }),
+            classNames: ["a", "b", "c"], source: "/synthetic", split: "train")
         let url = folder.appendingPathComponent("images.h5")
         try DatasetCache.write(set, to: url)
         return url
     }
 
-    static func spec(dataset: URL, output: URL, iterations: Int, budget: String?, resume: Bool = false) -> ExperimentSpec {
+    static func spec(dataset: URL, output: URL, iterations: Int, budget: String?, resume: Bool = false)
+        -> ExperimentSpec
+    {
         var training = TrainingConfiguration.paper(iterations: iterations, seed: 3)
         training.batchSize = 16
         training.evaluateEvery = 10
@@ -58,18 +61,23 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: folder) }
         let dataset = try Self.datasetCache(count: 1_200, in: folder)
         let memory = folder.appendingPathComponent("memory")
-        let inMemory = try Experiment(Self.spec(dataset: dataset, output: memory, iterations: 30, budget: nil), quiet: true).run()
-        let imageBytes = 1_200 * 32 * 32  // padded to bigan-small's 32×32
+        let inMemory = try Experiment(
+            Self.spec(dataset: dataset, output: memory, iterations: 30, budget: nil), quiet: true
+        ).run()
+        let imageBytes = 1_200 * 32 * 32 // padded to bigan-small's 32×32
 
         // 800 of the 960 training rows fit: the training cache is streamed (its 512-row working set reserved), the
         // 240 test rows are held beside it.
         let budget = try Self.budget(holding: 800, of: memory, images: imageBytes)
         let streamed = folder.appendingPathComponent("streamed")
-        let result = try Experiment(Self.spec(dataset: dataset, output: streamed, iterations: 30, budget: budget), quiet: true).run()
+        let result = try Experiment(
+            Self.spec(dataset: dataset, output: streamed, iterations: 30, budget: budget), quiet: true
+        ).run()
         #expect(result.rows.map(\.metrics.headline) == inMemory.rows.map(\.metrics.headline))
         for extractor in ["activation", "gradfeat"] {
-            #expect(try Self.parameters(streamed, extractor) == Self.parameters(memory, extractor),
-                    "\(extractor): the streamed run differs from the in-memory one")
+            #expect(
+                try Self.parameters(streamed, extractor) == Self.parameters(memory, extractor),
+                "\(extractor): the streamed run differs from the in-memory one")
         }
 
         // Interrupted at 20 and resumed, streamed: the batch order depends on (seed, iteration) only. (The activation
@@ -87,7 +95,8 @@ import Glibc
         let model = try Plugins.shared.models.entry(BiganCIFAR.smallName)
         let data = try ExperimentData.load(spec.data, model: model, seed: 3, quiet: true)
         let base = try ModelZoo.make(BiganCIFAR.smallName, classes: 3, inputChannels: 1, inputSize: 32, seed: 3)
-        let layout = try RunDirectory(streamed).layout(model: BiganCIFAR.smallName, record: nil, linearize: ["conv4", "conv5"])
+        let layout = try RunDirectory(streamed).layout(
+            model: BiganCIFAR.smallName, record: nil, linearize: ["conv4", "conv5"])
         let (train, test, _) = try Experiment.activations(
             in: RunDirectory(streamed), base: base, layout: layout, data: data,
             budget: try MemoryBudget(parsing: budget), batchSize: 16, quiet: true)
@@ -102,9 +111,10 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: folder) }
         let dataset = try Self.datasetCache(count: 6_000, in: folder)
         func spec(_ name: String, budget: String?) -> ExperimentSpec {
-            var spec = Self.spec(dataset: dataset, output: folder.appendingPathComponent(name), iterations: 20,
-                                 budget: budget)
-            spec.split = "conv1"  // from the images: caches of 4 KiB rows, so both streamed fit beside them
+            var spec = Self.spec(
+                dataset: dataset, output: folder.appendingPathComponent(name), iterations: 20,
+                budget: budget)
+            spec.split = "conv1" // from the images: caches of 4 KiB rows, so both streamed fit beside them
             spec.data.trainSize = 4_000
             return spec
         }
@@ -113,16 +123,18 @@ import Glibc
         // as uint8 and as floats, twice) and of each cache (512 × 4 KiB twice) do.
         let streamedSpec = spec("streamed", budget: "10MB")
         let model = try Plugins.shared.models.entry(BiganCIFAR.smallName)
-        let data = try ExperimentData.load(streamedSpec.data, model: model, seed: 3, quiet: true,
-                                           budget: try MemoryBudget(parsing: "10MB"))
+        let data = try ExperimentData.load(
+            streamedSpec.data, model: model, seed: 3, quiet: true,
+            budget: try MemoryBudget(parsing: "10MB"))
         #expect(data.train.isStreamed && data.test.isStreamed && data.train.residentBytes == 0)
         #expect(data.train.count == 4_000 && data.test.count == 1_200)
         let streamed = try Experiment(streamedSpec, quiet: true).run()
         #expect(streamed.rows.map(\.metrics.headline) == inMemory.rows.map(\.metrics.headline))
         for extractor in ["activation", "gradfeat"] {
-            #expect(try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
-                        == Self.parameters(folder.appendingPathComponent("memory"), extractor),
-                    "\(extractor): the run that read its images from the file differs from the in-memory one")
+            #expect(
+                try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
+                    == Self.parameters(folder.appendingPathComponent("memory"), extractor),
+                "\(extractor): the run that read its images from the file differs from the in-memory one")
         }
     }
 
@@ -134,29 +146,32 @@ import Glibc
         let whole = try DatasetCache.read(try Self.datasetCache(count: 9_000, in: folder))
         let parts = PartCounter()
         let plugins = Plugins()
-        try plugins.datasets.register(DatasetPlugin(
-            name: "banded", summary: "synthetic bands, read in parts",
-            loadParts: { request, size, part in
-                // 7,200 training and 1,800 test images, handed out `size` at a time.
-                let rows = request.split == "train" ? 0..<7_200 : 7_200..<9_000
-                for start in stride(from: rows.lowerBound, to: rows.upperBound, by: size) {
-                    parts.add()
-                    var piece = whole.subset(start..<min(rows.upperBound, start + size))
-                    piece.split = request.split
-                    try part(piece)
-                }
-            },
-            load: { _ in throw GradFeatError.invalidConfiguration("read in parts only") }))
+        try plugins.datasets.register(
+            DatasetPlugin(
+                name: "banded", summary: "synthetic bands, read in parts",
+                loadParts: { request, size, part in
+                    // 7,200 training and 1,800 test images, handed out `size` at a time.
+                    let rows = request.split == "train" ? 0..<7_200 : 7_200..<9_000
+                    for start in stride(from: rows.lowerBound, to: rows.upperBound, by: size) {
+                        parts.add()
+                        var piece = whole.subset(start..<min(rows.upperBound, start + size))
+                        piece.split = request.split
+                        try part(piece)
+                    }
+                },
+                load: { _ in throw GradFeatError.invalidConfiguration("read in parts only") }))
         func spec(_ name: String, budget: String?) -> ExperimentSpec {
-            var spec = Self.spec(dataset: folder, output: folder.appendingPathComponent(name), iterations: 20,
-                                 budget: budget)
+            var spec = Self.spec(
+                dataset: folder, output: folder.appendingPathComponent(name), iterations: 20,
+                budget: budget)
             spec.data = DataSpec(dataset: "banded")
             spec.split = "conv1"
             return spec
         }
         let inMemory = try Experiment(spec("memory", budget: nil), plugins: plugins, quiet: true).run()
-        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("memory/dataset-train.h5").path),
-                "a set that fits was written to disk")
+        #expect(
+            !FileManager.default.fileExists(atPath: folder.appendingPathComponent("memory/dataset-train.h5").path),
+            "a set that fits was written to disk")
         // Half of 10 MiB is left for the images: the 7,200 training images (5.4 MiB) go to the file, the 1,800 test
         // images stay in memory.
         let streamed = try Experiment(spec("streamed", budget: "10MB"), plugins: plugins, quiet: true).run()
@@ -165,23 +180,28 @@ import Glibc
         #expect(spilled.count == 7_200 && parts.count > 8, "the set was not read in parts")
         #expect(streamed.rows.map(\.metrics.headline) == inMemory.rows.map(\.metrics.headline))
         for extractor in ["activation", "gradfeat"] {
-            #expect(try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
-                        == Self.parameters(folder.appendingPathComponent("memory"), extractor),
-                    "\(extractor): the run that cached its data set as decoded differs from the in-memory one")
+            #expect(
+                try Self.parameters(folder.appendingPathComponent("streamed"), extractor)
+                    == Self.parameters(folder.appendingPathComponent("memory"), extractor),
+                "\(extractor): the run that cached its data set as decoded differs from the in-memory one")
         }
 
         // The loader's own error reaches the user as it is, not as a failure to write the file.
-        try plugins.datasets.register(DatasetPlugin(
-            name: "absent", summary: "a loader that finds nothing",
-            loadParts: { _, _, _ in throw GradFeatError.invalidConfiguration("absent files not found; pass --data-dir") },
-            load: { _ in throw GradFeatError.invalidConfiguration("read in parts only") }))
+        try plugins.datasets.register(
+            DatasetPlugin(
+                name: "absent", summary: "a loader that finds nothing",
+                loadParts: { _, _, _ in
+                    throw GradFeatError.invalidConfiguration("absent files not found; pass --data-dir")
+                },
+                load: { _ in throw GradFeatError.invalidConfiguration("read in parts only") }))
         var absent = spec("absent", budget: "10MB")
         absent.data = DataSpec(dataset: "absent")
         do {
             try Experiment(absent, plugins: plugins, quiet: true).run()
             Issue.record("a loader's failure was not reported")
         } catch {
-            #expect("\(error)".contains("absent files not found") && !"\(error)".contains("cannot be written"), "\(error)")
+            #expect(
+                "\(error)".contains("absent files not found") && !"\(error)".contains("cannot be written"), "\(error)")
         }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("absent/dataset-train.h5").path))
     }
@@ -200,12 +220,18 @@ import Glibc
             #expect(try a.images(Array(0..<a.count)).pixels == b.images(Array(0..<b.count)).pixels, "\(what)")
             #expect(try a.contentHash(batchSize: 3) == b.contentHash(batchSize: 5), "\(what): hash")
         }
-        try same(read.padded(by: 2).subset(kept).centreCropped(to: 28), held.padded(by: 2).subset(kept).centreCropped(to: 28),
-                 "centre crop")
+        try same(
+            read.padded(by: 2).subset(kept).centreCropped(to: 28),
+            held.padded(by: 2).subset(kept).centreCropped(to: 28),
+            "centre crop")
         for view in 0..<3 {
             // Random crops placed by position in the set cropped, then subset again: the placements follow the images.
-            let a = read.padded(by: 2).subset(kept).cropped(.random(count: 3), view: view, side: 20, seed: 9).subset([5, 0, 3])
-            let b = held.padded(by: 2).subset(kept).cropped(.random(count: 3), view: view, side: 20, seed: 9).subset([5, 0, 3])
+            let a = read.padded(by: 2).subset(kept).cropped(.random(count: 3), view: view, side: 20, seed: 9).subset([
+                5, 0, 3,
+            ])
+            let b = held.padded(by: 2).subset(kept).cropped(.random(count: 3), view: view, side: 20, seed: 9).subset([
+                5, 0, 3,
+            ])
             try same(a, b, "random view \(view)")
         }
         #expect(throws: (any Error).self) { _ = try read.subset(kept).images([8]) }
@@ -256,15 +282,20 @@ import Glibc
     /// A cache written by `ActivationCache.write`, and its reader.
     static func writtenCache(in folder: URL, rows: Int = 40) throws -> (URL, InMemoryBatches) {
         let network = GradFeatModelTests.smallNetwork(seed: 1)
-        let images = try InMemoryBatches(inputs: GradFeatModelTests.input(rows, seed: 3),
-                                         targets: .classes((0..<rows).map { $0 % 3 }), classCount: 3)
+        let images = try InMemoryBatches(
+            inputs: GradFeatModelTests.input(rows, seed: 3),
+            targets: .classes((0..<rows).map { $0 % 3 }), classCount: 3)
         let url = folder.appendingPathComponent("activations.h5")
         let producer = try ActivationCacheFile.Producer(
             network: network, layer: "block", split: "train", source: "synthetic", transform: "unit")
-        try ActivationCache.write(network: network, splitAt: "block", data: images, producer: producer, to: url,
-                                  batchSize: 7, quiet: true)
+        try ActivationCache.write(
+            network: network, splitAt: "block", data: images, producer: producer, to: url,
+            batchSize: 7, quiet: true)
         // The same batch size: a convolution's rounding depends on how many samples share its matrix product.
-        return (url, try ActivationCache.compute(network: network, splitAt: "block", data: images, batchSize: 7, quiet: true))
+        return (
+            url,
+            try ActivationCache.compute(network: network, splitAt: "block", data: images, batchSize: 7, quiet: true)
+        )
     }
 
     @Test func aStreamedCacheServesShuffledRowsAsInMemoryOnes() throws {
@@ -314,7 +345,9 @@ import Glibc
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(repeating: 0, count: 16))
         try handle.close()
-        expectDamaged(["changed while it was read", "\(size) bytes", "\(size + 16) bytes"]) { _ = try reader.batch([2]) }
+        expectDamaged(["changed while it was read", "\(size) bytes", "\(size + 16) bytes"]) {
+            _ = try reader.batch([2])
+        }
 
         // Truncated: a reader opened now refuses the file whose dataset runs past its end.
         #expect(truncate(url.path, off_t(size - 64)) == 0)
@@ -330,8 +363,10 @@ import Glibc
         // 2^22 rows of 4 MiB, 16 TiB: more than a test machine's disk.
         #expect(throws: GradFeatError.self) {
             try ActivationCacheFile.write(
-                to: url, producer: producer, sampleShape: Shape([1 << 20]), targets: .classes([Int](repeating: 0, count: 1 << 22)),
-                classCount: 1) { _ in Issue.record("no row should be written") }
+                to: url, producer: producer, sampleShape: Shape([1 << 20]),
+                targets: .classes([Int](repeating: 0, count: 1 << 22)),
+                classCount: 1
+            ) { _ in Issue.record("no row should be written") }
         }
         #expect(!FileManager.default.fileExists(atPath: url.path))
     }

@@ -18,7 +18,9 @@ import Testing
     /// The records of an event file, their CRCs checked, decoded as `tensorflow.Event`s.
     static func events(_ url: URL) throws -> [Event] {
         let bytes = [UInt8](try Data(contentsOf: url))
-        func u32(_ at: Int) -> UInt32 { bytes[at..<(at + 4)].enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * $1.offset) } }
+        func u32(_ at: Int) -> UInt32 {
+            bytes[at..<(at + 4)].enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * $1.offset) }
+        }
         var events: [Event] = [], at = 0
         while at < bytes.count {
             let header = Array(bytes[at..<(at + 8)])
@@ -91,7 +93,8 @@ import Testing
         let run = folder.appendingPathComponent("run")
         // Twice into one folder: the second, fresh run replaces the first's events (one file, one line per tag).
         for _ in 0..<2 {
-            try Experiment(StreamingTests.spec(dataset: dataset, output: run, iterations: 30, budget: nil), quiet: true).run()
+            try Experiment(StreamingTests.spec(dataset: dataset, output: run, iterations: 30, budget: nil), quiet: true)
+                .run()
         }
         for extractor in ["activation", "gradfeat"] {
             let directory = run.appendingPathComponent("tensorboard/\(extractor)")
@@ -102,8 +105,9 @@ import Testing
             let history = try CheckpointFile.load(RunDirectory(run).checkpoint(extractor)).state.history
             #expect(history.map(\.iteration) == [10, 20, 30])
             for record in history {
-                let scalars = Dictionary(events.filter { $0.step == record.iteration }.flatMap(\.scalars),
-                                         uniquingKeysWith: { a, _ in a })
+                let scalars = Dictionary(
+                    events.filter { $0.step == record.iteration }.flatMap(\.scalars),
+                    uniquingKeysWith: { a, _ in a })
                 #expect(scalars["train/loss"] == Float(record.trainLoss), "\(extractor) \(record.iteration)")
                 #expect(scalars["test/accuracy"] == record.testMetric.map(Float.init))
                 #expect(scalars["test/loss"] == record.testLoss.map(Float.init))

@@ -24,7 +24,8 @@ import Testing
     }
 
     @Test func tenViewsAreTorchvisionsTenCrop() throws {
-        let planes: [[[UInt8]]] = (0..<2).map { c in (0..<5).map { y in (0..<6).map { x in UInt8(c * 30 + y * 6 + x) } } }
+        let planes: [[[UInt8]]] = (0..<2).map { c in (0..<5).map { y in (0..<6).map { x in UInt8(c * 30 + y * 6 + x) } }
+        }
         let mirrored = planes.map { $0.map { Array($0.reversed()) } }
         let expected = Self.fiveCrop(planes, 3) + Self.fiveCrop(mirrored, 3)
         for view in 0..<10 {
@@ -62,8 +63,10 @@ import Testing
             try InMemoryBatches(
                 inputs: try ActivationCache.compute(
                     network: network, splitAt: "block",
-                    data: try InMemoryBatches(inputs: GradFeatModelTests.input(6, seed: seed), targets: labels, classCount: 3),
-                    quiet: true).inputs,
+                    data: try InMemoryBatches(
+                        inputs: GradFeatModelTests.input(6, seed: seed), targets: labels, classCount: 3),
+                    quiet: true
+                ).inputs,
                 targets: labels, classCount: 3)
         }
         let (a, b) = (try view(4), try view(5))

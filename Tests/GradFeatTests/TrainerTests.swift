@@ -25,8 +25,9 @@ import Testing
         let configuration = TrainingConfiguration(
             optimizer: optimizer, learningRate: 0.01, weightDecay: 1e-4, batchSize: 8, iterations: 14, stepSize: 5,
             clipNorm: 10, evaluateEvery: 7, checkpointEvery: 7, seed: 42)
-        let context = ExtractorContext(network: network, split: "block", linearize: ["block", "conv3"], classes: 3,
-                                       omegaBar: network.head)
+        let context = ExtractorContext(
+            network: network, split: "block", linearize: ["block", "conv3"], classes: 3,
+            omegaBar: network.head)
         var straight = try ExtractorRegistry.shared.make("gradfeat", context: context)
         var trainer = Trainer(configuration: configuration)
         trainer.quiet = true
@@ -50,20 +51,23 @@ import Testing
         other.learningRate = 0.02
         var mismatched = try ExtractorRegistry.shared.make("gradfeat", context: context)
         #expect(throws: GradFeatError.self) {
-            try Trainer(configuration: other).train(&mismatched, on: train, loss: SoftmaxCrossEntropy(), resume: saved[0])
+            try Trainer(configuration: other).train(
+                &mismatched, on: train, loss: SoftmaxCrossEntropy(), resume: saved[0])
         }
     }
 
     @Test func divergenceStopsWithAClearMessage() throws {
         var (train, network) = try Self.data()
-        train.inputs.scalars[5 * train.inputs.shape.sampleCount + 3] = .nan  // one corrupt sample
+        train.inputs.scalars[5 * train.inputs.shape.sampleCount + 3] = .nan // one corrupt sample
         let configuration = TrainingConfiguration(
             optimizer: .sgd, learningRate: 0.1, weightDecay: 0, batchSize: 8, iterations: 50, stepSize: 0, seed: 1)
         var extractor = try ExtractorRegistry.shared.make(
             "activation", context: ExtractorContext(network: network, split: "block", linearize: ["conv3"], classes: 3))
         var trainer = Trainer(configuration: configuration)
         trainer.quiet = true
-        let error = #expect(throws: GradFeatError.self) { try trainer.train(&extractor, on: train, loss: SoftmaxCrossEntropy()) }
+        let error = #expect(throws: GradFeatError.self) {
+            try trainer.train(&extractor, on: train, loss: SoftmaxCrossEntropy())
+        }
         #expect(error?.description.contains("diverged at iteration") == true)
         #expect(error?.description.contains("learning rate") == true)
     }

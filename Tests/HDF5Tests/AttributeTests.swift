@@ -22,9 +22,10 @@ import Testing
     }
 
     private func checkAll(on object: some HDF5Object) throws {
-        #expect(try object.attributeNames() == [
-            "count", "epochs", "fixed", "fixedLabels", "labels", "means", "none", "one", "rate", "sizes", "text",
-        ])
+        #expect(
+            try object.attributeNames() == [
+                "count", "epochs", "fixed", "fixedLabels", "labels", "means", "none", "one", "rate", "sizes", "text",
+            ])
         #expect(try object.attribute("text", as: String.self) == "gradients as features ✓")
         #expect(try object.attribute("fixed", as: String.self) == "fixed width")
         #expect(try object.attribute("count", as: Int64.self) == -7)
@@ -67,7 +68,10 @@ import Testing
             let missing = #expect(throws: HDF5Error.self) { try group.attribute("epochs", as: Int.self) }
             #expect(missing == .attributeNotFound(file: url.path, object: "/g", name: "epochs"))
             let mistyped = #expect(throws: HDF5Error.self) { try group.attribute("rate", as: Int64.self) }
-            #expect(mistyped == .attributeTypeMismatch(file: url.path, object: "/g", name: "rate", expected: "Int64", found: "Double"))
+            #expect(
+                mistyped
+                    == .attributeTypeMismatch(
+                        file: url.path, object: "/g", name: "rate", expected: "Int64", found: "Double"))
             #expect(throws: HDF5Error.self) { try group.attribute("rate", as: String.self) }
             #expect(throws: HDF5Error.self) { try group.attribute("rate", as: [Int64].self) }
             #expect(try group.hasAttribute("rate"))
@@ -111,11 +115,13 @@ import Testing
         defer { _ = H5Aclose(attribute) }
         if variable {
             let pointers = values.map { strdup($0) }
-            defer { pointers.forEach { free($0) } }
+            defer { for pointer in pointers { free(pointer) } }
             _ = pointers.withUnsafeBytes { H5Awrite(attribute, type, $0.baseAddress) }
         } else {
             let filler: UInt8 = pad == H5T_STR_SPACEPAD ? UInt8(ascii: " ") : 0
-            let bytes = values.flatMap { Array($0.utf8) + Array(repeating: filler, count: max(1, width) - $0.utf8.count) }
+            let bytes = values.flatMap {
+                Array($0.utf8) + Array(repeating: filler, count: max(1, width) - $0.utf8.count)
+            }
             _ = bytes.withUnsafeBytes { H5Awrite(attribute, type, $0.baseAddress) }
         }
     }
@@ -127,16 +133,30 @@ import Testing
             try HDF5Library.withLock {
                 let file = H5Fcreate(path, gf_H5F_ACC_TRUNC(), gf_H5P_DEFAULT(), gf_H5P_DEFAULT())
                 try #require(file >= 0)
-                writeForeignString(file, "py_str", ["naïve"], variable: true, pad: H5T_STR_NULLTERM, cset: H5T_CSET_UTF8, scalar: true)
-                writeForeignString(file, "py_list", ["a", "bb"], variable: true, pad: H5T_STR_NULLTERM, cset: H5T_CSET_UTF8, scalar: false)
-                writeForeignString(file, "np_bytes", ["cifar10"], variable: false, pad: H5T_STR_NULLPAD, cset: H5T_CSET_ASCII, scalar: true)
-                writeForeignString(file, "np_bytes_array", ["x", "yz"], variable: false, pad: H5T_STR_NULLPAD, cset: H5T_CSET_ASCII, scalar: false)
-                writeForeignString(file, "vlen_ascii", ["plain"], variable: true, pad: H5T_STR_NULLTERM, cset: H5T_CSET_ASCII, scalar: true)
-                writeForeignString(file, "c_string", ["nullterm"], variable: false, pad: H5T_STR_NULLTERM, cset: H5T_CSET_ASCII, scalar: true)
-                writeForeignString(file, "fortran", ["spaced"], variable: false, pad: H5T_STR_SPACEPAD, cset: H5T_CSET_ASCII, scalar: true)
+                writeForeignString(
+                    file, "py_str", ["naïve"], variable: true, pad: H5T_STR_NULLTERM, cset: H5T_CSET_UTF8, scalar: true)
+                writeForeignString(
+                    file, "py_list", ["a", "bb"], variable: true, pad: H5T_STR_NULLTERM, cset: H5T_CSET_UTF8,
+                    scalar: false)
+                writeForeignString(
+                    file, "np_bytes", ["cifar10"], variable: false, pad: H5T_STR_NULLPAD, cset: H5T_CSET_ASCII,
+                    scalar: true)
+                writeForeignString(
+                    file, "np_bytes_array", ["x", "yz"], variable: false, pad: H5T_STR_NULLPAD, cset: H5T_CSET_ASCII,
+                    scalar: false)
+                writeForeignString(
+                    file, "vlen_ascii", ["plain"], variable: true, pad: H5T_STR_NULLTERM, cset: H5T_CSET_ASCII,
+                    scalar: true)
+                writeForeignString(
+                    file, "c_string", ["nullterm"], variable: false, pad: H5T_STR_NULLTERM, cset: H5T_CSET_ASCII,
+                    scalar: true)
+                writeForeignString(
+                    file, "fortran", ["spaced"], variable: false, pad: H5T_STR_SPACEPAD, cset: H5T_CSET_ASCII,
+                    scalar: true)
                 var small: Int32 = -3
                 let space = H5Screate(H5S_SCALAR)
-                let attribute = H5Acreate2(file, "int32", gf_H5T_NATIVE_INT32(), space, gf_H5P_DEFAULT(), gf_H5P_DEFAULT())
+                let attribute = H5Acreate2(
+                    file, "int32", gf_H5T_NATIVE_INT32(), space, gf_H5P_DEFAULT(), gf_H5P_DEFAULT())
                 _ = H5Awrite(attribute, gf_H5T_NATIVE_INT32(), &small)
                 _ = H5Aclose(attribute)
                 _ = H5Sclose(space)

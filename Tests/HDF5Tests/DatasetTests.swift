@@ -29,8 +29,10 @@ import Testing
             case .int32: try roundTrip([.min, -1, 0, 1, 70000, .max] as [Int32], in: directory)
             case .uint64: try roundTrip([0, 1, 2, 1 << 40, 1 << 63, .max] as [UInt64], in: directory)
             case .int64: try roundTrip([.min, -1, 0, 1, 1 << 40, .max] as [Int64], in: directory)
-            case .float32: try roundTrip([-1.5, 0, 1e-30, 3.25, .pi, .greatestFiniteMagnitude] as [Float], in: directory)
-            case .float64: try roundTrip([-1.5, 0, 1e-300, 3.25, .pi, .greatestFiniteMagnitude] as [Double], in: directory)
+            case .float32:
+                try roundTrip([-1.5, 0, 1e-30, 3.25, .pi, .greatestFiniteMagnitude] as [Float], in: directory)
+            case .float64:
+                try roundTrip([-1.5, 0, 1e-300, 3.25, .pi, .greatestFiniteMagnitude] as [Double], in: directory)
             case .float16:
                 // Stored as IEEE half precision, transferred through Float.
                 let url = directory.appendingPathComponent("half.h5")
@@ -57,7 +59,7 @@ import Testing
             let scalar = try file.dataset(named: "scalar")
             #expect(scalar.shape == [])
             #expect(try scalar.read(as: Double.self) == [42.5])
-            #expect(throws: HDF5Error.self) { try scalar.read(rows: 0 ..< 1, as: Double.self) }
+            #expect(throws: HDF5Error.self) { try scalar.read(rows: 0..<1, as: Double.self) }
             let empty = try file.dataset(named: "empty")
             #expect(empty.shape == [0, 4])
             #expect(try empty.read(as: Float.self) == [])
@@ -67,25 +69,25 @@ import Testing
     @Test func rowRangesReadAndWrite() throws {
         try withTemporaryDirectory { directory in
             let url = directory.appendingPathComponent("rows.h5")
-            let values = (0 ..< 40).map(Int32.init)  // 10 rows of 4
+            let values = (0..<40).map(Int32.init) // 10 rows of 4
             try HDF5File.writeAtomically(to: url) { file in
                 let dataset = try file.createDataset("x", elementType: .int32, shape: [10, 4])
-                try dataset.write(rows: 0, Array(values[0 ..< 24]))
+                try dataset.write(rows: 0, Array(values[0..<24]))
                 try dataset.write(rows: 6, Array(values[24...]))
-                #expect(throws: HDF5Error.self) { try dataset.write(rows: 8, Array(values[0 ..< 12])) }
-                #expect(throws: HDF5Error.self) { try dataset.write(rows: 0, Array(values[0 ..< 5])) }
+                #expect(throws: HDF5Error.self) { try dataset.write(rows: 8, Array(values[0..<12])) }
+                #expect(throws: HDF5Error.self) { try dataset.write(rows: 0, Array(values[0..<5])) }
             }
             let dataset = try HDF5File(url: url).dataset(named: "x")
             #expect(try dataset.read(as: Int32.self) == values)
-            #expect(try dataset.read(rows: 2 ..< 5, as: Int32.self) == Array(values[8 ..< 20]))
-            #expect(try dataset.read(rows: 9 ..< 10, as: Int32.self) == Array(values[36 ..< 40]))
-            #expect(try dataset.read(rows: 3 ..< 3, as: Int32.self) == [])
+            #expect(try dataset.read(rows: 2..<5, as: Int32.self) == Array(values[8..<20]))
+            #expect(try dataset.read(rows: 9..<10, as: Int32.self) == Array(values[36..<40]))
+            #expect(try dataset.read(rows: 3..<3, as: Int32.self) == [])
 
             var batch = [Int32](repeating: -1, count: 8)
-            try batch.withUnsafeMutableBufferPointer { try dataset.read(rows: 1 ..< 3, into: $0) }
-            #expect(batch == Array(values[4 ..< 12]))
+            try batch.withUnsafeMutableBufferPointer { try dataset.read(rows: 1..<3, into: $0) }
+            #expect(batch == Array(values[4..<12]))
 
-            let error = #expect(throws: HDF5Error.self) { try dataset.read(rows: 8 ..< 11, as: Int32.self) }
+            let error = #expect(throws: HDF5Error.self) { try dataset.read(rows: 8..<11, as: Int32.self) }
             guard case .rowsOutOfRange(_, "/x", _, 10)? = error else {
                 Issue.record("expected rowsOutOfRange, got \(String(describing: error))")
                 return
@@ -97,19 +99,19 @@ import Testing
         try withTemporaryDirectory { directory in
             let url = directory.appendingPathComponent("index.h5")
             let rows = 50, width = 6
-            let values = (0 ..< rows * width).map { Float($0) }
+            let values = (0..<rows * width).map { Float($0) }
             try HDF5File.writeAtomically(to: url) { file in
                 try file.createDataset("x", values: values, shape: [rows, 2, 3], options: .compressed())
             }
             let dataset = try HDF5File(url: url).dataset(named: "x")
             func expected(_ indices: [Int]) -> [Float] {
-                indices.flatMap { values[$0 * width ..< ($0 + 1) * width] }
+                indices.flatMap { values[$0 * width..<($0 + 1) * width] }
             }
             for indices in [[7, 3, 9], [0, 1, 2, 10, 11, 49], [49, 0], [5, 5, 2, 5], [], [12]] {
                 #expect(try dataset.read(rowIndices: indices, as: Float.self) == expected(indices))
             }
             var generator = SystemRandomNumberGenerator()
-            let shuffled = Array((0 ..< rows).shuffled(using: &generator).prefix(30))
+            let shuffled = Array((0..<rows).shuffled(using: &generator).prefix(30))
             #expect(try dataset.read(rowIndices: shuffled, as: Float.self) == expected(shuffled))
             #expect(throws: HDF5Error.self) { try dataset.read(rowIndices: [3, 50], as: Float.self) }
             #expect(throws: HDF5Error.self) { try dataset.read(rowIndices: [-1], as: Float.self) }
@@ -134,7 +136,7 @@ import Testing
         try withTemporaryDirectory { directory in
             let plain = directory.appendingPathComponent("plain.h5")
             let packed = directory.appendingPathComponent("packed.h5")
-            let values = (0 ..< 200_000).map { UInt8(($0 / 100) % 7) }  // compressible
+            let values = (0..<200_000).map { UInt8(($0 / 100) % 7) } // compressible
             try HDF5File.writeAtomically(to: plain) { file in
                 try file.createDataset("x", values: values, shape: [2000, 100])
             }
@@ -147,7 +149,9 @@ import Testing
             #expect(try size(packed) * 5 < size(plain))
             let file = try HDF5File(url: packed)
             #expect(try file.dataset(named: "x").read(as: UInt8.self) == values)
-            #expect(try file.dataset(named: "auto").read(rows: 1500 ..< 1502, as: UInt8.self) == Array(values[150_000 ..< 150_200]))
+            #expect(
+                try file.dataset(named: "auto").read(rows: 1500..<1502, as: UInt8.self)
+                    == Array(values[150_000..<150_200]))
             #expect(throws: HDF5Error.self) {
                 try file.createDataset("bad", elementType: .uint8, shape: [4], options: .compressed(level: 12))
             }
@@ -174,7 +178,7 @@ import Testing
             #expect(dataset.isExtendable)
             try dataset.append([10, 11, 12] as [Float])
             #expect(dataset.shape == [4, 3])
-            #expect(try dataset.read(as: Float.self) == (1 ... 12).map(Float.init))
+            #expect(try dataset.read(as: Float.self) == (1...12).map(Float.init))
         }
     }
 
@@ -195,10 +199,10 @@ import Testing
             #expect(expected.contains("float32"))
             #expect(found == "float64")
             #expect(error?.description.contains("readAsFloat") == true)
-            #expect(throws: HDF5Error.self) { try dataset.read(rows: 0 ..< 1, as: Int64.self) }
+            #expect(throws: HDF5Error.self) { try dataset.read(rows: 0..<1, as: Int64.self) }
             #expect(throws: HDF5Error.self) { try dataset.read(rowIndices: [0], as: UInt8.self) }
             #expect(try dataset.readAsFloat() == [1.5, 2.5, 3.5])
-            #expect(try dataset.readAsFloat(rows: 1 ..< 3) == [2.5, 3.5])
+            #expect(try dataset.readAsFloat(rows: 1..<3) == [2.5, 3.5])
         }
     }
 
@@ -212,7 +216,9 @@ import Testing
                     return
                 }
                 #expect(throws: HDF5Error.self) { try dataset.write([1, 2, 3, 4, 5, 6] as [Int64]) }
-                #expect(throws: HDF5Error.self) { try file.createDataset("y", values: [1, 2, 3] as [Float], shape: [2, 2]) }
+                #expect(throws: HDF5Error.self) {
+                    try file.createDataset("y", values: [1, 2, 3] as [Float], shape: [2, 2])
+                }
             }
         }
     }

@@ -9,7 +9,7 @@ import Testing
     private func writeSample(to url: URL) throws {
         try HDF5File.writeAtomically(to: url, format: "gradfeat.test", version: 3) { file in
             try file.createGroup("train/images")
-            try file.createDataset("train/labels", values: (0 ..< 20_000).map { Int64($0 % 10) })
+            try file.createDataset("train/labels", values: (0..<20_000).map { Int64($0 % 10) })
             try file.createDataset("test", values: [1, 2, 3] as [Float])
         }
     }
@@ -52,7 +52,10 @@ import Testing
             let file = try HDF5File(url: url)
             try file.requireFormat("gradfeat.test", version: 3)
             let error = #expect(throws: HDF5Error.self) { try file.requireFormat("gradfeat.test", version: 4) }
-            #expect(error == .formatMismatch(file: url.path, expected: "gradfeat.test version 4", found: "gradfeat.test version 3"))
+            #expect(
+                error
+                    == .formatMismatch(
+                        file: url.path, expected: "gradfeat.test version 4", found: "gradfeat.test version 3"))
             #expect(error?.description.contains("restore it from a copy") == true)
         }
     }
@@ -66,7 +69,7 @@ import Testing
             #expect(throws: HDF5Error.self) { try file.createGroup("new") }
             #expect(throws: HDF5Error.self) { try file.setAttribute("x", 1) }
             #expect(throws: HDF5Error.self) { try file.dataset(named: "test").write([0, 0, 0] as [Float]) }
-            try file.close()  // libhdf5 refuses to open a file twice in different modes
+            try file.close() // libhdf5 refuses to open a file twice in different modes
 
             let writable = try HDF5File(url: url, mode: .readWrite)
             try writable.createGroup("new/deeper")
@@ -148,7 +151,8 @@ import Testing
             #expect(throws: Interrupted.self) {
                 try HDF5File.writeAtomically(to: url) { file in
                     try file.createDataset("partial", values: [1, 2, 3] as [Float])
-                    #expect(try fileNames(in: directory) == ["cache.h5.tmp-\(ProcessInfo.processInfo.processIdentifier)"])
+                    #expect(
+                        try fileNames(in: directory) == ["cache.h5.tmp-\(ProcessInfo.processInfo.processIdentifier)"])
                     throw Interrupted()
                 }
             }

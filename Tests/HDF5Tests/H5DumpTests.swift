@@ -23,7 +23,9 @@ private let h5dump = "/usr/bin/h5dump"
         return text
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: h5dump), "h5dump not installed (apt install hdf5-tools)"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: h5dump), "h5dump not installed (apt install hdf5-tools)"))
     func h5dumpReadsOurFiles() throws {
         try withTemporaryDirectory { directory in
             let url = directory.appendingPathComponent("dump.h5")
@@ -33,7 +35,8 @@ private let h5dump = "/usr/bin/h5dump"
                 let group = try file.createGroup("train")
                 let labels = try group.createDataset("labels", values: [3, 1, 4, 1, 5, 9] as [Int32], shape: [2, 3])
                 try labels.setAttribute("units", "class index", stringStorage: .fixedLength)
-                let options = DatasetOptions(chunkShape: [2, 2], compression: .deflate(level: 5), shuffle: true, extendable: true)
+                let options = DatasetOptions(
+                    chunkShape: [2, 2], compression: .deflate(level: 5), shuffle: true, extendable: true)
                 try group.createDataset("features", elementType: .float32, shape: [0, 2], options: options)
                     .append([0.5, -1.5, 2.25, 8] as [Float])
             }
@@ -43,7 +46,8 @@ private let h5dump = "/usr/bin/h5dump"
                 "\"cat\", \"dog\"", "(0): 0.25, 0.5",
                 "DATASET \"labels\"", "H5T_STD_I32LE", "SIMPLE { ( 2, 3 ) / ( 2, 3 ) }",
                 "(0,0): 3, 1, 4,", "(1,0): 1, 5, 9", "\"class index\"",
-                "DATASET \"features\"", "SIMPLE { ( 2, 2 ) / ( H5S_UNLIMITED, 2 ) }", "(0,0): 0.5, -1.5,", "(1,0): 2.25, 8",
+                "DATASET \"features\"", "SIMPLE { ( 2, 2 ) / ( H5S_UNLIMITED, 2 ) }", "(0,0): 0.5, -1.5,",
+                "(1,0): 2.25, 8",
             ] {
                 #expect(text.contains(expected), "h5dump output lacks \(expected):\n\(text)")
             }

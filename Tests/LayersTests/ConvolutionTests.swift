@@ -1,7 +1,8 @@
 import Layers
-@testable import Tensor
 import TestSupport
 import Testing
+
+@testable import Tensor
 
 /// Convolution against a direct loop, batch-norm folding, and shape errors.
 @Suite struct ConvolutionTests {
@@ -12,16 +13,27 @@ import Testing
         let (sy, sx, py, px) = (conv.stride.0, conv.stride.1, conv.padding.0, conv.padding.1)
         let oh = (h + 2 * py - kh) / sy + 1, ow = (w + 2 * px - kw) / sx + 1
         var y = [Double](repeating: 0, count: n * o * oh * ow)
-        for b in 0..<n { for oc in 0..<o { for oy in 0..<oh { for ox in 0..<ow {
-            var s = Double(conv.bias?.scalars[oc] ?? 0)
-            for ic in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
-                let iy = oy * sy - py + ky, ix = ox * sx - px + kx
-                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                s += Double(x.scalars[((b * c + ic) * h + iy) * w + ix])
-                    * Double(conv.weight.scalars[((oc * c + ic) * kh + ky) * kw + kx])
-            } } }
-            y[((b * o + oc) * oh + oy) * ow + ox] = s
-        } } } }
+        for b in 0..<n {
+            for oc in 0..<o {
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var s = Double(conv.bias?.scalars[oc] ?? 0)
+                        for ic in 0..<c {
+                            for ky in 0..<kh {
+                                for kx in 0..<kw {
+                                    let iy = oy * sy - py + ky, ix = ox * sx - px + kx
+                                    guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                                    s +=
+                                        Double(x.scalars[((b * c + ic) * h + iy) * w + ix])
+                                        * Double(conv.weight.scalars[((oc * c + ic) * kh + ky) * kw + kx])
+                                }
+                            }
+                        }
+                        y[((b * o + oc) * oh + oy) * ow + ox] = s
+                    }
+                }
+            }
+        }
         return y
     }
 
@@ -39,7 +51,8 @@ import Testing
     ])
     func matchesDirectLoop(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), h: Int, w: Int) throws {
         var rng = SeededRandom(seed: 21)
-        let conv = Conv2D(inChannels: 3, outChannels: 4, kernelSize: kernel, stride: stride, padding: padding, rng: &rng)
+        let conv = Conv2D(
+            inChannels: 3, outChannels: 4, kernelSize: kernel, stride: stride, padding: padding, rng: &rng)
         let x = randomTensor([2, 3, h, w], &rng)
         let reference = directConvolution(x, conv)
         try forEachKernelBuild { isa in
@@ -53,13 +66,16 @@ import Testing
     /// 3×3 stride-1 convolutions with ≥ 16 channels run Winograd F(2×2, 3×3): odd and even output sizes (partial
     /// edge tiles), every padding it takes, tile counts that end in every vector width of the C transforms (with
     /// each of their builds), an odd batch (uneven worker slices), `alpha` and accumulation.
-    @Test(arguments: [((1, 1), 7, 5), ((0, 0), 6, 6), ((2, 2), 5, 4), ((1, 0), 4, 4), ((0, 1), 3, 9),
-                      // rows of 10–14 tiles: cut row by row; the backward pass's SIMD lanes beside edge tiles
-                      ((1, 1), 5, 20), ((0, 0), 6, 22), ((1, 1), 4, 28)])
+    @Test(arguments: [
+        ((1, 1), 7, 5), ((0, 0), 6, 6), ((2, 2), 5, 4), ((1, 0), 4, 4), ((0, 1), 3, 9),
+        // rows of 10–14 tiles: cut row by row; the backward pass's SIMD lanes beside edge tiles
+        ((1, 1), 5, 20), ((0, 0), 6, 22), ((1, 1), 4, 28),
+    ])
     func winogradMatchesDirectLoop(padding: (Int, Int), h: Int, w: Int) throws {
         var rng = SeededRandom(seed: 23)
-        let C = 18  // not a multiple of the four channels the weight transforms take at a time
-        let conv = Conv2D(inChannels: C, outChannels: 24, kernelSize: (3, 3), stride: (1, 1), padding: padding, rng: &rng)
+        let C = 18 // not a multiple of the four channels the weight transforms take at a time
+        let conv = Conv2D(
+            inChannels: C, outChannels: 24, kernelSize: (3, 3), stride: (1, 1), padding: padding, rng: &rng)
         let x = randomTensor([3, C, h, w], &rng)
         let geometry = try ConvolutionGeometry(
             batch: 3, inChannels: C, height: h, width: w, outChannels: 24, kernel: (3, 3), stride: (1, 1),
@@ -86,10 +102,11 @@ import Testing
             }
             let bias = conv.bias?.scalars ?? [Float](repeating: 0, count: 24)
             let positions = geometry.outHeight * geometry.outWidth
-            let worstAccumulated = (0..<start.count).map { i in
-                let expected = Double(start.scalars[i]) + 0.5 * (reference[i] - Double(bias[(i / positions) % 24]))
-                return abs(Double(accumulated.scalars[i]) - expected)
-            }.max() ?? 0
+            let worstAccumulated =
+                (0..<start.count).map { i in
+                    let expected = Double(start.scalars[i]) + 0.5 * (reference[i] - Double(bias[(i / positions) % 24]))
+                    return abs(Double(accumulated.scalars[i]) - expected)
+                }.max() ?? 0
             #expect(worstAccumulated < 1e-5 * scale, "[\(isa)] largest difference \(worstAccumulated)")
         }
 
@@ -109,17 +126,28 @@ import Testing
         }
         let (oh, ow) = (geometry.outHeight, geometry.outWidth)
         var worstGradient = 0.0, gradientScale = 0.0
-        for n in 0..<3 { for c in 0..<C { for y in 0..<h { for x0 in 0..<w {
-            var s = 0.0
-            for o in 0..<24 { for a in 0..<3 { for b in 0..<3 {
-                let oy = y + padding.0 - a, ox = x0 + padding.1 - b
-                guard oy >= 0, oy < oh, ox >= 0, ox < ow else { continue }
-                s += Double(g.scalars[((n * 24 + o) * oh + oy) * ow + ox])
-                    * Double(conv.weight.scalars[((o * C + c) * 3 + a) * 3 + b])
-            } } }
-            gradientScale = max(gradientScale, abs(s))
-            worstGradient = max(worstGradient, abs(s - Double(dx.scalars[((n * C + c) * h + y) * w + x0])))
-        } } } }
+        for n in 0..<3 {
+            for c in 0..<C {
+                for y in 0..<h {
+                    for x0 in 0..<w {
+                        var s = 0.0
+                        for o in 0..<24 {
+                            for a in 0..<3 {
+                                for b in 0..<3 {
+                                    let oy = y + padding.0 - a, ox = x0 + padding.1 - b
+                                    guard oy >= 0, oy < oh, ox >= 0, ox < ow else { continue }
+                                    s +=
+                                        Double(g.scalars[((n * 24 + o) * oh + oy) * ow + ox])
+                                        * Double(conv.weight.scalars[((o * C + c) * 3 + a) * 3 + b])
+                                }
+                            }
+                        }
+                        gradientScale = max(gradientScale, abs(s))
+                        worstGradient = max(worstGradient, abs(s - Double(dx.scalars[((n * C + c) * h + y) * w + x0])))
+                    }
+                }
+            }
+        }
         #expect(worstGradient < 1e-5 * max(1, gradientScale), "largest input-gradient difference \(worstGradient)")
 
         // The weight gradient, scaled and accumulated onto a start value, against its definition,
@@ -145,19 +173,30 @@ import Testing
         #expect(conv.weightCache.isFilled)
         #expect(zip(dxCached.scalars, dx.scalars).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
         var worstWeight = 0.0, weightScale = 0.0
-        for o in 0..<24 { for c in 0..<C { for a in 0..<3 { for b in 0..<3 {
-            var s = 0.0
-            for n in 0..<3 { for oy in 0..<oh { for ox in 0..<ow {
-                let iy = oy - padding.0 + a, ix = ox - padding.1 + b
-                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                s += Double(g.scalars[((n * 24 + o) * oh + oy) * ow + ox])
-                    * Double(x.scalars[((n * C + c) * h + iy) * w + ix])
-            } } }
-            let index = ((o * C + c) * 3 + a) * 3 + b
-            let expected = Double(dWeightStart.scalars[index]) + 0.25 * s
-            weightScale = max(weightScale, abs(expected))
-            worstWeight = max(worstWeight, abs(expected - Double(dWeight.scalars[index])))
-        } } } }
+        for o in 0..<24 {
+            for c in 0..<C {
+                for a in 0..<3 {
+                    for b in 0..<3 {
+                        var s = 0.0
+                        for n in 0..<3 {
+                            for oy in 0..<oh {
+                                for ox in 0..<ow {
+                                    let iy = oy - padding.0 + a, ix = ox - padding.1 + b
+                                    guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                                    s +=
+                                        Double(g.scalars[((n * 24 + o) * oh + oy) * ow + ox])
+                                        * Double(x.scalars[((n * C + c) * h + iy) * w + ix])
+                                }
+                            }
+                        }
+                        let index = ((o * C + c) * 3 + a) * 3 + b
+                        let expected = Double(dWeightStart.scalars[index]) + 0.25 * s
+                        weightScale = max(weightScale, abs(expected))
+                        worstWeight = max(worstWeight, abs(expected - Double(dWeight.scalars[index])))
+                    }
+                }
+            }
+        }
         #expect(worstWeight < 1e-5 * max(1, weightScale), "largest weight-gradient difference \(worstWeight)")
     }
 
@@ -182,9 +221,11 @@ import Testing
     /// Winograd F(m×m, r×r) from the Cook–Toom construction, for every (m, r) pair it may be given, against the
     /// direct loop: partial edge tiles, paddings, tile counts that end in every vector width, `alpha` and
     /// accumulation, with every build of the C kernels this CPU runs.
-    @Test(arguments: [(2, 4, 0, 13, 13), (2, 4, 1, 7, 9), (3, 4, 0, 13, 12), (4, 3, 1, 7, 7), (4, 3, 1, 4, 4),
-                      (2, 3, 1, 6, 5), (3, 2, 0, 9, 10), (2, 5, 2, 8, 8), (6, 3, 1, 14, 14), (5, 4, 0, 13, 13),
-                      (3, 2, 0, 7, 30)])  // rows of 10 tiles: cut row by row
+    @Test(arguments: [
+        (2, 4, 0, 13, 13), (2, 4, 1, 7, 9), (3, 4, 0, 13, 12), (4, 3, 1, 7, 7), (4, 3, 1, 4, 4),
+        (2, 3, 1, 6, 5), (3, 2, 0, 9, 10), (2, 5, 2, 8, 8), (6, 3, 1, 14, 14), (5, 4, 0, 13, 13),
+        (3, 2, 0, 7, 30),
+    ]) // rows of 10 tiles: cut row by row
     func cookToomWinogradMatchesDirectLoop(m: Int, r: Int, padding: Int, h: Int, w: Int) throws {
         var rng = SeededRandom(seed: 41)
         let conv = Conv2D(16, 20, kernel: r, padding: padding, bias: false, rng: &rng)
@@ -205,9 +246,10 @@ import Testing
                         }
                     }
                 }
-                let worst = (0..<y.count).map { i in
-                    abs(Double(y.scalars[i]) - ((accumulate ? Double(start.scalars[i]) : 0) + 0.5 * reference[i]))
-                }.max() ?? 0
+                let worst =
+                    (0..<y.count).map { i in
+                        abs(Double(y.scalars[i]) - ((accumulate ? Double(start.scalars[i]) : 0) + 0.5 * reference[i]))
+                    }.max() ?? 0
                 // F(6, 3) interpolates at ±½ too: its rounding error is the largest of these.
                 #expect(
                     worst < (m * r > 12 ? 1e-4 : 2e-5) * scale, "F(\(m), \(r)) [\(isa)]: largest difference \(worst)")
@@ -225,7 +267,7 @@ import Testing
         #expect(try conv.geometry(for: [3, 16, 8, 9]).cookToomTile != nil)
         #expect(try Conv2D(3, 24, kernel: 4, rng: &rng).geometry(for: [1, 3, 13, 13]).cookToomTile == nil)
         #expect(try Conv2D(16, 24, kernel: 4, stride: 2, rng: &rng).geometry(for: x.shape).cookToomTile == nil)
-        for _ in 0..<2 {  // the second pass reads the cached transform
+        for _ in 0..<2 { // the second pass reads the cached transform
             let y = try conv.forward(x)
             let reference = directConvolution(x, conv)
             let scale = max(1, reference.map(abs).max() ?? 1)
@@ -244,9 +286,11 @@ import Testing
         _ = try conv.forward(x)
         #expect(conv.weightCache.isFilled)
         let copy = conv
-        conv.weight.withUnsafeMutableBufferPointer { w in w[0] += 1; w[100] -= 2 }
+        conv.weight.withUnsafeMutableBufferPointer { w in
+            w[0] += 1; w[100] -= 2
+        }
         #expect(!conv.weightCache.isFilled)
-        #expect(copy.weightCache.isFilled)  // the copy keeps its own weights and their transform
+        #expect(copy.weightCache.isFilled) // the copy keeps its own weights and their transform
         for layer in [conv, copy] {
             let y = try layer.forward(x)
             let worst = zip(y.scalars, directConvolution(x, layer)).map { abs(Double($0) - $1) }.max() ?? 0
@@ -275,7 +319,9 @@ import Testing
         var net = Sequential([NamedLayer("block", block)])
         // Give the BNs non-trivial statistics by a few training-mode passes.
         for step in 0..<3 {
-            let out = try net.apply(randomTensor([4, 3, 8, 8], &rng), tangent: nil, parameterTangent: nil, mode: .training(seed: UInt64(step)))
+            let out = try net.apply(
+                randomTensor([4, 3, 8, 8], &rng), tangent: nil, parameterTangent: nil,
+                mode: .training(seed: UInt64(step)))
             net.updateStatistics(from: out.record)
         }
         let foldedNet = try net.foldingBatchNorm()
@@ -293,7 +339,7 @@ import Testing
         let denseError = #expect(throws: TensorError.self) { try dense.forward(Tensor.zeros([2, 7])) }
         #expect(denseError?.description.contains("[2, 6]") == true)
         #expect(denseError?.description.contains("[2, 7]") == true)
-        #expect(throws: TensorError.self) { try conv.forward(Tensor.zeros([2, 3, 2, 2])) }  // kernel too large
+        #expect(throws: TensorError.self) { try conv.forward(Tensor.zeros([2, 3, 2, 2])) } // kernel too large
         #expect(throws: TensorError.self) { try Tensor(shape: [2, 3], scalars: [1, 2]) }
     }
 }

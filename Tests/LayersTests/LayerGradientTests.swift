@@ -24,13 +24,15 @@ import Testing
         }
         let result = try GradientCheck(layer, input: input, mode: mode)
         #expect(result.jvpError < tolerance, "JVP error \(result.jvpError)", sourceLocation: sourceLocation)
-        #expect(result.inputGradientError < tolerance, "input gradient error \(result.inputGradientError)",
-                sourceLocation: sourceLocation)
+        #expect(
+            result.inputGradientError < tolerance, "input gradient error \(result.inputGradientError)",
+            sourceLocation: sourceLocation)
         for (i, error) in result.parameterGradientErrors.enumerated() {
             #expect(error < tolerance, "parameter \(i) gradient error \(error)", sourceLocation: sourceLocation)
         }
-        #expect(result.totalGradientError < tolerance, "total gradient error \(result.totalGradientError)",
-                sourceLocation: sourceLocation)
+        #expect(
+            result.totalGradientError < tolerance, "total gradient error \(result.totalGradientError)",
+            sourceLocation: sourceLocation)
         #expect(result.adjointError < 1e-4, "adjoint error \(result.adjointError)", sourceLocation: sourceLocation)
     }
 
@@ -39,7 +41,8 @@ import Testing
         // Odd shapes: 7x5 input, 3x2 kernel, stride 2, padding.
         let conv = Conv2D(
             inChannels: 3, outChannels: 4, kernelSize: (3, 2), stride: (2, 2), padding: (1, 1), rng: &rng)
-        let other = Conv2D(inChannels: 3, outChannels: 2, kernelSize: (2, 3), stride: (1, 2), padding: (0, 2), rng: &rng)
+        let other = Conv2D(
+            inChannels: 3, outChannels: 2, kernelSize: (2, 3), stride: (1, 2), padding: (0, 2), rng: &rng)
         // Strided output rows 10 wide: im2col copies them line by line (narrower ones are gathered).
         let wide = Conv2D(3, 2, kernel: 3, stride: 2, padding: 1, rng: &rng)
         try forEachKernelBuild { _ in
@@ -51,8 +54,8 @@ import Testing
 
     @Test func conv2DWholeInputAndPointwise() throws {
         var rng = SeededRandom(seed: 2)
-        try check(Conv2D(4, 6, kernel: 4, rng: &rng), [3, 4, 4, 4])  // 1x1 output: the dense path
-        try check(Conv2D(4, 6, kernel: 1, rng: &rng), [3, 4, 5, 3])  // 1x1 kernel: per-sample GEMM
+        try check(Conv2D(4, 6, kernel: 4, rng: &rng), [3, 4, 4, 4]) // 1x1 output: the dense path
+        try check(Conv2D(4, 6, kernel: 1, rng: &rng), [3, 4, 5, 3]) // 1x1 kernel: per-sample GEMM
         try check(Conv2D(4, 6, kernel: 1, stride: 2, bias: false, rng: &rng), [2, 4, 5, 5])
     }
 
@@ -127,7 +130,8 @@ import Testing
                     for j in 0..<6 {
                         let column = place.mirrored ? 5 - j : j
                         let (py, px) = (i + place.top - 2, column + place.left - 2)
-                        let expected = (0..<5).contains(py) && (0..<6).contains(px)
+                        let expected =
+                            (0..<5).contains(py) && (0..<6).contains(px)
                             ? x.scalars[((n * 2 + c) * 5 + py) * 6 + px] : 0
                         #expect(y.scalars[((n * 2 + c) * 5 + i) * 6 + j] == expected)
                     }

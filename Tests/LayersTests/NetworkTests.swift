@@ -12,8 +12,11 @@ import Testing
             NamedLayer("bn1", BatchNorm2D(channels: 8)),
             NamedLayer("relu", ReLU()),
             NamedLayer("layer1", Sequential(numbered: [Residual.basicBlock(inChannels: 8, outChannels: 8, rng: &rng)])),
-            NamedLayer("layer2", Sequential(numbered: [Residual.basicBlock(inChannels: 8, outChannels: 16, stride: 2, rng: &rng)])),
-            NamedLayer("layer3", Sequential(numbered: [Residual.bottleneck(inChannels: 16, planes: 4, stride: 2, rng: &rng)])),
+            NamedLayer(
+                "layer2",
+                Sequential(numbered: [Residual.basicBlock(inChannels: 8, outChannels: 16, stride: 2, rng: &rng)])),
+            NamedLayer(
+                "layer3", Sequential(numbered: [Residual.bottleneck(inChannels: 16, planes: 4, stride: 2, rng: &rng)])),
             NamedLayer("pool", MaxPool2D(kernel: 2)),
             NamedLayer("avgpool", GlobalAvgPool()),
             NamedLayer("fc", Dense(inputs: 16, outputs: 5, rng: &rng)),
@@ -48,15 +51,18 @@ import Testing
         for i in 0..<n {
             let label = i % 2
             labels.append(label)
-            for y in 0..<8 { for x in 0..<8 {
-                let bright = (y < 4) == (label == 0)
-                images[i * 64 + y * 8 + x] = (bright ? 1 : 0) + 0.3 * rng.nextNormal()
-            } }
+            for y in 0..<8 {
+                for x in 0..<8 {
+                    let bright = (y < 4) == (label == 0)
+                    images[i * 64 + y * 8 + x] = (bright ? 1 : 0) + 0.3 * rng.nextNormal()
+                }
+            }
         }
         let x = try Tensor(shape: [n, 1, 8, 8], scalars: images)
         var net = Sequential(numbered: [
             Conv2D(1, 4, kernel: 3, padding: 1, rng: &rng), ReLU(), MaxPool2D(kernel: 2),
-            Conv2D(4, 8, kernel: 3, padding: 1, rng: &rng), ReLU(), GlobalAvgPool(), Dense(inputs: 8, outputs: 2, rng: &rng),
+            Conv2D(4, 8, kernel: 3, padding: 1, rng: &rng), ReLU(), GlobalAvgPool(),
+            Dense(inputs: 8, outputs: 2, rng: &rng),
         ])
         var optimizer = SGD(learningRate: 0.1, momentum: 0.9)
         let loss = SoftmaxCrossEntropy()
@@ -64,7 +70,8 @@ import Testing
         for step in 0..<60 {
             let out = try net.apply(x, tangent: nil, parameterTangent: nil, mode: .training(seed: UInt64(step)))
             let (value, gradient) = try loss.evaluate(logits: out.value, targets: .classes(labels))
-            var grads = try net.vjp(out.record, outputGradient: gradient, needInputGradient: false, mode: .training()).parameters
+            var grads = try net.vjp(out.record, outputGradient: gradient, needInputGradient: false, mode: .training())
+                .parameters
             try clipGradientNorm(&grads, maxNorm: 10)
             var parameters = net.parameters
             try optimizer.update(&parameters, gradients: grads)

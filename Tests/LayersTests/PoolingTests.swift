@@ -18,18 +18,24 @@ import Testing
         let (oh, ow) = (maxValue.shape[2], maxValue.shape[3])
 
         var expectedGradient = [Float](repeating: 0, count: x.count)
-        for plane in 0..<(n * c) { for oy in 0..<oh { for ox in 0..<ow {
-            var best = -Float.infinity, bestIndex = -1, total: Float = 0
-            for y in max(0, 2 * oy - 1)..<min(h, 2 * oy + 2) { for xx in max(0, 2 * ox - 1)..<min(w, 2 * ox + 2) {
-                let i = (plane * h + y) * w + xx
-                total += x.scalars[i]
-                if x.scalars[i] > best { (best, bestIndex) = (x.scalars[i], i) }
-            } }
-            let o = (plane * oh + oy) * ow + ox
-            #expect(maxValue.scalars[o] == best)
-            #expect(abs(average.scalars[o] - total / 9) < 1e-6)
-            expectedGradient[bestIndex] += g.scalars[o]
-        } } }
+        for plane in 0..<(n * c) {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var best = -Float.infinity, bestIndex = -1, total: Float = 0
+                    for y in max(0, 2 * oy - 1)..<min(h, 2 * oy + 2) {
+                        for xx in max(0, 2 * ox - 1)..<min(w, 2 * ox + 2) {
+                            let i = (plane * h + y) * w + xx
+                            total += x.scalars[i]
+                            if x.scalars[i] > best { (best, bestIndex) = (x.scalars[i], i) }
+                        }
+                    }
+                    let o = (plane * oh + oy) * ow + ox
+                    #expect(maxValue.scalars[o] == best)
+                    #expect(abs(average.scalars[o] - total / 9) < 1e-6)
+                    expectedGradient[bestIndex] += g.scalars[o]
+                }
+            }
+        }
         let dx = try #require(maxGradients.input)
         #expect(zip(dx.scalars, expectedGradient).allSatisfy { abs($0 - $1) < 1e-6 })
     }
@@ -40,7 +46,7 @@ import Testing
     @Test(arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (3, 3, 0)])
     func maximaAloneMatchTheTangentPass(kernel: Int, stride: Int, padding: Int) throws {
         var rng = SeededRandom(seed: 37)
-        var x = randomTensor([2, 3, 9, 19], &rng)  // rows wider than one SIMD block, with a remainder
+        var x = randomTensor([2, 3, 9, 19], &rng) // rows wider than one SIMD block, with a remainder
         x.withUnsafeMutableBufferPointer { v in
             for i in v.indices where i % 3 == 0 { v[i] = 0 }
             v[40] = .nan

@@ -15,12 +15,16 @@ import Testing
         case "dense": (layer, inputShape) = (Dense(inputs: 5, outputs: 3, rng: &rng), [4, 5])
         case "sequential":
             // Batch norm has parameters but applies no factors itself: the copies' path inside the sequence.
-            (layer, inputShape) = (Sequential(numbered: [
-                Conv2D(3, 4, kernel: 3, padding: 1, rng: &rng), BatchNorm2D(channels: 4), ReLU(),
-                Conv2D(4, 2, kernel: 1, rng: &rng),
-            ]), [2, 3, 5, 5])
+            (layer, inputShape) = (
+                Sequential(numbered: [
+                    Conv2D(3, 4, kernel: 3, padding: 1, rng: &rng), BatchNorm2D(channels: 4), ReLU(),
+                    Conv2D(4, 2, kernel: 1, rng: &rng),
+                ]), [2, 3, 5, 5]
+            )
         default:
-            (layer, inputShape) = (Residual.basicBlock(inChannels: 3, outChannels: 4, stride: 2, rng: &rng), [2, 3, 6, 6])
+            (layer, inputShape) = (
+                Residual.basicBlock(inChannels: 3, outChannels: 4, stride: 2, rng: &rng), [2, 3, 6, 6]
+            )
         }
         let x = randomTensor(inputShape, &rng)
         let tangent = randomTensor(inputShape, &rng)
@@ -53,7 +57,8 @@ import Testing
         let norm = BatchNorm2D(channels: 3)
         let x = randomTensor([2, 3, 4, 4], &rng)
         let tangent = norm.parameters.map { randomTensor($0.shape, &rng) }
-        let scaled = try norm.apply(x, tangent: nil, parameterTangent: tangent, scalingTangentBy: [2, 0.5], mode: .evaluation)
+        let scaled = try norm.apply(
+            x, tangent: nil, parameterTangent: tangent, scalingTangentBy: [2, 0.5], mode: .evaluation)
         let copies = try norm.apply(
             x, tangent: nil, parameterTangent: [2 * tangent[0], 0.5 * tangent[1]], mode: .evaluation)
         #expect(relativeError(scaled.tangent!, copies.tangent!) < 1e-6)

@@ -8,13 +8,16 @@ import Testing
 @Suite struct TrainingTests {
     func numericGradient(_ loss: some Loss, _ logits: Tensor, _ targets: Targets) throws -> Tensor {
         let eps: Float = 1e-2
-        return try Tensor(shape: logits.shape, scalars: (0..<logits.count).map { i in
-            var plus = logits, minus = logits
-            plus.scalars[i] += eps
-            minus.scalars[i] -= eps
-            return Float((try loss.evaluate(logits: plus, targets: targets).loss
-                - loss.evaluate(logits: minus, targets: targets).loss) / (2 * Double(eps)))
-        })
+        return try Tensor(
+            shape: logits.shape,
+            scalars: (0..<logits.count).map { i in
+                var plus = logits, minus = logits
+                plus.scalars[i] += eps
+                minus.scalars[i] -= eps
+                return Float(
+                    (try loss.evaluate(logits: plus, targets: targets).loss
+                        - loss.evaluate(logits: minus, targets: targets).loss) / (2 * Double(eps)))
+            })
     }
 
     @Test func softmaxCrossEntropyGradient() throws {
@@ -27,7 +30,9 @@ import Testing
         let uniform = try SoftmaxCrossEntropy().evaluate(logits: .zeros([2, 5]), targets: .classes([1, 2])).loss
         #expect(abs(uniform - log(5.0)) < 1e-6)
         #expect(loss > 0)
-        #expect(throws: TensorError.self) { try SoftmaxCrossEntropy().evaluate(logits: logits, targets: .classes([0, 9, 1, 1])) }
+        #expect(throws: TensorError.self) {
+            try SoftmaxCrossEntropy().evaluate(logits: logits, targets: .classes([0, 9, 1, 1]))
+        }
         var bad = logits
         bad.scalars[3] = .nan
         #expect(throws: TensorError.self) { try SoftmaxCrossEntropy().evaluate(logits: bad, targets: targets) }
@@ -41,7 +46,9 @@ import Testing
         #expect(relativeError(gradient, try numericGradient(SigmoidBinaryCrossEntropy(), logits, targets)) < 1e-3)
         #expect(gradient.scalars[2] == 0 && gradient.scalars[7] == 0)
         // σ(0) against 1: log 2.
-        let half = try SigmoidBinaryCrossEntropy().evaluate(logits: .zeros([1, 2]), targets: .multiLabel(flags: [1, 0], classCount: 2)).loss
+        let half = try SigmoidBinaryCrossEntropy().evaluate(
+            logits: .zeros([1, 2]), targets: .multiLabel(flags: [1, 0], classCount: 2)
+        ).loss
         #expect(abs(half - log(2.0)) < 1e-6)
     }
 
@@ -89,7 +96,7 @@ import Testing
             let v2 = 0.9 * v1 + b + 0.01 * t1, t2 = t1 - 0.1 * v2
             worstSGD = max(worstSGD, abs(parameters[0].scalars[j] - t2))
             let d = a + 0.01 * t0
-            let (m, v) = (0.5 * d / 0.5, 0.001 * d * d / 0.001)  // bias-corrected moments after one step
+            let (m, v) = (0.5 * d / 0.5, 0.001 * d * d / 0.001) // bias-corrected moments after one step
             worstAdam = max(worstAdam, abs(adamParameters[0].scalars[j] - (t0 - 1e-3 * m / (v.squareRoot() + 1e-8))))
         }
         #expect(worstSGD < 1e-5 && worstAdam < 1e-5, "SGD \(worstSGD), Adam \(worstAdam)")

@@ -12,18 +12,21 @@ import Testing
             var c = [Float](repeating: 1, count: m * n)
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
-                    BLAS.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 2, a: ap.baseAddress!,
-                              lda: ta ? m : k, b: bp.baseAddress!, ldb: tb ? k : n, beta: 0.5, c: &c, ldc: n)
+                    BLAS.gemm(
+                        transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 2, a: ap.baseAddress!,
+                        lda: ta ? m : k, b: bp.baseAddress!, ldb: tb ? k : n, beta: 0.5, c: &c, ldc: n)
                 }
             }
-            for i in 0..<m { for j in 0..<n {
-                var s = 0.0
-                for l in 0..<k {
-                    let av = a.scalars[ta ? l * m + i : i * k + l], bv = b.scalars[tb ? j * k + l : l * n + j]
-                    s += Double(av) * Double(bv)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = 0.0
+                    for l in 0..<k {
+                        let av = a.scalars[ta ? l * m + i : i * k + l], bv = b.scalars[tb ? j * k + l : l * n + j]
+                        s += Double(av) * Double(bv)
+                    }
+                    #expect(abs(Double(c[i * n + j]) - (2 * s + 0.5)) < 1e-5 * Double(k))
                 }
-                #expect(abs(Double(c[i * n + j]) - (2 * s + 0.5)) < 1e-5 * Double(k))
-            } }
+            }
         }
     }
 

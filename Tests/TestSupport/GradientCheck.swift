@@ -20,7 +20,9 @@ public struct GradientCheck {
     public var totalGradientError = 0.0
 
     /// The largest of all errors.
-    public var worst: Double { ([jvpError, inputGradientError, adjointError, totalGradientError] + parameterGradientErrors).max()! }
+    public var worst: Double {
+        ([jvpError, inputGradientError, adjointError, totalGradientError] + parameterGradientErrors).max()!
+    }
 
     public init<L: Layer>(
         _ layer: L, input: Tensor, mode: Mode = .evaluation,
@@ -33,7 +35,8 @@ public struct GradientCheck {
         let p = layer.parameters.map { randomTensor($0.shape, &rng) }
 
         /// f(x + s·εv; θ + s·εp), with either direction optionally switched off.
-        func perturbed(_ epsilon: Float, _ sign: Float, input useInput: Bool, parameters mask: [Bool]) throws -> Tensor {
+        func perturbed(_ epsilon: Float, _ sign: Float, input useInput: Bool, parameters mask: [Bool]) throws -> Tensor
+        {
             var moved = layer
             var x = input
             if useInput { try x.add(v, scaledBy: sign * epsilon) }

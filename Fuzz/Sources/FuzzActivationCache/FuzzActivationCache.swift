@@ -1,7 +1,7 @@
+import Foundation
 // Activation caches (HDF5, docs/FORMATS.md): a valid cache written by ActivationCacheFile.save, structurally
 // mutated, opened with ActivationCacheReader, a few rows read (and loaded whole when small). Input: all choices.
 import FuzzSupport
-import Foundation
 import GradFeat
 import Layers
 import Tensor
@@ -14,12 +14,14 @@ let templates = [
     HDF5Tree.written { url in
         let inputs = try Tensor(shape: [4, 2, 2, 2], scalars: (0..<32).map { Float($0) / 8 })
         try ActivationCacheFile.save(
-            try InMemoryBatches(inputs: inputs, targets: .classes([0, 1, 2, 0]), classCount: 3), producer: producer, to: url)
+            try InMemoryBatches(inputs: inputs, targets: .classes([0, 1, 2, 0]), classCount: 3), producer: producer,
+            to: url)
     },
     HDF5Tree.written { url in
         let inputs = try Tensor(shape: [3, 5], scalars: (0..<15).map { Float($0) - 7 })
         try ActivationCacheFile.save(
-            try InMemoryBatches(inputs: inputs, targets: .multiLabel(flags: [1, 0, -1, 0, 1, 1], classCount: 2), classCount: 2),
+            try InMemoryBatches(
+                inputs: inputs, targets: .multiLabel(flags: [1, 0, -1, 0, 1, 1], classCount: 2), classCount: 2),
             producer: producer, to: url)
     },
 ]

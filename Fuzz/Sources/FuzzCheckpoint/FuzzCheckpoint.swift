@@ -12,9 +12,12 @@ let templates = [
             iteration: 70, parameters: [weight, bias], parameterNames: ["fc.weight", "fc.bias"],
             optimizerState: [weight, bias], optimizerStep: 70, randomState: [1, UInt64.max, 3, 1 << 63],
             configuration: .paper(iterations: 100, seed: 4),
-            history: [EvaluationRecord(iteration: 50, trainLoss: 0.5, testLoss: 0.6, testMetric: 0.7, learningRate: 1e-3, seconds: 1.5)])
+            history: [
+                EvaluationRecord(
+                    iteration: 50, trainLoss: 0.5, testLoss: 0.6, testMetric: 0.7, learningRate: 1e-3, seconds: 1.5)
+            ])
         try CheckpointFile.save(state, extractor: "gradfeat", to: url)
-    },
+    }
 ]
 
 @_cdecl("LLVMFuzzerTestOneInput")

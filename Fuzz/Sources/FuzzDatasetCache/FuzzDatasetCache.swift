@@ -6,14 +6,16 @@ import FuzzSupport
 let templates = [
     HDF5Tree.written { url in
         try DatasetCache.write(
-            ImageSet(images: (0..<4 * 48).map { UInt8(truncatingIfNeeded: $0) }, count: 4, channels: 3, height: 4,
-                     width: 4, labels: .single([0, 1, 2, 1]), classNames: ["a", "b", "c"], source: "fuzz", split: "train"),
+            ImageSet(
+                images: (0..<4 * 48).map { UInt8(truncatingIfNeeded: $0) }, count: 4, channels: 3, height: 4,
+                width: 4, labels: .single([0, 1, 2, 1]), classNames: ["a", "b", "c"], source: "fuzz", split: "train"),
             to: url)
     },
     HDF5Tree.written { url in
         try DatasetCache.write(
-            ImageSet(images: (0..<3 * 4).map { UInt8(truncatingIfNeeded: $0) }, count: 3, channels: 1, height: 2,
-                     width: 2, labels: .multi([1, 0, -1, 0, 1, 1]), classNames: ["x", "y"], source: "fuzz", split: "val"),
+            ImageSet(
+                images: (0..<3 * 4).map { UInt8(truncatingIfNeeded: $0) }, count: 3, channels: 1, height: 2,
+                width: 2, labels: .multi([1, 0, -1, 0, 1, 1]), classNames: ["x", "y"], source: "fuzz", split: "val"),
             to: url)
     },
 ]

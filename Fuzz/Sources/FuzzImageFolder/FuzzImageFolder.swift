@@ -29,7 +29,8 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         let size = input.bool() ? nil : ImageSize(height: input.int(in: 1...8), width: input.int(in: 1...8))
         _ = try ImageFolder.load(
             from: path, splits: input.bool() ? ["train", "test"] : ["train"], channels: input.bool() ? 3 : 1,
-            size: size, mode: input.bool() ? .centerCrop : .stretch, classNames: input.rarely(4) ? ["cat", "dog"] : nil,
+            size: size, mode: input.bool() ? .centerCrop : .stretch,
+            classNames: input.rarely(4) ? ["cat", "dog"] : nil,
             threads: input.int(in: 1...2))
     }
     return 0

@@ -80,9 +80,11 @@ extension FuzzInput {
         let height = int(in: 1...9)
         let channels = bool() ? 3 : 1
         let pixels = (0..<width * height * channels).map { UInt8(truncatingIfNeeded: $0 &* 37) }
-        var bytes = (try? (kind % 2 == 0
-            ? ImageCodec.encodeJPEG(pixels, width: width, height: height, channels: channels, quality: 50)
-            : ImageCodec.encodePNG(pixels, width: width, height: height, channels: channels))) ?? []
+        var bytes =
+            (try?
+                (kind % 2 == 0
+                ? ImageCodec.encodeJPEG(pixels, width: width, height: height, channels: channels, quality: 50)
+                : ImageCodec.encodePNG(pixels, width: width, height: height, channels: channels))) ?? []
         if kind >= 2, !bytes.isEmpty {
             if bool() {
                 bytes[int(in: 0...bytes.count - 1)] ^= byte() | 1

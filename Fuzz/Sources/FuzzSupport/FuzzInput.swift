@@ -83,6 +83,8 @@ public struct FuzzInput {
 
     /// A floating-point value that tends to break arithmetic: NaN, ±infinity, huge, tiny, negative, or small.
     public mutating func edgeDouble() -> Double {
-        pick([.nan, .infinity, -.infinity, 1e300, -1e300, .leastNonzeroMagnitude, -0.0, 0, 1, -1, 0.5, 255.5, 3e38, 1e39])
+        pick([
+            .nan, .infinity, -.infinity, 1e300, -1e300, .leastNonzeroMagnitude, -0.0, 0, 1, -1, 0.5, 255.5, 3e38, 1e39,
+        ])
     }
 }

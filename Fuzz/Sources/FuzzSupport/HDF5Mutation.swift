@@ -94,7 +94,7 @@ extension HDF5Tree.Node {
     mutating func declareHuge(_ input: inout FuzzInput) {
         guard !isGroup else { return }
         let huge = [1 << 16, 1 << 24, 1 << 31, 1 << 32, 1 << 40, 1 << 62]
-        if !shape.isEmpty, input.bool() {  // one dimension (often the rows) made huge, the rank kept
+        if !shape.isEmpty, input.bool() { // one dimension (often the rows) made huge, the rank kept
             shape[input.rarely(3) ? input.int(in: 0...shape.count - 1) : 0] = input.pick(huge)
         } else {
             shape = (0..<input.int(in: 1...4)).map { _ in input.bool() ? input.int(in: 1...4) : input.pick(huge) }
@@ -136,8 +136,12 @@ extension FuzzInput {
     /// An attribute value of any of the six kinds, with edge-case contents.
     public mutating func attributeValue() -> HDF5AttributeValue {
         switch int(in: 0...5) {
-        case 0: return .string(pick(["", "gradfeat-dataset", "gradfeat-activations", "gradfeat-weights",
-                                     "gradfeat-checkpoint", "{}", "[]", "null"]) + text(maxCount: 24))
+        case 0:
+            return .string(
+                pick([
+                    "", "gradfeat-dataset", "gradfeat-activations", "gradfeat-weights",
+                    "gradfeat-checkpoint", "{}", "[]", "null",
+                ]) + text(maxCount: 24))
         case 1: return .int64(Int64(edgeInt()))
         case 2: return .double(edgeDouble())
         case 3: return .strings((0..<int(in: 0...4)).map { _ in text(maxCount: 12) })
@@ -155,7 +159,8 @@ extension FuzzInput {
         case .double(let v): return bool() ? .string(String(v)) : .doubles([v])
         case .strings(let s): return bool() ? .string(s.first ?? "") : .string(s.joined(separator: ","))
         case .int64s(let v): return bool() ? .int64(v.first ?? 0) : .doubles(v.map(Double.init))
-        case .doubles(let v): return bool() ? .double(v.first ?? 0) : .int64s(v.map { $0.isFinite ? Int64($0.clamped) : 0 })
+        case .doubles(let v):
+            return bool() ? .double(v.first ?? 0) : .int64s(v.map { $0.isFinite ? Int64($0.clamped) : 0 })
         }
     }
 

@@ -126,12 +126,13 @@ public struct HDF5Tree: Sendable, CustomStringConvertible {
 
     private static func write(_ values: [Double], to dataset: Dataset) throws {
         func integers<T: FixedWidthInteger & HDF5Scalar>(_: T.Type) throws {
-            try dataset.write(values.map { v -> T in
-                if v.isNaN { return 0 }
-                if v <= Double(T.min) { return .min }
-                if v >= Double(T.max) { return .max }
-                return T(v)
-            })
+            try dataset.write(
+                values.map { v -> T in
+                    if v.isNaN { return 0 }
+                    if v <= Double(T.min) { return .min }
+                    if v >= Double(T.max) { return .max }
+                    return T(v)
+                })
         }
         switch dataset.elementType {
         case .uint8: try integers(UInt8.self)
@@ -165,7 +166,8 @@ extension HDF5Tree {
     /// Whether every dataset has at most 2^16 elements, so that readers of whole files may be called on it.
     public var isSmall: Bool {
         nodes.allSatisfy { node in
-            node.isGroup || node.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? .max : $0 * $1 } <= 1 << 16
+            node.isGroup
+                || node.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? .max : $0 * $1 } <= 1 << 16
         }
     }
 
@@ -180,7 +182,7 @@ extension HDF5Tree {
         let url = Scratch.url("input.h5")
         try tree.write(to: url)
         if verbose { print(tree) }
-        if let keep = ProcessInfo.processInfo.environment["GRADFEAT_FUZZ_KEEP"] {  // a copy for h5dump
+        if let keep = ProcessInfo.processInfo.environment["GRADFEAT_FUZZ_KEEP"] { // a copy for h5dump
             try? FileManager.default.removeItem(atPath: keep)
             try? FileManager.default.copyItem(atPath: url.path, toPath: keep)
         }

@@ -32,8 +32,10 @@ public struct AttributionData {
 
     /// The rows `rows(inputs)` and logits `logits(inputs)` of `data`'s batches; refuses multi-label targets (the
     /// scores are of one true class per sample).
-    public init(data: any BatchSource, chunkSize: Int = 256,
-                rowsAndLogits: @escaping (Tensor) throws -> (rows: JacobianRows, logits: Tensor)) {
+    public init(
+        data: any BatchSource, chunkSize: Int = 256,
+        rowsAndLogits: @escaping (Tensor) throws -> (rows: JacobianRows, logits: Tensor)
+    ) {
         self.init(count: data.count, chunkSize: chunkSize) { range in
             let (inputs, targets) = try data.batch(Array(range))
             guard case let .classes(labels) = targets else {
@@ -42,8 +44,9 @@ public struct AttributionData {
             }
             let (rows, logits) = try rowsAndLogits(inputs)
             guard rows.count == labels.count, logits.rank == 2, logits.shape[0] == labels.count else {
-                throw TensorError.shapeMismatch(operation: "attribution rows and logits of a chunk",
-                                                expected: [labels.count], got: logits.shape)
+                throw TensorError.shapeMismatch(
+                    operation: "attribution rows and logits of a chunk",
+                    expected: [labels.count], got: logits.shape)
             }
             return Chunk(rows: rows, logits: logits, labels: labels)
         }
@@ -55,11 +58,15 @@ public struct AttributionData {
     }
 
     /// The rows of a gradient model through `projection` (approximate scores: see `ProjectableJacobianRows`).
-    public init(model: some ProjectableJacobianRows, projection: KroneckerProjection, data: any BatchSource,
-                chunkSize: Int = 256) {
+    public init(
+        model: some ProjectableJacobianRows, projection: KroneckerProjection, data: any BatchSource,
+        chunkSize: Int = 256
+    ) {
         self.init(data: data, chunkSize: chunkSize) { inputs in
-            (try model.projectedJacobianRows(inputs, projection: projection),
-             try model.forward(inputs, mode: .evaluation).logits)
+            (
+                try model.projectedJacobianRows(inputs, projection: projection),
+                try model.forward(inputs, mode: .evaluation).logits
+            )
         }
     }
 
@@ -87,7 +94,8 @@ public struct AttributionData {
             classes = chunk.logits.shape[1]
         }
         let n = labels.count
-        let rows: JacobianRows = dense.isEmpty
+        let rows: JacobianRows =
+            dense.isEmpty
             ? .classSeparable(try Tensor(shape: Shape([n] + rowShape), scalars: separable))
             : .dense(try Tensor(shape: Shape([n] + rowShape), scalars: dense))
         return Chunk(rows: rows, logits: try Tensor(shape: [n, classes], scalars: logits), labels: labels)

@@ -26,7 +26,9 @@ public struct AttributionRanking: Sendable {
         let kept = min(k, filled + columns)
         var newTop = [Int](), newTopScores = [Double](), newBottom = [Int](), newBottomScores = [Double]()
         for row in 0..<rows {
-            var candidates: [(index: Int, score: Double)] = (0..<columns).map { (start + $0, scores[row * columns + $0]) }
+            var candidates: [(index: Int, score: Double)] = (0..<columns).map {
+                (start + $0, scores[row * columns + $0])
+            }
             let previous = min(k, filled)
             for i in 0..<previous {
                 candidates.append((top[row * previous + i], topScores[row * previous + i]))

@@ -121,8 +121,9 @@ extension GradientFeatures: ProjectableJacobianRows {
 
     /// `P ω̄ᵀJ(x)` with respect to w2 as stored (the parametrization's factors in): `[N, c, K]`.
     public func projectedJacobianRows(_ input: Tensor, projection: KroneckerProjection) throws -> JacobianRows {
-        let rows = try GradientRows(top: top, head: omegaBar, scales: parametrization.scales(for: top.zeroTangent),
-                                    map: .projected(projection))
+        let rows = try GradientRows(
+            top: top, head: omegaBar, scales: parametrization.scales(for: top.zeroTangent),
+            map: .projected(projection))
         return .dense(try rows.jacobianRows(input))
     }
 }
@@ -133,13 +134,13 @@ extension GradFeatFeatures: ProjectableJacobianRows {
     /// The activation term's rows `e_k ⊗ φ(x)` (`c·(d+1)` columns) beside the gradient term's `P ω̄ᵀJ(x)` (K):
     /// `[N, c, c·(d+1) + K]`, in the order of the stored parameters (w1, b, then w2).
     public func projectedJacobianRows(_ input: Tensor, projection: KroneckerProjection) throws -> JacobianRows {
-        let c = activation.parameters[1].count  // the bias: one per class
+        let c = activation.parameters[1].count // the bias: one per class
         let first = try activation.jacobianRows(input).dense(classes: c)
         guard case let .dense(second) = try gradient.projectedJacobianRows(input, projection: projection) else {
             throw GradFeatError.invalidConfiguration("the gradient term's projected rows are not dense")
         }
         let (n, a, b) = (first.shape[0], first.shape[2], second.shape[2])
-        var out = Tensor(shape: [n, c, a + b]) { _ in }  // both parts of every row are written below
+        var out = Tensor(shape: [n, c, a + b]) { _ in } // both parts of every row are written below
         first.withUnsafeBufferPointer { f in
             second.withUnsafeBufferPointer { g in
                 out.withUnsafeMutableBufferPointer { o in

@@ -53,8 +53,10 @@ public struct LeaveOneOutAttribution: Sendable {
     }
 
     /// The plan for training rows like `sample`'s, `testCount` test samples and chunks of `chunkSize`.
-    public func plan(rows sample: JacobianRows, classes: Int, loss: AttributedLoss, testCount: Int,
-                     chunkSize: Int) throws -> Plan {
+    public func plan(
+        rows sample: JacobianRows, classes: Int, loss: AttributedLoss, testCount: Int,
+        chunkSize: Int
+    ) throws -> Plan {
         let kronecker: Bool
         if case .classSeparable = sample, case .squaredError = loss { kronecker = true } else { kronecker = false }
         let order = kronecker ? sample.width(classes: 1) : sample.width(classes: classes)
@@ -105,11 +107,13 @@ public struct LeaveOneOutAttribution: Sendable {
         let tested = try test.all()
         try Self.check(tested, classes: classes, role: "test")
         let first = try train.chunk(0..<min(train.chunkSize, train.count))
-        let plan = try plan(rows: first.rows, classes: classes, loss: loss, testCount: tested.labels.count,
-                            chunkSize: train.chunkSize)
+        let plan = try plan(
+            rows: first.rows, classes: classes, loss: loss, testCount: tested.labels.count,
+            chunkSize: train.chunkSize)
         switch (plan.form, tested.rows) {
         case (.kronecker, .classSeparable), (.dense, _): break
-        default: throw GradFeatError.invalidConfiguration("attribution: training and test rows must be of the same kind")
+        default:
+            throw GradFeatError.invalidConfiguration("attribution: training and test rows must be of the same kind")
         }
         let keepScores = try decide(plan)
         var system = Self.Accumulator(order: plan.order, form: plan.form, classes: classes, loss: loss)
@@ -131,8 +135,9 @@ public struct LeaveOneOutAttribution: Sendable {
         var scores: [Double] = keepScores ? [Double](repeating: 0, count: m * n) : []
         progress?(2, 0)
         try train.forEachChunk(first: first) { start, chunk in
-            let block = try blockScores(chunk, start: start, total: n, cholesky: cholesky, solvedTest: solvedTest,
-                                        testLabels: tested.labels, plan: plan, classes: classes, loss: loss)
+            let block = try blockScores(
+                chunk, start: start, total: n, cholesky: cholesky, solvedTest: solvedTest,
+                testLabels: tested.labels, plan: plan, classes: classes, loss: loss)
             guard block.allSatisfy(\.isFinite) else {
                 throw TensorError.nonFinite(what: "the attribution scores (non-finite features or logits)")
             }
@@ -145,8 +150,9 @@ public struct LeaveOneOutAttribution: Sendable {
             }
             progress?(2, start + columns)
         }
-        return Result(scores: keepScores ? scores : nil, ranking: ranking, trainLabels: trainLabels,
-                      testLabels: tested.labels, plan: plan)
+        return Result(
+            scores: keepScores ? scores : nil, ranking: ranking, trainLabels: trainLabels,
+            testLabels: tested.labels, plan: plan)
     }
 
     static func interpolates(_ sample: Int) -> GradFeatError {
@@ -157,14 +163,17 @@ public struct LeaveOneOutAttribution: Sendable {
 
     static func check(_ chunk: AttributionData.Chunk, classes: Int, role: String) throws {
         guard chunk.logits.shape == [chunk.labels.count, classes] else {
-            throw TensorError.shapeMismatch(operation: "attribution \(role) logits", expected: [chunk.labels.count, classes],
-                                            got: chunk.logits.shape)
+            throw TensorError.shapeMismatch(
+                operation: "attribution \(role) logits", expected: [chunk.labels.count, classes],
+                got: chunk.logits.shape)
         }
         guard chunk.labels.allSatisfy({ (0..<classes).contains($0) }) else {
-            throw GradFeatError.invalidConfiguration("attribution: every \(role) sample needs a label in 0..<\(classes)")
+            throw GradFeatError.invalidConfiguration(
+                "attribution: every \(role) sample needs a label in 0..<\(classes)")
         }
         if case let .dense(j) = chunk.rows, j.rank != 3 || j.shape[1] != classes {
-            throw GradFeatError.invalidConfiguration("attribution: dense Jacobian rows are [N, \(classes), p], got \(j.shape)")
+            throw GradFeatError.invalidConfiguration(
+                "attribution: dense Jacobian rows are [N, \(classes), p], got \(j.shape)")
         }
     }
 
@@ -178,8 +187,10 @@ public struct LeaveOneOutAttribution: Sendable {
 
     /// The gradients of the measured function of each test sample, `[m, order]`: φ_t (Kronecker), `J_t[c_t]` (the
     /// true-class logit, dense), or for cross-entropy `Σ_k a_k J_t[k]` with `a = ∂m/∂z` (the margin's).
-    static func measuredRows(_ chunk: AttributionData.Chunk, form: Plan.Form, classes c: Int,
-                             loss: AttributedLoss) -> [Double] {
+    static func measuredRows(
+        _ chunk: AttributionData.Chunk, form: Plan.Form, classes c: Int,
+        loss: AttributedLoss
+    ) -> [Double] {
         let all = values(chunk.rows, form: form, classes: c)
         guard form == .dense else { return all }
         let p = all.count / max(1, chunk.labels.count * c)
@@ -230,8 +241,9 @@ public struct LeaveOneOutAttribution: Sendable {
             x.withUnsafeBufferPointer { xp in
                 weighted.withUnsafeBufferPointer { wp in
                     sum.withUnsafeMutableBufferPointer { sp in
-                        BLAS.dgemm(transposeA: true, m: order, n: order, k: rows, a: xp.baseAddress!, lda: order,
-                                   b: wp.baseAddress!, ldb: order, beta: 1, c: sp.baseAddress!, ldc: order)
+                        BLAS.dgemm(
+                            transposeA: true, m: order, n: order, k: rows, a: xp.baseAddress!, lda: order,
+                            b: wp.baseAddress!, ldb: order, beta: 1, c: sp.baseAddress!, ldc: order)
                     }
                 }
             }
@@ -254,7 +266,9 @@ public struct LeaveOneOutAttribution: Sendable {
         let scale = 1 / Double(total)
         let x = Self.values(chunk.rows, form: plan.form, classes: c)
         let logits = chunk.logits.scalars.map(Double.init)
-        let gradients = (0..<n).map { loss.gradient(logits: logits[($0 * c)..<(($0 + 1) * c)], label: chunk.labels[$0]) }
+        let gradients = (0..<n).map {
+            loss.gradient(logits: logits[($0 * c)..<(($0 + 1) * c)], label: chunk.labels[$0])
+        }
         // V = H⁻¹ Xᵀ, one solved column per row of X (X's row-major layout solved in place).
         var solved = x
         try cholesky.solve(&solved, columns: x.count / order)
@@ -264,8 +278,9 @@ public struct LeaveOneOutAttribution: Sendable {
         x.withUnsafeBufferPointer { xp in
             solvedTest.withUnsafeBufferPointer { sp in
                 kernel.withUnsafeMutableBufferPointer { kp in
-                    BLAS.dgemm(transposeB: true, m: rowCount, n: m, k: order, a: xp.baseAddress!, lda: order,
-                               b: sp.baseAddress!, ldb: order, c: kp.baseAddress!, ldc: m)
+                    BLAS.dgemm(
+                        transposeB: true, m: rowCount, n: m, k: order, a: xp.baseAddress!, lda: order,
+                        b: sp.baseAddress!, ldb: order, c: kp.baseAddress!, ldc: m)
                 }
             }
         }
@@ -287,7 +302,7 @@ public struct LeaveOneOutAttribution: Sendable {
             for j in 0..<n {
                 // u_j = (I − W_j M_j/N)⁻¹ g_j
                 var system = [Double](repeating: 0, count: c * c)
-                var leverage = [Double](repeating: 0, count: c * c)  // M_j = J_j H⁻¹ J_jᵀ
+                var leverage = [Double](repeating: 0, count: c * c) // M_j = J_j H⁻¹ J_jᵀ
                 for a in 0..<c { for b in 0..<c { leverage[a * c + b] = dot(j * c + a, j * c + b) } }
                 let w = loss.curvature(logits: logits[(j * c)..<((j + 1) * c)])
                 for a in 0..<c {
@@ -297,7 +312,9 @@ public struct LeaveOneOutAttribution: Sendable {
                         system[a * c + b] = (a == b ? 1 : 0) - scale * wm
                     }
                 }
-                guard let u = Self.solveSmall(system, gradients[j], order: c) else { throw Self.interpolates(start + j) }
+                guard let u = Self.solveSmall(system, gradients[j], order: c) else {
+                    throw Self.interpolates(start + j)
+                }
                 for t in 0..<m {
                     var sum = 0.0
                     for a in 0..<c { sum += kernel[(j * c + a) * m + t] * u[a] }

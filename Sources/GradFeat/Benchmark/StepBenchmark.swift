@@ -43,16 +43,20 @@ public enum StepBenchmark {
     /// The rows: bigan-cifar (θ2 = conv5, and conv4-5) at batch 128, ResNet18 at 112×112 (θ2 = layer4.1)
     /// at batch 32; for each, the bottom forward pass and the four steps from cached activations and from images.
     public static let rows: [Row] = {
-        let configurations: [(model: String, split: String, linearize: [String], theta2: String, batch: Int,
-                              input: Int, classes: Int)] = [
-            (BiganCIFAR.name, "conv5", ["conv5"], "conv5", 128, 32, 10),
-            (BiganCIFAR.name, "conv4", ["conv4", "conv5"], "conv4-5", 128, 32, 10),
-            (ResNet.Depth.resnet18.name, "layer4.1", ["layer4.1"], "layer4.1", 32, 112, 20),
-        ]
+        let configurations:
+            [(
+                model: String, split: String, linearize: [String], theta2: String, batch: Int,
+                input: Int, classes: Int
+            )] = [
+                (BiganCIFAR.name, "conv5", ["conv5"], "conv5", 128, 32, 10),
+                (BiganCIFAR.name, "conv4", ["conv4", "conv5"], "conv4-5", 128, 32, 10),
+                (ResNet.Depth.resnet18.name, "layer4.1", ["layer4.1"], "layer4.1", 32, 112, 20),
+            ]
         var rows: [Row] = []
         for c in configurations {
             func row(_ kind: Kind, _ cached: Bool) -> Row {
-                Row(model: c.model, split: c.split, linearize: c.linearize, theta2: c.theta2, kind: kind,
+                Row(
+                    model: c.model, split: c.split, linearize: c.linearize, theta2: c.theta2, kind: kind,
                     cached: cached, batch: c.batch, inputSize: c.input, classes: c.classes)
             }
             rows.append(row(.bottom, false))
@@ -98,7 +102,8 @@ public enum StepBenchmark {
 
     /// Times `row` in this process: warm-up steps, then steps until `minSeconds` have passed (at least `minSteps`);
     /// the median step time. Run one row per process for a per-row peak memory (`runAll` does).
-    public static func measure(_ row: Row, minSeconds: Double = 2, minSteps: Int = 5, warmup: Int = 2) throws -> Result {
+    public static func measure(_ row: Row, minSeconds: Double = 2, minSteps: Int = 5, warmup: Int = 2) throws -> Result
+    {
         let residentBefore = memoryMB("VmRSS")
         var network = try ModelZoo.make(row.model, classes: row.classes, inputSize: row.inputSize, seed: 1)
         network = try network.foldingBatchNorm()
@@ -178,8 +183,9 @@ public enum StepBenchmark {
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        BLAS.gemm(m: size, n: size, k: size, a: ap.baseAddress!, lda: size, b: bp.baseAddress!,
-                                  ldb: size, c: cp.baseAddress!, ldc: size)
+                        BLAS.gemm(
+                            m: size, n: size, k: size, a: ap.baseAddress!, lda: size, b: bp.baseAddress!,
+                            ldb: size, c: cp.baseAddress!, ldc: size)
                     }
                 }
             }
@@ -253,8 +259,9 @@ public enum StepBenchmark {
         var inputTangent = 0.0
 
         static func + (a: Work, b: Work) -> Work {
-            Work(forward: a.forward + b.forward, parameterTangent: a.parameterTangent + b.parameterTangent,
-                 inputTangent: a.inputTangent + b.inputTangent)
+            Work(
+                forward: a.forward + b.forward, parameterTangent: a.parameterTangent + b.parameterTangent,
+                inputTangent: a.inputTangent + b.inputTangent)
         }
     }
 
@@ -286,12 +293,15 @@ public enum StepBenchmark {
             }
             return (total, out, tangent)
         } else {
-            return (Work(), out, tangentIn)  // element-wise, pooling, flatten: not counted
+            return (Work(), out, tangentIn) // element-wise, pooling, flatten: not counted
         }
         let hasParameterTangent = linearized && !layer.parameters.isEmpty
-        return (Work(forward: linear, parameterTangent: hasParameterTangent ? linear : 0,
-                     inputTangent: tangentIn ? linear : 0),
-                out, tangentIn || hasParameterTangent)
+        return (
+            Work(
+                forward: linear, parameterTangent: hasParameterTangent ? linear : 0,
+                inputTangent: tangentIn ? linear : 0),
+            out, tangentIn || hasParameterTangent
+        )
     }
 
     /// FLOPs per image of the row's step.
@@ -301,7 +311,8 @@ public enum StepBenchmark {
         let top = try network.top(splitAt: row.split)
         var topWork = Work(), shape = z0Shape, tangent = false
         for child in top.layers {
-            let (w, s, t) = try work(child.layer, shape, tangentIn: tangent, linearized: row.linearize.contains(child.name))
+            let (w, s, t) = try work(
+                child.layer, shape, tangentIn: tangent, linearized: row.linearize.contains(child.name))
             (topWork, shape, tangent) = (topWork + w, s, t)
         }
         let head = 2 * Double(row.batch * network.featureCount * row.classes)

@@ -71,19 +71,22 @@ public struct ConfigLayer: Sendable, Equatable {
     public static func file(_ url: URL) throws -> ConfigLayer {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ConfigError(location: "config file \(path)", problem: "no such file",
-                              fix: "check the path given to --config")
+            throw ConfigError(
+                location: "config file \(path)", problem: "no such file",
+                fix: "check the path given to --config")
         }
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw ConfigError(location: "config file \(path)", problem: "unreadable (\(error.localizedDescription))",
-                              fix: "check its permissions")
+            throw ConfigError(
+                location: "config file \(path)", problem: "unreadable (\(error.localizedDescription))",
+                fix: "check its permissions")
         }
         guard data.count <= 1 << 20 else {
-            throw ConfigError(location: "config file \(path)", problem: "larger than 1 MiB",
-                              fix: "a config file holds a few keys; pass the right file")
+            throw ConfigError(
+                location: "config file \(path)", problem: "larger than 1 MiB",
+                fix: "a config file holds a few keys; pass the right file")
         }
         switch url.pathExtension.lowercased() {
         case "json": return try json(data, path: path)
@@ -93,8 +96,9 @@ public struct ConfigLayer: Sendable, Equatable {
             }
             return try yaml(text, path: path)
         default:
-            throw ConfigError(location: "config file \(path)", problem: "unknown kind of file",
-                              fix: "name it .json, .yaml or .yml")
+            throw ConfigError(
+                location: "config file \(path)", problem: "unknown kind of file",
+                fix: "name it .json, .yaml or .yml")
         }
     }
 
@@ -106,8 +110,9 @@ public struct ConfigLayer: Sendable, Equatable {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
             let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            throw ConfigError(location: "config file \(path)", problem: "not valid JSON (\(detail))",
-                              fix: "correct the syntax, or write the file as YAML")
+            throw ConfigError(
+                location: "config file \(path)", problem: "not valid JSON (\(detail))",
+                fix: "correct the syntax, or write the file as YAML")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(location: "config file \(path)", problem: "not UTF-8 text", fix: "save it as UTF-8")
@@ -126,8 +131,9 @@ public struct ConfigLayer: Sendable, Equatable {
             parser = try Parser(yaml: text)
             root = try parser.singleRoot()
         } catch let error as YamlError {
-            throw ConfigError(location: "config file \(path)", problem: "not valid YAML (\(error))",
-                              fix: "correct the syntax at the line shown")
+            throw ConfigError(
+                location: "config file \(path)", problem: "not valid YAML (\(error))",
+                fix: "correct the syntax at the line shown")
         }
         var layer = ConfigLayer()
         // The parser holds the anchors its nodes point to (weakly): keep it alive while the tree is walked.
@@ -135,12 +141,14 @@ public struct ConfigLayer: Sendable, Equatable {
             func convert(_ node: Node, _ keys: [String], depth: Int) throws -> ConfigValue {
                 let here = location(node.mark)
                 guard depth <= maximumDepth else {
-                    throw ConfigError(location: here, problem: "nested deeper than \(maximumDepth) levels",
-                                      fix: "a config file needs a few levels; flatten it")
+                    throw ConfigError(
+                        location: here, problem: "nested deeper than \(maximumDepth) levels",
+                        fix: "a config file needs a few levels; flatten it")
                 }
                 if node.anchor != nil {
-                    throw ConfigError(location: here, problem: "an anchor (&name) or alias (*name)",
-                                      fix: "write the value out where it is used")
+                    throw ConfigError(
+                        location: here, problem: "an anchor (&name) or alias (*name)",
+                        fix: "write the value out where it is used")
                 }
                 if !keys.isEmpty { layer.origins[keys.joined(separator: ".")] = here }
                 switch node {
@@ -148,31 +156,37 @@ public struct ConfigLayer: Sendable, Equatable {
                     return try Self.scalar(scalar, location: here)
                 case let .sequence(sequence):
                     try refuseTag(sequence.tag, location: here)
-                    return .array(try sequence.enumerated().map { try convert($1, keys + [String($0)], depth: depth + 1) })
+                    return .array(
+                        try sequence.enumerated().map { try convert($1, keys + [String($0)], depth: depth + 1) })
                 case let .mapping(mapping):
                     try refuseTag(mapping.tag, location: here)
                     var entries: [String: ConfigValue] = [:]
                     for (keyNode, valueNode) in mapping {
                         guard case let .scalar(key) = keyNode, keyNode.anchor == nil else {
-                            throw ConfigError(location: location(keyNode.mark), problem: "a key that is not plain text",
-                                              fix: "write keys as names (lr, model, …)")
+                            throw ConfigError(
+                                location: location(keyNode.mark), problem: "a key that is not plain text",
+                                fix: "write keys as names (lr, model, …)")
                         }
                         guard entries[key.string] == nil else {
-                            throw ConfigError(location: location(keyNode.mark),
-                                              problem: "key '\(key.string)' appears twice", fix: "keep one of them")
+                            throw ConfigError(
+                                location: location(keyNode.mark),
+                                problem: "key '\(key.string)' appears twice", fix: "keep one of them")
                         }
-                        layer.origins[Self.keyMarker + (keys + [key.string]).joined(separator: ".")] = location(keyNode.mark)
+                        layer.origins[Self.keyMarker + (keys + [key.string]).joined(separator: ".")] = location(
+                            keyNode.mark)
                         entries[key.string] = try convert(valueNode, keys + [key.string], depth: depth + 1)
                     }
                     return .object(entries)
                 case .alias:
-                    throw ConfigError(location: here, problem: "an alias (*name)", fix: "write the value out where it is used")
+                    throw ConfigError(
+                        location: here, problem: "an alias (*name)", fix: "write the value out where it is used")
                 }
             }
-            guard let root else { return }  // an empty file sets nothing
+            guard let root else { return } // an empty file sets nothing
             guard case .mapping = root else {
-                throw ConfigError(location: location(root.mark), problem: "the top level is not a mapping",
-                                  fix: "write one mapping of keys (model: …, lr: …)")
+                throw ConfigError(
+                    location: location(root.mark), problem: "the top level is not a mapping",
+                    fix: "write one mapping of keys (model: …, lr: …)")
             }
             guard case let .object(values) = try convert(root, [], depth: 0) else { return }
             layer.values = values
@@ -185,7 +199,8 @@ public struct ConfigLayer: Sendable, Equatable {
     private static func refuseTag(_ tag: Tag, location: String, quoted: Bool = false) throws {
         let implied = quoted ? ["", "!", "?", "tag:yaml.org,2002:str"] : ["", "!", "?"]
         guard implied.contains(tag.rawValue) else {
-            throw ConfigError(location: location, problem: "a tag (\(tag.rawValue))", fix: "remove the tag; keys have fixed types")
+            throw ConfigError(
+                location: location, problem: "a tag (\(tag.rawValue))", fix: "remove the tag; keys have fixed types")
         }
     }
 
@@ -202,19 +217,24 @@ public struct ConfigLayer: Sendable, Equatable {
         }
         if text.range(of: #"^[-+]?[0-9]+$"#, options: .regularExpression) != nil {
             guard let value = Int64(text.hasPrefix("+") ? String(text.dropFirst()) : text) else {
-                throw ConfigError(location: location, problem: "\(text) does not fit in 64 bits", fix: "write a smaller number")
+                throw ConfigError(
+                    location: location, problem: "\(text) does not fit in 64 bits", fix: "write a smaller number")
             }
             return .int(value)
         }
-        if text.range(of: #"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil,
-           let value = Double(text) {
+        if text.range(of: #"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"#, options: .regularExpression)
+            != nil,
+            let value = Double(text)
+        {
             guard value.isFinite else {
-                throw ConfigError(location: location, problem: "\(text) is not a finite number", fix: "write a finite number")
+                throw ConfigError(
+                    location: location, problem: "\(text) is not a finite number", fix: "write a finite number")
             }
             return .double(value)
         }
         if [".inf", "-.inf", "+.inf", ".nan", ".Inf", ".NaN", ".INF", ".NAN"].contains(text) {
-            throw ConfigError(location: location, problem: "\(text) is not a finite number", fix: "write a finite number")
+            throw ConfigError(
+                location: location, problem: "\(text) is not a finite number", fix: "write a finite number")
         }
         return .string(text)
     }

@@ -88,8 +88,9 @@ extension BaseNetwork {
             features.append(contentsOf: f.scalars)
         }
         var copy = self
-        copy.backbone.layers.append(NamedLayer(
-            "norm", try Standardize(measuring: try Tensor(shape: [n, featureCount], scalars: features))))
+        copy.backbone.layers.append(
+            NamedLayer(
+                "norm", try Standardize(measuring: try Tensor(shape: [n, featureCount], scalars: features))))
         return copy
     }
 
@@ -107,7 +108,9 @@ public struct Network: BaseNetwork {
     public var inputShape: Shape
     public var inputScaling: InputScaling
 
-    public init(modelName: String, backbone: Sequential, head: LinearHead, inputShape: Shape, inputScaling: InputScaling) {
+    public init(
+        modelName: String, backbone: Sequential, head: LinearHead, inputShape: Shape, inputScaling: InputScaling
+    ) {
         self.modelName = modelName
         self.backbone = backbone
         self.head = head

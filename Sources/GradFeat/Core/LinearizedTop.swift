@@ -24,7 +24,8 @@ public struct LinearizedTop: Sendable {
     public init(_ layers: Sequential, linearize names: [String]) throws {
         let folded = try layers.foldingBatchNorm()
         guard !names.isEmpty else {
-            throw GradFeatError.invalidConfiguration("no layer to linearize: name at least one (e.g. --linearize conv5)")
+            throw GradFeatError.invalidConfiguration(
+                "no layer to linearize: name at least one (e.g. --linearize conv5)")
         }
         for name in names where !folded.names.contains(name) {
             // Usually a layer of the network below the split (frozen in θ1, so it cannot be linearized).

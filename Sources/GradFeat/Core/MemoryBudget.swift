@@ -22,8 +22,10 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let digits = trimmed.prefix { $0.isNumber || $0 == "." }
         let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).uppercased()
-        let powers: [String: Double] = ["B": 0, "K": 1, "KB": 1, "KIB": 1, "M": 2, "MB": 2, "MIB": 2, "G": 3, "GB": 3,
-                                        "GIB": 3, "T": 4, "TB": 4, "TIB": 4]
+        let powers: [String: Double] = [
+            "B": 0, "K": 1, "KB": 1, "KIB": 1, "M": 2, "MB": 2, "MIB": 2, "G": 3, "GB": 3,
+            "GIB": 3, "T": 4, "TB": 4, "TIB": 4,
+        ]
         guard let value = Double(digits), value.isFinite, let power = powers[unit] else {
             throw GradFeatError.invalidConfiguration(
                 "\(option) '\(text)' is not a size: write a number and a binary unit, e.g. 512MB or 2GB "

@@ -28,10 +28,13 @@ public struct MemoryLedger: Sendable {
         }
         let streamed = Self.sum(used, streamingBytes)
         guard budget.admits(streamed) else {
-            let smallest = streamed == .max ? "more than this machine can address"
+            let smallest =
+                streamed == .max
+                ? "more than this machine can address"
                 : "\(option) \(streamed / (1 << 20) + (streamed % (1 << 20) == 0 ? 0 : 1))MB or more"
-            throw Refusal(message:
-                "\(option) \(budget) is too small: streaming \(what) needs \(MemoryBudget.format(streamingBytes)) for "
+            throw Refusal(
+                message:
+                    "\(option) \(budget) is too small: streaming \(what) needs \(MemoryBudget.format(streamingBytes)) for "
                     + "its batches beside the \(MemoryBudget.format(used)) already placed; pass \(smallest), "
                     + "or a smaller --batchsize")
         }

@@ -8,8 +8,9 @@ public struct NamedParameters: Sendable, Equatable {
     /// The tensors, in the order of `names`; empty only while an in-place update has taken them out.
     public var tensors: [Tensor] {
         didSet {
-            precondition(tensors.isEmpty || tensors.count == names.count,
-                         "NamedParameters: \(tensors.count) tensors set for \(names.count) names")
+            precondition(
+                tensors.isEmpty || tensors.count == names.count,
+                "NamedParameters: \(tensors.count) tensors set for \(names.count) names")
         }
     }
 

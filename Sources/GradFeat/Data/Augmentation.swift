@@ -37,11 +37,13 @@ public struct Augmentation: Sendable, Equatable, Codable, CustomStringConvertibl
                 augmentation.padding = padding
             } else {
                 throw GradFeatError.invalidConfiguration(
-                    "\(option) '\(text)': '\(part)' is not crop:P (P from 0 to 64) or flip; write e.g. crop:4,flip, or none")
+                    "\(option) '\(text)': '\(part)' is not crop:P (P from 0 to 64) or flip; write e.g. crop:4,flip, or none"
+                )
             }
         }
         guard augmentation.padding > 0 || augmentation.mirror else {
-            throw GradFeatError.invalidConfiguration("\(option) '\(text)' augments nothing; write e.g. crop:4,flip, or none")
+            throw GradFeatError.invalidConfiguration(
+                "\(option) '\(text)' augments nothing; write e.g. crop:4,flip, or none")
         }
         return augmentation
     }

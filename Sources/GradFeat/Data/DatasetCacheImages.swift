@@ -66,7 +66,8 @@ public struct DatasetCacheImages: ImageSource, @unchecked Sendable {
             case let .pad(border):
                 images = images.padded(by: border)
             case let .crop(crops, view, side, seed, positions):
-                images = images.cropped(crops, view: view, side: side, seed: seed, positions: indices.map { positions[$0] })
+                images = images.cropped(
+                    crops, view: view, side: side, seed: seed, positions: indices.map { positions[$0] })
             }
         }
         return images
@@ -85,8 +86,9 @@ public struct DatasetCacheImages: ImageSource, @unchecked Sendable {
             guard case let .crop(crops, view, side, seed, positions) = step else { return step }
             return .crop(crops, view: view, side: side, seed: seed, positions: indices.map { positions[$0] })
         }
-        return DatasetCacheImages(self, rows: indices.map { rows[$0] }, targets: targets.gathering(indices),
-                                  imageShape: imageShape, steps: steps)
+        return DatasetCacheImages(
+            self, rows: indices.map { rows[$0] }, targets: targets.gathering(indices),
+            imageShape: imageShape, steps: steps)
     }
 
     public func cropped(_ crops: TestCrops, view: Int, side: Int, seed: UInt64) -> DatasetCacheImages {

@@ -19,8 +19,9 @@ extension ImageBatches {
             bytes.withUnsafeMutableBufferPointer { target in
                 guard let source = source.baseAddress, let target = target.baseAddress else { return }
                 for image in 0..<count {
-                    let place = crops.placement(view: view, image: positions?[image] ?? image, height: height, width: width, crop: side,
-                                                seed: seed)
+                    let place = crops.placement(
+                        view: view, image: positions?[image] ?? image, height: height, width: width, crop: side,
+                        seed: seed)
                     let output = target + image * outputSize
                     ImageTransforms.crop(
                         source + image * inputSize, channels: channels, height: height, width: width, top: place.top,
@@ -31,7 +32,8 @@ extension ImageBatches {
                 }
             }
         }
-        return try! ImageBatches(  // sizes computed above
-            pixels: bytes, imageShape: [channels, side, side], targets: targets, classCount: classCount, scaling: scaling)
+        return try! ImageBatches( // sizes computed above
+            pixels: bytes, imageShape: [channels, side, side], targets: targets, classCount: classCount,
+            scaling: scaling)
     }
 }

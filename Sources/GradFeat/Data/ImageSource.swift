@@ -51,7 +51,9 @@ extension ImageSource {
     public func contentHash(batchSize: Int) throws -> String {
         try ImageBatches.contentHash(count: count, imageShape: imageShape, targets: targets) { hash in
             for start in stride(from: 0, to: count, by: batchSize) {
-                try images(Array(start..<min(start + batchSize, count))).pixels.withUnsafeBytes { hash.combine(bytes: $0) }
+                try images(Array(start..<min(start + batchSize, count))).pixels.withUnsafeBytes {
+                    hash.combine(bytes: $0)
+                }
             }
         }
     }

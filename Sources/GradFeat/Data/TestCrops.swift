@@ -87,15 +87,19 @@ public enum TestCrops: Sendable, Equatable, CustomStringConvertible, Codable {
         case .none:
             return Placement(top: Self.centred(height, crop), left: Self.centred(width, crop), mirrored: false)
         case .ten:
-            let five = [(0, 0), (0, rangeX), (rangeY, 0), (rangeY, rangeX),
-                        (Self.centred(height, crop), Self.centred(width, crop))]
+            let five = [
+                (0, 0), (0, rangeX), (rangeY, 0), (rangeY, rangeX),
+                (Self.centred(height, crop), Self.centred(width, crop)),
+            ]
             let (top, left) = five[view % 5]
             // The last five crop the mirrored image at the same corners: in the original, the mirrored columns.
-            return view < 5 ? Placement(top: top, left: left, mirrored: false)
+            return view < 5
+                ? Placement(top: top, left: left, mirrored: false)
                 : Placement(top: top, left: rangeX - left, mirrored: true)
         case .random:
             var rng = SeededRandom(
-                seed: (seed ^ 0xC209) &+ UInt64(view) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(image) &* 0xD6E8_FEB8_6659_FD93)
+                seed: (seed ^ 0xC209) &+ UInt64(view) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(image) &* 0xD6E8_FEB8_6659_FD93
+            )
             let top = Int(rng.next() % UInt64(rangeY + 1)), left = Int(rng.next() % UInt64(rangeX + 1))
             return Placement(top: top, left: left, mirrored: rng.next() >> 63 == 1)
         }

@@ -19,7 +19,8 @@ public enum KernelAlignment {
         let n = rows.rank > 0 ? rows.shape[0] : 0
         guard n >= 2, n <= maximumSamples, targets.count == n else {
             throw GradFeatError.invalidConfiguration(
-                "kernel alignment needs 2 to \(maximumSamples) samples with one target each, got \(n) and \(targets.count)")
+                "kernel alignment needs 2 to \(maximumSamples) samples with one target each, got \(n) and \(targets.count)"
+            )
         }
         let width = rows.count / n
         // HΦ (each column minus its mean): (HΦ)(HΦ)ᵀ = HKH, without the cancellation of centring K afterwards.
@@ -35,8 +36,9 @@ public enum KernelAlignment {
         var kernel = [Float](repeating: 0, count: n * n)
         centredRows.withUnsafeBufferPointer { r in
             kernel.withUnsafeMutableBufferPointer { k in
-                BLAS.gemm(transposeB: true, m: n, n: n, k: width, a: r.baseAddress!, lda: width, b: r.baseAddress!,
-                          ldb: width, c: k.baseAddress!, ldc: n)
+                BLAS.gemm(
+                    transposeB: true, m: n, n: n, k: width, a: r.baseAddress!, lda: width, b: r.baseAddress!,
+                    ldb: width, c: k.baseAddress!, ldc: n)
             }
         }
         // Y = ΛΛᵀ: for one label a sample, Yᵢⱼ = [yᵢ = yⱼ].
@@ -50,7 +52,8 @@ public enum KernelAlignment {
         case let .multiLabel(flags, k) where k == classes:
             for i in 0..<n {
                 for j in 0..<n {
-                    target[i * n + j] = Double((0..<k).filter { flags[i * k + $0] == 1 && flags[j * k + $0] == 1 }.count)
+                    target[i * n + j] = Double(
+                        (0..<k).filter { flags[i * k + $0] == 1 && flags[j * k + $0] == 1 }.count)
                 }
             }
         default:
@@ -92,7 +95,9 @@ public enum KernelAlignment {
                 return try map.rows(try top.perSampleFactors(pass.record, cotangent: cotangent), scales: tensorScales)
             }
             let width = blocks[0].shape[1]
-            for row in 0..<count { for block in blocks { joined += block.scalars[(row * width)..<((row + 1) * width)] } }
+            for row in 0..<count {
+                for block in blocks { joined += block.scalars[(row * width)..<((row + 1) * width)] }
+            }
         }
         let joinedRows = try Tensor(shape: [n, joined.count / max(n, 1)], scalars: joined)
         return try centred(rows: joinedRows, targets: targets, classes: classes)

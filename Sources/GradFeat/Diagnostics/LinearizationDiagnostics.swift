@@ -64,7 +64,7 @@ public struct LinearizationDiagnostics: Sendable {
             let pass = try top.apply(batch.inputs, parameterTangent: tangent)
             let base = try head.logits(pass.value)
             let g = try head.jvp(at: pass.value, tangent: pass.tangent ?? .zeros(like: pass.value))
-            let termNorm = g.scalars.reduce(0) { $0 + Double($1) * Double($1) }  // ‖L(t) − F(θ̄)‖² = t²‖g‖²
+            let termNorm = g.scalars.reduce(0) { $0 + Double($1) * Double($1) } // ‖L(t) − F(θ̄)‖² = t²‖g‖²
             for (index, t) in grid.enumerated() {
                 let moved = try head.logits(try movedTops[index].apply(batch.inputs, parameterTangent: nil).value)
                 var linear = base
@@ -84,8 +84,10 @@ public struct LinearizationDiagnostics: Sendable {
             let shape: Shape = [data.count, classes]
             return GapPoint(
                 t: grid[index], relativeGap: (difference[index] / max(step[index], .leastNormalMagnitude)).squareRoot(),
-                networkMetric: Metrics(logits: try Tensor(shape: shape, scalars: networkLogits[index]), targets: all).headline,
-                linearMetric: Metrics(logits: try Tensor(shape: shape, scalars: linearLogits[index]), targets: all).headline)
+                networkMetric: Metrics(logits: try Tensor(shape: shape, scalars: networkLogits[index]), targets: all)
+                    .headline,
+                linearMetric: Metrics(logits: try Tensor(shape: shape, scalars: linearLogits[index]), targets: all)
+                    .headline)
         }
     }
 
@@ -112,7 +114,9 @@ public struct LinearizationDiagnostics: Sendable {
             var offset = 0
             for (index, count) in counts.enumerated() {
                 // w2 with every other layer's tensors at zero.
-                let alone = tangent.enumerated().map { i, w in (offset..<offset + count).contains(i) ? w : .zeros(like: w) }
+                let alone = tangent.enumerated().map { i, w in
+                    (offset..<offset + count).contains(i) ? w : .zeros(like: w)
+                }
                 offset += count
                 let gl = try term(inputs, alone)
                 inner[index] += zip(gl.scalars, g.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }
@@ -121,7 +125,8 @@ public struct LinearizationDiagnostics: Sendable {
         }
         let denominator = max(total, .leastNormalMagnitude)
         return names.indices.map {
-            LayerShare(layer: names[$0], share: inner[$0] / denominator, relativeNorm: (norms[$0] / denominator).squareRoot())
+            LayerShare(
+                layer: names[$0], share: inner[$0] / denominator, relativeNorm: (norms[$0] / denominator).squareRoot())
         }
     }
 

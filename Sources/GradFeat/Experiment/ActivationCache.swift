@@ -24,7 +24,8 @@ public enum ActivationCache {
     /// Streams `z0` of every sample of `data` into the activation cache `url` (written atomically; see
     /// `ActivationCacheFile.write`), a batch at a time: memory holds one batch of images and activations.
     public static func write(
-        network: some BaseNetwork, splitAt split: String, data: some BatchSource, producer: ActivationCacheFile.Producer,
+        network: some BaseNetwork, splitAt split: String, data: some BatchSource,
+        producer: ActivationCacheFile.Producer,
         to url: URL, batchSize: Int = 256, label: String = "cache", quiet: Bool = false
     ) throws {
         let bottom = try network.bottom(splitAt: split).foldingBatchNorm()

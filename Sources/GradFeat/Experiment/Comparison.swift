@@ -33,10 +33,12 @@ public struct Comparison: Sendable {
     /// Augments every model's training batches (`Trainer.augmentation`); the inputs must then be images.
     public var augmentation: Augmentation?
 
-    public init(network: Network, split: String, linearize: [String],
-                extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
-                configurations: [String: TrainingConfiguration], parametrization: Parametrization = .default,
-                registry: ExtractorRegistry = .shared, quiet: Bool = false) {
+    public init(
+        network: Network, split: String, linearize: [String],
+        extractors: [String] = ["activation", "gradient", "gradfeat", "finetune"],
+        configurations: [String: TrainingConfiguration], parametrization: Parametrization = .default,
+        registry: ExtractorRegistry = .shared, quiet: Bool = false
+    ) {
         self.network = network
         self.split = split
         self.linearize = linearize
@@ -58,8 +60,10 @@ public struct Comparison: Sendable {
         /// The trained extractor itself, for measurements beyond the test metrics (objectives, predictions).
         public var trained: (any FeatureExtractor)?
 
-        public init(extractor: String, metrics: Metrics, trainMetrics: Metrics? = nil, history: [EvaluationRecord],
-                    seconds: Double, parameterCount: Int, trained: (any FeatureExtractor)? = nil) {
+        public init(
+            extractor: String, metrics: Metrics, trainMetrics: Metrics? = nil, history: [EvaluationRecord],
+            seconds: Double, parameterCount: Int, trained: (any FeatureExtractor)? = nil
+        ) {
             self.extractor = extractor
             self.metrics = metrics
             self.trainMetrics = trainMetrics
@@ -72,15 +76,19 @@ public struct Comparison: Sendable {
 
     /// Caches the frozen bottom's activations of `train` and `test` images (in memory), then runs the comparison.
     public func run(images train: some BatchSource, test: some BatchSource, loss: any Loss) throws -> [Row] {
-        let trainCache = try ActivationCache.compute(network: network, splitAt: split, data: train, label: "cache train", quiet: quiet)
-        let testCache = try ActivationCache.compute(network: network, splitAt: split, data: test, label: "cache test", quiet: quiet)
+        let trainCache = try ActivationCache.compute(
+            network: network, splitAt: split, data: train, label: "cache train", quiet: quiet)
+        let testCache = try ActivationCache.compute(
+            network: network, splitAt: split, data: test, label: "cache test", quiet: quiet)
         return try run(train: trainCache, test: testCache, loss: loss)
     }
 
     /// Trains every extractor on `train` (cached activations) and evaluates on `test`.
     /// `ω̄` is the activation baseline's trained head when it runs, else `omegaBar`, else the network's own head.
-    public func run(train: some BatchSource, test: any BatchSource, loss: any Loss, omegaBar: LinearHead? = nil,
-                    onRow: ((Row) throws -> Void)? = nil) throws -> [Row] {
+    public func run(
+        train: some BatchSource, test: any BatchSource, loss: any Loss, omegaBar: LinearHead? = nil,
+        onRow: ((Row) throws -> Void)? = nil
+    ) throws -> [Row] {
         var network = self.network
         if standardizeFeatures, !network.layerNames.contains("norm") {
             network = try network.standardizingFeatures(using: train, splitAt: split)
@@ -113,7 +121,8 @@ public struct Comparison: Sendable {
                 if resume, FileManager.default.fileExists(atPath: url.path) {
                     let state = try CheckpointFile.load(url).state
                     if let trajectory, let recorded = state.trajectory,
-                       let differences = trajectory.differences(from: recorded, mine: "this run", theirs: url.path) {
+                        let differences = trajectory.differences(from: recorded, mine: "this run", theirs: url.path)
+                    {
                         throw GradFeatError.checkpointMismatch(
                             "\(differences); resume with the options it was trained with, or pass another --output")
                     }
@@ -133,10 +142,13 @@ public struct Comparison: Sendable {
             let history = try trainer.train(
                 &extractor, on: train, evaluateOn: test, loss: extractorLoss, resume: resumeState)
             let seconds = Date().timeIntervalSince(clock)
-            let metrics = testViews.isEmpty ? try evaluator.evaluate(extractor, on: test, loss: extractorLoss)
+            let metrics =
+                testViews.isEmpty
+                ? try evaluator.evaluate(extractor, on: test, loss: extractorLoss)
                 : try evaluator.evaluate(extractor, views: testViews)
-            let row = Row(extractor: name, metrics: metrics, trainMetrics: nil, history: history, seconds: seconds,
-                          parameterCount: extractor.parameterCount, trained: extractor)
+            let row = Row(
+                extractor: name, metrics: metrics, trainMetrics: nil, history: history, seconds: seconds,
+                parameterCount: extractor.parameterCount, trained: extractor)
             rows.append(row)
             try onRow?(row)
             if let activation = extractor as? ActivationFeatures { context.omegaBar = activation.head }
@@ -150,7 +162,8 @@ public struct Comparison: Sendable {
     func checkSolvers(_ context: ExtractorContext) throws {
         for name in extractors {
             guard let configuration = configurations[name] ?? configurations["activation"],
-                  configuration.solver == .cg else { continue }
+                configuration.solver == .cg
+            else { continue }
             var probe = context
             if probe.omegaBar == nil {
                 var rng = SeededRandom(seed: 0)

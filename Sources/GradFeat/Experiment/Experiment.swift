@@ -16,8 +16,10 @@ public struct Experiment: Sendable {
     /// The command line recorded in `config.json`.
     public var command: String
 
-    public init(_ spec: ExperimentSpec, plugins: Plugins = .shared, quiet: Bool = false,
-                command: String = CommandLine.arguments.joined(separator: " ")) {
+    public init(
+        _ spec: ExperimentSpec, plugins: Plugins = .shared, quiet: Bool = false,
+        command: String = CommandLine.arguments.joined(separator: " ")
+    ) {
         self.spec = spec
         self.plugins = plugins
         self.quiet = quiet
@@ -33,7 +35,8 @@ public struct Experiment: Sendable {
 
         /// The table and where the files are, as a command or an Example prints it at the end.
         public var summary: String {
-            "\n" + report.markdown + "\nResults: \(directory.url.path)/results.md, metrics.csv, accuracy.svg, config.json"
+            "\n" + report.markdown
+                + "\nResults: \(directory.url.path)/results.md, metrics.csv, accuracy.svg, config.json"
         }
     }
 
@@ -65,10 +68,12 @@ public struct Experiment: Sendable {
             // Only images can be augmented: the run trains from them, its split in front of the first layer.
             // `augment` names the first layer too: the split of augmented runs of earlier versions.
             guard let first = base.layerNames.first,
-                  spec.split == nil || spec.split == first || spec.split == Augmentation.legacySplit else {
+                spec.split == nil || spec.split == first || spec.split == Augmentation.legacySplit
+            else {
                 throw GradFeatError.invalidConfiguration(
                     "--augment \(augmentation) trains from the images, but --split \(spec.split ?? "") caches the layers "
-                        + "before it once, unaugmented; leave --split out (or pass --split \(base.layerNames.first ?? ""))")
+                        + "before it once, unaugmented; leave --split out (or pass --split \(base.layerNames.first ?? ""))"
+                )
             }
             layout.split = first
         }
@@ -98,16 +103,19 @@ public struct Experiment: Sendable {
         comparison.resume = spec.resume
         comparison.testViews = viewCaches
         comparison.augmentation = spec.augment
-        comparison.trajectories = try Dictionary(spec.extractors.map {
-            ($0.name, try Trajectory(spec: resolvedSpec(training), extractor: $0, layout: layout))
-        }, uniquingKeysWith: { first, _ in first })
+        comparison.trajectories = try Dictionary(
+            spec.extractors.map {
+                ($0.name, try Trajectory(spec: resolvedSpec(training), extractor: $0, layout: layout))
+            }, uniquingKeysWith: { first, _ in first })
         let omegaBar = try spec.omega.map { path in
             try RunDirectory.omegaBar(
                 fromActivationCheckpoint: URL(fileURLWithPath: path),
-                network: layout.standardize ? try base.standardizingFeatures(using: train, splitAt: layout.split) : base,
+                network: layout.standardize
+                    ? try base.standardizingFeatures(using: train, splitAt: layout.split) : base,
                 layout: layout)
         }
-        let rows = try comparison.run(train: train, test: test, loss: Self.loss(for: try train.allTargets), omegaBar: omegaBar)
+        let rows = try comparison.run(
+            train: train, test: test, loss: Self.loss(for: try train.allTargets), omegaBar: omegaBar)
 
         let resolved = resolvedSpec(training)
         let record = RunRecord(
@@ -120,7 +128,8 @@ public struct Experiment: Sendable {
             pretraining: pretraining, training: training, extractors: spec.extractors.map(\.name),
             experiment: resolved.withAbsolutePaths())
         let notes = [
-            data.description, "weights: \(spec.pretrain.map { "pre-trained here by \($0.rawValue), \(spec.pretrainIterations) iterations" } ?? spec.weights ?? "random initialisation")",
+            data.description,
+            "weights: \(spec.pretrain.map { "pre-trained here by \($0.rawValue), \(spec.pretrainIterations) iterations" } ?? spec.weights ?? "random initialisation")",
             "θ1 = layers before \(layout.split) (cached), θ2 = \(layout.linearize.joined(separator: ", "))",
             training.summary,
             String(format: "total time %.0f s", Date().timeIntervalSince(clock)),
@@ -167,13 +176,17 @@ public struct Experiment: Sendable {
         if !quiet { Log.note("pre-training \(spec.model) by \(method.rawValue) on \(data.train.count) images") }
         switch method {
         case .rotation:
-            base.backbone = try Pretraining.rotation(base, images: data.train, configuration: configuration,
-                                                     quiet: quiet).network.backbone
+            base.backbone = try Pretraining.rotation(
+                base, images: data.train, configuration: configuration,
+                quiet: quiet
+            ).network.backbone
         case .supervised:
             base = try Pretraining.supervised(base, on: data.train, configuration: configuration, quiet: quiet).network
         case .autoencoder:
-            base.backbone = try Pretraining.autoencoder(base, images: data.train, configuration: configuration,
-                                                        quiet: quiet).network.backbone
+            base.backbone = try Pretraining.autoencoder(
+                base, images: data.train, configuration: configuration,
+                quiet: quiet
+            ).network.backbone
         }
         let url = run.file("weights.h5")
         try WeightsFile.save(base, to: url)
@@ -219,9 +232,12 @@ public struct Experiment: Sendable {
         // the floats they become).
         let images = [data.train, data.test] + (views.map { [$0.images] } ?? [])
         let imageBytes = images.reduce(0) { total, images in
-            MemoryLedger.sum(total, images.isStreamed
-                ? MemoryLedger.streamingBytes(rows: images.count, rowBytes: images.imageShape.count * 5, batchSize: batchSize)
-                : images.residentBytes)
+            MemoryLedger.sum(
+                total,
+                images.isStreamed
+                    ? MemoryLedger.streamingBytes(
+                        rows: images.count, rowBytes: images.imageShape.count * 5, batchSize: batchSize)
+                    : images.residentBytes)
         }
         var ledger = budget.map { MemoryLedger(budget: $0, reserved: imageBytes) }
         // Every placement first, from the activations' row size: a budget too small is refused before hours of
@@ -229,7 +245,8 @@ public struct Experiment: Sendable {
         if var trial = ledger {
             let bottom = try base.bottom(splitAt: layout.split)
             let rowBytes = try ActivationCache.outputShape(of: bottom, for: data.train).count * MemoryLayout<Float>.size
-            let counts = [("train", data.train.count), ("test", data.test.count)]
+            let counts =
+                [("train", data.train.count), ("test", data.test.count)]
                 + (0..<(views?.crops.viewCount ?? 0)).map { (TestViews.role($0), data.test.count) }
             for (role, count) in counts {
                 _ = try trial.holdsInMemory(
@@ -248,8 +265,9 @@ public struct Experiment: Sendable {
                 case .computed(nil): break
                 }
                 if cache.isStreamed, let budget {
-                    Log.note("streaming \(run.activationCache(role).lastPathComponent) from disk: it does not fit "
-                             + "in --memory-budget \(budget) beside what is held")
+                    Log.note(
+                        "streaming \(run.activationCache(role).lastPathComponent) from disk: it does not fit "
+                            + "in --memory-budget \(budget) beside what is held")
                 }
             }
             return cache

@@ -29,9 +29,11 @@ public struct ExperimentData: Sendable {
     /// A registered data set is read a part at a time (`DatasetPlugin.loadParts`): held while its images fit in
     /// that share, else written to `dataset-<split>.h5` in `spillDirectory` (the run folder) as it is decoded, and read
     /// from there a batch at a time.
-    public static func load(_ spec: DataSpec, model: ModelPlugin, seed: UInt64, plugins: Plugins = .shared,
-                            quiet: Bool = false, budget: MemoryBudget? = nil,
-                            spillDirectory: URL? = nil) throws -> ExperimentData {
+    public static func load(
+        _ spec: DataSpec, model: ModelPlugin, seed: UInt64, plugins: Plugins = .shared,
+        quiet: Bool = false, budget: MemoryBudget? = nil,
+        spillDirectory: URL? = nil
+    ) throws -> ExperimentData {
         let clock = Date()
         try spec.validate()
         var train: any ImageSource, test: any ImageSource
@@ -46,7 +48,8 @@ public struct ExperimentData: Sendable {
                 let (a, b) = (reader.imageShape, testReader.imageShape)
                 throw GradFeatError.invalidConfiguration(
                     "--test-dataset \(testDataset) holds \(b[0])x\(b[1])x\(b[2]) images, but --dataset \(spec.dataset) "
-                        + "holds \(a[0])x\(a[1])x\(a[2]) images; cache both from the same data set with the same --size")
+                        + "holds \(a[0])x\(a[1])x\(a[2]) images; cache both from the same data set with the same --size"
+                )
             }
             // The bytes the images would hold in memory, padded as below.
             let border = ImageBatches.paddingBorder(from: reader.imageShape[1], to: model.inputShape[1])
@@ -55,8 +58,9 @@ public struct ExperimentData: Sendable {
             let bytes = MemoryLedger.product(MemoryLedger.sum(reader.count, testReader?.count ?? 0), imageBytes)
             let streamed = budget.map { bytes > Self.imageShare(of: $0) } ?? false
             if streamed, !quiet, let budget {
-                Log.note("reading the images from \(spec.dataset) a batch at a time: their \(MemoryBudget.format(bytes)) "
-                             + "pass half of --memory-budget \(budget), the images' share")
+                Log.note(
+                    "reading the images from \(spec.dataset) a batch at a time: their \(MemoryBudget.format(bytes)) "
+                        + "pass half of --memory-budget \(budget), the images' share")
             }
             func images(_ reader: DatasetCacheReader) throws -> any ImageSource {
                 if streamed { return DatasetCacheImages(reader, scaling: model.inputScaling) }
@@ -104,7 +108,8 @@ public struct ExperimentData: Sendable {
                     return (try ImageBatches(set, scaling: model.inputScaling), set.classNames, set.source)
                 }
                 let placed = try placeParts(
-                    plugin, request, budget: budget, spill: spillDirectory.appendingPathComponent("dataset-\(split).h5"),
+                    plugin, request, budget: budget,
+                    spill: spillDirectory.appendingPathComponent("dataset-\(split).h5"),
                     scaling: model.inputScaling, quiet: quiet)
                 room = max(0, budget - placed.images.residentBytes)
                 return placed
@@ -136,12 +141,15 @@ public struct ExperimentData: Sendable {
         test = subset(test, spec.testSize, 0x7E57)
         let description = "\(origin): \(train.count) train / \(test.count) \(testSplit) images"
         if !quiet {
-            Log.note(String(format: "data: %@ — %d train / %d test images of %@, %d classes (%.1f s)", spec.dataset,
-                            train.count, test.count, train.imageShape.description, trainClasses.count,
-                            Date().timeIntervalSince(clock)))
+            Log.note(
+                String(
+                    format: "data: %@ — %d train / %d test images of %@, %d classes (%.1f s)", spec.dataset,
+                    train.count, test.count, train.imageShape.description, trainClasses.count,
+                    Date().timeIntervalSince(clock)))
         }
-        return ExperimentData(train: train, test: test, classNames: trainClasses, description: description,
-                              trainSplit: trainSplit, testSplit: testSplit)
+        return ExperimentData(
+            train: train, test: test, classNames: trainClasses, description: description,
+            trainSplit: trainSplit, testSplit: testSplit)
     }
 
     /// The part of a memory budget images may hold: half, so that the activation caches computed from them can
@@ -154,11 +162,12 @@ public struct ExperimentData: Sendable {
     static func placeParts(
         _ plugin: DatasetPlugin, _ request: DatasetRequest, budget: Int, spill: URL, scaling: InputScaling, quiet: Bool
     ) throws -> (images: any ImageSource, classes: [String], source: String) {
-        var held: [ImageSet]? = []  // nil once the parts go to the file
+        var held: [ImageSet]? = [] // nil once the parts go to the file
         var bytes = 0
         var fitted = false
         do {
-            try FileManager.default.createDirectory(at: spill.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: spill.deletingLastPathComponent(), withIntermediateDirectories: true)
             try DatasetCache.write(to: spill) { append in
                 try plugin.forEachPart(request, partSize: DatasetCache.partImages) { part in
                     guard var parts = held else { return try append(part) }
@@ -169,8 +178,9 @@ public struct ExperimentData: Sendable {
                         return
                     }
                     if !quiet {
-                        Log.note("writing \(plugin.name) \(request.split) to \(spill.path) as it is decoded: its images "
-                                     + "pass the \(MemoryBudget.format(budget)) of the memory budget left for images (half)")
+                        Log.note(
+                            "writing \(plugin.name) \(request.split) to \(spill.path) as it is decoded: its images "
+                                + "pass the \(MemoryBudget.format(budget)) of the memory budget left for images (half)")
                     }
                     held = nil
                     for part in parts { try append(part) }
@@ -234,7 +244,8 @@ public struct ExperimentData: Sendable {
                     + "PATH --split SPLIT --output \(url.lastPathComponent)`")
         }
         if let format = try? HDF5File(url: url, mode: .readOnly).attribute("format", as: String.self),
-           format == ActivationCacheFile.format {
+            format == ActivationCacheFile.format
+        {
             throw GradFeatError.invalidConfiguration(
                 "\(option) \(path) is an activation cache (\(format)), not a data-set cache: pass the images' cache "
                     + "(`gradfeat cache --format …`); activation caches are read from the run folder "

@@ -197,8 +197,10 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         if pretrainBatchSize < 1 { try fail("pretrain_batchsize", "must be at least 1, not \(pretrainBatchSize)") }
         if output.isEmpty { try fail("output", "an empty folder name") }
         if let augment, training.solver != .minibatch {
-            try fail("augment", "\(augment) draws new images every step, but solver \(training.solver.rawValue) fits one "
-                        + "fixed training set; use solver minibatch, or augment none")
+            try fail(
+                "augment",
+                "\(augment) draws new images every step, but solver \(training.solver.rawValue) fits one "
+                    + "fixed training set; use solver minibatch, or augment none")
         }
         if let memoryBudget {
             do { _ = try MemoryBudget(parsing: memoryBudget, option: "memory_budget") } catch {
@@ -229,8 +231,10 @@ public struct DataSpec: Codable, Sendable, Equatable {
     public var trainSize: Int
     public var testSize: Int
 
-    public init(dataset: String = "fashion-mnist", testDataset: String? = nil, testFraction: Double = 0.2,
-                dataDirectory: String? = nil, imageSize: Int = 64, trainSize: Int = 0, testSize: Int = 0) {
+    public init(
+        dataset: String = "fashion-mnist", testDataset: String? = nil, testFraction: Double = 0.2,
+        dataDirectory: String? = nil, imageSize: Int = 64, trainSize: Int = 0, testSize: Int = 0
+    ) {
         self.dataset = dataset
         self.testDataset = testDataset
         self.testFraction = testFraction
@@ -272,8 +276,9 @@ extension ExperimentSpec {
         let merged = ConfigLayer.merged(layers)
         let known = Set(keys)
         for key in merged.values.keys.sorted() where !known.contains(key) {
-            throw ConfigError(location: merged.originOfKey(key) ?? "key '\(key)'", problem: "unknown key '\(key)'",
-                              fix: "the keys are \(keys.joined(separator: ", "))")
+            throw ConfigError(
+                location: merged.originOfKey(key) ?? "key '\(key)'", problem: "unknown key '\(key)'",
+                fix: "the keys are \(keys.joined(separator: ", "))")
         }
         do {
             var spec = try ConfigValue.object(merged.values).decode(ExperimentSpec.self)
@@ -297,8 +302,9 @@ extension ExperimentSpec {
                     break
                 }
             }
-            throw ConfigError(location: merged.origin(of: path) ?? "key '\(path.joined(separator: "."))'",
-                              problem: "'\(path.joined(separator: "."))' \(problem)", fix: "correct the value")
+            throw ConfigError(
+                location: merged.origin(of: path) ?? "key '\(path.joined(separator: "."))'",
+                problem: "'\(path.joined(separator: "."))' \(problem)", fix: "correct the value")
         }
     }
 
@@ -318,8 +324,10 @@ extension ExperimentSpec {
     /// The spec of a command: its `defaults` under the preset that the command line or the file names (else
     /// `defaults.preset`), then `commandDefaults` (keys a command sets differently from the preset), then the
     /// config file, then the command line.
-    public static func resolve(defaults: ExperimentSpec, commandDefaults: ConfigLayer = ConfigLayer(),
-                               file: ConfigLayer, commandLine: ConfigLayer) throws -> ExperimentSpec {
+    public static func resolve(
+        defaults: ExperimentSpec, commandDefaults: ConfigLayer = ConfigLayer(),
+        file: ConfigLayer, commandLine: ConfigLayer
+    ) throws -> ExperimentSpec {
         var preset = defaults.preset
         if case let .string(name)? = commandLine.values["preset"] ?? file.values["preset"] { preset = name }
         return try resolve([try baseLayer(defaults, preset: preset), commandDefaults, file, commandLine])
@@ -335,15 +343,22 @@ extension ExperimentSpec {
         spec.training.evaluateEvery = defaults.training.evaluateEvery
         spec.training.checkpointEvery = defaults.training.checkpointEvery
         guard case let .object(values) = try ConfigValue(encoding: spec) else { return ConfigLayer() }
-        return ConfigLayer(values: values, origins: Dictionary(uniqueKeysWithValues: values.keys.map {
-            ($0, "the \(preset) preset and the command's defaults")
-        }))
+        return ConfigLayer(
+            values: values,
+            origins: Dictionary(
+                uniqueKeysWithValues: values.keys.map {
+                    ($0, "the \(preset) preset and the command's defaults")
+                }))
     }
 
     /// A key as a person finds it: the config-file key and the command-line option that sets it.
     public static func describeKey(_ key: String) -> String {
-        let option = key == "mode" ? "--extractor" : key == "pretrain_niter" ? "--pretrain-iterations"
-            : "--" + key.replacingOccurrences(of: "_", with: "-")
+        let option =
+            key == "mode"
+            ? "--extractor"
+            : key == "pretrain_niter"
+                ? "--pretrain-iterations"
+                : "--" + key.replacingOccurrences(of: "_", with: "-")
         return "key '\(key)' (option \(option))"
     }
 
@@ -372,11 +387,13 @@ extension ExperimentSpec {
         case let .valueNotFound(type, context): return (path(context), kind(type) + ", not null")
         case let .dataCorrupted(context):
             let keys = path(context)
-            let hints = ["optim": "must be adam or sgd", "parametrization": "must be ntk or standard",
-                         "pretrain": "must be rotation, supervised or autoencoder", "loss": "must be ce, bce or mse",
-                         "solver": "must be minibatch, cg or lbfgs", "preconditioner": "must be none or jacobi",
-                         "wd": "must be a number or auto", "test_crops": "must be none, ten or random:N (N from 1 to 100)",
-                         "augment": "must be crop:P,flip, crop:P, flip or none (P from 0 to 64)"]
+            let hints = [
+                "optim": "must be adam or sgd", "parametrization": "must be ntk or standard",
+                "pretrain": "must be rotation, supervised or autoencoder", "loss": "must be ce, bce or mse",
+                "solver": "must be minibatch, cg or lbfgs", "preconditioner": "must be none or jacobi",
+                "wd": "must be a number or auto", "test_crops": "must be none, ten or random:N (N from 1 to 100)",
+                "augment": "must be crop:P,flip, crop:P, flip or none (P from 0 to 64)",
+            ]
             return (keys, keys.last.flatMap { hints[$0] } ?? context.debugDescription)
         case let .keyNotFound(missing, context): return (path(context) + [missing.stringValue], "is missing")
         @unknown default: return ([], "\(error)")

@@ -29,13 +29,15 @@ public struct ExtractorSpec: Codable, Sendable, Equatable {
         }
         let keys = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
         if let unknown = keys.first(where: { CodingKeys(rawValue: $0) == nil }) {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath + [AnyCodingKey(unknown)],
-                debugDescription: "is not a key of an extractor, which has 'name' and 'options'"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath + [AnyCodingKey(unknown)],
+                    debugDescription: "is not a key of an extractor, which has 'name' and 'options'"))
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(try container.decode(String.self, forKey: .name),
-                  options: try container.decodeIfPresent([String: ConfigValue].self, forKey: .options) ?? [:])
+        self.init(
+            try container.decode(String.self, forKey: .name),
+            options: try container.decodeIfPresent([String: ConfigValue].self, forKey: .options) ?? [:])
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -65,7 +65,9 @@ public struct RunDirectory: Sendable {
         guard let record = try recordIfPresent() else {
             throw Error.missingFile(
                 path: file(Self.recordName).path,
-                fix: "pass a folder written by `gradfeat train`, `gradfeat finetune` or `gradfeat demo` (their --output)")
+                fix:
+                    "pass a folder written by `gradfeat train`, `gradfeat finetune` or `gradfeat demo` (their --output)"
+            )
         }
         return record
     }
@@ -77,8 +79,9 @@ public struct RunDirectory: Sendable {
         do {
             return try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: url))
         } catch {
-            throw Error.mismatch(path: url.path, problem: "not a run record (\(error))",
-                                 fix: "restore the file the run wrote, or train again into this folder")
+            throw Error.mismatch(
+                path: url.path, problem: "not a run record (\(error))",
+                fix: "restore the file the run wrote, or train again into this folder")
         }
     }
 
@@ -87,8 +90,9 @@ public struct RunDirectory: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try writeAtomically(String(decoding: try encoder.encode(record), as: UTF8.self) + "\n",
-                            to: file(Self.recordName))
+        try writeAtomically(
+            String(decoding: try encoder.encode(record), as: UTF8.self) + "\n",
+            to: file(Self.recordName))
     }
 
     // MARK: - Layout
@@ -120,20 +124,23 @@ public struct RunDirectory: Sendable {
     ) throws -> Layout {
         let layers = try linearize ?? record?.linearize ?? ModelZoo.defaults(for: model).linearize
         guard let firstLayer = layers.first else {
-            throw Error.mismatch(path: file(Self.recordName).path, problem: "no linearized layers",
-                                 fix: "name at least one (--linearize conv5)")
+            throw Error.mismatch(
+                path: file(Self.recordName).path, problem: "no linearized layers",
+                fix: "name at least one (--linearize conv5)")
         }
         var resolved = parametrization
         if resolved == nil, let raw = record?.parametrization {
             guard let parsed = Parametrization(rawValue: raw) else {
-                throw Error.mismatch(path: file(Self.recordName).path,
-                                     problem: "parametrization '\(raw)' is neither 'ntk' nor 'standard'",
-                                     fix: "correct it, or pass --parametrization")
+                throw Error.mismatch(
+                    path: file(Self.recordName).path,
+                    problem: "parametrization '\(raw)' is neither 'ntk' nor 'standard'",
+                    fix: "correct it, or pass --parametrization")
             }
             resolved = parsed
         }
-        return Layout(split: split ?? record?.split ?? firstLayer, linearize: layers,
-                      parametrization: resolved ?? .default, standardize: standardize ?? record?.standardize ?? true)
+        return Layout(
+            split: split ?? record?.split ?? firstLayer, linearize: layers,
+            parametrization: resolved ?? .default, standardize: standardize ?? record?.standardize ?? true)
     }
 
     // MARK: - The base network and its features
@@ -149,7 +156,8 @@ public struct RunDirectory: Sendable {
         }
         if let weights = record.weights, !Self.exists(URL(fileURLWithPath: weights)) {
             throw Error.missingFile(
-                path: weights, fix: "the run's base network was loaded from it: put it back, or correct 'weights' in \(recordPath)")
+                path: weights,
+                fix: "the run's base network was loaded from it: put it back, or correct 'weights' in \(recordPath)")
         }
         var network = try ModelZoo.make(
             record.model, classes: classes, inputChannels: shape[0], inputSize: shape[1], seed: record.seed,
@@ -163,14 +171,17 @@ public struct RunDirectory: Sendable {
 
     /// Opens the activation cache at `url`, streamed, after checking that it holds `network`'s activations at
     /// `layer`: same layer, same bottom weights. `fix` says what to do when the file is missing.
-    public func verifiedActivations(_ url: URL, network: Network, layer: String, fix: String) throws -> ActivationCacheReader {
+    public func verifiedActivations(_ url: URL, network: Network, layer: String, fix: String) throws
+        -> ActivationCacheReader
+    {
         guard Self.exists(url) else { throw Error.missingFile(path: url.path, fix: fix) }
         let reader = try ActivationCacheReader(url)
         let expected = try ActivationCacheFile.Producer.weightsHash(of: network, below: layer)
         guard reader.producer.layer == layer, reader.producer.weightsHash == expected else {
             throw Error.mismatch(
                 path: url.path,
-                problem: "it holds activations at layer '\(reader.producer.layer)' of bottom weights \(reader.producer.weightsHash), "
+                problem:
+                    "it holds activations at layer '\(reader.producer.layer)' of bottom weights \(reader.producer.weightsHash), "
                     + "but the extractor needs layer '\(layer)' of bottom weights \(expected)",
                 fix: "use the run's own weights and layers, or delete the cache and train again to rebuild it")
         }
@@ -205,16 +216,21 @@ public struct RunDirectory: Sendable {
     }
 
     /// ω̄: the head of the activation model whose checkpoint is `url`, on `network` (as `featureNetwork` made it).
-    public static func omegaBar(fromActivationCheckpoint url: URL, network: Network, layout: Layout) throws -> LinearHead {
+    public static func omegaBar(fromActivationCheckpoint url: URL, network: Network, layout: Layout) throws
+        -> LinearHead
+    {
         guard exists(url) else {
             throw Error.missingFile(
                 path: url.path,
-                fix: "ω̄ is the head of a trained activation model: train --extractor activation first, or pass its checkpoint (--omega)")
+                fix:
+                    "ω̄ is the head of a trained activation model: train --extractor activation first, or pass its checkpoint (--omega)"
+            )
         }
         let (state, name) = try CheckpointFile.load(url)
         guard name == "activation" else {
-            throw Error.mismatch(path: url.path, problem: "it is a checkpoint of '\(name)', not of the activation model",
-                                 fix: "pass the activation model's checkpoint (OUTPUT/activation.h5)")
+            throw Error.mismatch(
+                path: url.path, problem: "it is a checkpoint of '\(name)', not of the activation model",
+                fix: "pass the activation model's checkpoint (OUTPUT/activation.h5)")
         }
         var activation = try ActivationFeatures(
             network: network, splitAt: layout.split, classes: network.classCount, seed: 0,
@@ -222,7 +238,8 @@ public struct RunDirectory: Sendable {
         guard state.parameters.map(\.shape) == activation.parameters.map(\.shape) else {
             throw Error.mismatch(
                 path: url.path,
-                problem: "its head has shapes \(state.parameters.map(\.shape.dimensions)), not those of \(network.classCount) "
+                problem:
+                    "its head has shapes \(state.parameters.map(\.shape.dimensions)), not those of \(network.classCount) "
                     + "classes on \(network.featureCount) features",
                 fix: "pass the activation checkpoint of this task and base network")
         }
@@ -257,17 +274,21 @@ public struct RunDirectory: Sendable {
         guard Self.exists(checkpointURL) else {
             throw Error.missingFile(
                 path: checkpointURL.path,
-                fix: "train that extractor into this folder first (`gradfeat train --extractor NAME --output \(url.path)`)")
+                fix:
+                    "train that extractor into this folder first (`gradfeat train --extractor NAME --output \(url.path)`)"
+            )
         }
         let (state, name) = try CheckpointFile.load(checkpointURL)
         // A checkpoint from another configuration (a second run into the folder, a copied file) would be scored
         // under this record's data and layers, silently: refuse it, naming the key.
         if let recorded = state.trajectory, let spec = record?.experiment,
-           let extractorSpec = spec.extractors.first(where: { $0.name == name }),
-           let differences = try Trajectory(spec: spec, extractor: extractorSpec, layout: layout).differences(
-               from: recorded, mine: url.appendingPathComponent(Self.recordName).path, theirs: checkpointURL.path) {
+            let extractorSpec = spec.extractors.first(where: { $0.name == name }),
+            let differences = try Trajectory(spec: spec, extractor: extractorSpec, layout: layout).differences(
+                from: recorded, mine: url.appendingPathComponent(Self.recordName).path, theirs: checkpointURL.path)
+        {
             throw Error.mismatch(
-                path: checkpointURL.path, problem: "it was not trained by the run that config.json records: \(differences)",
+                path: checkpointURL.path,
+                problem: "it was not trained by the run that config.json records: \(differences)",
                 fix: "keep each run in its own folder (--output), or pass the options it was trained with")
         }
         var omegaBar: LinearHead?
@@ -292,17 +313,21 @@ public struct RunDirectory: Sendable {
         let options = record?.experiment?.extractors.first { $0.name == name }.map { PluginOptions($0.options) }
         var extractor = try registry.make(name, context: context, options: options ?? PluginOptions())
         guard extractor.parameterNames == state.parameterNames,
-              extractor.parameters.map(\.shape) == state.parameters.map(\.shape)
+            extractor.parameters.map(\.shape) == state.parameters.map(\.shape)
         else {
             throw Error.mismatch(
                 path: checkpointURL.path,
-                problem: "its parameters (\(state.parameterNames.joined(separator: ", "))) do not fit '\(name)' with split "
+                problem:
+                    "its parameters (\(state.parameterNames.joined(separator: ", "))) do not fit '\(name)' with split "
                     + "\(layout.split), linearized \(layout.linearize.joined(separator: ",")), \(network.classCount) classes",
-                fix: "pass the layers and parametrization the run was trained with (--split, --linearize, --parametrization)")
+                fix:
+                    "pass the layers and parametrization the run was trained with (--split, --linearize, --parametrization)"
+            )
         }
         extractor.parameters = state.parameters
-        return TrainedExtractor(name: name, extractor: extractor, network: network, layout: layout,
-                                omegaBarSource: omegaBarSource, state: state)
+        return TrainedExtractor(
+            name: name, extractor: extractor, network: network, layout: layout,
+            omegaBarSource: omegaBarSource, state: state)
     }
 
     // MARK: - Activation caches
@@ -333,10 +358,12 @@ public struct RunDirectory: Sendable {
             // Decide on a copy and charge the ledger only once the cache is placed: a load that fails (and a cache
             // computed again after it) must not be charged twice.
             var decided = ledger
-            let inMemory = try decided?.holdsInMemory(
-                "\(cacheURL.lastPathComponent)", bytes: MemoryLedger.product(reader.count, reader.rowBytes),
-                streamingBytes: MemoryLedger.streamingBytes(rows: reader.count, rowBytes: reader.rowBytes,
-                                                            batchSize: batchSize)) ?? true
+            let inMemory =
+                try decided?.holdsInMemory(
+                    "\(cacheURL.lastPathComponent)", bytes: MemoryLedger.product(reader.count, reader.rowBytes),
+                    streamingBytes: MemoryLedger.streamingBytes(
+                        rows: reader.count, rowBytes: reader.rowBytes,
+                        batchSize: batchSize)) ?? true
             let source: any BatchSource = inMemory ? try reader.loadedIntoMemory() : reader
             ledger = decided
             return source

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive lock on a run folder (`.lock`, `flock`), held while a run writes there, so that two runs into one
@@ -26,7 +27,9 @@ public final class RunLock {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(descriptor, &buffer, buffer.count, 0)
             close(descriptor)
-            let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            let holder =
+                n > 0
+                ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
             let who = Int32(holder).map { "process \($0)" } ?? "another process"
             throw GradFeatError.invalidConfiguration(
                 "\(folder.path) is in use by another gradfeat run (\(who) holds its lock \(url.lastPathComponent)); "

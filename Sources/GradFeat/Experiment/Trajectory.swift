@@ -12,7 +12,8 @@ public struct Trajectory: Codable, Sendable, Equatable {
 
     /// Keys of a spec or training configuration that do not change the trajectory.
     public static let excludedKeys: Set<String> = [
-        "niter", "eval_every", "checkpoint_every", "output", "resume", "title", "preset", "test_size", "mode", "data_dir",
+        "niter", "eval_every", "checkpoint_every", "output", "resume", "title", "preset", "test_size", "mode",
+        "data_dir",
         "tol", "memory_budget",
     ]
 

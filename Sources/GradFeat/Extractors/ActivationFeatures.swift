@@ -19,26 +19,29 @@ public struct ActivationFeatures: StoredParameterExtractor {
         self.featureNetwork = featureNetwork
         self.parametrization = parametrization
         scales = parametrization.scales(for: head.layer.parameters)
-        namedParameters = NamedParameters(names: ["fc.weight", "fc.bias"],
-                                          tensors: head.layer.parameters.unscaled(by: scales))
+        namedParameters = NamedParameters(
+            names: ["fc.weight", "fc.bias"],
+            tensors: head.layer.parameters.unscaled(by: scales))
     }
 
     /// The head `(w1, b)` in effective values.
     public var head: LinearHead {
-        var layer = try! Dense(weight: parameters[0], bias: parameters[1])  // shapes fixed at init
+        var layer = try! Dense(weight: parameters[0], bias: parameters[1]) // shapes fixed at init
         layer.parameters = parameters.scaled(by: scales)
         return LinearHead(layer)
     }
 
     /// The baseline for a network split at `split`, with a fresh head under `seed`.
-    public init(network: some BaseNetwork, splitAt split: String, classes: Int, seed: UInt64,
-                parametrization: Parametrization = .default) throws {
+    public init(
+        network: some BaseNetwork, splitAt split: String, classes: Int, seed: UInt64,
+        parametrization: Parametrization = .default
+    ) throws {
         var rng = SeededRandom(seed: seed)
         self.init(
             featureNetwork: try network.top(splitAt: split).foldingBatchNorm(),
-            head: LinearHead(features: network.featureCount, classes: classes, rng: &rng), parametrization: parametrization)
+            head: LinearHead(features: network.featureCount, classes: classes, rng: &rng),
+            parametrization: parametrization)
     }
-
 
     public func features(_ input: Tensor) throws -> Tensor { try featureNetwork.forward(input, mode: .evaluation) }
 

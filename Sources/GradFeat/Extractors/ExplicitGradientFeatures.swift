@@ -61,8 +61,9 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
                 onehot.scalars[k] = 1
                 let gradient = try top.parameterGradients(
                     pass.record, cotangent: featureCotangent(onehot, headWeight: omegaBar.weight))
-                result.scalars.replaceSubrange(((sample * c + k) * p)..<((sample * c + k + 1) * p),
-                                               with: gradient.flatMap(\.scalars))
+                result.scalars.replaceSubrange(
+                    ((sample * c + k) * p)..<((sample * c + k + 1) * p),
+                    with: gradient.flatMap(\.scalars))
             }
         }
         return result
@@ -72,23 +73,26 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<Tensor> {
         let g = try gradientFeatures(input)
         let logits = try logits(of: g)
-        return ExtractorOutput(logits: logits, pass: try g.reshaped([g.shape[0] * g.shape[1], g.shape[2]]),
-                               mode: mode, gradientTerm: logits)
+        return ExtractorOutput(
+            logits: logits, pass: try g.reshaped([g.shape[0] * g.shape[1], g.shape[2]]),
+            mode: mode, gradientTerm: logits)
     }
 
     /// `G w2` for features `G` [N, c, D]: the logits [N, c].
     func logits(of g: Tensor) throws -> Tensor {
         let (n, c, p) = (g.shape[0], g.shape[1], g.shape[2])
         guard p == weights.count else {
-            throw TensorError.shapeMismatch(operation: "gradient features", expected: [n, c, weights.count], got: g.shape)
+            throw TensorError.shapeMismatch(
+                operation: "gradient features", expected: [n, c, weights.count], got: g.shape)
         }
         var logits = Tensor.zeros([n, c])
         guard n > 0 else { return logits }
         g.withUnsafeBufferPointer { gp in
             weights.withUnsafeBufferPointer { wp in
                 logits.withUnsafeMutableBufferPointer { lp in
-                    BLAS.gemm(m: n * c, n: 1, k: p, a: gp.baseAddress!, lda: p, b: wp.baseAddress!, ldb: 1,
-                              c: lp.baseAddress!, ldc: 1)
+                    BLAS.gemm(
+                        m: n * c, n: 1, k: p, a: gp.baseAddress!, lda: p, b: wp.baseAddress!, ldb: 1,
+                        c: lp.baseAddress!, ldc: 1)
                 }
             }
         }
@@ -101,8 +105,9 @@ public struct ExplicitGradientFeatures: FeatureExtractor {
         g.withUnsafeBufferPointer { gp in
             logitsGradient.withUnsafeBufferPointer { lp in
                 dw.withUnsafeMutableBufferPointer { dp in
-                    BLAS.gemm(transposeA: true, m: featureCount, n: 1, k: g.shape[0], a: gp.baseAddress!,
-                              lda: featureCount, b: lp.baseAddress!, ldb: 1, c: dp.baseAddress!, ldc: 1)
+                    BLAS.gemm(
+                        transposeA: true, m: featureCount, n: 1, k: g.shape[0], a: gp.baseAddress!,
+                        lda: featureCount, b: lp.baseAddress!, ldb: 1, c: dp.baseAddress!, ldc: 1)
                 }
             }
         }

@@ -36,25 +36,28 @@ public struct FineTuning: FeatureExtractor {
         head.layer.parameters = Array(effective[count...])
     }
 
-    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], head: LinearHead,
-                parametrization: Parametrization = .default) throws {
-        self.init(top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize), head: head,
-                  parametrization: parametrization)
+    public init(
+        network: some BaseNetwork, splitAt split: String, linearize: [String], head: LinearHead,
+        parametrization: Parametrization = .default
+    ) throws {
+        self.init(
+            top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize), head: head,
+            parametrization: parametrization)
     }
-
 
     /// Updates the stored parameters in place (no copy of their storage), then refreshes the effective values once.
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
         var values = namedParameters.tensors
-        namedParameters.tensors = []  // unique storage: `update` writes without copying (didSet on [] refreshes nothing)
+        namedParameters.tensors = [] // unique storage: `update` writes without copying (didSet on [] refreshes nothing)
         defer { namedParameters.tensors = values }
         try update(&values)
     }
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
         let pass = try top.apply(input, parameterTangent: nil, mode: mode)
-        return ExtractorOutput(logits: try head.logits(pass.value), pass: TopPass(record: pass.record, features: pass.value),
-                               mode: mode)
+        return ExtractorOutput(
+            logits: try head.logits(pass.value), pass: TopPass(record: pass.record, features: pass.value),
+            mode: mode)
     }
 
     public func parameterGradients(_ output: ExtractorOutput<TopPass>, logitsGradient: Tensor) throws -> [Tensor] {

@@ -17,10 +17,13 @@ public struct GradFeatFeatures: FeatureExtractor {
     public let sharesPrimal: Bool
 
     /// The standard model: one network, split at `split`, with `linearize` layers, around the trained head ω̄.
-    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: LinearHead,
-                parametrization: Parametrization = .default) throws {
+    public init(
+        network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: LinearHead,
+        parametrization: Parametrization = .default
+    ) throws {
         let gradient = try GradientFeatures(
-            network: network, splitAt: split, linearize: linearize, omegaBar: omegaBar, parametrization: parametrization)
+            network: network, splitAt: split, linearize: linearize, omegaBar: omegaBar, parametrization: parametrization
+        )
         self.activation = ActivationFeatures(
             featureNetwork: gradient.top.layers, head: omegaBar, parametrization: parametrization)
         self.gradient = gradient

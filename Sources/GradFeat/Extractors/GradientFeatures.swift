@@ -32,20 +32,23 @@ public struct GradientFeatures: StoredParameterExtractor {
         set { parameters = newValue.unscaled(by: scales) }
     }
 
-    public init(network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: any Head,
-                parametrization: Parametrization = .default) throws {
-        self.init(top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize),
-                  omegaBar: omegaBar, parametrization: parametrization)
+    public init(
+        network: some BaseNetwork, splitAt split: String, linearize: [String], omegaBar: any Head,
+        parametrization: Parametrization = .default
+    ) throws {
+        self.init(
+            top: try LinearizedTop(try network.top(splitAt: split), linearize: linearize),
+            omegaBar: omegaBar, parametrization: parametrization)
     }
-
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
         // w2 as stored, its NTK factors applied inside the products (no scaled copy of w2).
         let pass = try top.apply(input, parameterTangent: parameters, scales: scales)
         let fTangent = pass.tangent ?? .zeros(like: pass.value)
         let gradientTerm = try omegaBar.jvp(at: pass.value, tangent: fTangent)
-        return ExtractorOutput(logits: gradientTerm, pass: TopPass(record: pass.record, features: pass.value), mode: mode,
-                               gradientTerm: gradientTerm)
+        return ExtractorOutput(
+            logits: gradientTerm, pass: TopPass(record: pass.record, features: pass.value), mode: mode,
+            gradientTerm: gradientTerm)
     }
 
     public func parameterGradients(_ output: ExtractorOutput<TopPass>, logitsGradient: Tensor) throws -> [Tensor] {

@@ -10,8 +10,9 @@ public struct WholeNetwork: FeatureExtractor {
 
     public var namedParameters: NamedParameters {
         get {
-            NamedParameters(names: network.backbone.parameterNames + ["fc.weight", "fc.bias"],
-                            tensors: network.backbone.parameters + network.head.layer.parameters)
+            NamedParameters(
+                names: network.backbone.parameterNames + ["fc.weight", "fc.bias"],
+                tensors: network.backbone.parameters + network.head.layer.parameters)
         }
         set {
             let count = newValue.count - 2
@@ -22,8 +23,9 @@ public struct WholeNetwork: FeatureExtractor {
 
     public func forward(_ input: Tensor, mode: Mode) throws -> ExtractorOutput<TopPass> {
         let pass = try network.backbone.apply(input, tangent: nil, parameterTangent: nil, mode: mode)
-        return ExtractorOutput(logits: try network.head.logits(pass.value),
-                               pass: TopPass(record: pass.record, features: pass.value), mode: mode)
+        return ExtractorOutput(
+            logits: try network.head.logits(pass.value),
+            pass: TopPass(record: pass.record, features: pass.value), mode: mode)
     }
 
     /// Backpropagation in the forward pass's mode (its dropout masks and batch statistics).

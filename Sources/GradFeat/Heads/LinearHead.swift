@@ -54,7 +54,9 @@ public struct LinearHead: Head {
     public func vjp(at features: Tensor, cotangent: Tensor) throws -> (features: Tensor, parameters: [Tensor]) {
         try checkFeatures(features)
         try cotangent.check([features.shape[0], classCount], "linear head cotangent")
-        return (featureCotangent(cotangent, headWeight: weight),
-                try linearHeadGradients(features: features, logitsGradient: cotangent))
+        return (
+            featureCotangent(cotangent, headWeight: weight),
+            try linearHeadGradients(features: features, logitsGradient: cotangent)
+        )
     }
 }

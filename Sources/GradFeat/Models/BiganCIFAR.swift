@@ -17,7 +17,9 @@ public enum BiganCIFAR {
     ) -> Network {
         var rng = SeededRandom(seed: seed)
         let w = [32, 64, 128, 256, 512].map { $0 / widthDivisor }
-        let widths = [(inputChannels, w[0], 5, 1), (w[0], w[1], 4, 2), (w[1], w[2], 4, 1), (w[2], w[3], 4, 2), (w[3], w[4], 4, 1)]
+        let widths = [
+            (inputChannels, w[0], 5, 1), (w[0], w[1], 4, 2), (w[1], w[2], 4, 1), (w[2], w[3], 4, 2), (w[3], w[4], 4, 1),
+        ]
         var layers: [NamedLayer] = []
         for (i, (cin, cout, kernel, stride)) in widths.enumerated() {
             layers.append(NamedLayer("conv\(i + 1)", Conv2D(cin, cout, kernel: kernel, stride: stride, rng: &rng)))

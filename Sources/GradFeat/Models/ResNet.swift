@@ -21,7 +21,9 @@ public enum ResNet {
     /// An ImageNet-style ResNet (7×7 stem, max pool, four stages), torchvision's layout.
     /// `width` is the stem's channel count (torchvision: 64; stage s has `width << s` planes); a smaller one gives
     /// the same topology and names with fewer parameters (the PyTorch parity fixtures use 4).
-    public static func make(_ depth: Depth, classes: Int, inputSize: Int = 224, width: Int = 64, seed: UInt64) -> Network {
+    public static func make(_ depth: Depth, classes: Int, inputSize: Int = 224, width: Int = 64, seed: UInt64)
+        -> Network
+    {
         var rng = SeededRandom(seed: seed)
         var layers: [NamedLayer] = [
             NamedLayer("conv1", Conv2D(3, width, kernel: 7, stride: 2, padding: 3, bias: false, rng: &rng)),
@@ -67,15 +69,17 @@ public enum ResNet {
             let planes = 16 << stage
             for block in 0..<2 {
                 let stride = block == 0 && stage > 0 ? 2 : 1
-                layers.append(NamedLayer(
-                    "layer\(stage + 1).\(block)",
-                    Residual.basicBlock(inChannels: channels, outChannels: planes, stride: stride, rng: &rng)))
+                layers.append(
+                    NamedLayer(
+                        "layer\(stage + 1).\(block)",
+                        Residual.basicBlock(inChannels: channels, outChannels: planes, stride: stride, rng: &rng)))
                 channels = planes
             }
         }
         layers.append(NamedLayer("avgpool", GlobalAvgPool()))
         return Network(
-            modelName: cifarName, backbone: Sequential(layers), head: LinearHead(features: channels, classes: classes, rng: &rng),
+            modelName: cifarName, backbone: Sequential(layers),
+            head: LinearHead(features: channels, classes: classes, rng: &rng),
             inputShape: [inputChannels, inputSize, inputSize], inputScaling: .unit)
     }
 }

@@ -15,8 +15,10 @@ public struct DatasetRequest: Sendable {
     /// Extra files a format needs (COCO's annotations), by name.
     public var extras: [String: String]
 
-    public init(split: String, source: String? = nil, dataDirectory: String? = nil, size: ImageSize? = nil,
-                extras: [String: String] = [:]) {
+    public init(
+        split: String, source: String? = nil, dataDirectory: String? = nil, size: ImageSize? = nil,
+        extras: [String: String] = [:]
+    ) {
         self.split = split
         self.source = source
         self.dataDirectory = dataDirectory
@@ -37,7 +39,8 @@ public struct DatasetRequest: Sendable {
         let paths = folder.map(candidates) ?? []
         guard let path = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw GradFeatError.invalidConfiguration(
-                "\(dataset) not found (looked for \(paths.isEmpty ? "a data folder" : paths.joined(separator: ", "))); \(fix)")
+                "\(dataset) not found (looked for \(paths.isEmpty ? "a data folder" : paths.joined(separator: ", "))); \(fix)"
+            )
         }
         return path
     }
@@ -58,13 +61,16 @@ public struct DatasetPlugin: RegistryEntry {
     /// Reads a split a part of at most `partSize` images at a time, handing each to `part` in order, so that a set
     /// whose pixels do not fit in memory can be written to a data-set cache (`gradfeat cache --format`, or a run
     /// whose budget the set exceeds); nil: `load` reads it whole.
-    public typealias PartLoader = @Sendable (
-        _ request: DatasetRequest, _ partSize: Int, _ part: (ImageSet) throws -> Void
-    ) throws -> Void
+    public typealias PartLoader =
+        @Sendable (
+            _ request: DatasetRequest, _ partSize: Int, _ part: (ImageSet) throws -> Void
+        ) throws -> Void
     public var loadParts: PartLoader?
 
-    public init(name: String, summary: String, trainSplit: String = "train", testSplit: String = "test",
-                loadParts: PartLoader? = nil, load: @escaping Loader) {
+    public init(
+        name: String, summary: String, trainSplit: String = "train", testSplit: String = "test",
+        loadParts: PartLoader? = nil, load: @escaping Loader
+    ) {
         self.name = name
         self.summary = summary
         self.trainSplit = trainSplit
@@ -75,11 +81,14 @@ public struct DatasetPlugin: RegistryEntry {
 
     /// A data set whose loader finds encoded images (JPEG, PNG): `load` decodes them whole, `loadParts` a part at
     /// a time.
-    public init(name: String, summary: String, trainSplit: String = "train", testSplit: String = "test",
-                encoded: @escaping @Sendable (DatasetRequest) throws -> EncodedImageSet) {
-        self.init(name: name, summary: summary, trainSplit: trainSplit, testSplit: testSplit,
-                  loadParts: { request, size, part in try encoded(request).forEachPart(images: size, part) },
-                  load: { request in try encoded(request).decoded() })
+    public init(
+        name: String, summary: String, trainSplit: String = "train", testSplit: String = "test",
+        encoded: @escaping @Sendable (DatasetRequest) throws -> EncodedImageSet
+    ) {
+        self.init(
+            name: name, summary: summary, trainSplit: trainSplit, testSplit: testSplit,
+            loadParts: { request, size, part in try encoded(request).forEachPart(images: size, part) },
+            load: { request in try encoded(request).decoded() })
     }
 
     /// Hands `request`'s split to `body` in parts of at most `partSize` images (`loadParts`), or whole when the
@@ -101,14 +110,16 @@ public enum DataCatalog {
     /// exists (the project's development layout).
     public static func defaultDataDirectory() -> String? {
         if let env = ProcessInfo.processInfo.environment["GRADFEAT_DATA_DIR"], !env.isEmpty { return env }
-        for candidate in ["../shared/datasets", "shared/datasets"] where FileManager.default.fileExists(atPath: candidate) {
+        for candidate in ["../shared/datasets", "shared/datasets"]
+        where FileManager.default.fileExists(atPath: candidate) {
             return candidate
         }
         return nil
     }
 
     /// Loads `split` of the named data set from the data folder (`Plugins.shared.datasets`).
-    public static func load(_ name: String, split: String, dataDirectory: String?, size: Int? = nil) throws -> ImageSet {
+    public static func load(_ name: String, split: String, dataDirectory: String?, size: Int? = nil) throws -> ImageSet
+    {
         try Plugins.shared.datasets.entry(name).load(
             DatasetRequest(split: split, dataDirectory: dataDirectory, size: size.map { ImageSize($0) }))
     }

@@ -15,8 +15,10 @@ public struct ExtractorContext: Sendable {
     public var seed: UInt64
     public var parametrization: Parametrization
 
-    public init(network: Network, split: String, linearize: [String], classes: Int, omegaBar: LinearHead? = nil,
-                seed: UInt64 = 0, parametrization: Parametrization = .default) {
+    public init(
+        network: Network, split: String, linearize: [String], classes: Int, omegaBar: LinearHead? = nil,
+        seed: UInt64 = 0, parametrization: Parametrization = .default
+    ) {
         self.network = network
         self.split = split
         self.linearize = linearize
@@ -57,8 +59,10 @@ public struct ExtractorPlugin: RegistryEntry {
     public var registeredAt: String = ""
     public var make: Factory
 
-    public init(name: String, summary: String, needs: Set<PluginRequirement> = [.labels],
-                options: [String: String] = [:], make: @escaping Factory) {
+    public init(
+        name: String, summary: String, needs: Set<PluginRequirement> = [.labels],
+        options: [String: String] = [:], make: @escaping Factory
+    ) {
         self.name = name
         self.summary = summary
         self.needs = needs
@@ -100,42 +104,57 @@ extension Registry where Entry == ExtractorPlugin {
     /// GradFeat's own extractors.
     func registerBuiltIns() throws {
         try register("activation", summary: "logistic regression on f(x) (the baseline)", needsOmegaBar: false) { c in
-            try ActivationFeatures(network: c.network, splitAt: c.split, classes: c.classes, seed: c.seed,
-                                   parametrization: c.parametrization)
+            try ActivationFeatures(
+                network: c.network, splitAt: c.split, classes: c.classes, seed: c.seed,
+                parametrization: c.parametrization)
         }
         try register("gradient", summary: "ω̄ᵀ J(x) w2 alone, w2 from 0", needsOmegaBar: true) { c in
-            try GradientFeatures(network: c.network, splitAt: c.split, linearize: c.linearize,
-                                 omegaBar: try c.requireOmegaBar(for: "gradient"), parametrization: c.parametrization)
+            try GradientFeatures(
+                network: c.network, splitAt: c.split, linearize: c.linearize,
+                omegaBar: try c.requireOmegaBar(for: "gradient"), parametrization: c.parametrization)
         }
-        try register("gradfeat", summary: "w1ᵀ f(x) + b + ω̄ᵀ J(x) w2 from (ω̄, 0) (the full model)", needsOmegaBar: true) { c in
-            try GradFeatFeatures(network: c.network, splitAt: c.split, linearize: c.linearize,
-                                 omegaBar: try c.requireOmegaBar(for: "gradfeat"), parametrization: c.parametrization)
+        try register("gradfeat", summary: "w1ᵀ f(x) + b + ω̄ᵀ J(x) w2 from (ω̄, 0) (the full model)", needsOmegaBar: true)
+        { c in
+            try GradFeatFeatures(
+                network: c.network, splitAt: c.split, linearize: c.linearize,
+                omegaBar: try c.requireOmegaBar(for: "gradfeat"), parametrization: c.parametrization)
         }
-        try register("finetune", summary: "fine-tuning θ2 and ω by backpropagation (the reference)", needsOmegaBar: true) { c in
-            try FineTuning(network: c.network, splitAt: c.split, linearize: c.linearize,
-                           head: try c.requireOmegaBar(for: "finetune"), parametrization: c.parametrization)
+        try register(
+            "finetune", summary: "fine-tuning θ2 and ω by backpropagation (the reference)", needsOmegaBar: true
+        ) { c in
+            try FineTuning(
+                network: c.network, splitAt: c.split, linearize: c.linearize,
+                head: try c.requireOmegaBar(for: "finetune"), parametrization: c.parametrization)
         }
-        try register("explicit-gradient", summary: "the gradient model with ω̄ᵀJ(x) materialised (small θ2 only)",
-                     needsOmegaBar: true) { c in
+        try register(
+            "explicit-gradient", summary: "the gradient model with ω̄ᵀJ(x) materialised (small θ2 only)",
+            needsOmegaBar: true
+        ) { c in
             ExplicitGradientFeatures(
                 top: try LinearizedTop(try c.network.top(splitAt: c.split), linearize: c.linearize),
                 omegaBar: try c.requireOmegaBar(for: "explicit-gradient"))
         }
-        try register(ExtractorPlugin(
-            name: "projected-gradient",
-            summary: "the gradient model in a random K-dimensional subspace of θ2, w2 = Pᵀv (exactly attributable)",
-            needs: [.labels, .omegaBar],
-            options: ["dimension": "K, the subspace's dimension (default \(ProjectedGradientOptions.defaultDimension))",
-                      "seed": "the projection's seed (default: the run's seed)"]
-        ) { c, options in
-            let chosen = try options.decode(ProjectedGradientOptions.self, for: "extractor 'projected-gradient'",
-                                            known: ["dimension", "seed"])
-            let top = try LinearizedTop(try c.network.top(splitAt: c.split), linearize: c.linearize)
-            let projection = try KroneckerProjection(dimension: chosen.dimension, top: top, seed: chosen.seed ?? c.seed,
-                                                  option: "projected-gradient's option dimension")
-            return ExplicitGradientFeatures(top: top, omegaBar: try c.requireOmegaBar(for: "projected-gradient"),
-                                            rowMap: .projected(projection))
-        })
+        try register(
+            ExtractorPlugin(
+                name: "projected-gradient",
+                summary: "the gradient model in a random K-dimensional subspace of θ2, w2 = Pᵀv (exactly attributable)",
+                needs: [.labels, .omegaBar],
+                options: [
+                    "dimension": "K, the subspace's dimension (default \(ProjectedGradientOptions.defaultDimension))",
+                    "seed": "the projection's seed (default: the run's seed)",
+                ]
+            ) { c, options in
+                let chosen = try options.decode(
+                    ProjectedGradientOptions.self, for: "extractor 'projected-gradient'",
+                    known: ["dimension", "seed"])
+                let top = try LinearizedTop(try c.network.top(splitAt: c.split), linearize: c.linearize)
+                let projection = try KroneckerProjection(
+                    dimension: chosen.dimension, top: top, seed: chosen.seed ?? c.seed,
+                    option: "projected-gradient's option dimension")
+                return ExplicitGradientFeatures(
+                    top: top, omegaBar: try c.requireOmegaBar(for: "projected-gradient"),
+                    rowMap: .projected(projection))
+            })
     }
 }
 

@@ -38,23 +38,26 @@ public typealias HeadRegistry = Registry<HeadPlugin>
 
 extension Registry where Entry == HeadPlugin {
     func registerBuiltIns() throws {
-        try register(HeadPlugin(name: "linear", summary: "the paper's linear ω: W f + b") { request in
-            try request.options.refuseAny(for: "head 'linear'")
-            var rng = SeededRandom(seed: request.seed)
-            return LinearHead(features: request.features, classes: request.classes, rng: &rng)
-        })
-        try register(HeadPlugin(
-            name: "mlp", summary: "a two-layer perceptron W2 relu(W1 f + b1) + b2",
-            options: ["hidden": "hidden units (default 256)"]
-        ) { request in
-            let options = try request.options.decode(MLPHeadOptions.self, for: "head 'mlp'", known: ["hidden"])
-            guard options.hidden > 0 else {
-                throw ConfigError(location: request.options.origins["hidden"] ?? "head 'mlp'",
-                                  problem: "hidden must be positive, not \(options.hidden)", fix: "pass hidden: 256")
-            }
-            var rng = SeededRandom(seed: request.seed)
-            return MLPHead(features: request.features, hidden: options.hidden, classes: request.classes, rng: &rng)
-        })
+        try register(
+            HeadPlugin(name: "linear", summary: "the paper's linear ω: W f + b") { request in
+                try request.options.refuseAny(for: "head 'linear'")
+                var rng = SeededRandom(seed: request.seed)
+                return LinearHead(features: request.features, classes: request.classes, rng: &rng)
+            })
+        try register(
+            HeadPlugin(
+                name: "mlp", summary: "a two-layer perceptron W2 relu(W1 f + b1) + b2",
+                options: ["hidden": "hidden units (default 256)"]
+            ) { request in
+                let options = try request.options.decode(MLPHeadOptions.self, for: "head 'mlp'", known: ["hidden"])
+                guard options.hidden > 0 else {
+                    throw ConfigError(
+                        location: request.options.origins["hidden"] ?? "head 'mlp'",
+                        problem: "hidden must be positive, not \(options.hidden)", fix: "pass hidden: 256")
+                }
+                var rng = SeededRandom(seed: request.seed)
+                return MLPHead(features: request.features, hidden: options.hidden, classes: request.classes, rng: &rng)
+            })
     }
 }
 

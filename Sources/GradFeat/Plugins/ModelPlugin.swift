@@ -32,8 +32,10 @@ public struct ModelPlugin: RegistryEntry {
     public var registeredAt: String = ""
     public var make: Factory
 
-    public init(name: String, summary: String, inputShape: Shape, inputScaling: InputScaling, defaultSplit: String,
-                defaultLinearize: [String], make: @escaping Factory) {
+    public init(
+        name: String, summary: String, inputShape: Shape, inputScaling: InputScaling, defaultSplit: String,
+        defaultLinearize: [String], make: @escaping Factory
+    ) {
         self.name = name
         self.summary = summary
         self.inputShape = inputShape
@@ -50,29 +52,42 @@ public typealias ModelRegistry = Registry<ModelPlugin>
 extension Registry where Entry == ModelPlugin {
     /// GradFeat's own networks.
     func registerBuiltIns() throws {
-        try register(ModelPlugin(
-            name: BiganCIFAR.name, summary: "the paper's BiGAN/ALI CIFAR encoder (5 convolutions)",
-            inputShape: [3, 32, 32], inputScaling: .unit, defaultSplit: "conv3", defaultLinearize: ["conv5"]) { r in
-            BiganCIFAR.make(classes: r.classes, inputChannels: r.inputChannels, inputSize: r.inputSize ?? 32, seed: r.seed)
-        })
-        try register(ModelPlugin(
-            name: BiganCIFAR.smallName, summary: "the BiGAN CIFAR encoder at half width (the demo's)",
-            inputShape: [3, 32, 32], inputScaling: .unit, defaultSplit: "conv3", defaultLinearize: ["conv5"]) { r in
-            BiganCIFAR.make(classes: r.classes, inputChannels: r.inputChannels, inputSize: r.inputSize ?? 32,
-                            widthDivisor: 2, seed: r.seed)
-        })
-        try register(ModelPlugin(
-            name: ResNet.cifarName, summary: "a small CIFAR ResNet (3 stages of BasicBlocks)",
-            inputShape: [3, 32, 32], inputScaling: .unit, defaultSplit: "layer3.0", defaultLinearize: ["layer3.1"]) { r in
-            ResNet.makeCIFAR(classes: r.classes, inputChannels: r.inputChannels, inputSize: r.inputSize ?? 32, seed: r.seed)
-        })
-        for (depth, linearize) in [(ResNet.Depth.resnet18, "layer4.1"), (.resnet34, "layer4.2"), (.resnet50, "layer4.2")] {
-            try register(ModelPlugin(
-                name: depth.name, summary: "torchvision's \(depth.name) (ImageNet layout and normalisation)",
-                inputShape: [3, 224, 224], inputScaling: .imageNet, defaultSplit: "layer4.0",
-                defaultLinearize: [linearize]) { r in
-                ResNet.make(depth, classes: r.classes, inputSize: r.inputSize ?? 224, seed: r.seed)
+        try register(
+            ModelPlugin(
+                name: BiganCIFAR.name, summary: "the paper's BiGAN/ALI CIFAR encoder (5 convolutions)",
+                inputShape: [3, 32, 32], inputScaling: .unit, defaultSplit: "conv3", defaultLinearize: ["conv5"]
+            ) { r in
+                BiganCIFAR.make(
+                    classes: r.classes, inputChannels: r.inputChannels, inputSize: r.inputSize ?? 32, seed: r.seed)
             })
+        try register(
+            ModelPlugin(
+                name: BiganCIFAR.smallName, summary: "the BiGAN CIFAR encoder at half width (the demo's)",
+                inputShape: [3, 32, 32], inputScaling: .unit, defaultSplit: "conv3", defaultLinearize: ["conv5"]
+            ) { r in
+                BiganCIFAR.make(
+                    classes: r.classes, inputChannels: r.inputChannels, inputSize: r.inputSize ?? 32,
+                    widthDivisor: 2, seed: r.seed)
+            })
+        try register(
+            ModelPlugin(
+                name: ResNet.cifarName, summary: "a small CIFAR ResNet (3 stages of BasicBlocks)",
+                inputShape: [3, 32, 32], inputScaling: .unit, defaultSplit: "layer3.0", defaultLinearize: ["layer3.1"]
+            ) { r in
+                ResNet.makeCIFAR(
+                    classes: r.classes, inputChannels: r.inputChannels, inputSize: r.inputSize ?? 32, seed: r.seed)
+            })
+        for (depth, linearize) in [
+            (ResNet.Depth.resnet18, "layer4.1"), (.resnet34, "layer4.2"), (.resnet50, "layer4.2"),
+        ] {
+            try register(
+                ModelPlugin(
+                    name: depth.name, summary: "torchvision's \(depth.name) (ImageNet layout and normalisation)",
+                    inputShape: [3, 224, 224], inputScaling: .imageNet, defaultSplit: "layer4.0",
+                    defaultLinearize: [linearize]
+                ) { r in
+                    ResNet.make(depth, classes: r.classes, inputSize: r.inputSize ?? 224, seed: r.seed)
+                })
         }
     }
 }

@@ -33,17 +33,19 @@ public struct PluginOptions: Sendable, Equatable {
             return try ConfigValue.object(values).decode(T.self)
         } catch let error as DecodingError {
             let (path, problem) = ExperimentSpec.describe(error)
-            throw ConfigError(location: path.first.flatMap { origins[$0] } ?? plugin,
-                              problem: "\(plugin), option '\(path.joined(separator: "."))': \(problem)",
-                              fix: "correct the value")
+            throw ConfigError(
+                location: path.first.flatMap { origins[$0] } ?? plugin,
+                problem: "\(plugin), option '\(path.joined(separator: "."))': \(problem)",
+                fix: "correct the value")
         }
     }
 
     /// Refuses any option: for plugins that take none.
     public func refuseAny(for plugin: String) throws {
         if let key = values.keys.sorted().first {
-            throw ConfigError(location: origins[key] ?? plugin, problem: "\(plugin) takes no options, but '\(key)' is given",
-                              fix: "remove it")
+            throw ConfigError(
+                location: origins[key] ?? plugin, problem: "\(plugin) takes no options, but '\(key)' is given",
+                fix: "remove it")
         }
     }
 }

@@ -27,7 +27,7 @@ public final class Plugins: Sendable {
             try models.registerBuiltIns()
             try datasets.registerBuiltIns()
         } catch {
-            preconditionFailure("GradFeat's built-in plugins do not register: \(error)")  // a bug in this file's callees
+            preconditionFailure("GradFeat's built-in plugins do not register: \(error)") // a bug in this file's callees
         }
     }
 

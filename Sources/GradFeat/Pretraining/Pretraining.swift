@@ -12,7 +12,8 @@ public enum Pretraining {
         var start = network
         var rng = SeededRandom(seed: configuration.seed ^ 0x407A7E)
         start.head = LinearHead(features: network.featureCount, classes: 4, rng: &rng)
-        return try train(start, on: try RotatedBatches(images), configuration: configuration, label: "rotation", quiet: quiet)
+        return try train(
+            start, on: try RotatedBatches(images), configuration: configuration, label: "rotation", quiet: quiet)
     }
 
     /// Supervised pre-training on a labelled source task (e.g. CIFAR-100 before adapting to CIFAR-10).
@@ -34,8 +35,9 @@ public enum Pretraining {
         var start = network
         var rng = SeededRandom(seed: configuration.seed ^ 0xAE)
         start.head = LinearHead(features: network.featureCount, classes: images.sampleShape.count, rng: &rng)
-        return try train(start, on: Reconstruction(images), configuration: configuration, label: "autoencoder",
-                         loss: MeanSquaredError(), quiet: quiet)
+        return try train(
+            start, on: Reconstruction(images), configuration: configuration, label: "autoencoder",
+            loss: MeanSquaredError(), quiet: quiet)
     }
 
     static func train(
@@ -47,7 +49,7 @@ public enum Pretraining {
         trainer.label = label
         trainer.quiet = quiet
         let history = try trainer.train(&extractor, on: data, loss: loss)
-        return ((extractor as! WholeNetwork).network, history)  // the same extractor we made above
+        return ((extractor as! WholeNetwork).network, history) // the same extractor we made above
     }
 }
 

@@ -12,7 +12,9 @@ public struct AttributionPage: Sendable {
         public var helpful: [(index: Int, score: Float)]
         public var harmful: [(index: Int, score: Float)]
 
-        public init(test: Int, testLabel: Int, helpful: [(index: Int, score: Float)], harmful: [(index: Int, score: Float)]) {
+        public init(
+            test: Int, testLabel: Int, helpful: [(index: Int, score: Float)], harmful: [(index: Int, score: Float)]
+        ) {
             self.test = test
             self.testLabel = testLabel
             self.helpful = helpful
@@ -46,13 +48,15 @@ public struct AttributionPage: Sendable {
             body += try image(test, row.test, caption: "test \(row.test): \(name(row.testLabel))", kind: "query")
             body += "<span class=\"label\">helps most</span>"
             for (index, score) in row.helpful {
-                body += try image(train, index, caption: String(format: "#%d %@ %+.3g", index, name(trainLabel(train, index)), score),
-                                  kind: "helpful")
+                body += try image(
+                    train, index, caption: String(format: "#%d %@ %+.3g", index, name(trainLabel(train, index)), score),
+                    kind: "helpful")
             }
             body += "<span class=\"label\">hurts most</span>"
             for (index, score) in row.harmful {
-                body += try image(train, index, caption: String(format: "#%d %@ %+.3g", index, name(trainLabel(train, index)), score),
-                                  kind: "harmful")
+                body += try image(
+                    train, index, caption: String(format: "#%d %@ %+.3g", index, name(trainLabel(train, index)), score),
+                    kind: "harmful")
             }
             body += "</div></section>\n"
         }

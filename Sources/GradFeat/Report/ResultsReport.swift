@@ -1,7 +1,8 @@
 import Foundation
 import HDF5
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes a comparison's results: `results.md` (the paper-style table), `metrics.csv` (one line per evaluation)
@@ -27,9 +28,10 @@ public struct ResultsReport: Sendable {
         lines.append("| model | test \(metricName) (%) | test loss | trainable parameters | training time (s) |")
         lines.append("|---|---|---|---|---|")
         for row in rows {
-            lines.append(String(
-                format: "| %@ | %.2f | %.4f | %d | %.1f |", row.extractor, 100 * row.metrics.headline,
-                row.metrics.loss ?? .nan, row.parameterCount, row.seconds))
+            lines.append(
+                String(
+                    format: "| %@ | %.2f | %.4f | %d | %.1f |", row.extractor, 100 * row.metrics.headline,
+                    row.metrics.loss ?? .nan, row.parameterCount, row.seconds))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -38,9 +40,12 @@ public struct ResultsReport: Sendable {
         var lines = ["model,iteration,train_loss,test_loss,test_\(metricName),learning_rate,seconds"]
         for row in rows {
             for record in row.history {
-                lines.append([row.extractor, String(record.iteration), String(record.trainLoss),
-                              record.testLoss.map { String($0) } ?? "", record.testMetric.map { String($0) } ?? "",
-                              String(record.learningRate), String(format: "%.3f", record.seconds)]
+                lines.append(
+                    [
+                        row.extractor, String(record.iteration), String(record.trainLoss),
+                        record.testLoss.map { String($0) } ?? "", record.testMetric.map { String($0) } ?? "",
+                        String(record.learningRate), String(format: "%.3f", record.seconds),
+                    ]
                     .joined(separator: ","))
             }
         }

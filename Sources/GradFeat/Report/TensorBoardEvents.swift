@@ -26,7 +26,9 @@ public final class TensorBoardEvents: @unchecked Sendable {
     /// name order, as one run. With `restartingAt` (a resumed run) the earlier files stay and the new one begins
     /// with a `SessionLog.START` at that step, on which TensorBoard drops the earlier files' points from that step
     /// on; without it the earlier files are removed (a fresh run into the folder).
-    public init(directory: URL, restartingAt restart: Int? = nil, wallTime: Double = Date().timeIntervalSince1970) throws {
+    public init(directory: URL, restartingAt restart: Int? = nil, wallTime: Double = Date().timeIntervalSince1970)
+        throws
+    {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if restart == nil {
             for old in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
@@ -41,8 +43,10 @@ public final class TensorBoardEvents: @unchecked Sendable {
                 chars.baseAddress.map { gethostname($0, chars.count - 1) == 0 } ?? false
             }
         }
-        let host = named ? String(decoding: hostBuffer.prefix { $0 != 0 }, as: UTF8.self)
-            .split(separator: ".").first.map(String.init) ?? "localhost" : "localhost"
+        let host =
+            named
+            ? String(decoding: hostBuffer.prefix { $0 != 0 }, as: UTF8.self)
+                .split(separator: ".").first.map(String.init) ?? "localhost" : "localhost"
         var name = "events.out.tfevents.\(Int(wallTime)).\(host).\(ProcessInfo.processInfo.processIdentifier)"
         var n = 1
         while FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
@@ -97,7 +101,8 @@ public final class TensorBoardEvents: @unchecked Sendable {
         do {
             try lock.withLock { try handle.write(contentsOf: Self.record(data)) }
         } catch {
-            throw GradFeatError.invalidConfiguration("\(url.path): cannot write TensorBoard's events (\(error)); check the disk")
+            throw GradFeatError.invalidConfiguration(
+                "\(url.path): cannot write TensorBoard's events (\(error)); check the disk")
         }
     }
 

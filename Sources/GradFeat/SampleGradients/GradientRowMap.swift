@@ -32,8 +32,8 @@ public enum GradientRowMap: Sendable {
         }
         let n = factors.first?.samples ?? 0
         let width = dimension(for: factors)
-        var out = Tensor(shape: [n, width]) { _ in }  // every element is written below
-        guard n > 0 else { return out }  // no rows (and no buffers to point into)
+        var out = Tensor(shape: [n, width]) { _ in } // every element is written below
+        guard n > 0 else { return out } // no rows (and no buffers to point into)
         var (column, scale) = (0, 0)
         for (index, factor) in factors.enumerated() {
             let weightScale = scales[scale], biasScale = factor.hasBias ? scales[scale + 1] : 0
@@ -45,15 +45,16 @@ public enum GradientRowMap: Sendable {
             case let .projected(projection):
                 let block = projection.blocks[index]
                 guard block.outputFactor.shape[1] == factor.outputs,
-                      block.inputFactor.shape[1] == factor.inputs + (factor.hasBias ? 1 : 0)
+                    block.inputFactor.shape[1] == factor.inputs + (factor.hasBias ? 1 : 0)
                 else {
                     throw TensorError.invalidArgument(
                         "projection block \(index + 1) is for a \(block.outputFactor.shape[1])×"
                             + "\(block.inputFactor.shape[1]) layer, the gradient's layer is \(factor.outputs)×"
                             + "\(factor.inputs + (factor.hasBias ? 1 : 0))")
                 }
-                Self.writeProjected(factor, block, weightScale: weightScale, biasScale: biasScale, into: &out,
-                                    column: column)
+                Self.writeProjected(
+                    factor, block, weightScale: weightScale, biasScale: biasScale, into: &out,
+                    column: column)
                 column += block.dimension
             }
         }
@@ -72,8 +73,9 @@ public enum GradientRowMap: Sendable {
                     _ = Parallel.forEach(n) { _, samples in
                         for sample in samples {
                             let d = delta + sample * o * p, row = rows + sample * width + column
-                            BLAS.gemm(transposeB: true, m: o, n: i, k: p, alpha: weightScale, a: d, lda: p,
-                                      b: z + sample * i * p, ldb: p, c: row, ldc: i)
+                            BLAS.gemm(
+                                transposeB: true, m: o, n: i, k: p, alpha: weightScale, a: d, lda: p,
+                                b: z + sample * i * p, ldb: p, c: row, ldc: i)
                             guard factor.hasBias else { continue }
                             for output in 0..<o {
                                 var sum: Float = 0
@@ -102,7 +104,8 @@ public enum GradientRowMap: Sendable {
                             let (delta, z, rows) = (delta.baseAddress!, z.baseAddress!, rows.baseAddress!)
                             let (pa, pb) = (outputFactor.baseAddress!, inputFactor.baseAddress!)
                             /// `B_1 s_b` added to each of `count` columns (stride `stride`) of the b rows at `target`.
-                            func addBias(_ target: UnsafeMutablePointer<Float>, count: Int, stride: Int, rowStride: Int) {
+                            func addBias(_ target: UnsafeMutablePointer<Float>, count: Int, stride: Int, rowStride: Int)
+                            {
                                 guard factor.hasBias else { return }
                                 for j in 0..<b {
                                     let value = biasScale * pb[j * columns + i]
@@ -112,10 +115,12 @@ public enum GradientRowMap: Sendable {
                             if p == 1 {
                                 // Rank one: both factors of the whole batch in two GEMMs, then one outer product a sample.
                                 Workspace.shared.withScratch(n * a, n * b) { left, right in
-                                    BLAS.gemm(transposeB: true, m: n, n: a, k: o, a: delta, lda: o, b: pa, ldb: o,
-                                              c: left, ldc: a)
-                                    BLAS.gemm(transposeB: true, m: n, n: b, k: i, alpha: weightScale, a: z, lda: i,
-                                              b: pb, ldb: columns, c: right, ldc: b)
+                                    BLAS.gemm(
+                                        transposeB: true, m: n, n: a, k: o, a: delta, lda: o, b: pa, ldb: o,
+                                        c: left, ldc: a)
+                                    BLAS.gemm(
+                                        transposeB: true, m: n, n: b, k: i, alpha: weightScale, a: z, lda: i,
+                                        b: pb, ldb: columns, c: right, ldc: b)
                                     addBias(right, count: n, stride: b, rowStride: 1)
                                     _ = Parallel.forEach(n) { _, samples in
                                         for sample in samples {
@@ -133,13 +138,16 @@ public enum GradientRowMap: Sendable {
                             _ = Parallel.forEach(n) { _, samples in
                                 Workspace.shared.withScratch(a * p, b * p) { left, right in
                                     for sample in samples {
-                                        BLAS.gemm(m: a, n: p, k: o, a: pa, lda: o, b: delta + sample * o * p, ldb: p,
-                                                  c: left, ldc: p)
-                                        BLAS.gemm(m: b, n: p, k: i, alpha: weightScale, a: pb, lda: columns,
-                                                  b: z + sample * i * p, ldb: p, c: right, ldc: p)
+                                        BLAS.gemm(
+                                            m: a, n: p, k: o, a: pa, lda: o, b: delta + sample * o * p, ldb: p,
+                                            c: left, ldc: p)
+                                        BLAS.gemm(
+                                            m: b, n: p, k: i, alpha: weightScale, a: pb, lda: columns,
+                                            b: z + sample * i * p, ldb: p, c: right, ldc: p)
                                         addBias(right, count: p, stride: 1, rowStride: p)
-                                        BLAS.gemm(transposeB: true, m: a, n: b, k: p, a: left, lda: p, b: right,
-                                                  ldb: p, c: rows + sample * width + column, ldc: b)
+                                        BLAS.gemm(
+                                            transposeB: true, m: a, n: b, k: p, a: left, lda: p, b: right,
+                                            ldb: p, c: rows + sample * width + column, ldc: b)
                                     }
                                 }
                             }

@@ -49,7 +49,7 @@ public struct GradientRows: Sendable {
     public func jacobianRows(_ input: Tensor) throws -> Tensor {
         let pass = try top.apply(input, parameterTangent: nil)
         let (n, c, width) = (input.shape[0], head.classCount, dimension)
-        var out = Tensor(shape: [n, c, width]) { _ in }  // every (n, k) row is written below
+        var out = Tensor(shape: [n, c, width]) { _ in } // every (n, k) row is written below
         for k in 0..<c {
             var onehot = Tensor.zeros([n, c])
             for row in 0..<n { onehot.scalars[row * c + k] = 1 }
@@ -74,7 +74,8 @@ public struct GradientRows: Sendable {
     /// `∇_θ2 ℓ(F(xₙ), yₙ)` for the batch, [N, D]: the loss of each sample alone at the model's `logits` [N, c]
     /// (the caller's extractor computes them: the gradient model's or the full model's); nil: the top's own,
     /// `head(f(x))` (the network's loss, fine-tuning's gradient).
-    public func lossGradients(_ input: Tensor, logits: Tensor? = nil, targets: Targets, loss: any Loss) throws -> Tensor {
+    public func lossGradients(_ input: Tensor, logits: Tensor? = nil, targets: Targets, loss: any Loss) throws -> Tensor
+    {
         let pass = try top.apply(input, parameterTangent: nil)
         let logits = try logits ?? head.logits(pass.value)
         let n = input.shape[0]
@@ -102,7 +103,8 @@ extension KroneckerProjection {
                         + "gradients need weight-and-bias layers (convolutions, dense layers)")
             }
             let outputs = weight.shape[0]
-            let hasBias = index + 1 < tensors.count && tensors[index + 1].rank == 1
+            let hasBias =
+                index + 1 < tensors.count && tensors[index + 1].rank == 1
                 && tensors[index + 1].count == outputs
             layers.append((outputs, weight.count / outputs + (hasBias ? 1 : 0)))
             index += hasBias ? 2 : 1

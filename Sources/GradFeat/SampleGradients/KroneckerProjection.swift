@@ -73,8 +73,9 @@ public struct KroneckerProjection: Sendable {
 
     /// A projection for the layers whose factors these are.
     public init(dimension: Int, for factors: [SampleGradientFactors], seed: UInt64) throws {
-        try self.init(dimension: dimension,
-                      layers: factors.map { ($0.outputs, $0.inputs + ($0.hasBias ? 1 : 0)) }, seed: seed)
+        try self.init(
+            dimension: dimension,
+            layers: factors.map { ($0.outputs, $0.inputs + ($0.hasBias ? 1 : 0)) }, seed: seed)
     }
 
     /// The largest power of two 4ʲ with 2ʲ ≤ both bounds: a share that always factors.

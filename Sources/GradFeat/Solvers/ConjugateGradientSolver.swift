@@ -22,8 +22,10 @@ public struct ConjugateGradientSolver<Extractor: AffineInParameters>: FullBatchS
     public var seed: UInt64
     public var progress: (String) -> Void = { _ in }
 
-    public init(extractor: Extractor, objective: FullBatchObjective, tolerance: Double, jacobiProbes: Int? = nil,
-                seed: UInt64 = 0) {
+    public init(
+        extractor: Extractor, objective: FullBatchObjective, tolerance: Double, jacobiProbes: Int? = nil,
+        seed: UInt64 = 0
+    ) {
         self.extractor = extractor
         self.objective = objective
         self.tolerance = tolerance
@@ -68,8 +70,9 @@ public struct ConjugateGradientSolver<Extractor: AffineInParameters>: FullBatchS
         }
         let z = inverseDiagonal.map { residual.multiplied(by: $0) } ?? residual
         let bNorm = b.norm
-        let state = State(w: initial, residual: residual, direction: z, b: b, inverseDiagonal: inverseDiagonal,
-                          rz: residual.dot(z), bNorm: bNorm, objectiveAtZero: objectiveAtZero)
+        let state = State(
+            w: initial, residual: residual, direction: z, b: b, inverseDiagonal: inverseDiagonal,
+            rz: residual.dot(z), bNorm: bNorm, objectiveAtZero: objectiveAtZero)
         return (state, measure(state, passes: passes))
     }
 
@@ -84,12 +87,14 @@ public struct ConjugateGradientSolver<Extractor: AffineInParameters>: FullBatchS
         let curvature = state.direction.dot(q)
         guard curvature.isFinite, state.rz.isFinite else {
             throw GradFeatError.solverFailed(
-                iteration: iteration, detail: "the residual became NaN or infinite; the features hold NaN, or the "
+                iteration: iteration,
+                detail: "the residual became NaN or infinite; the features hold NaN, or the "
                     + "problem is too ill-conditioned for Float32 passes: raise --wd")
         }
         guard curvature > 0 else {
             throw GradFeatError.solverFailed(
-                iteration: iteration, detail: "pᵀAp = \(curvature) ≤ 0, so the operator is not positive definite "
+                iteration: iteration,
+                detail: "pᵀAp = \(curvature) ≤ 0, so the operator is not positive definite "
                     + "(with wd > 0 it must be): the extractor is not linear in its parameters")
         }
         let alpha = state.rz / curvature
@@ -116,19 +121,24 @@ public struct ConjugateGradientSolver<Extractor: AffineInParameters>: FullBatchS
     public func parameters(of state: State) -> ParameterVector { state.w }
 
     public func save(_ state: State) -> SolverState {
-        var vectors = ["w": state.w.values, "residual": state.residual.values, "direction": state.direction.values,
-                       "b": state.b.values]
+        var vectors = [
+            "w": state.w.values, "residual": state.residual.values, "direction": state.direction.values,
+            "b": state.b.values,
+        ]
         if let inverseDiagonal = state.inverseDiagonal { vectors["inverse_diagonal"] = inverseDiagonal.values }
-        return SolverState(vectors: vectors, numbers: [
-            "rz": state.rz, "b_norm": state.bNorm, "objective_at_zero": state.objectiveAtZero,
-        ])
+        return SolverState(
+            vectors: vectors,
+            numbers: [
+                "rz": state.rz, "b_norm": state.bNorm, "objective_at_zero": state.objectiveAtZero,
+            ])
     }
 
     public func restore(_ saved: SolverState, like template: ParameterVector) throws -> State {
-        State(w: try saved.vector("w", like: template), residual: try saved.vector("residual", like: template),
-              direction: try saved.vector("direction", like: template), b: try saved.vector("b", like: template),
-              inverseDiagonal: jacobiProbes == nil ? nil : try saved.vector("inverse_diagonal", like: template),
-              rz: try saved.number("rz"), bNorm: try saved.number("b_norm"),
-              objectiveAtZero: try saved.number("objective_at_zero"))
+        State(
+            w: try saved.vector("w", like: template), residual: try saved.vector("residual", like: template),
+            direction: try saved.vector("direction", like: template), b: try saved.vector("b", like: template),
+            inverseDiagonal: jacobiProbes == nil ? nil : try saved.vector("inverse_diagonal", like: template),
+            rz: try saved.number("rz"), bNorm: try saved.number("b_norm"),
+            objectiveAtZero: try saved.number("objective_at_zero"))
     }
 }

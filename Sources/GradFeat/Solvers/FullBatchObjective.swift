@@ -46,8 +46,9 @@ public struct FullBatchObjective: Sendable {
             let weight = loss.normalizer(for: targets, shape: output.logits.shape)
             total += weight * evaluated.loss
             terms += weight
-            try gradient.accumulate(try model.parameterGradients(output, logitsGradient: evaluated.gradient),
-                                scaledBy: weight)
+            try gradient.accumulate(
+                try model.parameterGradients(output, logitsGradient: evaluated.gradient),
+                scaledBy: weight)
         }
         let scale = 1 / max(terms, 1)
         gradient.scale(by: scale)

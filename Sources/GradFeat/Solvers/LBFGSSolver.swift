@@ -37,8 +37,9 @@ public struct LBFGSSolver<Extractor: FeatureExtractor>: FullBatchSolver {
 
     public func start(at initial: ParameterVector) throws -> (state: State, step: SolverStep) {
         let (value, gradient) = try objective.valueAndGradient(extractor, at: initial)
-        let state = State(w: initial, gradient: gradient, value: value, initialGradientNorm: gradient.norm,
-                          steps: [], gradientChanges: [])
+        let state = State(
+            w: initial, gradient: gradient, value: value, initialGradientNorm: gradient.norm,
+            steps: [], gradientChanges: [])
         return (state, measure(state, passes: 1))
     }
 
@@ -66,7 +67,7 @@ public struct LBFGSSolver<Extractor: FeatureExtractor>: FullBatchSolver {
             do {
                 (value, gradient) = try objective.valueAndGradient(extractor, at: trial)
             } catch TensorError.nonFinite {
-                t *= 0.5  // the step overflowed the objective: a shorter one
+                t *= 0.5 // the step overflowed the objective: a shorter one
                 continue
             }
             if value <= state.value + 1e-4 * t * slope {
@@ -123,10 +124,12 @@ public struct LBFGSSolver<Extractor: FeatureExtractor>: FullBatchSolver {
             vectors["s.\(i)"] = s.values
             vectors["y.\(i)"] = y.values
         }
-        return SolverState(vectors: vectors, numbers: [
-            "value": state.value, "initial_gradient_norm": state.initialGradientNorm,
-            "pairs": Double(state.steps.count),
-        ])
+        return SolverState(
+            vectors: vectors,
+            numbers: [
+                "value": state.value, "initial_gradient_norm": state.initialGradientNorm,
+                "pairs": Double(state.steps.count),
+            ])
     }
 
     public func restore(_ saved: SolverState, like template: ParameterVector) throws -> State {

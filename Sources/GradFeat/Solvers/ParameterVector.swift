@@ -23,8 +23,9 @@ public struct ParameterVector: Sendable, Equatable {
 
     /// Zeros shaped like `tensors`.
     public static func zeros(like tensors: [Tensor]) -> ParameterVector {
-        ParameterVector(values: [Double](repeating: 0, count: tensors.reduce(0) { $0 + $1.count }),
-                        shapes: tensors.map(\.shape))
+        ParameterVector(
+            values: [Double](repeating: 0, count: tensors.reduce(0) { $0 + $1.count }),
+            shapes: tensors.map(\.shape))
     }
 
     public var count: Int { values.count }

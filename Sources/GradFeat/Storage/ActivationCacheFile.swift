@@ -23,7 +23,8 @@ public enum ActivationCacheFile {
         public var source: String
         public var transform: String
 
-        public init(model: String, weightsHash: String, layer: String, split: String, source: String, transform: String) {
+        public init(model: String, weightsHash: String, layer: String, split: String, source: String, transform: String)
+        {
             self.model = model
             self.weightsHash = weightsHash
             self.layer = layer
@@ -35,8 +36,9 @@ public enum ActivationCacheFile {
         /// The producer of `network`'s activations at `layer`: the hash covers the bottom θ1 only, the weights the
         /// cache depends on.
         public init(network: some BaseNetwork, layer: String, split: String, source: String, transform: String) throws {
-            self.init(model: network.modelName, weightsHash: try Self.weightsHash(of: network, below: layer), layer: layer,
-                      split: split, source: source, transform: transform)
+            self.init(
+                model: network.modelName, weightsHash: try Self.weightsHash(of: network, below: layer), layer: layer,
+                split: split, source: source, transform: transform)
         }
 
         /// The producer of `network`'s activations at `layer` of `images` (split `split`): the one description that
@@ -45,8 +47,9 @@ public enum ActivationCacheFile {
         /// not by where they were read from; `transform` is the input scaling,
         /// `pad-to-<network input side>,<mean>,<std>`.
         public init(network: some BaseNetwork, layer: String, split: String, images: some ImageSource) throws {
-            try self.init(network: network, layer: layer, split: split, imageCount: images.count,
-                          imageShape: images.imageShape, contentHash: try images.contentHash(), scaling: images.scaling)
+            try self.init(
+                network: network, layer: layer, split: split, imageCount: images.count,
+                imageShape: images.imageShape, contentHash: try images.contentHash(), scaling: images.scaling)
         }
 
         /// The same description from its parts.
@@ -56,7 +59,8 @@ public enum ActivationCacheFile {
         ) throws {
             try self.init(
                 network: network, layer: layer, split: split,
-                source: "\(imageCount) images \(imageShape.dimensions.map(String.init).joined(separator: "x")) " + contentHash,
+                source: "\(imageCount) images \(imageShape.dimensions.map(String.init).joined(separator: "x")) "
+                    + contentHash,
                 transform: "pad-to-\(network.inputShape[1]),\(scaling.mean),\(scaling.std)")
         }
 
@@ -66,15 +70,19 @@ public enum ActivationCacheFile {
         }
 
         var fields: [(String, String)] {
-            [("model", model), ("weights_hash", weightsHash), ("layer", layer), ("split", split), ("source", source),
-             ("transform", transform)]
+            [
+                ("model", model), ("weights_hash", weightsHash), ("layer", layer), ("split", split), ("source", source),
+                ("transform", transform),
+            ]
         }
     }
 
     /// Writes `data` as a cache (in memory already: tests, small sets); `write(to:producer:…)` streams one.
     public static func save(_ data: InMemoryBatches, producer: Producer, to url: URL) throws {
-        try write(to: url, producer: producer, sampleShape: data.sampleShape, targets: data.targets,
-                  classCount: data.classCount) { writeRows in
+        try write(
+            to: url, producer: producer, sampleShape: data.sampleShape, targets: data.targets,
+            classCount: data.classCount
+        ) { writeRows in
             try writeRows(0, data.inputs.scalars)
         }
     }
@@ -109,8 +117,11 @@ public enum ActivationCacheFile {
             }
         } catch let error as HDF5Error {
             throw GradFeatError.damagedFile(
-                path: url.path, problem: "writing the activation cache (\(MemoryBudget.format(bytes))) failed: \(error)",
-                fix: "free space on its disk, check that its folder exists and is writable, or pass another --output; nothing was left under its name")
+                path: url.path,
+                problem: "writing the activation cache (\(MemoryBudget.format(bytes))) failed: \(error)",
+                fix:
+                    "free space on its disk, check that its folder exists and is writable, or pass another --output; nothing was left under its name"
+            )
         }
     }
 
@@ -118,12 +129,14 @@ public enum ActivationCacheFile {
     static func requireFreeSpace(_ bytes: Int, for url: URL) throws {
         let folder = url.deletingLastPathComponent().path
         guard let attributes = try? FileManager.default.attributesOfFileSystem(forPath: folder),
-              let free = (attributes[.systemFreeSize] as? NSNumber)?.intValue else { return }
+            let free = (attributes[.systemFreeSize] as? NSNumber)?.intValue
+        else { return }
         // Headroom for HDF5's metadata and the labels.
         guard free >= bytes + (1 << 20) else {
             throw GradFeatError.damagedFile(
                 path: url.path,
-                problem: "the activation cache needs \(MemoryBudget.format(bytes)) but its disk has \(MemoryBudget.format(free)) free",
+                problem:
+                    "the activation cache needs \(MemoryBudget.format(bytes)) but its disk has \(MemoryBudget.format(free)) free",
                 fix: "free space there, or pass another --output on a larger disk")
         }
     }
@@ -136,7 +149,8 @@ public enum ActivationCacheFile {
         try file.requireFormat(format, version: version)
         let producer = Producer(
             model: try file.attribute("model"), weightsHash: try file.attribute("weights_hash"),
-            layer: try file.attribute("layer"), split: try file.attribute("split"), source: try file.attribute("source"),
+            layer: try file.attribute("layer"), split: try file.attribute("split"),
+            source: try file.attribute("source"),
             transform: try file.attribute("transform"))
         if let expected {
             for ((key, want), (_, have)) in zip(expected.fields, producer.fields) where want != have {
@@ -146,7 +160,8 @@ public enum ActivationCacheFile {
             }
         }
         let labels = try file.dataset(named: "labels")
-        let targets: Targets = labels.shape.count == 2
+        let targets: Targets =
+            labels.shape.count == 2
             ? .multiLabel(flags: try labels.read(), classCount: labels.shape[1])
             : .classes((try labels.read(as: Int64.self)).map { Int($0) })
         return (file, producer, targets, try file.attribute("class_count"))

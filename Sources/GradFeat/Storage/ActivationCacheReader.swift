@@ -38,7 +38,8 @@ public final class ActivationCacheReader: BatchSource, @unchecked Sendable {
         }
         guard !bytes.1 else {
             throw GradFeatError.damagedFile(
-                path: url.path, problem: "/activations claims the shape \(activations.shape), more bytes than can exist",
+                path: url.path,
+                problem: "/activations claims the shape \(activations.shape), more bytes than can exist",
                 fix: "the file is damaged: delete it to have it rebuilt")
         }
         guard activations.elementType == .float32 else {
@@ -74,8 +75,10 @@ public final class ActivationCacheReader: BatchSource, @unchecked Sendable {
             values = try activations.read(rowIndices: indices)
         }
         try ActivationCacheFile.requireFinite(values, rowLength: length, in: url) { indices[$0] }
-        return (try Tensor(shape: Shape([indices.count] + sampleShape.dimensions), scalars: values),
-                targets.gathering(indices))
+        return (
+            try Tensor(shape: Shape([indices.count] + sampleShape.dimensions), scalars: values),
+            targets.gathering(indices)
+        )
     }
 
     /// Rows `range` in order.

@@ -26,7 +26,8 @@ public enum CheckpointFile {
             try file.setAttribute("history", String(decoding: try encoder.encode(state.history), as: UTF8.self))
             try file.setAttribute("parameter_names", state.parameterNames)
             if let trajectory = state.trajectory {
-                try file.setAttribute("trajectory", String(decoding: try encoder.encode(trajectory.values), as: UTF8.self))
+                try file.setAttribute(
+                    "trajectory", String(decoding: try encoder.encode(trajectory.values), as: UTF8.self))
                 try file.setAttribute("trajectory_hash", trajectory.hash)
             }
             let parameters = try file.createGroup("parameters")

@@ -2,9 +2,9 @@ import Foundation
 import HDF5
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The rows of a contiguous dataset read straight from its file with `pread`, in any order and from any thread —
@@ -28,11 +28,11 @@ final class StoredRows: @unchecked Sendable {
             inode = UInt64(status.st_ino)
             size = Int(status.st_size)
             #if canImport(Darwin)
-            seconds = Int(status.st_mtimespec.tv_sec)
-            nanoseconds = Int(status.st_mtimespec.tv_nsec)
+                seconds = Int(status.st_mtimespec.tv_sec)
+                nanoseconds = Int(status.st_mtimespec.tv_nsec)
             #else
-            seconds = Int(status.st_mtim.tv_sec)
-            nanoseconds = Int(status.st_mtim.tv_nsec)
+                seconds = Int(status.st_mtim.tv_sec)
+                nanoseconds = Int(status.st_mtim.tv_nsec)
             #endif
         }
 
@@ -48,14 +48,16 @@ final class StoredRows: @unchecked Sendable {
         self.storage = storage
         descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw GradFeatError.damagedFile(path: url.path, problem: "cannot be opened (\(String(cString: strerror(errno))))",
-                                            fix: "check that it exists and is readable")
+            throw GradFeatError.damagedFile(
+                path: url.path, problem: "cannot be opened (\(String(cString: strerror(errno))))",
+                fix: "check that it exists and is readable")
         }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
             close(descriptor)
-            throw GradFeatError.damagedFile(path: url.path, problem: "cannot be examined (\(String(cString: strerror(errno))))",
-                                            fix: "check the file system")
+            throw GradFeatError.damagedFile(
+                path: url.path, problem: "cannot be examined (\(String(cString: strerror(errno))))",
+                fix: "check the file system")
         }
         // Checked before `identity` is set: once every property is, a throw runs `deinit`, which would close the
         // descriptor a second time — by then perhaps another thread's newly opened file.
@@ -92,7 +94,8 @@ final class StoredRows: @unchecked Sendable {
             adviseWillNeed(at: storage.offset + indices[position] * rowBytes, count: rowBytes)
         }
         for position in ascending {
-            try readFully(base + position * rowBytes, count: rowBytes, at: storage.offset + indices[position] * rowBytes)
+            try readFully(
+                base + position * rowBytes, count: rowBytes, at: storage.offset + indices[position] * rowBytes)
         }
         try requireUnchanged()
     }
@@ -100,10 +103,10 @@ final class StoredRows: @unchecked Sendable {
     /// Asks the kernel to start reading a range (Linux `posix_fadvise`, Darwin `F_RDADVISE`); only a hint.
     private func adviseWillNeed(at offset: Int, count: Int) {
         #if canImport(Darwin)
-        var advice = radvisory(ra_offset: off_t(offset), ra_count: Int32(clamping: count))
-        _ = fcntl(descriptor, F_RDADVISE, &advice)
+            var advice = radvisory(ra_offset: off_t(offset), ra_count: Int32(clamping: count))
+            _ = fcntl(descriptor, F_RDADVISE, &advice)
         #else
-        _ = posix_fadvise(descriptor, off_t(offset), off_t(count), Int32(POSIX_FADV_WILLNEED))
+            _ = posix_fadvise(descriptor, off_t(offset), off_t(count), Int32(POSIX_FADV_WILLNEED))
         #endif
     }
 
@@ -117,9 +120,10 @@ final class StoredRows: @unchecked Sendable {
                 let size = fstat(descriptor, &status) == 0 ? "\(status.st_size)" : "an unknown number of"
                 throw GradFeatError.damagedFile(
                     path: url.path,
-                    problem: got < 0 ? "a read at byte \(offset + done) failed (\(String(cString: strerror(errno))))"
+                    problem: got < 0
+                        ? "a read at byte \(offset + done) failed (\(String(cString: strerror(errno))))"
                         : "it was truncated while it was read: bytes \(offset)..<\(offset + count) were wanted, the file "
-                        + "now holds \(size) bytes (it held \(identity.size) when opened)",
+                            + "now holds \(size) bytes (it held \(identity.size) when opened)",
                     fix: "keep the file unchanged while a run reads it, and delete it to have it rebuilt")
             }
             done += got

@@ -34,8 +34,10 @@ public enum WeightsFile {
             if !missing.isEmpty { parts.append("missing from the file: \(missing.joined(separator: ", "))") }
             if !unexpected.isEmpty { parts.append("not in the model: \(unexpected.joined(separator: ", "))") }
             if !mismatched.isEmpty {
-                parts.append("shape mismatch: " + mismatched.map { "\($0.name) model \($0.model) file \($0.file)" }
-                    .joined(separator: ", "))
+                parts.append(
+                    "shape mismatch: "
+                        + mismatched.map { "\($0.name) model \($0.model) file \($0.file)" }
+                        .joined(separator: ", "))
             }
             return parts.isEmpty ? "all parameters match" : parts.joined(separator: "; ")
         }
@@ -64,7 +66,8 @@ public enum WeightsFile {
     public static func load<N: BaseNetwork>(_ url: URL, into network: N, keepInitial: [String] = []) throws -> N {
         let report = try check(url, against: network)
         func kept(_ name: String) -> Bool { keepInitial.contains { name.hasPrefix($0) } }
-        guard report.unexpected.isEmpty, report.missing.allSatisfy(kept), report.mismatched.allSatisfy({ kept($0.name) })
+        guard report.unexpected.isEmpty, report.missing.allSatisfy(kept),
+            report.mismatched.allSatisfy({ kept($0.name) })
         else {
             throw GradFeatError.invalidConfiguration(
                 "weights \(url.path) do not fit model '\(network.modelName)': \(report). "
@@ -83,7 +86,9 @@ public enum WeightsFile {
         }
         try verifyHash(file, url: url, values: values, order: network.stateDict.map(\.name), skipped: skipped)
         var result = network
-        result.backbone.parameters = zip(result.backbone.parameterNames, result.backbone.parameters).map { values[$0] ?? $1 }
+        result.backbone.parameters = zip(result.backbone.parameterNames, result.backbone.parameters).map {
+            values[$0] ?? $1
+        }
         result.backbone.buffers = zip(result.backbone.bufferNames, result.backbone.buffers).map { values[$0] ?? $1 }
         result.head.layer.parameters = zip(result.head.layer.parameterNames, result.head.layer.parameters)
             .map { values["fc." + $0] ?? $1 }

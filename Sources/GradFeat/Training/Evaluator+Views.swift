@@ -12,7 +12,8 @@ extension Evaluator {
     /// ```
     public func evaluate(_ extractor: any FeatureExtractor, views: [any BatchSource]) throws -> Metrics {
         guard let first = views.first else {
-            throw GradFeatError.invalidConfiguration("averaging predictions over test-time views needs at least one view")
+            throw GradFeatError.invalidConfiguration(
+                "averaging predictions over test-time views needs at least one view")
         }
         let targets = try first.allTargets
         guard views.allSatisfy({ $0.count == first.count }) else {
@@ -31,11 +32,13 @@ extension Evaluator {
         try Self.check(targets, samples: first.count, classes: classes)
         // Scores ranked in place of logits: log p̄ (softmax) or the logit of p̄ (sigmoid), taken in Float64 so
         // that averages near 1 keep their order when stored as Float.
-        let scores = try Tensor(shape: [first.count, classes], scalars: mean.map { average in
-            let p = min(max(average, 0), 1)  // a sum of V saturated sigmoids / V can round past 1
-            if case .multiLabel = targets { return Float(log(p) - log1p(-p)) }
-            return Float(log(p))
-        })
+        let scores = try Tensor(
+            shape: [first.count, classes],
+            scalars: mean.map { average in
+                let p = min(max(average, 0), 1) // a sum of V saturated sigmoids / V can round past 1
+                if case .multiLabel = targets { return Float(log(p) - log1p(-p)) }
+                return Float(log(p))
+            })
         return Metrics(logits: scores, targets: targets, loss: Self.loss(of: mean, classes: classes, targets: targets))
     }
 
@@ -50,7 +53,8 @@ extension Evaluator {
             }
             if let bad = labels.first(where: { !(0..<classes).contains($0) }) {
                 throw GradFeatError.invalidConfiguration(
-                    "a test-time view's label \(bad) is outside the model's \(classes) classes; rebuild the view caches")
+                    "a test-time view's label \(bad) is outside the model's \(classes) classes; rebuild the view caches"
+                )
             }
         case let .multiLabel(flags, _):
             guard flags.count == samples * classes else {
@@ -88,7 +92,9 @@ extension Evaluator {
         let floor = 1e-12
         switch targets {
         case let .classes(labels):
-            let total = labels.enumerated().reduce(0.0) { $0 - log(max(probabilities[$1.offset * k + $1.element], floor)) }
+            let total = labels.enumerated().reduce(0.0) {
+                $0 - log(max(probabilities[$1.offset * k + $1.element], floor))
+            }
             return total / Double(max(labels.count, 1))
         case let .multiLabel(flags, _):
             var total = 0.0, counted = 0

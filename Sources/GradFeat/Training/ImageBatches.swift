@@ -103,7 +103,7 @@ public struct ImageBatches: ImageSource {
                 }
             }
         }
-        return try! ImageBatches(  // sizes computed above
+        return try! ImageBatches( // sizes computed above
             pixels: bytes, imageShape: [c, ph, pw], targets: targets, classCount: classCount, scaling: scaling)
     }
 
@@ -113,7 +113,7 @@ public struct ImageBatches: ImageSource {
         var bytes = [UInt8]()
         bytes.reserveCapacity(indices.count * size)
         for i in indices { bytes.append(contentsOf: pixels[(i * size)..<((i + 1) * size)]) }
-        return try! ImageBatches(  // counts match by construction
+        return try! ImageBatches( // counts match by construction
             pixels: bytes, imageShape: imageShape, targets: targets.gathering(indices), classCount: classCount,
             scaling: scaling)
     }

@@ -37,13 +37,14 @@ public struct Metrics: Sendable, Codable, Equatable {
         case let .multiLabel(flags, classCount):
             let aps = (0..<classCount).map { c in
                 Metrics.averagePrecision(
-                    scores: (0..<n).map { logits.scalars[$0 * k + c] }, flags: (0..<n).map { flags[$0 * classCount + c] })
+                    scores: (0..<n).map { logits.scalars[$0 * k + c] },
+                    flags: (0..<n).map { flags[$0 * classCount + c] })
             }
             averagePrecision = aps
             let valid = aps.filter { !$0.isNaN }
             meanAveragePrecision = valid.isEmpty ? .nan : valid.reduce(0, +) / Double(valid.count)
         case .values:
-            break  // regression: the loss is the measure
+            break // regression: the loss is the measure
         }
     }
 
@@ -85,7 +86,8 @@ public struct Evaluator: Sendable {
         return try Tensor(shape: [data.count, classes], scalars: rows)
     }
 
-    public func evaluate(_ extractor: any FeatureExtractor, on data: some BatchSource, loss: any Loss) throws -> Metrics {
+    public func evaluate(_ extractor: any FeatureExtractor, on data: some BatchSource, loss: any Loss) throws -> Metrics
+    {
         let logits = try logits(extractor, on: data)
         let targets = try data.allTargets
         return Metrics(logits: logits, targets: targets, loss: try loss.evaluate(logits: logits, targets: targets).loss)

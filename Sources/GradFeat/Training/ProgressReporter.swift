@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reports progress of long work on standard error: a bar with rate and ETA redrawn in place on a terminal, plain
@@ -30,9 +30,12 @@ public final class ProgressReporter: @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(start)
         let rate = Double(done) / max(elapsed, 1e-9)
         let remaining = rate > 0 ? Double(total - done) / rate : .infinity
-        let throughput = itemName.isEmpty ? String(format: "%.1f %@/s", rate, unit)
+        let throughput =
+            itemName.isEmpty
+            ? String(format: "%.1f %@/s", rate, unit)
             : String(format: "%.0f %@/s", rate * itemsPerUnit, itemName)
-        let line = "\(label) \(done)/\(total) \(throughput) ETA \(Self.format(remaining))\(detail.isEmpty ? "" : " " + detail)"
+        let line =
+            "\(label) \(done)/\(total) \(throughput) ETA \(Self.format(remaining))\(detail.isEmpty ? "" : " " + detail)"
         if interactive {
             guard Date().timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
             lastDraw = Date()
@@ -59,7 +62,8 @@ public final class ProgressReporter: @unchecked Sendable {
     static func format(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--:--" }
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
             : String(format: "%02d:%02d", s / 60, s % 60)
     }
 }

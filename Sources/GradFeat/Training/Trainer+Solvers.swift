@@ -27,8 +27,9 @@ extension Trainer {
         switch configuration.solver {
         case .cg:
             guard let affine = extractor as? any AffineInParameters else { throw Self.notAffine(label) }
-            return try solveWithConjugateGradient(affine, into: &extractor, train: train, test: test, loss: loss,
-                                                  resume: resume)
+            return try solveWithConjugateGradient(
+                affine, into: &extractor, train: train, test: test, loss: loss,
+                resume: resume)
         case .lbfgs:
             return try solveWithLBFGS(extractor, into: &extractor, train: train, test: test, loss: loss, resume: resume)
         case .minibatch:
@@ -50,8 +51,9 @@ extension Trainer {
             solver.progress = { progress.log("\(label): \($0)") }
             return solver
         }
-        return try run(make, extractor: &extractor, train: train, test: test, loss: loss, resume: resume,
-                       progress: progress)
+        return try run(
+            make, extractor: &extractor, train: train, test: test, loss: loss, resume: resume,
+            progress: progress)
     }
 
     private func solveWithLBFGS<Extractor: FeatureExtractor>(
@@ -59,11 +61,13 @@ extension Trainer {
         test: (any BatchSource)?, loss: any Loss, resume: TrainingState?
     ) throws -> [EvaluationRecord] {
         let make = { (data: any BatchSource, lambda: Double) in
-            LBFGSSolver(extractor: model, objective: FullBatchObjective(data: data, loss: loss, weightDecay: lambda),
-                        tolerance: configuration.tolerance, memory: configuration.lbfgsMemory)
+            LBFGSSolver(
+                extractor: model, objective: FullBatchObjective(data: data, loss: loss, weightDecay: lambda),
+                tolerance: configuration.tolerance, memory: configuration.lbfgsMemory)
         }
-        return try run(make, extractor: &extractor, train: train, test: test, loss: loss, resume: resume,
-                       progress: ProgressReporter(label, total: configuration.iterations, quiet: quiet))
+        return try run(
+            make, extractor: &extractor, train: train, test: test, loss: loss, resume: resume,
+            progress: ProgressReporter(label, total: configuration.iterations, quiet: quiet))
     }
 
     /// The loop every full-batch solver shares: λ (given, chosen on held-out data, or the checkpoint's), the
@@ -93,27 +97,35 @@ extension Trainer {
             let residual = try saved.number("residual")
             // A stall (no step lowered the objective) stays a stop; a residual above a new, tighter tol does not.
             let stalled = (saved.numbers["stalled"] ?? 0) != 0
-            step = SolverStep(objective: try saved.number("objective"), residual: residual,
-                              converged: stalled || residual <= configuration.tolerance, passes: 0)
+            step = SolverStep(
+                objective: try saved.number("objective"), residual: residual,
+                converged: stalled || residual <= configuration.tolerance, passes: 0)
             (history, start, passes) = (resume.history, resume.iteration, Int(try saved.number("passes")))
         } else {
             (state, step) = try solver.start(at: template)
             (history, start, passes) = ([], 0, searchPasses + step.passes)
-            progress.log(String(format: "%@ (%@, λ = %g): start objective %.6g, residual %.3g", label,
-                                configuration.solver.rawValue, lambda, step.objective, step.residual))
+            progress.log(
+                String(
+                    format: "%@ (%@, λ = %g): start objective %.6g, residual %.3g", label,
+                    configuration.solver.rawValue, lambda, step.objective, step.residual))
         }
 
         func evaluate(_ done: Int) throws {
             extractor.parameters = solver.parameters(of: state).tensors
             let metrics = try test.map { try evaluator.evaluate(extractor, on: $0, loss: loss) }
-            history.append(EvaluationRecord(
-                iteration: done, trainLoss: step.objective, testLoss: metrics?.loss, testMetric: metrics?.headline,
-                learningRate: 0, seconds: Date().timeIntervalSince(clock), passes: passes))
-            try onScalars?(done, [("solver/objective", step.objective), ("solver/residual", step.residual)]
-                + Self.testScalars(metrics))
-            progress.log(String(format: "%@ iteration %d: objective %.6g, residual %.3g, %d passes%@", label, done,
-                                step.objective, step.residual, passes,
-                                metrics.map { String(format: ", test %@ %.2f%%", $0.headlineName, 100 * $0.headline) } ?? ""))
+            history.append(
+                EvaluationRecord(
+                    iteration: done, trainLoss: step.objective, testLoss: metrics?.loss, testMetric: metrics?.headline,
+                    learningRate: 0, seconds: Date().timeIntervalSince(clock), passes: passes))
+            try onScalars?(
+                done,
+                [("solver/objective", step.objective), ("solver/residual", step.residual)]
+                    + Self.testScalars(metrics))
+            progress.log(
+                String(
+                    format: "%@ iteration %d: objective %.6g, residual %.3g, %d passes%@", label, done,
+                    step.objective, step.residual, passes,
+                    metrics.map { String(format: ", test %@ %.2f%%", $0.headlineName, 100 * $0.headline) } ?? ""))
         }
         func saveCheckpoint(_ done: Int) throws {
             guard let checkpoint else { return }
@@ -123,11 +135,12 @@ extension Trainer {
             saved.numbers["residual"] = step.residual
             saved.numbers["passes"] = Double(passes)
             saved.numbers["stalled"] = step.converged && step.residual > configuration.tolerance ? 1 : 0
-            try checkpoint(TrainingState(
-                iteration: done, parameters: solver.parameters(of: state).tensors,
-                parameterNames: extractor.parameterNames, optimizerState: [], optimizerStep: done,
-                randomState: SeededRandom(seed: configuration.seed).stateWords, configuration: configuration,
-                history: history, solverState: saved))
+            try checkpoint(
+                TrainingState(
+                    iteration: done, parameters: solver.parameters(of: state).tensors,
+                    parameterNames: extractor.parameterNames, optimizerState: [], optimizerStep: done,
+                    randomState: SeededRandom(seed: configuration.seed).stateWords, configuration: configuration,
+                    history: history, solverState: saved))
         }
 
         var done = start
@@ -135,8 +148,11 @@ extension Trainer {
             step = try solver.iterate(&state, iteration: done)
             passes += step.passes
             done += 1
-            progress.update(done - start, detail: String(format: "objective %.6g residual %.3g", step.objective,
-                                                         step.residual))
+            progress.update(
+                done - start,
+                detail: String(
+                    format: "objective %.6g residual %.3g", step.objective,
+                    step.residual))
             let finished = step.converged || done == configuration.iterations
             if finished || (configuration.evaluateEvery > 0 && done % configuration.evaluateEvery == 0) {
                 try evaluate(done)
@@ -152,11 +168,14 @@ extension Trainer {
             try saveCheckpoint(done)
         }
         if step.converged && done > start {
-            progress.log(step.residual <= configuration.tolerance
-                ? String(format: "%@: converged after %d iterations (residual %.3g ≤ tol %g)", label, done,
-                         step.residual, configuration.tolerance)
-                : String(format: "%@: stopped after %d iterations: no step lowers the objective any more (residual "
-                         + "%.3g; the precision of the Float32 passes)", label, done, step.residual))
+            progress.log(
+                step.residual <= configuration.tolerance
+                    ? String(
+                        format: "%@: converged after %d iterations (residual %.3g ≤ tol %g)", label, done,
+                        step.residual, configuration.tolerance)
+                    : String(
+                        format: "%@: stopped after %d iterations: no step lowers the objective any more (residual "
+                            + "%.3g; the precision of the Float32 passes)", label, done, step.residual))
         }
         extractor.parameters = solver.parameters(of: state).tensors
         return history
@@ -171,7 +190,8 @@ extension Trainer {
     ) throws -> (lambda: Double, passes: Int) {
         guard train.count >= 10 else {
             throw GradFeatError.invalidConfiguration(
-                "wd auto holds out a tenth of the training set, which has only \(train.count) samples; give --wd a number")
+                "wd auto holds out a tenth of the training set, which has only \(train.count) samples; give --wd a number"
+            )
         }
         var rng = SeededRandom(seed: configuration.seed ^ 0x00A0_70DE)
         var order = Array(0..<train.count)
@@ -197,8 +217,10 @@ extension Trainer {
             model.parameters = w.tensors
             let metrics = try evaluator.evaluate(model, on: held, loss: loss)
             let heldLoss = metrics.loss ?? .infinity
-            progress.log(String(format: "%@: wd auto: λ = %g: held-out %@ %.2f%%, loss %.5g (%d iterations)", label,
-                                lambda, metrics.headlineName, 100 * metrics.headline, heldLoss, iteration))
+            progress.log(
+                String(
+                    format: "%@: wd auto: λ = %g: held-out %@ %.2f%%, loss %.5g (%d iterations)", label,
+                    lambda, metrics.headlineName, 100 * metrics.headline, heldLoss, iteration))
             if metrics.headline > best.metric || (metrics.headline == best.metric && heldLoss < best.loss) {
                 best = (lambda, metrics.headline, heldLoss)
             }

@@ -39,7 +39,8 @@ public struct Trainer: Sendable {
             if let augmentation {
                 throw GradFeatError.invalidConfiguration(
                     "--augment \(augmentation) draws new images every step, but solver \(configuration.solver.rawValue) "
-                        + "fits one fixed training set; train with the mini-batch optimiser (--solver minibatch) or drop --augment")
+                        + "fits one fixed training set; train with the mini-batch optimiser (--solver minibatch) or drop --augment"
+                )
             }
             return try solve(&extractor, on: train, evaluateOn: test, loss: loss, resume: resume)
         }
@@ -78,7 +79,8 @@ public struct Trainer: Sendable {
 
         for iteration in start..<configuration.iterations {
             var (inputs, targets) = try prefetcher.batch(
-                indices(iteration), thenPrefetch: iteration + 1 < configuration.iterations ? indices(iteration + 1) : nil)
+                indices(iteration),
+                thenPrefetch: iteration + 1 < configuration.iterations ? indices(iteration + 1) : nil)
 
             let mode = Mode.training(seed: rng.next())
             if let augmentation { inputs = try augmentation.apply(to: inputs, seed: mode.seed) }
@@ -90,31 +92,41 @@ public struct Trainer: Sendable {
             runningLoss += value
             runningCount += 1
             let done = iteration + 1
-            progress.update(done - start, detail: String(format: "loss %.4f lr %.2g", value, optimizer.learningRate),
-                            itemsPerUnit: Double(order.batchSize), itemName: "img")
-            let evaluateNow = done == configuration.iterations
+            progress.update(
+                done - start, detail: String(format: "loss %.4f lr %.2g", value, optimizer.learningRate),
+                itemsPerUnit: Double(order.batchSize), itemName: "img")
+            let evaluateNow =
+                done == configuration.iterations
                 || (configuration.evaluateEvery > 0 && done % configuration.evaluateEvery == 0)
             if evaluateNow {
                 let metrics = try test.map { try evaluator.evaluate(extractor, on: $0, loss: loss) }
-                history.append(EvaluationRecord(
-                    iteration: done, trainLoss: runningLoss / Double(max(runningCount, 1)), testLoss: metrics?.loss,
-                    testMetric: metrics?.headline, learningRate: optimizer.learningRate,
-                    seconds: Date().timeIntervalSince(clock)))
+                history.append(
+                    EvaluationRecord(
+                        iteration: done, trainLoss: runningLoss / Double(max(runningCount, 1)), testLoss: metrics?.loss,
+                        testMetric: metrics?.headline, learningRate: optimizer.learningRate,
+                        seconds: Date().timeIntervalSince(clock)))
                 (runningLoss, runningCount) = (0, 0)
                 if let onScalars, let record = history.last {
                     let scalars: [(tag: String, value: Double)] = [
                         ("train/loss", record.trainLoss), ("train/lr", Double(record.learningRate)),
-                        ("train/images_per_s", Double((done - lastScalars.iteration) * order.batchSize)
-                            / max(record.seconds - lastScalars.seconds, 1e-9))]
+                        (
+                            "train/images_per_s",
+                            Double((done - lastScalars.iteration) * order.batchSize)
+                                / max(record.seconds - lastScalars.seconds, 1e-9)
+                        ),
+                    ]
                     try onScalars(done, scalars + Self.testScalars(metrics))
                     lastScalars = (done, record.seconds)
                 }
                 if let metrics {
-                    progress.log(String(format: "%@ iteration %d: train loss %.4f, test %@ %.2f%%", label, done,
-                                        history.last!.trainLoss, metrics.headlineName, 100 * metrics.headline))
+                    progress.log(
+                        String(
+                            format: "%@ iteration %d: train loss %.4f, test %@ %.2f%%", label, done,
+                            history.last!.trainLoss, metrics.headlineName, 100 * metrics.headline))
                 }
             }
-            let checkpointNow = done == configuration.iterations
+            let checkpointNow =
+                done == configuration.iterations
                 || (configuration.checkpointEvery > 0 && done % configuration.checkpointEvery == 0)
             if checkpointNow, let checkpoint { try checkpoint(state(done)) }
         }
@@ -133,7 +145,8 @@ extension Trainer {
     /// and how often may change (`--resume --niter 20000`); what decides the steps may not.
     func check(_ resume: TrainingState, for extractor: any FeatureExtractor) throws {
         if let differences = try Trajectory(of: configuration).differences(
-            from: Trajectory(of: resume.configuration), mine: "this run", theirs: "the checkpoint") {
+            from: Trajectory(of: resume.configuration), mine: "this run", theirs: "the checkpoint")
+        {
             throw GradFeatError.checkpointMismatch("\(differences); resume with the options it was trained with")
         }
         guard resume.iteration <= configuration.iterations else {
@@ -142,14 +155,16 @@ extension Trainer {
                     + "pass --niter \(resume.iteration) or more to continue it")
         }
         guard resume.parameterNames == extractor.parameterNames,
-              zip(resume.parameters, extractor.parameters).allSatisfy({ $0.shape == $1.shape }) else {
+            zip(resume.parameters, extractor.parameters).allSatisfy({ $0.shape == $1.shape })
+        else {
             throw GradFeatError.checkpointMismatch(
                 "its parameters (\(resume.parameterNames.prefix(4).joined(separator: ", "))…) are not this extractor's")
         }
         guard (resume.solverState != nil) == (configuration.solver != .minibatch) else {
             throw GradFeatError.checkpointMismatch(
                 "it was written by \(resume.solverState == nil ? "a mini-batch optimiser" : "a full-batch solver"), "
-                    + "this run uses solver \(configuration.solver.rawValue); resume with the options it was trained with")
+                    + "this run uses solver \(configuration.solver.rawValue); resume with the options it was trained with"
+            )
         }
     }
 

@@ -17,14 +17,17 @@ extension TrainingConfiguration {
 extension TrainingConfiguration {
     /// How the models were fitted, in one line for a results table's notes.
     public var summary: String {
-        let lossName = loss.map { " on \($0.rawValue)\($0 == .mse && targetScale != 1 ? " (targets ×\(targetScale))" : "")" } ?? ""
+        let lossName =
+            loss.map { " on \($0.rawValue)\($0 == .mse && targetScale != 1 ? " (targets ×\(targetScale))" : "")" } ?? ""
         let lambda = autoWeightDecay ? "auto" : "\(weightDecay)"
         switch solver {
         case .minibatch:
             return "\(iterations) iterations, \(optimizer.rawValue)\(lossName) lr \(learningRate), wd \(lambda), batch "
                 + "\(batchSize), seed \(seed)"
         case .cg, .lbfgs:
-            let name = solver == .cg ? "conjugate gradient" + (preconditioner == .jacobi ? " (Jacobi, \(probes) probes)" : "")
+            let name =
+                solver == .cg
+                ? "conjugate gradient" + (preconditioner == .jacobi ? " (Jacobi, \(probes) probes)" : "")
                 : "L-BFGS (memory \(lbfgsMemory))"
             return "\(name)\(lossName), λ = \(lambda), tol \(tolerance), at most \(iterations) iterations, full batch, "
                 + "seed \(seed)"

@@ -56,12 +56,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case lbfgsMemory = "lbfgs_memory"
     }
 
-    public init(optimizer: OptimizerKind, learningRate: Float, weightDecay: Float, momentum: Float = 0.9,
-                beta1: Float = 0.9, beta2: Float = 0.999, batchSize: Int, iterations: Int, stepSize: Int,
-                stepFactor: Float = 0.5, clipNorm: Float? = nil, evaluateEvery: Int = 0, checkpointEvery: Int = 0,
-                seed: UInt64 = 0, loss: LossKind? = nil, targetScale: Float = 1, solver: SolverKind = .minibatch,
-                tolerance: Double = 1e-6, preconditioner: PreconditionerKind = .none, probes: Int = 8,
-                lbfgsMemory: Int = 10, autoWeightDecay: Bool = false) {
+    public init(
+        optimizer: OptimizerKind, learningRate: Float, weightDecay: Float, momentum: Float = 0.9,
+        beta1: Float = 0.9, beta2: Float = 0.999, batchSize: Int, iterations: Int, stepSize: Int,
+        stepFactor: Float = 0.5, clipNorm: Float? = nil, evaluateEvery: Int = 0, checkpointEvery: Int = 0,
+        seed: UInt64 = 0, loss: LossKind? = nil, targetScale: Float = 1, solver: SolverKind = .minibatch,
+        tolerance: Double = 1e-6, preconditioner: PreconditionerKind = .none, probes: Int = 8,
+        lbfgsMemory: Int = 10, autoWeightDecay: Bool = false
+    ) {
         self.optimizer = optimizer
         self.learningRate = learningRate
         self.weightDecay = weightDecay
@@ -125,7 +127,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(optimizer, forKey: .optimizer)
         try c.encode(learningRate, forKey: .learningRate)
-        if autoWeightDecay { try c.encode("auto", forKey: .weightDecay) } else { try c.encode(weightDecay, forKey: .weightDecay) }
+        if autoWeightDecay {
+            try c.encode("auto", forKey: .weightDecay)
+        } else {
+            try c.encode(weightDecay, forKey: .weightDecay)
+        }
         try c.encode(momentum, forKey: .momentum)
         try c.encode(beta1, forKey: .beta1)
         try c.encode(beta2, forKey: .beta2)
@@ -148,19 +154,22 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// The paper's optimiser: Adam (β1 0.5, β2 0.999), lr 1e-3 halved every 20K iterations, wd 1e-6, batch 64.
     public static func paper(iterations: Int = 80_000, seed: UInt64 = 0) -> TrainingConfiguration {
-        TrainingConfiguration(optimizer: .adam, learningRate: 1e-3, weightDecay: 1e-6, beta1: 0.5, beta2: 0.999,
-                              batchSize: 64, iterations: iterations, stepSize: 20_000, seed: seed)
+        TrainingConfiguration(
+            optimizer: .adam, learningRate: 1e-3, weightDecay: 1e-6, beta1: 0.5, beta2: 0.999,
+            batchSize: 64, iterations: iterations, stepSize: 20_000, seed: seed)
     }
 
     /// The released code's default for the full model: SGD momentum 0.9, lr 0.1 halved every 10K, wd 5e-5,
     /// batch 128, gradient norm clipped at 10.
     public static func releasedCode(iterations: Int = 50_000, seed: UInt64 = 0) -> TrainingConfiguration {
-        TrainingConfiguration(optimizer: .sgd, learningRate: 0.1, weightDecay: 5e-5, momentum: 0.9, batchSize: 128,
-                              iterations: iterations, stepSize: 10_000, clipNorm: 10, seed: seed)
+        TrainingConfiguration(
+            optimizer: .sgd, learningRate: 0.1, weightDecay: 5e-5, momentum: 0.9, batchSize: 128,
+            iterations: iterations, stepSize: 10_000, clipNorm: 10, seed: seed)
     }
 
     /// The presets by name, for the CLI.
-    public static func preset(_ name: String, iterations: Int? = nil, seed: UInt64 = 0) throws -> TrainingConfiguration {
+    public static func preset(_ name: String, iterations: Int? = nil, seed: UInt64 = 0) throws -> TrainingConfiguration
+    {
         switch name {
         case "paper": return paper(iterations: iterations ?? 80_000, seed: seed)
         case "released": return releasedCode(iterations: iterations ?? 50_000, seed: seed)
@@ -182,13 +191,24 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Throws with the offending key when a value cannot work.
     public func validate() throws {
         func fail(_ message: String) throws { throw GradFeatError.invalidConfiguration(message) }
-        if !(learningRate > 0 && learningRate.isFinite) { try fail("lr must be a positive number, got \(learningRate)") }
+        if !(learningRate > 0 && learningRate.isFinite) {
+            try fail("lr must be a positive number, got \(learningRate)")
+        }
         if batchSize < 1 { try fail("batchsize must be at least 1, got \(batchSize)") }
         if iterations < 0 { try fail("niter must be non-negative, got \(iterations)") }
-        if !(weightDecay >= 0 && weightDecay.isFinite) { try fail("wd must be a non-negative number, got \(weightDecay)") }
-        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) { try fail("clip must be a positive number, got \(clipNorm)") }
-        if stepSize < 0 { try fail("stepsize must be non-negative (iterations between learning-rate steps; 0: constant), got \(stepSize)") }
-        if !(stepFactor > 0 && stepFactor.isFinite) { try fail("stepfactor must be a positive number, got \(stepFactor)") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) {
+            try fail("wd must be a non-negative number, got \(weightDecay)")
+        }
+        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) {
+            try fail("clip must be a positive number, got \(clipNorm)")
+        }
+        if stepSize < 0 {
+            try fail(
+                "stepsize must be non-negative (iterations between learning-rate steps; 0: constant), got \(stepSize)")
+        }
+        if !(stepFactor > 0 && stepFactor.isFinite) {
+            try fail("stepfactor must be a positive number, got \(stepFactor)")
+        }
         if !(momentum >= 0 && momentum < 1) { try fail("momentum must lie in [0, 1), got \(momentum)") }
         if !(beta1 >= 0 && beta1 < 1) { try fail("beta1 must lie in [0, 1), got \(beta1)") }
         if !(beta2 >= 0 && beta2 < 1) { try fail("beta2 must lie in [0, 1), got \(beta2)") }
@@ -205,19 +225,22 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         switch solver {
         case .cg:
             if loss != .mse {
-                try fail("solver cg minimises the quadratic (MSE) objective, but the loss is "
-                    + "\(loss?.rawValue ?? "cross-entropy (the default)"); add --loss mse, or use --solver lbfgs for "
-                    + "cross-entropy")
+                try fail(
+                    "solver cg minimises the quadratic (MSE) objective, but the loss is "
+                        + "\(loss?.rawValue ?? "cross-entropy (the default)"); add --loss mse, or use --solver lbfgs for "
+                        + "cross-entropy")
             }
             if !autoWeightDecay && !(weightDecay > 0) {
-                try fail("solver cg needs wd > 0: with more parameters than targets JᵀJ is singular and CG does not "
-                    + "settle; pass --wd auto (chosen on held-out data) or a value such as --wd 1e-4")
+                try fail(
+                    "solver cg needs wd > 0: with more parameters than targets JᵀJ is singular and CG does not "
+                        + "settle; pass --wd auto (chosen on held-out data) or a value such as --wd 1e-4")
             }
         case .lbfgs: break
         case .minibatch:
             if autoWeightDecay {
-                try fail("wd auto chooses λ by solving on held-out data; it needs --solver cg or lbfgs (with --optim "
-                    + "\(optimizer.rawValue) give a number)")
+                try fail(
+                    "wd auto chooses λ by solving on held-out data; it needs --solver cg or lbfgs (with --optim "
+                        + "\(optimizer.rawValue) give a number)")
             }
         }
         if preconditioner == .jacobi && solver != .cg {

@@ -19,9 +19,11 @@ public struct TrainingState: Sendable, Equatable {
     /// A full-batch solver's state (nil for the mini-batch optimisers, whose state is `optimizerState`).
     public var solverState: SolverState?
 
-    public init(iteration: Int, parameters: [Tensor], parameterNames: [String], optimizerState: [Tensor],
-                optimizerStep: Int, randomState: [UInt64], configuration: TrainingConfiguration,
-                history: [EvaluationRecord], trajectory: Trajectory? = nil, solverState: SolverState? = nil) {
+    public init(
+        iteration: Int, parameters: [Tensor], parameterNames: [String], optimizerState: [Tensor],
+        optimizerStep: Int, randomState: [UInt64], configuration: TrainingConfiguration,
+        history: [EvaluationRecord], trajectory: Trajectory? = nil, solverState: SolverState? = nil
+    ) {
         self.iteration = iteration
         self.parameters = parameters
         self.parameterNames = parameterNames
@@ -37,7 +39,8 @@ public struct TrainingState: Sendable, Equatable {
     /// The number of classes of the extractor's head (`fc.weight`'s rows), when its parameters include one.
     public var headClassCount: Int? {
         guard let index = parameterNames.firstIndex(of: "fc.weight"), parameters.indices.contains(index),
-              parameters[index].shape.rank == 2 else { return nil }
+            parameters[index].shape.rank == 2
+        else { return nil }
         return parameters[index].shape[0]
     }
 }
@@ -55,8 +58,10 @@ public struct EvaluationRecord: Sendable, Codable, Equatable {
     /// iterations × batch / N).
     public var passes: Int?
 
-    public init(iteration: Int, trainLoss: Double, testLoss: Double?, testMetric: Double?, learningRate: Float,
-                seconds: Double, passes: Int? = nil) {
+    public init(
+        iteration: Int, trainLoss: Double, testLoss: Double?, testMetric: Double?, learningRate: Float,
+        seconds: Double, passes: Int? = nil
+    ) {
         self.iteration = iteration
         self.trainLoss = trainLoss
         self.testLoss = testLoss

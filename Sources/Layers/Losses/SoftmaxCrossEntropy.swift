@@ -7,7 +7,8 @@ public struct SoftmaxCrossEntropy: Loss {
 
     public func evaluate(logits: Tensor, targets: Targets) throws -> (loss: Double, gradient: Tensor) {
         guard case let .classes(labels) = targets else {
-            throw TensorError.invalidArgument("softmax cross-entropy needs single-label targets; use SigmoidBinaryCrossEntropy for multi-label")
+            throw TensorError.invalidArgument(
+                "softmax cross-entropy needs single-label targets; use SigmoidBinaryCrossEntropy for multi-label")
         }
         try checkLogits(logits, rows: labels.count, classes: nil, "softmax cross-entropy")
         let (n, k) = (labels.count, logits.shape[1])

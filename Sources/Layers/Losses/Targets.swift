@@ -76,7 +76,8 @@ extension Loss {
         let (n, k) = (logits.shape[0], logits.shape[1])
         var out = Tensor.zeros([n, k])
         for row in 0..<n {
-            let gradient = try evaluate(logits: logits.rows(row..<(row + 1)), targets: targets.gathering([row])).gradient
+            let gradient = try evaluate(logits: logits.rows(row..<(row + 1)), targets: targets.gathering([row]))
+                .gradient
             out.scalars.replaceSubrange((row * k)..<((row + 1) * k), with: gradient.scalars)
         }
         return out

@@ -17,7 +17,10 @@ public struct Adam: Optimizer {
     public var firstMoment: [Tensor] = []
     public var secondMoment: [Tensor] = []
 
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -52,7 +55,9 @@ public struct Adam: Optimizer {
                 firstMoment[i].withUnsafeMutableBufferPointer { m in
                     secondMoment[i].withUnsafeMutableBufferPointer { v in
                         gradients[i].withUnsafeBufferPointer { g in
-                            let (n, p, m, v, g) = (p.count, p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
+                            let (n, p, m, v, g) = (
+                                p.count, p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!
+                            )
                             Parallel.forEachSlice(of: n) { slice in
                                 for j in slice {
                                     let d = g[j] + wd * p[j]

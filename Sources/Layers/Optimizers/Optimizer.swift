@@ -17,7 +17,8 @@ public protocol Optimizer: Sendable {
 extension Optimizer {
     func checkGradients(_ parameters: [Tensor], _ gradients: [Tensor]) throws {
         guard parameters.count == gradients.count else {
-            throw TensorError.invalidArgument("optimiser: \(gradients.count) gradients for \(parameters.count) parameters")
+            throw TensorError.invalidArgument(
+                "optimiser: \(gradients.count) gradients for \(parameters.count) parameters")
         }
         for (p, g) in zip(parameters, gradients) { try g.check(p.shape, "optimiser gradient") }
     }
