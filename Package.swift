@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        // How GradFeat's log records look: a progress bar on a terminal, lines in a log, JSON with --log-format json.
+        .library(name: "GradFeatLogging", targets: ["GradFeatLogging"]),
         // Every `gradfeat` command as a library: a plugin package's own executable registers its plugins and runs it.
         .library(name: "GradFeatCLI", targets: ["GradFeatCLI"]),
         // The conformance kit plugin authors run from their tests.
@@ -22,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Config files: YAML 6 (5.x crashes on deeply nested input).
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Logging: the libraries log through swift-log; executables choose the handler (1.16: `log(event:)`).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        // API documentation: `swift package generate-documentation` (a command plugin; nothing of it is linked).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: - System libraries (C shims for what Swift cannot import directly)
@@ -55,13 +61,19 @@ let package = Package(
         .target(
             name: "Datasets", dependencies: ["HDF5", "CZlib", "CLZMA", "CJPEG", "CPNG"], path: "Datasets"),
         .target(
+            name: "GradFeatLogging", dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Sources/GradFeatLogging"),
+        .target(
             name: "GradFeat",
-            dependencies: ["Tensor", "Layers", "HDF5", "Datasets", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "Tensor", "Layers", "HDF5", "Datasets", "GradFeatLogging", .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/GradFeat"),
         .target(
             name: "GradFeatCLI",
             dependencies: [
-                "GradFeat", "Datasets",
+                "GradFeat", "Datasets", "GradFeatLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/GradFeatCLI"),
@@ -81,31 +93,45 @@ let package = Package(
         // MARK: - Examples (one short executable per experiment; see Examples/README.md)
         .executableTarget(
             name: "Quickstart",
-            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeat", "GradFeatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Quickstart"),
         .executableTarget(
             name: "SelfSupervised",
-            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeat", "GradFeatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/SelfSupervised"),
         .executableTarget(
             name: "Transfer",
-            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeat", "GradFeatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Transfer"),
         .executableTarget(
             name: "Unsupervised",
-            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeat", "GradFeatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Unsupervised"),
         .executableTarget(
             name: "Ablation",
-            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeat", "GradFeatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Ablation"),
         .executableTarget(
             name: "CustomExtractor",
-            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeat", "GradFeatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/CustomExtractor"),
         .executableTarget(
             name: "Solvers",
-            dependencies: ["GradFeat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GradFeat", "GradFeatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Solvers"),
 
         // MARK: - Benchmarks

@@ -29,7 +29,8 @@ do {
         let filter = option("--filter")
         let rows = StepBenchmark.rows.filter { filter == nil || $0.id.contains(filter!) }
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
-        try StepBenchmark.runAll(rows, executable: executable, arguments: ["--seconds", String(seconds), "--row"])
+        try StepBenchmark.runAll(
+            rows, executable: executable, arguments: ["--seconds", String(seconds), "--row"], emit: { print($0) })
     }
 } catch {
     FileHandle.standardError.write(Data("StepBench: \(error)\n".utf8))

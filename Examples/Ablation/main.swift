@@ -6,6 +6,7 @@
 import ArgumentParser
 import Foundation
 import GradFeat
+import GradFeatLogging
 import Layers
 import Tensor
 
@@ -21,6 +22,7 @@ struct Ablation: ParsableCommand {
     @Option var output = "runs/ablation"
 
     func run() throws {
+        GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
         func load(_ split: String, _ n: Int) throws -> ImageBatches {
             var images = try ImageBatches(
                 try DataCatalog.load(dataset, split: split, dataDirectory: dataDir), scaling: .unit)

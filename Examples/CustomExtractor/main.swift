@@ -8,6 +8,7 @@
 //     swift run -c release CustomExtractor [--train-size 10000] [--niter 1000] [--width 2048]
 import ArgumentParser
 import GradFeat
+import GradFeatLogging
 import Layers
 import Tensor
 
@@ -48,6 +49,7 @@ struct CustomExtractorExample: ParsableCommand {
     @Option var output = "runs/customextractor"
 
     func run() throws {
+        GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
         // 1. Register the extractor, with its option `width` (from the spec, a config file or the command line).
         try Plugins.shared.extractors.register(
             ExtractorPlugin(

@@ -5,6 +5,7 @@
 //     gradfeat eval --run runs/quickstart
 import ArgumentParser
 import GradFeat
+import GradFeatLogging
 
 @main
 struct Quickstart: ParsableCommand {
@@ -16,6 +17,7 @@ struct Quickstart: ParsableCommand {
     @Option var output = "runs/quickstart"
 
     func run() throws {
+        GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
         // The paper's CIFAR encoder at half width, pre-trained here by rotation prediction (no labels);
         // θ1 = conv1…conv4 (frozen, its activations cached once), θ2 = conv5 (linearized).
         let spec = ExperimentSpec(

@@ -5,6 +5,7 @@
 //     swift run -c release SelfSupervised --data-dir ../shared/datasets [--pretrain-iterations 2000] [--niter 5000]
 import ArgumentParser
 import GradFeat
+import GradFeatLogging
 
 @main
 struct SelfSupervised: ParsableCommand {
@@ -19,6 +20,7 @@ struct SelfSupervised: ParsableCommand {
     @Option var output = "runs/selfsupervised"
 
     func run() throws {
+        GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
         // Cache right below the linearized layers: the fastest training.
         let linearize = try ModelZoo.defaults(for: model).linearize
         let spec = ExperimentSpec(

@@ -9,6 +9,7 @@
 import ArgumentParser
 import Foundation
 import GradFeat
+import GradFeatLogging
 
 @main
 struct Solvers: ParsableCommand {
@@ -27,6 +28,7 @@ struct Solvers: ParsableCommand {
     @Option var output = "runs/solvers"
 
     func run() throws {
+        GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
         let data = DataSpec(dataset: dataset, dataDirectory: dataDir, trainSize: trainSize, testSize: testSize)
         // 1. One base network for every setting: bigan-small pre-trained by rotation prediction (no labels).
         let source = ExperimentSpec(

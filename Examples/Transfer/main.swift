@@ -8,6 +8,7 @@
 import ArgumentParser
 import Foundation
 import GradFeat
+import GradFeatLogging
 
 @main
 struct Transfer: ParsableCommand {
@@ -24,6 +25,7 @@ struct Transfer: ParsableCommand {
     var memoryBudget: String?
 
     func run() throws {
+        GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
         // 1. Supervised pre-training on CIFAR-100: the network and its weights, in the source's folder.
         let source = ExperimentSpec(
             data: DataSpec(dataset: "cifar100", dataDirectory: dataDir), model: model, pretrain: .supervised,

@@ -5,6 +5,7 @@
 //     swift run -c release Unsupervised --data-dir ../shared/datasets [--pretrain-iterations 2000] [--niter 3000]
 import ArgumentParser
 import GradFeat
+import GradFeatLogging
 
 @main
 struct Unsupervised: ParsableCommand {
@@ -17,6 +18,7 @@ struct Unsupervised: ParsableCommand {
     @Option var output = "runs/unsupervised"
 
     func run() throws {
+        GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
         let spec = ExperimentSpec(
             data: DataSpec(dataset: "cifar10", dataDirectory: dataDir, trainSize: trainSize), model: model,
             split: "conv5", linearize: ["conv5"], pretrain: .autoencoder, pretrainIterations: pretrainIterations,

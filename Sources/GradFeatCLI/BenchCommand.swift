@@ -25,7 +25,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "List the row ids.")
     var list = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.apply()
         if list {
             for row in StepBenchmark.rows { print(row.id) }
         } else if let row {
@@ -34,7 +37,8 @@ struct BenchCommand: ParsableCommand {
             let rows = StepBenchmark.rows.filter { filter == nil || $0.id.contains(filter!) }
             let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
             try StepBenchmark.runAll(
-                rows, executable: executable, arguments: ["bench", "--seconds", String(seconds), "--row"])
+                rows, executable: executable, arguments: ["bench", "--seconds", String(seconds), "--row"],
+                emit: { print($0) })
         }
     }
 }

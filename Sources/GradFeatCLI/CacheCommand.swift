@@ -122,7 +122,10 @@ struct CacheCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.apply()
         let outputURL = URL(fileURLWithPath: output)
         let folder = outputURL.deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: folder.path) {

@@ -77,7 +77,10 @@ struct DiagnoseCommand: ParsableCommand {
         var gradientKernelScoreRandomTheta1: Double?
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.apply()
         let clock = Date()
         let run = RunDirectory(URL(fileURLWithPath: runFolder))
         let record = try run.record()

@@ -64,7 +64,10 @@ struct EvalCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.apply()
         if let runFolder {
             try evaluate(run: RunDirectory(URL(fileURLWithPath: runFolder)))
         } else if let predictions, let input {

@@ -83,7 +83,10 @@ struct ExtractCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.apply()
         guard network.weights != nil else {
             throw ValidationError("--weights is required: features of a random network are rarely what you want")
         }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import GradFeat
+import GradFeatLogging
 
 /// Every `gradfeat` command. The `gradfeat` executable is `GradFeatCLI.main()`; a plugin package's executable
 /// registers its plugins first and gets every command with them:
@@ -43,6 +44,7 @@ public struct GradFeatCLI: ParsableCommand {
         // Past `ulimit -f` the kernel kills a writer with SIGXFSZ; ignored, the write fails with EFBIG instead and
         // takes the same clean error path as a full disk (message, status 1, no file under the final name).
         signal(SIGXFSZ, SIG_IGN)
+        GradFeatLogging.bootstrap()
         do {
             try run(arguments: Array(CommandLine.arguments.dropFirst()))
         } catch {

@@ -27,7 +27,10 @@ struct PretrainCommand: ParsableCommand {
     @Flag(help: "Print no progress.")
     var quiet = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.apply()
         let file = try training.fileLayer()
         for key in ["mode", "linearize", "split", "output", "omega", "pretrain"] where file.values[key] != nil {
             throw ValidationError(

@@ -253,6 +253,9 @@ run cli-memory-budget-huge hostile "${CLI[@]}" --niter 2 --memory-budget 9999999
 run cli-test-crops-unknown hostile "${CLI[@]}" --niter 2 --test-crops random:1000
 run cli-augment-unknown hostile "${CLI[@]}" --niter 2 --augment rotate:90
 run cli-augment-cached-split hostile "${CLI[@]}" --niter 2 --augment crop:4,flip --split conv3
+# How progress and messages are written (README, "The command-line tool").
+run cli-log-format-unknown hostile "${CLI[@]}" --niter 2 --log-format xml
+run cli-log-format-json ok "${CLI[@]}" --niter 2 --log-format json
 
 # Image folders: a class listed twice, a test split without one class, symlink loops.
 run folder-duplicate-class hostile "${CACHE[@]}" --format imagefolder --source "$IN/folder/duplicate-class"

@@ -88,9 +88,12 @@ public struct LeaveOneOutAttribution: Sendable {
 
     /// Scores every training sample of `train` for every test sample of `test`.
     /// - Parameters:
+    ///   - train: the training samples' features and labels.
+    ///   - test: the samples to explain.
+    ///   - classes: the number of outputs.
     ///   - loss: the loss the model was fitted with (squared error: exact; cross-entropy: one Newton step).
     ///   - topK: the length of the ranked lists.
-    ///   - keepScores: given the plan before any pass, whether to also return the whole `[n_test, N]` matrix (it may
+    ///   - decide: given the plan before any pass, whether to also return the whole `[n_test, N]` matrix (it may
     ///     throw to refuse the work: a memory budget).
     ///   - progress: called as each pass starts and after each chunk, with the pass (1: the Hessian, 2: the scores)
     ///     and the samples done.

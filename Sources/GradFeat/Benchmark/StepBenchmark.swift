@@ -214,11 +214,11 @@ public enum StepBenchmark {
     // MARK: - Running every row, one child process each
 
     /// Runs each row in a child process (`executable` followed by `arguments` and the row's id) so that each row's
-    /// peak memory is its own, printing the children's BENCH lines as they come and the sgemm rate before and
-    /// after. Returns the lines.
+    /// peak memory is its own, handing the children's BENCH lines to `emit` as they come (the caller prints them)
+    /// and the sgemm rate before and after. Returns the lines.
     @discardableResult
     public static func runAll(
-        _ selected: [Row], executable: String, arguments: [String], print emit: (String) -> Void = { print($0) }
+        _ selected: [Row], executable: String, arguments: [String], emit: (String) -> Void
     ) throws -> [String] {
         var lines: [String] = []
         func say(_ line: String) {

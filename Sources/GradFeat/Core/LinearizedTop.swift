@@ -20,7 +20,7 @@ public struct LinearizedTop: Sendable {
     /// - Parameters:
     ///   - layers: the top of the network (batch norm is folded here, so the linearized part holds only convs,
     ///     dense layers, pools and nonlinearities).
-    ///   - linearize: names of children of `layers` whose parameters form θ2; at least one.
+    ///   - names: names of children of `layers` whose parameters form θ2; at least one.
     public init(_ layers: Sequential, linearize names: [String]) throws {
         let folded = try layers.foldingBatchNorm()
         guard !names.isEmpty else {

@@ -134,7 +134,7 @@ public struct Comparison: Sendable {
                 let events = try TensorBoardEvents(
                     directory: checkpointDirectory.appendingPathComponent("tensorboard").appendingPathComponent(name),
                     restartingAt: resumeState?.iteration)
-                trainer.onScalars = { step, scalars in try events.add(scalars, step: step) }
+                trainer.onScalars = { step, scalars in events.addOrWarnOnce(scalars, step: step) }
             }
             // `loss` fits the labels; a configuration's `loss` key chooses another for its extractor.
             let extractorLoss = configuration.loss == nil ? loss : try configuration.makeLoss(for: train)

@@ -1,9 +1,19 @@
-import Foundation
+import GradFeatLogging
+import Logging
 
-/// Messages for people, on standard error (standard output carries results and tables).
+/// GradFeat's logger (swift-log, label `gradfeat`). The library never prints: what people read goes through it,
+/// and the executable's log handler decides how it looks (`GradFeatLogging.bootstrap`, `--log-format`).
 public enum Log {
-    /// Prints `message` as one line on standard error.
+    /// The logger of every GradFeat library.
+    public static let logger = Logger(label: "gradfeat")
+
+    /// A sentence for the person running the job (level `.info`, `RunEvent.message`).
     public static func note(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        logger.info("\(message)", metadata: RunEvent.message.metadata())
+    }
+
+    /// Something the job went past but the person should know of (level `.warning`).
+    public static func warning(_ message: String) {
+        logger.warning("\(message)", metadata: RunEvent.message.metadata())
     }
 }

@@ -21,6 +21,7 @@ public final class TensorBoardEvents: @unchecked Sendable {
     public let url: URL
     private let handle: FileHandle
     private let lock = NSLock()
+    private var failed = false
 
     /// Starts a new event file in `directory` (created if needed). TensorBoard reads every file of a folder, in
     /// name order, as one run. With `restartingAt` (a resumed run) the earlier files stay and the new one begins
@@ -95,6 +96,18 @@ public final class TensorBoardEvents: @unchecked Sendable {
     /// Adds each of `scalars` (tag, value) at `step`.
     public func add(_ scalars: [(tag: String, value: Double)], step: Int) throws {
         for (tag, value) in scalars { try add(tag, value, step: step) }
+    }
+
+    /// Adds `scalars` at `step` as a side record of training: a failed write is said once, as a warning, and the
+    /// file is left as it stands, so that training — its results and checkpoints — goes on without it.
+    public func addOrWarnOnce(_ scalars: [(tag: String, value: Double)], step: Int) {
+        guard !lock.withLock({ failed }) else { return }
+        do {
+            try add(scalars, step: step)
+        } catch {
+            lock.withLock { failed = true }
+            Log.warning("\(error); training goes on, without further TensorBoard events")
+        }
     }
 
     private func write(_ data: [UInt8]) throws {

@@ -1,63 +1,66 @@
 import Foundation
+import GradFeatLogging
+import Logging
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// Reports progress of long work on standard error: a bar with rate and ETA redrawn in place on a terminal, plain
-/// lines at every tenth of the way (and at the end) in logs.
+/// Reports the progress of long work as log records (`RunEvent.progress`): live updates at `.trace` at most ten
+/// times a second, and milestones at `.info` at each tenth of the way and at the end. How they look — a bar with
+/// rate and ETA on a terminal, lines in a log, JSON objects — is the log handler's choice (`GradFeatLogging`).
 public final class ProgressReporter: @unchecked Sendable {
     public let label: String
     public let total: Int
     public let unit: String
+    private let logger: Logger
     private let start = Date()
-    private let interactive: Bool
-    private var lastDraw = Date.distantPast
-    private var lastLoggedTenth = -1
+    private var lastUpdate = Date.distantPast
+    private var lastTenth = -1
     private let quiet: Bool
 
-    public init(_ label: String, total: Int, unit: String = "it", quiet: Bool = false) {
+    /// `label` names the work (`train gradfeat`), `total` counts its `unit`s; `quiet` drops every record.
+    public init(_ label: String, total: Int, unit: String = "it", quiet: Bool = false, logger: Logger = Log.logger) {
         self.label = label
         self.total = max(total, 1)
         self.unit = unit
         self.quiet = quiet
-        interactive = isatty(STDERR_FILENO) != 0
+        self.logger = logger
     }
 
-    /// Updates the display after `done` units; `detail` is appended (e.g. "loss 0.512").
-    public func update(_ done: Int, detail: String = "", itemsPerUnit: Double = 1, itemName: String = "") {
+    /// Reports `done` units. `values` (such as `("loss", 0.512)`) go into the line and, as numbers, into the record;
+    /// with `itemName`, the rate is also given in items (`img/s`), `itemsPerUnit` to a unit.
+    public func update(
+        _ done: Int, values: [(name: String, value: Double)] = [], itemsPerUnit: Double = 1, itemName: String = ""
+    ) {
         guard !quiet else { return }
-        let elapsed = Date().timeIntervalSince(start)
+        let tenth = done * 10 / total
+        let milestone = tenth > lastTenth || done >= total
+        let now = Date()
+        guard milestone || now.timeIntervalSince(lastUpdate) >= 0.1 else { return }
+        lastUpdate = now
+        if milestone { lastTenth = tenth }
+
+        let elapsed = now.timeIntervalSince(start)
         let rate = Double(done) / max(elapsed, 1e-9)
         let remaining = rate > 0 ? Double(total - done) / rate : .infinity
         let throughput =
             itemName.isEmpty
-            ? String(format: "%.1f %@/s", rate, unit)
-            : String(format: "%.0f %@/s", rate * itemsPerUnit, itemName)
-        let line =
-            "\(label) \(done)/\(total) \(throughput) ETA \(Self.format(remaining))\(detail.isEmpty ? "" : " " + detail)"
-        if interactive {
-            guard Date().timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
-            lastDraw = Date()
-            let width = 24, filled = Int(Double(width) * Double(done) / Double(total))
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(bar) \(line)".utf8))
-            if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
-        } else {
-            let tenth = done * 10 / total
-            guard tenth > lastLoggedTenth else { return }
-            lastLoggedTenth = tenth
-            FileHandle.standardError.write(Data("\(line)\n".utf8))
-        }
+            ? String(format: "%.1f %@/s", rate, unit) : String(format: "%.0f %@/s", rate * itemsPerUnit, itemName)
+        let detail = values.map { String(format: " %@ %.4g", $0.name, $0.value) }.joined()
+        var numbers: [(name: String, value: Double)] = [
+            ("done", Double(done)), ("total", Double(total)), ("rate", rate), ("eta_s", remaining),
+            ("elapsed_s", elapsed),
+        ]
+        if !itemName.isEmpty { numbers.append(("\(itemName)_per_s", rate * itemsPerUnit)) }
+        logger.log(
+            level: milestone ? .info : .trace,
+            "\(label) \(done)/\(total) \(throughput) ETA \(Self.format(remaining))\(detail)",
+            metadata: RunEvent.progress.metadata(numbers + values, strings: ["task": label, "unit": unit]))
     }
 
-    /// Prints a line without breaking the bar.
-    public func log(_ message: String) {
+    /// Reports a sentence (`RunEvent.message`), or with `event: .evaluation` an evaluation whose `values` (step,
+    /// losses, test metric) tools read from the record.
+    public func log(_ message: String, event: RunEvent = .message, values: [(name: String, value: Double)] = []) {
         guard !quiet else { return }
-        FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[2K" : "") + message + "\n").utf8))
+        logger.info("\(message)", metadata: event.metadata(values, strings: ["task": label]))
     }
-
-    public var elapsedSeconds: Double { Date().timeIntervalSince(start) }
 
     static func format(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--:--" }

@@ -125,7 +125,12 @@ extension Trainer {
                 String(
                     format: "%@ iteration %d: objective %.6g, residual %.3g, %d passes%@", label, done,
                     step.objective, step.residual, passes,
-                    metrics.map { String(format: ", test %@ %.2f%%", $0.headlineName, 100 * $0.headline) } ?? ""))
+                    metrics.map { String(format: ", test %@ %.2f%%", $0.headlineName, 100 * $0.headline) } ?? ""),
+                event: .evaluation,
+                values: [
+                    ("step", Double(done)), ("objective", step.objective), ("residual", step.residual),
+                    ("passes", Double(passes)),
+                ] + Self.testValues(metrics))
         }
         func saveCheckpoint(_ done: Int) throws {
             guard let checkpoint else { return }
@@ -148,11 +153,7 @@ extension Trainer {
             step = try solver.iterate(&state, iteration: done)
             passes += step.passes
             done += 1
-            progress.update(
-                done - start,
-                detail: String(
-                    format: "objective %.6g residual %.3g", step.objective,
-                    step.residual))
+            progress.update(done - start, values: [("objective", step.objective), ("residual", step.residual)])
             let finished = step.converged || done == configuration.iterations
             if finished || (configuration.evaluateEvery > 0 && done % configuration.evaluateEvery == 0) {
                 try evaluate(done)

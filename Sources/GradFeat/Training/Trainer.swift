@@ -93,7 +93,7 @@ public struct Trainer: Sendable {
             runningCount += 1
             let done = iteration + 1
             progress.update(
-                done - start, detail: String(format: "loss %.4f lr %.2g", value, optimizer.learningRate),
+                done - start, values: [("loss", Double(value)), ("lr", Double(optimizer.learningRate))],
                 itemsPerUnit: Double(order.batchSize), itemName: "img")
             let evaluateNow =
                 done == configuration.iterations
@@ -118,11 +118,13 @@ public struct Trainer: Sendable {
                     try onScalars(done, scalars + Self.testScalars(metrics))
                     lastScalars = (done, record.seconds)
                 }
-                if let metrics {
+                if let metrics, let record = history.last {
                     progress.log(
                         String(
                             format: "%@ iteration %d: train loss %.4f, test %@ %.2f%%", label, done,
-                            history.last!.trainLoss, metrics.headlineName, 100 * metrics.headline))
+                            record.trainLoss, metrics.headlineName, 100 * metrics.headline),
+                        event: .evaluation,
+                        values: [("step", Double(done)), ("train_loss", record.trainLoss)] + Self.testValues(metrics))
                 }
             }
             let checkpointNow =
@@ -139,6 +141,11 @@ extension Trainer {
     static func testScalars(_ metrics: Metrics?) -> [(tag: String, value: Double)] {
         guard let metrics else { return [] }
         return [("test/\(metrics.headlineName)", metrics.headline)] + (metrics.loss.map { [("test/loss", $0)] } ?? [])
+    }
+
+    /// The same values named for a log record (`test_accuracy`, `test_loss`).
+    static func testValues(_ metrics: Metrics?) -> [(name: String, value: Double)] {
+        testScalars(metrics).map { ($0.tag.replacingOccurrences(of: "/", with: "_"), $0.value) }
     }
 
     /// Throws, naming what differs, unless `resume` continues this configuration's run of `extractor`: how long
