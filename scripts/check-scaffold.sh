@@ -8,7 +8,16 @@ root=$(pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$root/.build/release/gradfeat" new-plugin extractor probe-ext --output "$work/probe-ext" > /dev/null
+# The DocC tutorial shows these files as the scaffold writes them; a template change must update the tutorial.
+tutorial="$root/Sources/GradFeat/GradFeat.docc/Resources"
+for pair in Sources/ProbeExt/ProbeExtExtractor.swift:ProbeExtExtractor.swift Sources/ProbeExtCLI/main.swift:ProbeExtCLI-main.swift \
+    Tests/ProbeExtTests/ProbeExtConformanceTests.swift:ProbeExtConformanceTests.swift; do
+    diff -u "$tutorial/${pair#*:}" "$work/probe-ext/${pair%%:*}" \
+        || { echo "scaffold: the tutorial's ${pair#*:} differs from what new-plugin writes; copy it over"; exit 1; }
+done
 cd "$work/probe-ext"
+# What it writes is formatted as this repository is.
+swift format lint --strict --configuration "$root/.swift-format" --recursive Sources Tests
 swift build -c release 2>&1 | tail -1
 swift test 2>&1 | tail -1
 data=()

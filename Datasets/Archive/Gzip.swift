@@ -13,6 +13,7 @@ public enum Gzip {
 
     /// Decompresses a gzip (or zlib) stream held in memory.
     /// - Parameters:
+    ///   - bytes: the compressed stream.
     ///   - name: the file name used in error messages.
     ///   - limits: the most the output may expand (``ReadLimits``).
     public static func decompress(_ bytes: [UInt8], name: String = "<memory>", limits: ReadLimits = .current)
@@ -39,6 +40,7 @@ public enum Gzip {
 
     /// Compresses `bytes` into one gzip member (or one zlib stream).
     /// - Parameters:
+    ///   - bytes: the data to compress.
     ///   - level: zlib level 0 (store) … 9 (smallest).
     ///   - container: gzip or zlib framing.
     public static func compress(_ bytes: [UInt8], level: Int = 6, container: Container = .gzip)

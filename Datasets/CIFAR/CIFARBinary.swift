@@ -87,7 +87,11 @@ public enum CIFARBinary {
     /// Loads a split from the official release: its extracted folder (`cifar-10-batches-bin/`,
     /// `cifar-100-binary/` or their parent) or the official `.tar.gz`, read in place.
     ///
-    /// - Parameter split: `"train"` or `"test"`.
+    /// - Parameters:
+    ///   - path: the folder or the `.tar.gz`.
+    ///   - variant: CIFAR-10 or CIFAR-100.
+    ///   - split: `"train"` or `"test"`.
+    ///   - labels: CIFAR-100's fine (100) or coarse (20) labels; ignored for CIFAR-10.
     public static func load(
         from path: String, variant: Variant, split: String, labels: LabelKind = .fine
     ) throws(DatasetError) -> ImageSet {

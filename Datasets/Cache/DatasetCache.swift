@@ -14,7 +14,7 @@ import HDF5
 ///   count (Int64, = N)            image_shape [Int64] (= [C, H, W])
 /// ```
 ///
-/// Writes are atomic (``HDF5File/writeAtomically(to:format:version:_:)``): a failed or interrupted
+/// Writes are atomic (`HDF5File.writeAtomically(to:format:version:_:)`): a failed or interrupted
 /// write never leaves a file under the target name. ``read(_:)`` loads the whole set;
 /// ``DatasetCacheReader`` keeps the file open and reads mini-batches of rows. Both check the
 /// format, version, dtypes and shapes and throw ``DatasetError/invalidCache(path:reason:remedy:)``

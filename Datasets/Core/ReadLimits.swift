@@ -3,7 +3,7 @@ import Foundation
 /// Bounds on what the readers accept from a file, so that a small damaged or hostile file cannot make GradFeat
 /// allocate or compute without bound.
 ///
-/// Every size read from a file is checked against arithmetic overflow (``checkedProduct(_:)``) and against the
+/// Every size read from a file is checked against arithmetic overflow (`[Int].checkedProduct`) and against the
 /// bytes the file can really deliver before anything is allocated. Beyond that, two limits apply:
 ///
 /// ```

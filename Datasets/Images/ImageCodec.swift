@@ -36,7 +36,8 @@ public enum ImageCodec {
     /// - Parameters:
     ///   - bytes: the file contents.
     ///   - channels: 1 (grey) or 3 (RGB).
-    ///   - path, entry: where the file is, for error messages.
+    ///   - path: the file (or archive) holding the image, for error messages.
+    ///   - entry: the image's name inside an archive, for error messages.
     ///   - body: receives the pixels (`height * width * channels` bytes, valid only during the
     ///     call), the width and the height.
     public static func withDecodedPixels<R>(

@@ -21,7 +21,8 @@ public struct BatchIterator: Sequence, IteratorProtocol, Sendable {
     ///   - count: number of items.
     ///   - batchSize: items per batch.
     ///   - shuffle: `false` keeps `0..<count` in order.
-    ///   - seed, epoch: select the permutation.
+    ///   - seed: selects the permutation, with `epoch`.
+    ///   - epoch: the pass over the data; each draws its own permutation.
     ///   - dropLast: drop a final batch smaller than `batchSize`.
     public init(
         count: Int, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0, epoch: Int = 0,

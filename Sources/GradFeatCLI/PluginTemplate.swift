@@ -114,7 +114,8 @@ struct PluginTemplate {
             public init(context: ExtractorContext, options: Options) throws {
                 guard options.width > 0 else {
                     throw GradFeatError.invalidConfiguration(
-                        "extractor '\(name)': width must be positive, not \\(options.width) (e.g. --extractor-option \(name).width=512)")
+                        "extractor '\(name)': width must be positive, not \\(options.width) "
+                            + "(e.g. --extractor-option \(name).width=512)")
                 }
                 var rng = SeededRandom(seed: context.seed ^ 0x5EED)
                 featureNetwork = try context.network.top(splitAt: context.split).foldingBatchNorm()
@@ -166,36 +167,35 @@ struct PluginTemplate {
     }
 
     var tests: String {
-        """
-        import GradFeat
-        import GradFeatTesting
-        import Testing
-        import \(camel)
+        // In the order swift-format keeps them, so that a formatted package stays as written.
+        let imports = ["GradFeat", "GradFeatTesting", "Testing", camel].sorted().map { "import \($0)" }
+        return """
+            \(imports.joined(separator: "\n"))
 
-        @Suite struct \(camel)ConformanceTests {
-            /// Gradients against finite differences, determinism, checkpoint round trip, wrong shapes thrown.
-            @Test func keepsGradFeatsExtractorContract() throws {
-                try ExtractorConformance.check(\(camel)Extractor.plugin)
+            @Suite struct \(camel)ConformanceTests {
+                /// Gradients against finite differences, determinism, checkpoint round trip, wrong shapes thrown.
+                @Test func keepsGradFeatsExtractorContract() throws {
+                    try ExtractorConformance.check(\(camel)Extractor.plugin)
+                }
+
+                @Test func keepsTheContractAtAnotherWidth() throws {
+                    try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .int(7)]))
+                }
+
+                @Test func refusesBadOptions() {
+                    #expect(throws: (any Error).self) {
+                        try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .int(0)]))
+                    }
+                    #expect(throws: ConfigError.self) {
+                        try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .string("wide")]))
+                    }
+                    #expect(throws: ConfigError.self) {
+                        try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["depth": .int(2)]))
+                    }
+                }
             }
 
-            @Test func keepsTheContractAtAnotherWidth() throws {
-                try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .int(7)]))
-            }
-
-            @Test func refusesBadOptions() {
-                #expect(throws: (any Error).self) {
-                    try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .int(0)]))
-                }
-                #expect(throws: ConfigError.self) {
-                    try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .string("wide")]))
-                }
-                #expect(throws: ConfigError.self) {
-                    try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["depth": .int(2)]))
-                }
-            }
-        }
-
-        """
+            """
     }
 
     var readme: String {

@@ -42,6 +42,7 @@ extension HDF5Object {
     /// Writes attribute `name`, replacing any attribute of that name.
     ///
     /// - Parameters:
+    ///   - name: the attribute's name.
     ///   - value: a `String`, `Int64`, `Int`, `Double` or an array of one of them.
     ///   - stringStorage: how strings are stored; ignored for numbers.
     public func setAttribute<T: HDF5AttributeConvertible>(
