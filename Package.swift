@@ -24,8 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Config files: YAML 6 (5.x crashes on deeply nested input).
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        // Logging: the libraries log through swift-log; executables choose the handler (1.16: `log(event:)`).
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        // Logging: the libraries log through swift-log; executables choose the handler (1.16.2: `log(event:)` alone suffices).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // API documentation: `swift package generate-documentation` (a command plugin; nothing of it is linked).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
@@ -140,9 +140,11 @@ let package = Package(
         .executableTarget(
             name: "StepBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/StepBench"),
         .executableTarget(
-            name: "SolverBench", dependencies: ["GradFeat", "Layers", "Tensor"], path: "Benchmarks/SolverBench"),
+            name: "SolverBench", dependencies: ["GradFeat", "GradFeatLogging", "Layers", "Tensor"],
+            path: "Benchmarks/SolverBench"),
         .executableTarget(
-            name: "StreamBench", dependencies: ["GradFeat", "HDF5", "Layers", "Tensor"], path: "Benchmarks/StreamBench"),
+            name: "StreamBench", dependencies: ["GradFeat", "GradFeatLogging", "HDF5", "Layers", "Tensor"],
+            path: "Benchmarks/StreamBench"),
         .executableTarget(
             name: "SampleGradientBench", dependencies: ["GradFeat", "Layers", "Tensor"],
             path: "Benchmarks/SampleGradientBench"),
@@ -150,11 +152,15 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "HDF5", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
         .testTarget(
-            name: "GradFeatTests", dependencies: ["GradFeat", "GradFeatTesting", "HDF5", "Datasets", "TestSupport"]),
+            name: "GradFeatTests",
+            dependencies: [
+                "GradFeat", "GradFeatTesting", "GradFeatLogging", "HDF5", "Datasets", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The command-line tool's commands end to end, on a tiny data set the tests write.
         .testTarget(
             name: "CLITests",

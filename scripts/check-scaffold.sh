@@ -16,8 +16,10 @@ for pair in Sources/ProbeExt/ProbeExtExtractor.swift:ProbeExtExtractor.swift Sou
         || { echo "scaffold: the tutorial's ${pair#*:} differs from what new-plugin writes; copy it over"; exit 1; }
 done
 cd "$work/probe-ext"
-# What it writes is formatted as this repository is.
+# What it writes is formatted as this repository is, for a long name that sorts first among the imports too.
 swift format lint --strict --configuration "$root/.swift-format" --recursive Sources Tests
+"$root/.build/release/gradfeat" new-plugin extractor abc-very-long-plugin-name-of-a-lab --output "$work/long" > /dev/null
+swift format lint --strict --configuration "$root/.swift-format" --recursive "$work/long/Sources" "$work/long/Tests"
 swift build -c release 2>&1 | tail -1
 swift test 2>&1 | tail -1
 data=()

@@ -15,8 +15,11 @@
 // the same options), and Adam-on-CE's accuracies there serve the last column.
 import Foundation
 import GradFeat
+import GradFeatLogging
 import Layers
 import Tensor
+
+GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String) -> String? {

@@ -9,9 +9,12 @@
 // posix_fadvise(DONTNEED) on the file, which evicts its clean pages from the page cache.
 import Foundation
 import GradFeat
+import GradFeatLogging
 import HDF5
 import Layers
 import Tensor
+
+GradFeatLogging.bootstrap() // progress as a bar on a terminal, lines in a log
 
 #if canImport(Glibc)
     import Glibc

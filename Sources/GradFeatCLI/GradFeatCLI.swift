@@ -39,15 +39,25 @@ public struct GradFeatCLI: ParsableCommand {
         try command.run()
     }
 
-    /// Runs the command line of this process, printing an error and exiting non-zero on failure.
-    public static func main() {
+    /// Runs the command line of this process, printing an error and exiting non-zero on failure. It installs
+    /// GradFeat's log handler (`GradFeatLogging.bootstrap`) unless `bootstrappingLogging` is false: swift-log allows
+    /// one bootstrap a process, so an executable that installs a handler of its own passes false.
+    public static func main(bootstrappingLogging: Bool = true) {
         // Past `ulimit -f` the kernel kills a writer with SIGXFSZ; ignored, the write fails with EFBIG instead and
         // takes the same clean error path as a full disk (message, status 1, no file under the final name).
         signal(SIGXFSZ, SIG_IGN)
-        GradFeatLogging.bootstrap()
+        if bootstrappingLogging { GradFeatLogging.bootstrap() }
         do {
             try run(arguments: Array(CommandLine.arguments.dropFirst()))
+            LogOutput.standardError.endLine()
         } catch {
+            let output = LogOutput.standardError
+            output.endLine()
+            // With --log-format json the failure is a record too, so that standard error stays JSON throughout.
+            if output.format == .json, bootstrappingLogging, exitCode(for: error) != .success {
+                Log.logger.error("\(fullMessage(for: readable(error)))", metadata: RunEvent.message.metadata())
+                Foundation.exit(exitCode(for: error).rawValue)
+            }
             exit(withError: readable(error))
         }
     }

@@ -46,7 +46,9 @@ struct NewPluginCommand: ParsableCommand {
         let reserved = [
             "GradFeat", "GradFeatCLI", "GradFeatTesting", "Tensor", "Layers", "HDF5", "Datasets",
             "TestSupport", "Quickstart", "Transfer", "Ablation", "Unsupervised", "SelfSupervised",
-            "CustomExtractor", "ConvBench", "StepBench", "ArgumentParser", "Yams",
+            "CustomExtractor", "Solvers", "ConvBench", "StepBench", "SolverBench", "StreamBench",
+            "SampleGradientBench", "GradFeatLogging", "ArgumentParser", "Yams", "Logging", "InMemoryLogging",
+            "SymbolKit", "Snippets", "SwiftDocCPluginUtilities",
         ]
         let camel = Self.upperCamelCase(name)
         if reserved.contains(where: { $0.lowercased() == camel.lowercased() || $0 + "CLI" == camel }) {

@@ -329,7 +329,7 @@ func writeJSON(_ value: some Encodable, to url: URL) throws {
     try writeAtomically(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n", to: url)
 }
 
-/// Prints to standard error.
+/// A sentence for the person running the command, through the logger (standard error).
 func note(_ message: String) { Log.note(message) }
 
 /// The names in a comma-separated option value (`--extractor activation, gradfeat`, `--linearize conv4,conv5`),

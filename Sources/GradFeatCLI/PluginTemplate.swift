@@ -97,11 +97,13 @@ struct PluginTemplate {
 
             /// The registry entry: register it in `Plugins.shared.extractors` and every command finds `\(name)`.
             public static let plugin = ExtractorPlugin(
-                name: "\(name)", summary: "W relu(R f(x)) + b with R fixed and random (a random-feature baseline)",
+                name: "\(name)",
+                summary: "W relu(R f(x)) + b with R fixed and random (a random-feature baseline)",
                 needs: [.labels], options: ["width": "the number of random features (default 512)"]
             ) { context, options in
-                try \(camel)Extractor(
-                    context: context, options: try options.decode(Options.self, for: "extractor '\(name)'", known: ["width"]))
+                let decoded = try options.decode(
+                    Options.self, for: "extractor '\(name)'", known: ["width"])
+                return try \(camel)Extractor(context: context, options: decoded)
             }
 
             /// The frozen layers from the cached activations to the features f (the top, batch norm folded).
@@ -147,23 +149,21 @@ struct PluginTemplate {
     }
 
     var executable: String {
-        """
-        // The whole `gradfeat` command-line tool with \(name) registered:
-        //     swift run -c release \(name) train --extractor activation,\(name),gradfeat …
-        import Foundation
-        import GradFeat
-        import GradFeatCLI
-        import \(camel)
+        let imports = ["Foundation", "GradFeat", "GradFeatCLI", camel].sorted().map { "import \($0)" }
+        return """
+            // The whole `gradfeat` command-line tool with \(name) registered:
+            //     swift run -c release \(name) train --extractor activation,\(name),gradfeat …
+            \(imports.joined(separator: "\n"))
 
-        do {
-            try Plugins.shared.extractors.register(\(camel)Extractor.plugin)
-        } catch {
-            FileHandle.standardError.write(Data("\\(error)\\n".utf8))
-            exit(1)
-        }
-        GradFeatCLI.main()
+            do {
+                try Plugins.shared.extractors.register(\(camel)Extractor.plugin)
+            } catch {
+                FileHandle.standardError.write(Data("\\(error)\\n".utf8))
+                exit(1)
+            }
+            GradFeatCLI.main()
 
-        """
+            """
     }
 
     var tests: String {
@@ -179,18 +179,22 @@ struct PluginTemplate {
                 }
 
                 @Test func keepsTheContractAtAnotherWidth() throws {
-                    try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .int(7)]))
+                    try ExtractorConformance.check(
+                        \(camel)Extractor.plugin, options: PluginOptions(["width": .int(7)]))
                 }
 
                 @Test func refusesBadOptions() {
                     #expect(throws: (any Error).self) {
-                        try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .int(0)]))
+                        try ExtractorConformance.check(
+                            \(camel)Extractor.plugin, options: PluginOptions(["width": .int(0)]))
                     }
                     #expect(throws: ConfigError.self) {
-                        try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["width": .string("wide")]))
+                        try ExtractorConformance.check(
+                            \(camel)Extractor.plugin, options: PluginOptions(["width": .string("wide")]))
                     }
                     #expect(throws: ConfigError.self) {
-                        try ExtractorConformance.check(\(camel)Extractor.plugin, options: PluginOptions(["depth": .int(2)]))
+                        try ExtractorConformance.check(
+                            \(camel)Extractor.plugin, options: PluginOptions(["depth": .int(2)]))
                     }
                 }
             }

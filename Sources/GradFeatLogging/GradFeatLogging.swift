@@ -10,8 +10,9 @@ import Logging
 /// GradFeatLogging.bootstrap()            // text; `LogOutput.standardError.format = .json` switches later
 /// ```
 public enum GradFeatLogging {
-    /// Routes every `Logger` of the process to ``LogOutput/standardError``. swift-log allows one bootstrap per
-    /// process; later calls only set the format.
+    /// Routes every `Logger` made from now on (GradFeat's `Log.logger` among them, when this comes before any
+    /// GradFeat work) to ``LogOutput/standardError``. swift-log allows one bootstrap a process: later calls of this
+    /// function only set the format, and a process that bootstrapped another handler must not call it.
     public static func bootstrap(_ format: LogFormat = .text) {
         LogOutput.standardError.format = format
         _ = installed

@@ -21,7 +21,8 @@ public final class LogOutput: @unchecked Sendable {
     private let lock = NSLock()
     private let sink: @Sendable (String) -> Void
     private let terminal: Bool
-    private var barShown = false
+    /// The task whose bar is drawn and not yet ended by a newline.
+    private var barTask: String?
     private var _format: LogFormat = .text
     private var _level: Logger.Level = .info
 
@@ -52,15 +53,27 @@ public final class LogOutput: @unchecked Sendable {
                 guard recordLevel >= _level else { return }
                 sink(Self.json(level: recordLevel, message: message, metadata: metadata, logger: logger) + "\n")
             case .text where terminal && event == .progress:
+                let task = metadata["task"]?.description ?? ""
+                // Another task's bar keeps its last state on its own line (a solver that converged early).
+                if let shown = barTask, shown != task { sink("\n") }
                 let finished = Self.fraction(metadata).map { $0 >= 1 } ?? false
                 sink("\r\u{1B}[2K\(Self.bar(metadata)) \(message)" + (finished ? "\n" : ""))
-                barShown = !finished
+                barTask = finished ? nil : task
             case .text:
                 guard recordLevel >= _level else { return }
                 let prefix = recordLevel >= .warning ? "\(recordLevel >= .error ? "error" : "warning"): " : ""
-                sink((barShown ? "\r\u{1B}[2K" : "") + prefix + message + "\n")
-                barShown = false
+                sink((barTask != nil ? "\r\u{1B}[2K" : "") + prefix + message + "\n")
+                barTask = nil
             }
+        }
+    }
+
+    /// Ends a bar left unfinished with a newline, so that what is written next (an error, a table on standard
+    /// output) starts a line of its own.
+    public func endLine() {
+        lock.withLock {
+            if barTask != nil { sink("\n") }
+            barTask = nil
         }
     }
 
@@ -80,18 +93,22 @@ public final class LogOutput: @unchecked Sendable {
         case let .stringConvertible(number as Double): number
         case let .stringConvertible(number as Int): Double(number)
         case let .stringConvertible(number as Float): Double(number)
+        case let .stringConvertible(number as Int64): Double(number)
+        case let .stringConvertible(number as UInt64): Double(number)
+        case let .stringConvertible(number as UInt): Double(number)
+        case let .stringConvertible(number as Int32): Double(number)
         default: nil
         }
     }
 
-    /// One JSON object: time, level, logger, message, then the metadata (numbers as JSON numbers, `null` when not
-    /// finite), keys sorted.
+    /// One JSON object: the metadata (numbers as JSON numbers, `null` when not finite), then time, level, logger
+    /// and message, which metadata of those names cannot replace; keys sorted.
     static func json(level: Logger.Level, message: String, metadata: Logger.Metadata, logger: String) -> String {
-        var object: [String: Any] = [
-            "time": Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-            "level": level.rawValue, "logger": logger, "message": message,
-        ]
-        for (key, value) in metadata { object[key] = jsonValue(value) }
+        var object: [String: Any] = metadata.mapValues(jsonValue)
+        object["time"] = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        object["level"] = level.rawValue
+        object["logger"] = logger
+        object["message"] = message
         guard
             let data = try? JSONSerialization.data(
                 withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),

@@ -18,9 +18,10 @@ public enum RunEvent: String, Sendable, CaseIterable {
     public func metadata(_ values: [(name: String, value: Double)] = [], strings: [String: String] = [:])
         -> Logger.Metadata
     {
-        var metadata: Logger.Metadata = [Self.key: .string(rawValue)]
+        var metadata: Logger.Metadata = [:]
         for (name, value) in values { metadata[name] = .stringConvertible(value) }
         for (name, value) in strings { metadata[name] = .string(value) }
+        metadata[Self.key] = .string(rawValue) // a value named `event` cannot change what the record is
         return metadata
     }
 

@@ -84,6 +84,29 @@ import Testing
         #expect(captured.lines == ["warning: disk nearly full", "error: failed"])
     }
 
+    @Test func aResumedRunCountsFromItsStartAndEndsAtItsTotal() throws {
+        let (_, logger, captured) = Self.output(.json)
+        let progress = ProgressReporter("train resumed", total: 100, start: 60, logger: logger)
+        for done in 61...100 { progress.update(done) }
+        let lastLine = try #require(captured.lines.last)
+        let last = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        #expect(last["done"] as? Double == 100 && last["total"] as? Double == 100 && last["eta_s"] as? Double == 0)
+        // Tenths 6 (the first update), 7, 8, 9 and the end.
+        #expect(captured.lines.count == 5)
+    }
+
+    @Test func metadataCannotReplaceARecordsOwnFields() throws {
+        let (_, logger, captured) = Self.output(.json)
+        logger.info(
+            "the message",
+            metadata: RunEvent.evaluation.metadata(
+                [("step", 3)], strings: ["message": "forged", "level": "error", "event": "progress"]))
+        let record = try #require(
+            try JSONSerialization.jsonObject(with: Data(captured.text.utf8)) as? [String: Any])
+        #expect(record["message"] as? String == "the message" && record["level"] as? String == "info")
+        #expect(record["event"] as? String == "evaluation" && record["step"] as? Double == 3)
+    }
+
     @Test func quietReportsNothing() {
         let (_, logger, captured) = Self.output(.json)
         let progress = ProgressReporter("quiet", total: 2, quiet: true, logger: logger)

@@ -9,36 +9,50 @@ public final class ProgressReporter: @unchecked Sendable {
     public let label: String
     public let total: Int
     public let unit: String
+    /// The units done before this reporter started (a resumed run): `done` counts from 0, the rate from here.
+    public let start: Int
     private let logger: Logger
-    private let start = Date()
+    private let clock = Date()
+    // The throttle's state, under `lock`: a plugin may report from several threads.
+    private let lock = NSLock()
     private var lastUpdate = Date.distantPast
     private var lastTenth = -1
     private let quiet: Bool
 
-    /// `label` names the work (`train gradfeat`), `total` counts its `unit`s; `quiet` drops every record.
-    public init(_ label: String, total: Int, unit: String = "it", quiet: Bool = false, logger: Logger = Log.logger) {
+    /// `label` names the work (`train gradfeat`), `total` counts its `unit`s, of which `start` were done before
+    /// (a resumed run); `quiet` drops every record.
+    public init(
+        _ label: String, total: Int, start: Int = 0, unit: String = "it", quiet: Bool = false,
+        logger: Logger = Log.logger
+    ) {
         self.label = label
         self.total = max(total, 1)
+        self.start = min(max(start, 0), self.total)
         self.unit = unit
         self.quiet = quiet
         self.logger = logger
     }
 
-    /// Reports `done` units. `values` (such as `("loss", 0.512)`) go into the line and, as numbers, into the record;
+    /// Reports `done` units of `total`, counted from the beginning of the work (`start` included). `values` (such
+    /// as `("loss", 0.512)`) go into the line and, as numbers, into the record;
     /// with `itemName`, the rate is also given in items (`img/s`), `itemsPerUnit` to a unit.
     public func update(
         _ done: Int, values: [(name: String, value: Double)] = [], itemsPerUnit: Double = 1, itemName: String = ""
     ) {
         guard !quiet else { return }
         let tenth = done * 10 / total
-        let milestone = tenth > lastTenth || done >= total
         let now = Date()
-        guard milestone || now.timeIntervalSince(lastUpdate) >= 0.1 else { return }
-        lastUpdate = now
-        if milestone { lastTenth = tenth }
+        let milestone: Bool? = lock.withLock {
+            let milestone = tenth > lastTenth || done >= total
+            guard milestone || now.timeIntervalSince(lastUpdate) >= 0.1 else { return nil }
+            lastUpdate = now
+            if milestone { lastTenth = tenth }
+            return milestone
+        }
+        guard let milestone else { return }
 
-        let elapsed = now.timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
+        let elapsed = now.timeIntervalSince(clock)
+        let rate = Double(done - start) / max(elapsed, 1e-9)
         let remaining = rate > 0 ? Double(total - done) / rate : .infinity
         let throughput =
             itemName.isEmpty

@@ -41,7 +41,8 @@ extension Trainer {
         _ model: Extractor, into extractor: inout any FeatureExtractor, train: some BatchSource,
         test: (any BatchSource)?, loss: any Loss, resume: TrainingState?
     ) throws -> [EvaluationRecord] {
-        let progress = ProgressReporter(label, total: configuration.iterations, quiet: quiet)
+        let progress = ProgressReporter(
+            label, total: configuration.iterations, start: resume?.iteration ?? 0, quiet: quiet)
         let make = { (data: any BatchSource, lambda: Double) in
             var solver = ConjugateGradientSolver(
                 extractor: model, objective: FullBatchObjective(data: data, loss: loss, weightDecay: lambda),
@@ -67,7 +68,8 @@ extension Trainer {
         }
         return try run(
             make, extractor: &extractor, train: train, test: test, loss: loss, resume: resume,
-            progress: ProgressReporter(label, total: configuration.iterations, quiet: quiet))
+            progress: ProgressReporter(
+                label, total: configuration.iterations, start: resume?.iteration ?? 0, quiet: quiet))
     }
 
     /// The loop every full-batch solver shares: λ (given, chosen on held-out data, or the checkpoint's), the
@@ -153,7 +155,7 @@ extension Trainer {
             step = try solver.iterate(&state, iteration: done)
             passes += step.passes
             done += 1
-            progress.update(done - start, values: [("objective", step.objective), ("residual", step.residual)])
+            progress.update(done, values: [("objective", step.objective), ("residual", step.residual)])
             let finished = step.converged || done == configuration.iterations
             if finished || (configuration.evaluateEvery > 0 && done % configuration.evaluateEvery == 0) {
                 try evaluate(done)

@@ -53,7 +53,7 @@ public struct Trainer: Sendable {
             history = resume.history
             start = resume.iteration
         }
-        let progress = ProgressReporter(label, total: configuration.iterations, quiet: quiet)
+        let progress = ProgressReporter(label, total: configuration.iterations, start: start, quiet: quiet)
         let clock = Date()
         var runningLoss = 0.0, runningCount = 0
         // The two epochs' permutations a batch and the one prefetched after it can span.
@@ -93,7 +93,7 @@ public struct Trainer: Sendable {
             runningCount += 1
             let done = iteration + 1
             progress.update(
-                done - start, values: [("loss", Double(value)), ("lr", Double(optimizer.learningRate))],
+                done, values: [("loss", Double(value)), ("lr", Double(optimizer.learningRate))],
                 itemsPerUnit: Double(order.batchSize), itemName: "img")
             let evaluateNow =
                 done == configuration.iterations

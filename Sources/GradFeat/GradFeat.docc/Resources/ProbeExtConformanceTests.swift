@@ -10,18 +10,22 @@ import Testing
     }
 
     @Test func keepsTheContractAtAnotherWidth() throws {
-        try ExtractorConformance.check(ProbeExtExtractor.plugin, options: PluginOptions(["width": .int(7)]))
+        try ExtractorConformance.check(
+            ProbeExtExtractor.plugin, options: PluginOptions(["width": .int(7)]))
     }
 
     @Test func refusesBadOptions() {
         #expect(throws: (any Error).self) {
-            try ExtractorConformance.check(ProbeExtExtractor.plugin, options: PluginOptions(["width": .int(0)]))
+            try ExtractorConformance.check(
+                ProbeExtExtractor.plugin, options: PluginOptions(["width": .int(0)]))
         }
         #expect(throws: ConfigError.self) {
-            try ExtractorConformance.check(ProbeExtExtractor.plugin, options: PluginOptions(["width": .string("wide")]))
+            try ExtractorConformance.check(
+                ProbeExtExtractor.plugin, options: PluginOptions(["width": .string("wide")]))
         }
         #expect(throws: ConfigError.self) {
-            try ExtractorConformance.check(ProbeExtExtractor.plugin, options: PluginOptions(["depth": .int(2)]))
+            try ExtractorConformance.check(
+                ProbeExtExtractor.plugin, options: PluginOptions(["depth": .int(2)]))
         }
     }
 }

@@ -28,11 +28,13 @@ public struct ProbeExtExtractor: StoredParameterExtractor {
 
     /// The registry entry: register it in `Plugins.shared.extractors` and every command finds `probe-ext`.
     public static let plugin = ExtractorPlugin(
-        name: "probe-ext", summary: "W relu(R f(x)) + b with R fixed and random (a random-feature baseline)",
+        name: "probe-ext",
+        summary: "W relu(R f(x)) + b with R fixed and random (a random-feature baseline)",
         needs: [.labels], options: ["width": "the number of random features (default 512)"]
     ) { context, options in
-        try ProbeExtExtractor(
-            context: context, options: try options.decode(Options.self, for: "extractor 'probe-ext'", known: ["width"]))
+        let decoded = try options.decode(
+            Options.self, for: "extractor 'probe-ext'", known: ["width"])
+        return try ProbeExtExtractor(context: context, options: decoded)
     }
 
     /// The frozen layers from the cached activations to the features f (the top, batch norm folded).
