@@ -59,7 +59,7 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(
         help:
-            "Optimiser preset: 'paper' (Adam β1 0.5, lr 1e-3, wd 1e-6, batch 64; the default) or 'released' (SGD 0.9, lr 0.1, clip 10)."
+            "Optimiser preset: 'paper' (Adam β1 0.5, lr 1e-3 halved every 20K, wd 1e-6, batch 64; the default), 'paper-full' (the same for the paper's 80K iterations, evaluating and checkpointing every 2K) or 'released' (SGD 0.9, lr 0.1, clip 10)."
     )
     var preset: String?
 

@@ -29,6 +29,18 @@ extension Tensor {
         withUnsafeMutableBufferPointer { BLAS.scale($0.baseAddress!, count: n, by: alpha) }
     }
 
+    /// Row `i` (along the first dimension) times `factors[i]`; `factors` has one entry per row.
+    public mutating func scaleRows(by factors: [Float]) {
+        let rows = shape.rank > 0 ? shape[0] : 1
+        precondition(factors.count == rows, "scaleRows: \(factors.count) factors for \(rows) rows")
+        let stride = count / max(rows, 1)
+        withUnsafeMutableBufferPointer { x in
+            for (i, factor) in factors.enumerated() {
+                BLAS.scale(x.baseAddress! + i * stride, count: stride, by: factor)
+            }
+        }
+    }
+
     public static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         var result = lhs
         try result.add(rhs)

@@ -171,7 +171,10 @@ public struct Experiment: Sendable {
             inputSize: data.train.imageShape[1], seed: spec.training.seed,
             weights: spec.weights.map { URL(fileURLWithPath: $0) }, keepInitial: spec.keepInitial)
         guard let method = spec.pretrain else { return (base, spec.weights.map(RunRecord.absolutePath), nil) }
-        var configuration = TrainingConfiguration.paper(iterations: spec.pretrainIterations, seed: spec.training.seed)
+        var configuration =
+            method == .bigan
+            ? BiganPretraining.defaultConfiguration(iterations: spec.pretrainIterations, seed: spec.training.seed)
+            : TrainingConfiguration.paper(iterations: spec.pretrainIterations, seed: spec.training.seed)
         configuration.batchSize = spec.pretrainBatchSize
         if !quiet { Log.note("pre-training \(spec.model) by \(method.rawValue) on \(data.train.count) images") }
         switch method {
@@ -186,6 +189,13 @@ public struct Experiment: Sendable {
             base.backbone = try Pretraining.autoencoder(
                 base, images: data.train, configuration: configuration,
                 quiet: quiet
+            ).network.backbone
+        case .bigan:
+            // The run folder is locked; a checkpoint in it is this folder's interrupted pre-training.
+            base.backbone = try Pretraining.bigan(
+                base, images: data.train, configuration: configuration,
+                files: BiganFiles(weights: run.file("weights.h5")),
+                resume: true, quiet: quiet
             ).network.backbone
         }
         let url = run.file("weights.h5")

@@ -16,7 +16,7 @@ import Layers
 /// niter: 5000
 /// ```
 public struct ExperimentSpec: Codable, Sendable, Equatable {
-    /// The optimiser preset the training keys are laid over: "paper" or "released".
+    /// The optimiser preset the training keys are laid over: "paper", "paper-full" or "released".
     public var preset: String
     public var data: DataSpec
     /// The base network's registry name, its weights file (nil: random from `seed`) and the parameter-name
@@ -54,10 +54,10 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// Train-time augmentation of the images (`crop:4,flip`); nil: none. An augmented run trains from the images.
     public var augment: Augmentation?
 
-    /// How a base network is pre-trained here: rotation prediction (no labels), supervised, or as an autoencoder
-    /// with a linear decoder (no labels).
+    /// How a base network is pre-trained here: rotation prediction, an autoencoder with a linear decoder, or the
+    /// encoder of a BiGAN (no labels for any of the three), or supervised.
     public enum PretrainingMethod: String, Codable, Sendable, CaseIterable {
-        case rotation, supervised, autoencoder
+        case rotation, supervised, autoencoder, bigan
     }
 
     /// A spec with GradFeat's defaults: Fashion-MNIST, the BiGAN encoder, the four models, the paper's optimiser.
@@ -340,8 +340,10 @@ extension ExperimentSpec {
         spec.preset = preset
         spec.training = try TrainingConfiguration.preset(
             preset, iterations: defaults.training.iterations, seed: defaults.training.seed)
-        spec.training.evaluateEvery = defaults.training.evaluateEvery
-        spec.training.checkpointEvery = defaults.training.checkpointEvery
+        if preset != TrainingConfiguration.paperFull {
+            spec.training.evaluateEvery = defaults.training.evaluateEvery
+            spec.training.checkpointEvery = defaults.training.checkpointEvery
+        }
         guard case let .object(values) = try ConfigValue(encoding: spec) else { return ConfigLayer() }
         return ConfigLayer(
             values: values,

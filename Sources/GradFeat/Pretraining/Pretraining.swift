@@ -1,3 +1,4 @@
+import Foundation
 import Layers
 import Tensor
 
@@ -38,6 +39,46 @@ public enum Pretraining {
         return try train(
             start, on: Reconstruction(images), configuration: configuration, label: "autoencoder",
             loss: MeanSquaredError(), quiet: quiet)
+    }
+
+    /// BiGAN/ALI pre-training (``BiganPretraining``): trains the encoder E(x) = fc(f(x)) with a generator and a
+    /// joint discriminator, and returns the network with its trained backbone and, as head, E's map to the code.
+    /// Beside `files.weights` it writes, at every checkpoint, the checkpoint, a sample grid of G(z) and G(E(x)) and
+    /// the loss curves (``BiganFiles``). With `resume` it continues the checkpoint found there, if any; without, a
+    /// checkpoint found there is refused rather than overwritten.
+    public static func bigan(
+        _ network: Network, images: some BatchSource, configuration: TrainingConfiguration,
+        settings: BiganSettings = BiganSettings(), files: BiganFiles, resume: Bool, quiet: Bool = false
+    ) throws -> (network: Network, state: BiganState) {
+        var pretraining = BiganPretraining(configuration: configuration, settings: settings)
+        pretraining.quiet = quiet
+        var state = try pretraining.start(network)
+        let checkpoint = files.checkpoint
+        if FileManager.default.fileExists(atPath: checkpoint.path) {
+            guard resume else {
+                throw GradFeatError.invalidConfiguration(
+                    "\(checkpoint.path) holds a BiGAN run already; pass --resume to continue it, or write the "
+                        + "weights to another --output")
+            }
+            try BiganCheckpoint.load(
+                checkpoint, into: &state, configuration: configuration, settings: settings, model: network.modelName)
+            if !quiet {
+                Log.note("resuming BiGAN pre-training from \(checkpoint.path) at iteration \(state.iteration)")
+            }
+        }
+        // The same 64 codes and 16 images in every grid, so the grids show one run's progress.
+        var rng = SeededRandom(seed: configuration.seed ^ 0x5A3D_1E)
+        let codes = Tensor.normal([64, settings.latentSize], using: &rng)
+        let reals = try images.batch(Array(0..<min(16, images.count))).inputs
+        try FileManager.default.createDirectory(at: files.folder, withIntermediateDirectories: true)
+        try pretraining.train(&state, on: images) { state in
+            try BiganCheckpoint.save(
+                state, configuration: configuration, settings: settings, model: network.modelName, to: checkpoint)
+            let grid = try BiganFiles.sampleGrid(state, codes: codes, reals: reals)
+            try Data(grid).write(to: files.samples(at: state.iteration), options: .atomic)
+            try files.writeCurves(state.history)
+        }
+        return (try state.models.network(like: network), state)
     }
 
     static func train(

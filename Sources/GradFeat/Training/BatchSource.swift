@@ -102,3 +102,23 @@ public struct BatchOrder: Sendable {
         return Array(permutation(epoch: epoch)[(position * batchSize)..<((position + 1) * batchSize)])
     }
 }
+
+/// ``BatchOrder``'s batches in iteration order, keeping the current epoch's permutation instead of drawing it for
+/// every batch.
+public struct BatchCursor: Sendable {
+    public let order: BatchOrder
+    private var permutations: [Int: [Int]] = [:]
+
+    public init(_ order: BatchOrder) { self.order = order }
+
+    /// Iteration `iteration`'s indices, the same as `order.indices(iteration:)`.
+    public mutating func indices(_ iteration: Int) -> [Int] {
+        let epoch = iteration / order.batchesPerEpoch
+        if permutations[epoch] == nil {
+            permutations = permutations.filter { $0.key == epoch - 1 }
+            permutations[epoch] = order.permutation(epoch: epoch)
+        }
+        let position = (iteration % order.batchesPerEpoch) * order.batchSize
+        return Array(permutations[epoch]![position..<(position + order.batchSize)])
+    }
+}

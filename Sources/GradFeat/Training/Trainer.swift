@@ -56,17 +56,8 @@ public struct Trainer: Sendable {
         let progress = ProgressReporter(label, total: configuration.iterations, start: start, quiet: quiet)
         let clock = Date()
         var runningLoss = 0.0, runningCount = 0
-        // The two epochs' permutations a batch and the one prefetched after it can span.
-        var permutations: [Int: [Int]] = [:]
-        func indices(_ iteration: Int) -> [Int] {
-            let epoch = iteration / order.batchesPerEpoch
-            if permutations[epoch] == nil {
-                permutations = permutations.filter { $0.key == epoch - 1 }
-                permutations[epoch] = order.permutation(epoch: epoch)
-            }
-            let position = (iteration % order.batchesPerEpoch) * order.batchSize
-            return Array(permutations[epoch]![position..<(position + order.batchSize)])
-        }
+        var cursor = BatchCursor(order)
+        func indices(_ iteration: Int) -> [Int] { cursor.indices(iteration) }
         let prefetcher = BatchPrefetcher(train)
         var lastScalars = (iteration: start, seconds: 0.0)
 

@@ -167,14 +167,24 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             iterations: iterations, stepSize: 10_000, clipNorm: 10, seed: seed)
     }
 
-    /// The presets by name, for the CLI.
+    /// The name of the paper's whole schedule as a preset: ``paper(iterations:seed:)`` at 80K iterations (lr halved
+    /// every 20K) whatever a command's default length, with an evaluation and a checkpoint every 2,000 iterations.
+    public static let paperFull = "paper-full"
+
+    /// The presets by name, for the CLI: `iterations` is the command's default length, which `paper-full` replaces.
     public static func preset(_ name: String, iterations: Int? = nil, seed: UInt64 = 0) throws -> TrainingConfiguration
     {
         switch name {
         case "paper": return paper(iterations: iterations ?? 80_000, seed: seed)
+        case paperFull:
+            var configuration = paper(iterations: 80_000, seed: seed)
+            configuration.evaluateEvery = 2_000
+            configuration.checkpointEvery = 2_000
+            return configuration
         case "released": return releasedCode(iterations: iterations ?? 50_000, seed: seed)
         default:
-            throw GradFeatError.invalidConfiguration("unknown optimiser preset '\(name)'; use 'paper' or 'released'")
+            throw GradFeatError.invalidConfiguration(
+                "unknown optimiser preset '\(name)'; use 'paper', '\(paperFull)' or 'released'")
         }
     }
 
