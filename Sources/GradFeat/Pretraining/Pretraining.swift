@@ -66,10 +66,12 @@ public enum Pretraining {
                 Log.note("resuming BiGAN pre-training from \(checkpoint.path) at iteration \(state.iteration)")
             }
         }
-        // The same 64 codes and 16 images in every grid, so the grids show one run's progress.
+        // The same 64 codes and 16 images in every grid, so the grids show one run's progress; the images
+        // are spread evenly over the set, which is often stored class by class.
         var rng = SeededRandom(seed: configuration.seed ^ 0x5A3D_1E)
         let codes = Tensor.normal([64, settings.latentSize], using: &rng)
-        let reals = try images.batch(Array(0..<min(16, images.count))).inputs
+        let shown = min(16, images.count)
+        let reals = try images.batch((0..<shown).map { $0 * images.count / shown }).inputs
         try FileManager.default.createDirectory(at: files.folder, withIntermediateDirectories: true)
         try pretraining.train(&state, on: images) { state in
             try BiganCheckpoint.save(

@@ -54,7 +54,9 @@ public enum BiganCheckpoint {
         model: String
     ) throws {
         func damaged(_ problem: String) -> GradFeatError {
-            .damagedFile(path: url.path, problem: problem, fix: "delete it to start the run again, or restore it")
+            .damagedFile(
+                path: url.path, problem: problem, fix: "restore it from a copy, or move it aside to start the run again"
+            )
         }
         let file = try HDF5File(url: url, mode: .readOnly)
         try file.requireFormat(format, version: version)

@@ -17,20 +17,35 @@ public struct BiganFiles: Sendable {
     public var lossTable: URL { folder.appendingPathComponent("\(stem)-losses.csv") }
     public var lossPlot: URL { folder.appendingPathComponent("\(stem)-losses.svg") }
 
-    /// The sample grid of `state`: 8 rows of G(z) for the fixed codes `codes` (64 of them), then 4 rows that pair
-    /// each of the fixed real images `reals` (16) with its reconstruction G(E(x)) beneath it.
+    /// The sample grid of `state`, 8 tiles wide: rows of G(z) for the fixed codes `codes` (64 of them make 8
+    /// rows), then for each 8 of the fixed real images `reals` a row of them and a row of their reconstructions
+    /// G(E(x)) beneath; a short row is padded with white tiles so each reconstruction sits under its image.
     public static func sampleGrid(_ state: BiganState, codes: Tensor, reals: Tensor) throws -> [UInt8] {
+        let columns = 8
         let generated = try state.models.generate(codes)
         let reconstructed = try state.models.generate(try state.models.encode(reals))
-        let half = reals.shape[0] / 2
-        let rows = [
-            generated, reals.rows(0..<half), reconstructed.rows(0..<half), reals.rows(half..<reals.shape[0]),
-            reconstructed.rows(half..<reals.shape[0]),
-        ]
+        var rows = [try padded(generated, toMultipleOf: columns)]
+        for start in stride(from: 0, to: reals.shape[0], by: columns) {
+            let shown = start..<min(start + columns, reals.shape[0])
+            rows += try [
+                padded(reals.rows(shown), toMultipleOf: columns),
+                padded(reconstructed.rows(shown), toMultipleOf: columns),
+            ]
+        }
         var dimensions = reals.shape.dimensions
         dimensions[0] = rows.reduce(0) { $0 + $1.shape[0] }
         return try SampleGrid.png(
-            try Tensor(shape: Shape(dimensions), scalars: rows.flatMap(\.scalars)), columns: max(half, 1))
+            try Tensor(shape: Shape(dimensions), scalars: rows.flatMap(\.scalars)), columns: columns)
+    }
+
+    /// `images` followed by white images up to a multiple of `columns`.
+    static func padded(_ images: Tensor, toMultipleOf columns: Int) throws -> Tensor {
+        let missing = (columns - images.shape[0] % columns) % columns
+        guard missing > 0 else { return images }
+        var dimensions = images.shape.dimensions
+        dimensions[0] += missing
+        let white = [Float](repeating: 1, count: missing * images.count / images.shape[0])
+        return try Tensor(shape: Shape(dimensions), scalars: images.scalars + white)
     }
 
     /// The history as CSV and an SVG plot of both losses.
