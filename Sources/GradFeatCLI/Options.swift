@@ -198,7 +198,7 @@ struct RunOptions: ParsableArguments {
 
     @Option(
         help:
-            "Pre-train the base network here first: rotation (no labels) or supervised; its weights go to OUTPUT/weights.h5."
+            "Pre-train the base network here first: rotation, autoencoder or bigan (no labels), or supervised; its weights go to OUTPUT/weights.h5 (bigan checkpoints and sample grids beside them, resumed with the run)."
     )
     var pretrain: String?
 

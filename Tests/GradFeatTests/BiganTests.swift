@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import HDF5
 import Layers
 import Tensor
 import TestSupport
@@ -177,6 +179,44 @@ import Testing
         #expect(throws: GradFeatError.self) { try Self.run(2, in: folder, resume: true) } // past its niter
         let after = try Data(contentsOf: BiganFiles(weights: folder.appendingPathComponent("enc.h5")).checkpoint)
         #expect(before == after)
+    }
+
+    /// `pretrain: bigan` in an experiment: the run folder holds the BiGAN's files; `resume` continues its checkpoint
+    /// (here to a longer run), a fresh run replaces it.
+    @Test func anExperimentPretrainsResumesAndReplacesItsBigan() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var rng = SeededRandom(seed: 5)
+        let pixels = (0..<(24 * 3 * 32 * 32)).map { _ in UInt8(rng.next() % 256) }
+        let set = ImageSet(
+            images: pixels, count: 24, channels: 3, height: 32, width: 32,
+            labels: .single((0..<24).map { Int64($0 % 2) }), classNames: ["a", "b"], source: "/synthetic",
+            split: "train")
+        let dataset = folder.appendingPathComponent("images.h5")
+        try DatasetCache.write(set, to: dataset)
+        let run = folder.appendingPathComponent("run")
+        func experiment(pretrainIterations: Int, resume: Bool) throws -> Int {
+            var training = TrainingConfiguration.paper(iterations: 4, seed: 3)
+            training.batchSize = 8
+            let spec = ExperimentSpec(
+                data: DataSpec(dataset: dataset.path, testFraction: 0.25), model: BiganCIFAR.smallName,
+                split: "conv5", linearize: ["conv5"], extractors: [ExtractorSpec("activation")], pretrain: .bigan,
+                pretrainIterations: pretrainIterations, pretrainBatchSize: 4, training: training, output: run.path,
+                resume: resume)
+            _ = try Experiment(spec, quiet: true).run()
+            let files = BiganFiles(weights: run.appendingPathComponent("weights.h5"))
+            let checkpoint = try HDF5File(url: files.checkpoint, mode: .readOnly)
+            return try checkpoint.attribute("iteration")
+        }
+        let files = BiganFiles(weights: run.appendingPathComponent("weights.h5"))
+        #expect(try experiment(pretrainIterations: 2, resume: false) == 2)
+        #expect(FileManager.default.fileExists(atPath: files.samples(at: 2).path))
+        // As if stopped in pre-training: no model yet, and the BiGAN is continued to a longer run.
+        try FileManager.default.removeItem(at: run.appendingPathComponent("activation.h5"))
+        #expect(try experiment(pretrainIterations: 3, resume: true) == 3)
+        let history = try String(contentsOf: files.lossTable, encoding: .utf8).split(separator: "\n")
+        #expect(history.map { $0.prefix(2) } == ["it", "2,", "3,"]) // continued, not restarted
+        #expect(try experiment(pretrainIterations: 2, resume: false) == 2) // a fresh run starts again
     }
 
     @Test func refusesImagesItCannotGenerate() throws {

@@ -191,11 +191,15 @@ public struct Experiment: Sendable {
                 quiet: quiet
             ).network.backbone
         case .bigan:
-            // The run folder is locked; a checkpoint in it is this folder's interrupted pre-training.
+            // The run folder is locked. A resumed run continues the folder's BiGAN checkpoint; a fresh run
+            // replaces it, as it replaces the folder's models.
+            let files = BiganFiles(weights: run.file("weights.h5"))
+            if !spec.resume, FileManager.default.fileExists(atPath: files.checkpoint.path) {
+                try FileManager.default.removeItem(at: files.checkpoint)
+            }
             base.backbone = try Pretraining.bigan(
-                base, images: data.train, configuration: configuration,
-                files: BiganFiles(weights: run.file("weights.h5")),
-                resume: true, quiet: quiet
+                base, images: data.train, configuration: configuration, files: files, resume: spec.resume,
+                quiet: quiet
             ).network.backbone
         }
         let url = run.file("weights.h5")

@@ -380,7 +380,7 @@ extension ExperimentSpec {
             case is TrainingConfiguration.SolverKind.Type: return "must be minibatch, cg or lbfgs"
             case is TrainingConfiguration.PreconditionerKind.Type: return "must be none or jacobi"
             case is Parametrization.Type: return "must be ntk or standard"
-            case is ExperimentSpec.PretrainingMethod.Type: return "must be rotation, supervised or autoencoder"
+            case is ExperimentSpec.PretrainingMethod.Type: return "must be rotation, supervised, autoencoder or bigan"
             default: return "has the wrong type (\(type))"
             }
         }
@@ -391,7 +391,7 @@ extension ExperimentSpec {
             let keys = path(context)
             let hints = [
                 "optim": "must be adam or sgd", "parametrization": "must be ntk or standard",
-                "pretrain": "must be rotation, supervised or autoencoder", "loss": "must be ce, bce or mse",
+                "pretrain": "must be rotation, supervised, autoencoder or bigan", "loss": "must be ce, bce or mse",
                 "solver": "must be minibatch, cg or lbfgs", "preconditioner": "must be none or jacobi",
                 "wd": "must be a number or auto", "test_crops": "must be none, ten or random:N (N from 1 to 100)",
                 "augment": "must be crop:P,flip, crop:P, flip or none (P from 0 to 64)",
