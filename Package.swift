@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         // How GradFeat's log records look: a progress bar on a terminal, lines in a log, JSON with --log-format json.
         .library(name: "GradFeatLogging", targets: ["GradFeatLogging"]),
@@ -51,6 +52,9 @@ let package = Package(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
 
+        // Open MPI, opened at run time (dlopen): nothing to install to build; `mpirun` runs need openmpi-bin.
+        .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("dl")]),
+
         // MARK: - C kernels (one source, AVX-512 / AVX2 / baseline builds picked at run time)
         .target(name: "CKernels", path: "Sources/CKernels"),
 
@@ -58,6 +62,8 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CRuntime", "CKernels"], path: "Sources/Tensor"),
         .target(name: "Layers", dependencies: ["Tensor"], path: "Sources/Layers"),
         .target(name: "HDF5", dependencies: ["CHDF5"], path: "Sources/HDF5"),
+        // The processes of a job: one, or the ranks mpirun started (docs/DISTRIBUTED.md).
+        .target(name: "Cluster", dependencies: ["CMPI"], path: "Sources/Cluster"),
         .target(
             name: "Datasets", dependencies: ["HDF5", "CZlib", "CLZMA", "CJPEG", "CPNG"], path: "Datasets"),
         .target(
@@ -154,6 +160,9 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "HDF5", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        // Run by scripts/check-mpi.sh under mpirun -np 1, 2 and 3: collectives, ordered sums, faults.
+        .executableTarget(name: "cluster-check", dependencies: ["Cluster"], path: "Tests/ClusterCheck"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
         .testTarget(
             name: "GradFeatTests",

@@ -82,10 +82,10 @@ struct AttributeCommand: ParsableCommand {
         if let memoryBudget { _ = try MemoryBudget(parsing: memoryBudget) }
     }
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         let clock = Date()
         let budget = try memoryBudget.map { try MemoryBudget(parsing: $0) } ?? .default
         let run = RunDirectory(URL(fileURLWithPath: runFolder))

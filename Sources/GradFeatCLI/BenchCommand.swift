@@ -25,10 +25,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "List the row ids.")
     var list = false
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         if list {
             for row in StepBenchmark.rows { print(row.id) }
         } else if let row {

@@ -122,10 +122,10 @@ struct CacheCommand: ParsableCommand {
         }
     }
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         let outputURL = URL(fileURLWithPath: output)
         let folder = outputURL.deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: folder.path) {

@@ -29,10 +29,10 @@ struct DemoCommand: ParsableCommand {
             title: "GradFeat demo: the four models on a network pre-trained here without labels")
     }
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         let spec = try options.spec(defaults: Self.defaults, extractors: extractor)
         print(try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run().summary)
     }

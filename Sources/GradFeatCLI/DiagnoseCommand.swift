@@ -77,10 +77,10 @@ struct DiagnoseCommand: ParsableCommand {
         var gradientKernelScoreRandomTheta1: Double?
     }
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         let clock = Date()
         let run = RunDirectory(URL(fileURLWithPath: runFolder))
         let record = try run.record()

@@ -64,10 +64,10 @@ struct EvalCommand: ParsableCommand {
         }
     }
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         if let runFolder {
             try evaluate(run: RunDirectory(URL(fileURLWithPath: runFolder)))
         } else if let predictions, let input {

@@ -83,10 +83,10 @@ struct ExtractCommand: ParsableCommand {
         }
     }
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         guard network.weights != nil else {
             throw ValidationError("--weights is required: features of a random network are rarely what you want")
         }

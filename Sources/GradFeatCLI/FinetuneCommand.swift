@@ -19,10 +19,10 @@ struct FinetuneCommand: ParsableCommand {
 
     @OptionGroup var options: ExperimentOptions
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         let spec = try options.spec(defaults: ExperimentSpec(output: "runs/finetune"), fixedExtractors: ["finetune"])
         print(try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run().summary)
     }

@@ -32,10 +32,10 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Write the checked weights here in GradFeat's order, with their content hash (weights_hash).")
     var output: String?
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         let url = URL(fileURLWithPath: weights)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw ValidationError("--weights \(weights): no such file")

@@ -71,10 +71,10 @@ struct PredictCommand: ParsableCommand {
 
     static let format = "gradfeat-predictions"
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard let weightsPath = network.weights else {
             throw ValidationError("--weights is required: predictions of a random network compare with nothing")

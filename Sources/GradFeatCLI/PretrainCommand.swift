@@ -38,7 +38,7 @@ struct PretrainCommand: ParsableCommand {
     @Flag(help: "Print no progress.")
     var quiet = false
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     var biganSettings: BiganSettings {
         BiganSettings(
@@ -63,7 +63,7 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         if method != .bigan,
             resume || latentSize != BiganSettings().latentSize
                 || biganWidthDivisor != BiganSettings().generatorWidthDivisor

@@ -14,10 +14,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Folder for report.md, report.csv and report.svg (default: print the table only).")
     var output: String?
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         var rows: [(run: String, model: String, iteration: Int, metric: Double, loss: Double)] = []
         var curves: [(String, [(Double, Double)])] = []
         var metricName = "metric"

@@ -24,10 +24,10 @@ struct TrainCommand: ParsableCommand {
         completion: RegistryCompletion.extractors)
     var extractor: String?
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var process: ProcessOptions
 
     func run() throws {
-        logging.apply()
+        try process.apply()
         let spec = try options.spec(defaults: ExperimentSpec(output: "runs/train"), extractors: extractor)
         print(try Experiment(spec, plugins: GradFeatCLI.plugins, quiet: options.run.quiet).run().summary)
     }

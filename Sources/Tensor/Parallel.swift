@@ -19,14 +19,51 @@ import Synchronization
 /// Results are reproducible: the slices depend only on the count, the granularity and `workerCount`, whether they
 /// run at once or (when another thread holds the workers) one after another; work nested inside a slice runs whole.
 public enum Parallel {
-    /// The number of workers: OpenBLAS's thread count at start-up (`OPENBLAS_NUM_THREADS`, `GOTO_NUM_THREADS` or
-    /// `OMP_NUM_THREADS`, else the cores), after which OpenBLAS is set to one thread. (With an OpenMP build of
-    /// OpenBLAS that setting holds for the calling thread only; Debian's default is the pthreads build.)
+    /// The number of workers, fixed at first use: ``requestWorkers(_:from:)``'s (the CLI's `--workers`), else
+    /// `GRADFEAT_WORKERS`, else OpenBLAS's thread count at start-up (`OPENBLAS_NUM_THREADS`, `GOTO_NUM_THREADS` or
+    /// `OMP_NUM_THREADS`, else the cores this process may run on — under `mpirun`, those bound to its rank). OpenBLAS
+    /// is then set to one thread. (With an OpenMP build of OpenBLAS that setting holds for the calling thread only;
+    /// Debian's default is the pthreads build.)
     public static let workerCount: Int = {
         let cores = max(1, Int(gradfeat_blas_threads()))
         gradfeat_blas_set_threads(1)
-        return cores
+        let requested = requestedWorkers.load(ordering: .acquiring)
+        if requested > 0 { return requested }
+        return (try? environmentWorkers()) ?? cores
     }()
+
+    /// The most workers a process takes.
+    public static let maximumWorkers = 1024
+
+    private static let requestedWorkers = Atomic<Int>(0)
+
+    /// Sets the number of workers before their first use; `source` names the setting in errors (`--workers`).
+    /// Throws when `count` is out of range or the workers are already running with another number.
+    public static func requestWorkers(_ count: Int, from source: String) throws {
+        guard (1...maximumWorkers).contains(count) else {
+            throw ParallelError.invalidWorkers("\(source) \(count) is out of range; give 1…\(maximumWorkers)")
+        }
+        requestedWorkers.store(count, ordering: .releasing)
+        guard workerCount == count else {
+            throw ParallelError.invalidWorkers(
+                "\(source) \(count) comes after the workers started (\(workerCount) of them); set it first")
+        }
+    }
+
+    /// Throws when `GRADFEAT_WORKERS` is set to something other than a count of workers.
+    public static func validateEnvironment() throws { _ = try environmentWorkers() }
+
+    /// `GRADFEAT_WORKERS` as a count, nil when unset or empty.
+    static func environmentWorkers() throws -> Int? {
+        guard let raw = getenv("GRADFEAT_WORKERS") else { return nil }
+        let text = String(cString: raw)
+        guard !text.isEmpty else { return nil }
+        guard let count = Int(text), (1...maximumWorkers).contains(count) else {
+            throw ParallelError.invalidWorkers(
+                "GRADFEAT_WORKERS=\(text) is not a count of workers; set it to 1…\(maximumWorkers), or unset it")
+        }
+        return count
+    }
 
     /// Held while one thread's region runs on the workers; another thread then runs its slices itself.
     private static let busy = Atomic<Bool>(false)
@@ -114,4 +151,15 @@ final class ThreadFlag: @unchecked Sendable {
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// A worker setting GradFeat cannot use.
+public enum ParallelError: Error, CustomStringConvertible, Equatable {
+    case invalidWorkers(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidWorkers(message): return message
+        }
+    }
 }

@@ -98,4 +98,16 @@ import Testing
         #expect(first == second)
         #expect(workspace.pooledCount == 1000)
     }
+
+    /// `--workers` is checked and cannot change the workers once they run (their count decides the slices).
+    @Test func requestedWorkersAreCheckedAndFixedAtFirstUse() throws {
+        try Parallel.requestWorkers(Parallel.workerCount, from: "--workers")
+        #expect(throws: ParallelError.self) { try Parallel.requestWorkers(0, from: "--workers") }
+        #expect(throws: ParallelError.self) {
+            try Parallel.requestWorkers(Parallel.maximumWorkers + 1, from: "--workers")
+        }
+        #expect {
+            try Parallel.requestWorkers(Parallel.workerCount % Parallel.maximumWorkers + 1, from: "--workers")
+        } throws: { "\($0)".contains("after the workers started") }
+    }
 }

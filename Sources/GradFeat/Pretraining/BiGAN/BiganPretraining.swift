@@ -245,8 +245,8 @@ public struct BiganPretraining: Sendable {
             }
             discriminatorLoss /= Double(l.count)
             encoderGeneratorLoss /= Double(l.count)
-            discriminatorGradient = Tensor(shape: logits.shape) { $0.update(fromContentsOf: dGradient) }
-            encoderGeneratorGradient = Tensor(shape: logits.shape) { $0.update(fromContentsOf: geGradient) }
+            discriminatorGradient = Tensor(shape: logits.shape) { _ = $0.update(fromContentsOf: dGradient) }
+            encoderGeneratorGradient = Tensor(shape: logits.shape) { _ = $0.update(fromContentsOf: geGradient) }
             // Beyond |l| = 30 D's input gradient under L_D falls towards Float's smallest numbers: take a second pass.
             gradientRatios = l.allSatisfy { abs($0) <= 30 } ? ratios : nil
         }

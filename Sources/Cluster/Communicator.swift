@@ -1,0 +1,87 @@
+/// The processes of one job and the collectives GradFeat needs between them. One process is a ``SingleProcess``;
+/// a job started by `mpirun` is an ``MPICommunicator`` (``Cluster/world()`` gives whichever this process is).
+///
+/// Results that feed parameters are combined by ``orderedSum(parts:count:partCount:)``: fixed parts, summed in a
+/// fixed order on every rank, so they are the same bit for bit whatever the number of ranks.
+public protocol Communicator: Sendable {
+    /// This process's index, `0..<size`.
+    var rank: Int { get }
+    /// The number of processes in the job.
+    var size: Int { get }
+    /// Every rank's `bytes` (any length), in rank order, on every rank.
+    func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
+    /// Root's `bytes` on every rank (the others' arguments are ignored).
+    func broadcast(_ bytes: [UInt8], from root: Int) throws -> [UInt8]
+    /// Returns once every rank has called it.
+    func barrier() throws
+    /// Ends every rank of the job after printing `message`, naming this rank, on standard error.
+    func abort(_ message: String) -> Never
+}
+
+extension Communicator {
+    /// The contiguous share of `0..<count` this rank owns: ranks own balanced, ordered ranges.
+    public func share(of count: Int) -> Range<Int> { Self.share(of: count, rank: rank, size: size) }
+
+    /// The share of `0..<count` rank `rank` of `size` owns.
+    public static func share(of count: Int, rank: Int, size: Int) -> Range<Int> {
+        (count * rank / size)..<(count * (rank + 1) / size)
+    }
+
+    /// The sum of `partCount` vectors of `count` floats, where this rank holds the parts of its
+    /// ``share(of:)`` of `0..<partCount` in `parts` (in order), added on every rank in the order of the parts:
+    /// ```
+    /// s = ((p₀ + p₁) + p₂) + … + p_{m−1}
+    /// ```
+    /// the same additions, so the same bits, for any number of ranks (a reduction tree's order would change with
+    /// it). Every rank receives every part: it moves `partCount · count` floats where an allreduce moves about
+    /// `2 · count`.
+    public func orderedSum(parts: [[Float]], count: Int, partCount: Int) throws -> [Float] {
+        let mine = share(of: partCount)
+        guard parts.count == mine.count, parts.allSatisfy({ $0.count == count }) else {
+            throw ClusterError.mismatch(
+                "rank \(rank) holds \(parts.count) parts (expected \(mine.count)) of \(count) floats each")
+        }
+        let all = size == 1 ? parts : try gatheredParts(parts, count: count, partCount: partCount)
+        var sum = [Float](repeating: 0, count: count)
+        sum.withUnsafeMutableBufferPointer { s in
+            for part in all {
+                part.withUnsafeBufferPointer { p in
+                    for i in 0..<count { s[i] += p[i] }
+                }
+            }
+        }
+        return sum
+    }
+
+    /// Every rank's parts, in the order of the parts.
+    private func gatheredParts(_ parts: [[Float]], count: Int, partCount: Int) throws -> [[Float]] {
+        let gathered = try allGather(parts.flatMap { $0 }.withUnsafeBytes { Array($0) })
+        var all: [[Float]] = []
+        all.reserveCapacity(partCount)
+        for (r, bytes) in gathered.enumerated() {
+            let owned = Self.share(of: partCount, rank: r, size: size).count
+            guard bytes.count == owned * count * MemoryLayout<Float>.size else {
+                throw ClusterError.mismatch("rank \(r) sent \(bytes.count) bytes for \(owned) parts of \(count) floats")
+            }
+            bytes.withUnsafeBytes { raw in
+                let floats = raw.bindMemory(to: Float.self)
+                for p in 0..<owned { all.append(Array(floats[(p * count)..<((p + 1) * count)])) }
+            }
+        }
+        return all
+    }
+
+    /// Throws, naming the ranks that differ, unless every rank passes the same `text` (a configuration, a data
+    /// set's description): a job whose ranks disagree would train on different problems.
+    public func requireAgreement(on text: String, what: String) throws {
+        guard size > 1 else { return }
+        let all = try allGather(Array(text.utf8))
+        let differing = all.indices.filter { all[$0] != all[0] }
+        guard differing.isEmpty else {
+            throw ClusterError.disagreement(
+                "ranks disagree on \(what): rank 0 has \(String(decoding: all[0], as: UTF8.self)), rank "
+                    + "\(differing[0]) has \(String(decoding: all[differing[0]], as: UTF8.self)); start every rank "
+                    + "with the same arguments, files and environment")
+        }
+    }
+}
