@@ -72,7 +72,8 @@ let package = Package(
         .target(
             name: "GradFeat",
             dependencies: [
-                "Tensor", "Layers", "HDF5", "Datasets", "GradFeatLogging", .product(name: "Yams", package: "Yams"),
+                "Tensor", "Layers", "HDF5", "Datasets", "GradFeatLogging", "Cluster",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GradFeat"),
@@ -162,7 +163,9 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         // Run by scripts/check-mpi.sh under mpirun -np 1, 2 and 3: collectives, ordered sums, faults.
-        .executableTarget(name: "cluster-check", dependencies: ["Cluster"], path: "Tests/ClusterCheck"),
+        .executableTarget(
+            name: "cluster-check", dependencies: ["Cluster", "GradFeat", "Layers", "Tensor"],
+            path: "Tests/ClusterCheck"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5"]),
         .testTarget(
             name: "GradFeatTests",

@@ -22,6 +22,15 @@ for n in 1 2 3; do
 done
 echo "mpi: ordered sum identical for 1 process and -np 1, 2, 3 ($expected); allGather and broadcast agree"
 
+# Micro-batched training: the same parameters, bit for bit, from one process and from 1, 2 and 3 ranks (one worker
+# each: the worker count slices the GEMMs; mpirun binds a rank to one core here, the single process is told).
+expected=$(GRADFEAT_WORKERS=1 "$check" train | tr '\n' ' ')
+for n in 1 2 3; do
+    got=$(timeout 300 "${mpi[@]}" -x GRADFEAT_WORKERS=1 -np "$n" "$check" train | tr '\n' ' ')
+    [ "$got" = "$expected" ] || fail "training at -np $n: '$got', one process: '$expected'"
+done
+echo "mpi: 20 micro-batched steps give the same parameters for 1 process and -np 1, 2, 3 ($expected)"
+
 # A failing job must end (exit status ≠ 0) with the rank's message, well within the limit.
 ends() {
     local what=$1 pattern=$2; shift 2

@@ -23,6 +23,12 @@ public enum Cluster {
         return try shared.world()
     }
 
+    /// The share of `0..<count` that part `rank` of `size` owns: contiguous, balanced (sizes differ by at most one),
+    /// in order. Ranks own shares of the data this way, and a global batch is cut into micro-batches this way.
+    public static func share(of count: Int, rank: Int, size: Int) -> Range<Int> {
+        (count * rank / size)..<(count * (rank + 1) / size)
+    }
+
     private static let shared = SharedWorld()
 
     /// Writes `message` to standard error unbuffered, so it is out before the process ends.

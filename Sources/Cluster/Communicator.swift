@@ -20,12 +20,7 @@ public protocol Communicator: Sendable {
 
 extension Communicator {
     /// The contiguous share of `0..<count` this rank owns: ranks own balanced, ordered ranges.
-    public func share(of count: Int) -> Range<Int> { Self.share(of: count, rank: rank, size: size) }
-
-    /// The share of `0..<count` rank `rank` of `size` owns.
-    public static func share(of count: Int, rank: Int, size: Int) -> Range<Int> {
-        (count * rank / size)..<(count * (rank + 1) / size)
-    }
+    public func share(of count: Int) -> Range<Int> { Cluster.share(of: count, rank: rank, size: size) }
 
     /// The sum of `partCount` vectors of `count` floats, where this rank holds the parts of its
     /// ``share(of:)`` of `0..<partCount` in `parts` (in order), added on every rank in the order of the parts:
@@ -59,7 +54,7 @@ extension Communicator {
         var all: [[Float]] = []
         all.reserveCapacity(partCount)
         for (r, bytes) in gathered.enumerated() {
-            let owned = Self.share(of: partCount, rank: r, size: size).count
+            let owned = Cluster.share(of: partCount, rank: r, size: size).count
             guard bytes.count == owned * count * MemoryLayout<Float>.size else {
                 throw ClusterError.mismatch("rank \(r) sent \(bytes.count) bytes for \(owned) parts of \(count) floats")
             }

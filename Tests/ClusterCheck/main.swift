@@ -1,12 +1,17 @@
 // The collectives under mpirun, for scripts/check-mpi.sh:
 //
-//     cluster-check sum|gather|agree|fail|wait [FOLDER]
+//     cluster-check sum|train|gather|agree|fail|wait [FOLDER]
 //
 // `sum` prints the bit pattern hash of an ordered sum of fixed parts, which must be the same for any number of
-// ranks and without mpirun; `gather` checks allGather and broadcast; `agree` and `fail` end the job through
+// ranks and without mpirun; `train` prints the hashes of the parameters of a gradfeat and a finetune model after
+// 20 micro-batched steps (6 micro-batches of a 12-image batch), which must be too; `gather` checks allGather and
+// broadcast; `agree` and `fail` end the job through
 // abort (ranks that disagree, a rank that throws); `wait` writes each rank's pid to FOLDER and waits in barriers,
 // for the script to kill one rank.
 import Cluster
+import GradFeat
+import Layers
+import Tensor
 
 #if canImport(Glibc)
     import Glibc
@@ -50,6 +55,23 @@ func run(_ mode: String, folder: String?, world: any Communicator) throws {
             throw CheckFailure(description: "the ordered sum differs from one process's")
         }
         if world.rank == 0 { print("sum \(String(fnv1a(sum), radix: 16))") }
+    case "train":
+        var rng = SeededRandom(seed: 4)
+        let network = BiganCIFAR.make(classes: 2, widthDivisor: 8, seed: 1)
+        let images = Tensor.uniform([48, 3, 32, 32], low: 0, high: 1, using: &rng)
+        let cached = try network.bottom(images, splitAt: "conv5")
+        let data = try InMemoryBatches(inputs: cached, targets: .classes((0..<48).map { $0 % 2 }), classCount: 2)
+        for name in ["gradfeat", "finetune"] {
+            let context = ExtractorContext(
+                network: network, split: "conv5", linearize: ["conv5"], classes: 2, omegaBar: network.head)
+            var extractor = try ExtractorRegistry.shared.make(name, context: context)
+            var configuration = TrainingConfiguration.paper(iterations: 20, seed: 9)
+            configuration.batchSize = 12
+            var trainer = Trainer(configuration: configuration)
+            (trainer.quiet, trainer.communicator, trainer.microBatches) = (true, world, 6)
+            try trainer.train(&extractor, on: data, loss: SoftmaxCrossEntropy())
+            if world.rank == 0 { print("\(name) \(String(fnv1a(extractor.parameters.flatMap(\.scalars)), radix: 16))") }
+        }
     case "gather":
         let mine = [UInt8](repeating: UInt8(world.rank), count: world.rank * 3 + 1)
         let all = try world.allGather(mine)
@@ -80,7 +102,7 @@ func run(_ mode: String, folder: String?, world: any Communicator) throws {
         }
         throw CheckFailure(description: "nobody killed a rank in 60 s")
     default:
-        throw CheckFailure(description: "unknown mode \(mode); use sum, gather, agree, fail or wait")
+        throw CheckFailure(description: "unknown mode \(mode); use sum, train, gather, agree, fail or wait")
     }
 }
 

@@ -32,7 +32,7 @@ struct SimulatedRank: Communicator {
     @Test func sharesAreBalancedOrderedAndCoverEverything() {
         for size in 1...5 {
             for count in [0, 1, 2, 7, 64] {
-                let shares = (0..<size).map { SingleProcess.share(of: count, rank: $0, size: size) }
+                let shares = (0..<size).map { Cluster.share(of: count, rank: $0, size: size) }
                 #expect(shares.map(\.count).reduce(0, +) == count)
                 #expect(zip(shares, shares.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
                 #expect((shares.map(\.count).max() ?? 0) - (shares.map(\.count).min() ?? 0) <= 1)
@@ -51,7 +51,7 @@ struct SimulatedRank: Communicator {
         #expect(reversed != single)
         for size in 1...4 {
             let sent: @Sendable (Int) -> [UInt8] = { r in
-                let owned = SingleProcess.share(of: count, rank: r, size: size)
+                let owned = Cluster.share(of: count, rank: r, size: size)
                 return all[owned].flatMap { $0 }.withUnsafeBytes { Array($0) }
             }
             for rank in 0..<size {

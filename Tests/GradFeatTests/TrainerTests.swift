@@ -56,6 +56,41 @@ import Testing
         }
     }
 
+    /// Micro-batches in one process: the weighted sum of the parts' gradients is the whole batch's gradient (up to
+    /// rounding), including a last part of another size; refusals say why.
+    @Test(arguments: ["activation", "gradfeat"])
+    func microBatchesSumToTheWholeBatchsGradient(extractorName: String) throws {
+        let (train, network) = try Self.data()
+        let configuration = TrainingConfiguration(
+            optimizer: .sgd, learningRate: 0.05, weightDecay: 0, momentum: 0, batchSize: 10, iterations: 3,
+            stepSize: 0, seed: 5)
+        let context = ExtractorContext(
+            network: network, split: "block", linearize: ["block", "conv3"], classes: 3, omegaBar: network.head)
+        func trained(microBatches: Int) throws -> [Tensor] {
+            var extractor = try ExtractorRegistry.shared.make(extractorName, context: context)
+            var trainer = Trainer(configuration: configuration)
+            trainer.quiet = true
+            trainer.microBatches = microBatches
+            try trainer.train(&extractor, on: train, loss: SoftmaxCrossEntropy())
+            return extractor.parameters
+        }
+        let initial = try ExtractorRegistry.shared.make(extractorName, context: context).parameters
+        let whole = try trained(microBatches: 1), parts = try trained(microBatches: 3) // 10 rows: 3, 3, 4
+        for (i, (w, p)) in zip(whole, parts).enumerated() {
+            var moved = (whole: w, parts: p)
+            try moved.whole.add(initial[i], scaledBy: -1)
+            try moved.parts.add(initial[i], scaledBy: -1)
+            #expect(relativeError(moved.parts, moved.whole) < 1e-4, "parameter \(i)")
+        }
+        #expect(whole != parts) // a different sum: the bits may differ, which is why M is fixed across ranks
+
+        var extractor = try ExtractorRegistry.shared.make(extractorName, context: context)
+        var trainer = Trainer(configuration: configuration)
+        trainer.quiet = true
+        trainer.microBatches = 11 // more than the batch of 10
+        #expect(throws: GradFeatError.self) { try trainer.train(&extractor, on: train, loss: SoftmaxCrossEntropy()) }
+    }
+
     @Test func divergenceStopsWithAClearMessage() throws {
         var (train, network) = try Self.data()
         train.inputs.scalars[5 * train.inputs.shape.sampleCount + 3] = .nan // one corrupt sample

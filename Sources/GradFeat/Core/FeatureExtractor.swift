@@ -60,6 +60,10 @@ public protocol FeatureExtractor: Sendable {
     /// Called after each training step (batch norm running statistics); most extractors are frozen and do nothing.
     mutating func updateStatistics(_ output: ExtractorOutput<Pass>)
 
+    /// Whether ``updateStatistics(_:)`` changes anything (a trained network with batch norm): such an extractor is
+    /// not micro-batched, since each micro-batch would see other statistics.
+    var updatesStatisticsInTraining: Bool { get }
+
     /// Applies `update` to the stored parameters in place; extractors whose parameters are stored properties
     /// avoid the copy that `get` + `set` would make of every tensor at every step (`StoredParameterExtractor`).
     mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows
@@ -75,6 +79,8 @@ extension FeatureExtractor {
     public var parameterNames: [String] { namedParameters.names }
 
     public mutating func updateStatistics(_ output: ExtractorOutput<Pass>) {}
+
+    public var updatesStatisticsInTraining: Bool { false }
 
     public mutating func updateParameters(_ update: (inout [Tensor]) throws -> Void) rethrows {
         var values = parameters

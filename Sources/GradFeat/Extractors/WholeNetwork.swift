@@ -40,4 +40,6 @@ public struct WholeNetwork: FeatureExtractor {
     public mutating func updateStatistics(_ output: ExtractorOutput<TopPass>) {
         network.backbone.updateStatistics(from: output.pass.record)
     }
+
+    public var updatesStatisticsInTraining: Bool { !network.backbone.buffers.isEmpty }
 }

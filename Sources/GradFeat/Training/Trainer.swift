@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Layers
 import Tensor
@@ -19,6 +20,12 @@ public struct Trainer: Sendable {
     /// `test/<accuracy|mAP>`, `test/loss`; a full-batch solver's `solver/objective`, `solver/residual` — for
     /// TensorBoard (`TensorBoardEvents`).
     public var onScalars: (@Sendable (_ step: Int, _ scalars: [(tag: String, value: Double)]) throws -> Void)?
+    /// The processes that share every step: one by default; under `mpirun`, `Cluster.world()`'s ranks.
+    public var communicator: any Communicator = SingleProcess()
+    /// Cuts each global mini-batch into this many fixed micro-batches whose gradients are summed in a fixed order
+    /// (`Trainer+MicroBatches.swift`). 1, the default, computes each batch whole in one process; with more, the
+    /// ranks share the micro-batches and the parameters are the same bits for any number of ranks up to this.
+    public var microBatches = 1
 
     public init(configuration: TrainingConfiguration) { self.configuration = configuration }
 
@@ -42,6 +49,11 @@ public struct Trainer: Sendable {
                         + "fits one fixed training set; train with the mini-batch optimiser (--solver minibatch) or drop --augment"
                 )
             }
+            guard microBatches == 1, communicator.size == 1 else {
+                throw GradFeatError.invalidConfiguration(
+                    "solver \(configuration.solver.rawValue) runs in one process without micro-batches; train with "
+                        + "--solver minibatch, or run it without mpirun and --micro-batches")
+            }
             return try solve(&extractor, on: train, evaluateOn: test, loss: loss, resume: resume)
         }
         if let resume {
@@ -53,11 +65,17 @@ public struct Trainer: Sendable {
             history = resume.history
             start = resume.iteration
         }
+        let microBatched = microBatches > 1 || communicator.size > 1
+        if microBatched { try checkMicroBatching(extractor) }
         let progress = ProgressReporter(label, total: configuration.iterations, start: start, quiet: quiet)
         let clock = Date()
         var runningLoss = 0.0, runningCount = 0
         var cursor = BatchCursor(order)
-        func indices(_ iteration: Int) -> [Int] { cursor.indices(iteration) }
+        /// The rows this process computes at `iteration`: the whole batch, or its micro-batches' rows.
+        func indices(_ iteration: Int) -> [Int] {
+            let batch = cursor.indices(iteration)
+            return microBatched ? microBatchLayout(of: batch).rows : batch
+        }
         let prefetcher = BatchPrefetcher(train)
         var lastScalars = (iteration: start, seconds: 0.0)
 
@@ -74,11 +92,19 @@ public struct Trainer: Sendable {
                 thenPrefetch: iteration + 1 < configuration.iterations ? indices(iteration + 1) : nil)
 
             let mode = Mode.training(seed: rng.next())
-            if let augmentation { inputs = try augmentation.apply(to: inputs, seed: mode.seed) }
             optimizer.learningRate = configuration.schedule.learningRate(at: iteration)
-            let value = try Trainer.step(
-                &extractor, inputs: inputs, targets: targets, loss: loss, optimizer: &optimizer,
-                clipNorm: configuration.clipNorm, mode: mode, iteration: iteration)
+            let value: Double
+            if microBatched {
+                value = try microBatchedStep(
+                    &extractor, inputs: inputs, targets: targets,
+                    layout: microBatchLayout(of: cursor.indices(iteration)),
+                    loss: loss, optimizer: &optimizer, mode: mode, iteration: iteration)
+            } else {
+                if let augmentation { inputs = try augmentation.apply(to: inputs, seed: mode.seed) }
+                value = try Trainer.step(
+                    &extractor, inputs: inputs, targets: targets, loss: loss, optimizer: &optimizer,
+                    clipNorm: configuration.clipNorm, mode: mode, iteration: iteration)
+            }
 
             runningLoss += value
             runningCount += 1
@@ -173,24 +199,31 @@ extension Trainer {
         _ extractor: inout Extractor, inputs: Tensor, targets: Targets, loss: any Loss,
         optimizer: inout any Optimizer, clipNorm: Float?, mode: Mode, iteration: Int
     ) throws -> Double {
-        let value: Double
-        var gradients: [Tensor]
-        let output: ExtractorOutput<Extractor.Pass>
-        do {
-            output = try extractor.forward(inputs, mode: mode)
+        let (output, value, gradients) = try divergenceChecked(iteration: iteration) {
+            let output = try extractor.forward(inputs, mode: mode)
             let evaluated = try loss.evaluate(logits: output.logits, targets: targets)
-            value = evaluated.loss
-            gradients = try extractor.parameterGradients(output, logitsGradient: evaluated.gradient)
+            return (
+                output, evaluated.loss, try extractor.parameterGradients(output, logitsGradient: evaluated.gradient)
+            )
+        }
+        try apply(gradients, to: &extractor, optimizer: &optimizer, clipNorm: clipNorm, iteration: iteration)
+        extractor.updateStatistics(output)
+        return value
+    }
+
+    /// The optimiser's update of `extractor`'s parameters by `gradients`, clipped to `clipNorm` or checked to be
+    /// finite; a parameter that leaves the finite numbers stops the run.
+    static func apply<Extractor: FeatureExtractor>(
+        _ gradients: [Tensor], to extractor: inout Extractor, optimizer: inout any Optimizer, clipNorm: Float?,
+        iteration: Int
+    ) throws {
+        var gradients = gradients
+        try divergenceChecked(iteration: iteration) {
             if let clipNorm {
                 try clipGradientNorm(&gradients, maxNorm: clipNorm)
             } else if !gradients.allSatisfy(\.isFinite) {
                 throw TensorError.nonFinite(what: "a gradient")
             }
-        } catch let error as TensorError {
-            if case .nonFinite = error {
-                throw GradFeatError.diverged(iteration: iteration, detail: error.description)
-            }
-            throw error
         }
         try extractor.updateParameters { parameters in
             try optimizer.update(&parameters, gradients: gradients)
@@ -198,7 +231,18 @@ extension Trainer {
                 throw GradFeatError.diverged(iteration: iteration, detail: "a parameter became NaN or infinite")
             }
         }
-        extractor.updateStatistics(output)
-        return value
+    }
+
+    /// `body`'s result, with a non-finite tensor reported as the run diverging at `iteration`.
+    @discardableResult
+    static func divergenceChecked<T>(iteration: Int, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as TensorError {
+            if case .nonFinite = error {
+                throw GradFeatError.diverged(iteration: iteration, detail: error.description)
+            }
+            throw error
+        }
     }
 }
