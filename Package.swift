@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "GradFeatCLI",
             dependencies: [
-                "GradFeat", "Datasets", "GradFeatLogging",
+                "GradFeat", "Datasets", "GradFeatLogging", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/GradFeatCLI"),

@@ -31,6 +31,42 @@ for n in 1 2 3; do
 done
 echo "mpi: 20 micro-batched steps give the same parameters for 1 process and -np 1, 2, 3 ($expected)"
 
+# The command line: `gradfeat train` in one process (one worker) and under mpirun -np 2 and 3 write the same
+# checkpoints, bit for bit; a run of 20 iterations on 2 ranks resumed to 30 on 3 ranks ends where the 30 did.
+gradfeat=.build/release/gradfeat
+data=${GRADFEAT_DATA_DIR:-../shared/datasets}
+if [ -d "$data/cifar10" ]; then
+    train=(train --model bigan-cifar --dataset cifar10 --data-dir "$data" --train-size 300 --test-size 100
+           --extractor activation,gradfeat,finetune --linearize conv5 --micro-batches 6 --seed 1 --quiet)
+    same() {
+        for model in activation gradfeat finetune; do
+            h5diff -q "$1/$model.h5" "$2/$model.h5" /parameters || fail "$3: $model's parameters differ"
+            h5diff -q "$1/$model.h5" "$2/$model.h5" /optimizer || fail "$3: $model's optimiser state differs"
+        done
+    }
+    GRADFEAT_WORKERS=1 "$gradfeat" "${train[@]}" --niter 30 --output "$work/one" > /dev/null
+    for n in 2 3; do
+        timeout 300 "${mpi[@]}" -x GRADFEAT_WORKERS=1 -np "$n" "$gradfeat" "${train[@]}" --niter 30 \
+            --output "$work/np$n" > /dev/null
+        same "$work/one" "$work/np$n" "-np $n"
+    done
+    # Resumed: fine-tuning alone (a gradient model trained after the activation model would take ω̄ from an
+    # activation model extended to 30 iterations, not the one at 20 its checkpoint saw).
+    GRADFEAT_WORKERS=1 "$gradfeat" "${train[@]}" --extractor finetune --niter 30 --output "$work/straight" > /dev/null
+    timeout 300 "${mpi[@]}" -x GRADFEAT_WORKERS=1 -np 2 "$gradfeat" "${train[@]}" --extractor finetune --niter 20 \
+        --output "$work/resumed" > /dev/null
+    timeout 300 "${mpi[@]}" -x GRADFEAT_WORKERS=1 -np 3 "$gradfeat" "${train[@]}" --extractor finetune --niter 30 \
+        --resume --output "$work/resumed" > /dev/null
+    h5diff -q "$work/straight/finetune.h5" "$work/resumed/finetune.h5" /parameters \
+        || fail "fine-tuning for 20 iterations on 2 ranks resumed to 30 on 3 differs from 30 in one process"
+    ls "$work"/np2/*.tmp-* > /dev/null 2>&1 && fail "-np 2 left a half-written file"
+    echo "mpi: gradfeat train (3 models, 30 iterations, 6 micro-batches): the same checkpoints from one process," \
+        "-np 2 and -np 3; fine-tuning on 2 ranks resumed on 3 ends where one process does"
+else
+    echo "mpi: $data/cifar10 missing; the gradfeat train checks need the shared data (GRADFEAT_DATA_DIR)"
+    exit 1
+fi
+
 # A failing job must end (exit status ≠ 0) with the rank's message, well within the limit.
 ends() {
     local what=$1 pattern=$2; shift 2
@@ -55,3 +91,27 @@ kill -0 "$job" 2> /dev/null && fail "the job still runs 10 s after rank 1 was ki
 wait "$job" || status=$?
 [ "$status" -ne 0 ] || fail "the job with a killed rank exited 0"
 echo "mpi: SIGKILL of rank 1 ends the job in $((SECONDS - killed)) s (exit status $status)"
+
+# SIGKILL of a rank of `gradfeat train` mid-run: the job ends within 10 s with a message, and every file left under
+# its final name is whole (writes go to <name>.tmp-<pid> and are renamed when complete).
+timeout 120 "${mpi[@]}" -x GRADFEAT_WORKERS=1 -np 2 "$gradfeat" "${train[@]}" --niter 100000 --checkpoint-every 50 \
+    --output "$work/train-killed" > "$work/train-killed.log" 2>&1 &
+job=$!
+rank1=""
+for _ in $(seq 300); do
+    for p in $(pgrep -f -- "--output $work/train-killed" || true); do
+        tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && rank1=$p
+    done
+    [ -n "$rank1" ] && [ -e "$work/train-killed/activation.h5" ] && break
+    sleep 0.1
+done
+[ -n "$rank1" ] && [ -e "$work/train-killed/activation.h5" ] || fail "gradfeat train under mpirun did not reach a checkpoint"
+kill -9 "$rank1"
+killed=$SECONDS status=0
+for _ in $(seq 100); do kill -0 "$job" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$job" 2> /dev/null && fail "gradfeat train still runs 10 s after rank 1 was killed"
+wait "$job" || status=$?
+[ "$status" -ne 0 ] || fail "gradfeat train with a killed rank exited 0"
+grep -q "rank 1" "$work/train-killed.log" || fail "no message names the killed rank: $(tail -3 "$work/train-killed.log")"
+for file in "$work"/train-killed/*.h5; do h5ls "$file" > /dev/null || fail "$file is damaged"; done
+echo "mpi: SIGKILL of rank 1 of gradfeat train ends the job in $((SECONDS - killed)) s; its files are whole"

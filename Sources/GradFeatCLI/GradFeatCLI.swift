@@ -1,5 +1,6 @@
 // The `gradfeat` command-line tool as a library: GradFeat (Mu, Liang, Li, ICLR 2020) from data to results table.
 import ArgumentParser
+import Cluster
 import Foundation
 import GradFeat
 import GradFeatLogging
@@ -47,12 +48,22 @@ public struct GradFeatCLI: ParsableCommand {
         // takes the same clean error path as a full disk (message, status 1, no file under the final name).
         signal(SIGXFSZ, SIG_IGN)
         if bootstrappingLogging { GradFeatLogging.bootstrap() }
+        // Under mpirun rank 0 alone prints results, and a rank that fails ends every rank, naming itself.
+        let world = (Cluster.launchedSize ?? 1) > 1 ? try? Cluster.world() : nil
+        if let world, world.rank > 0 {
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { dup2(null, STDOUT_FILENO) }
+        }
         do {
             try run(arguments: Array(CommandLine.arguments.dropFirst()))
             LogOutput.standardError.endLine()
         } catch {
             let output = LogOutput.standardError
             output.endLine()
+            if let world, exitCode(for: error) != .success {
+                let message = fullMessage(for: readable(error))
+                world.abort(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            }
             // With --log-format json the failure is a record too, so that standard error stays JSON throughout.
             if output.format == .json, bootstrappingLogging, exitCode(for: error) != .success {
                 Log.logger.error("\(fullMessage(for: readable(error)))", metadata: RunEvent.message.metadata())

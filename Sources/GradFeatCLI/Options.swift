@@ -126,6 +126,13 @@ struct TrainingOptions: ParsableArguments {
     var momentum: Double?
 
     @Option(
+        parsing: .unconditional,
+        help:
+            "Cut each mini-batch into this many fixed micro-batches summed in order (default 1); under mpirun the ranks share them and the parameters are the same bits for any number of ranks up to it (docs/DISTRIBUTED.md)."
+    )
+    var microBatches: Int?
+
+    @Option(
         name: .customLong("stepsize"), parsing: .unconditional,
         help: "Multiply the learning rate by --stepfactor (default 0.5) every this many iterations.")
     var stepSize: Int?
@@ -166,6 +173,7 @@ struct TrainingOptions: ParsableArguments {
         layer.setIfGiven("preconditioner", preconditioner.map(ConfigValue.string), "--preconditioner")
         layer.setIfGiven("probes", probes.map { .int(Int64($0)) }, "--probes")
         layer.setIfGiven("lbfgs_memory", lbfgsMemory.map { .int(Int64($0)) }, "--lbfgs-memory")
+        layer.setIfGiven("micro_batches", microBatches.map { .int(Int64($0)) }, "--micro-batches")
         layer.setIfGiven("momentum", momentum.map(ConfigValue.double), "--momentum")
         layer.setIfGiven("stepsize", stepSize.map { .int(Int64($0)) }, "--stepsize")
         layer.setIfGiven("stepfactor", stepFactor.map(ConfigValue.double), "--stepfactor")

@@ -66,9 +66,9 @@ func run(_ mode: String, folder: String?, world: any Communicator) throws {
                 network: network, split: "conv5", linearize: ["conv5"], classes: 2, omegaBar: network.head)
             var extractor = try ExtractorRegistry.shared.make(name, context: context)
             var configuration = TrainingConfiguration.paper(iterations: 20, seed: 9)
-            configuration.batchSize = 12
+            (configuration.batchSize, configuration.microBatches) = (12, 6)
             var trainer = Trainer(configuration: configuration)
-            (trainer.quiet, trainer.communicator, trainer.microBatches) = (true, world, 6)
+            (trainer.quiet, trainer.communicator) = (true, world)
             try trainer.train(&extractor, on: data, loss: SoftmaxCrossEntropy())
             if world.rank == 0 { print("\(name) \(String(fnv1a(extractor.parameters.flatMap(\.scalars)), radix: 16))") }
         }

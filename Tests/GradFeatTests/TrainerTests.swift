@@ -68,9 +68,10 @@ import Testing
             network: network, split: "block", linearize: ["block", "conv3"], classes: 3, omegaBar: network.head)
         func trained(microBatches: Int) throws -> [Tensor] {
             var extractor = try ExtractorRegistry.shared.make(extractorName, context: context)
+            var configuration = configuration
+            configuration.microBatches = microBatches
             var trainer = Trainer(configuration: configuration)
             trainer.quiet = true
-            trainer.microBatches = microBatches
             try trainer.train(&extractor, on: train, loss: SoftmaxCrossEntropy())
             return extractor.parameters
         }
@@ -87,7 +88,7 @@ import Testing
         var extractor = try ExtractorRegistry.shared.make(extractorName, context: context)
         var trainer = Trainer(configuration: configuration)
         trainer.quiet = true
-        trainer.microBatches = 11 // more than the batch of 10
+        trainer.configuration.microBatches = 11 // more than the batch of 10
         #expect(throws: GradFeatError.self) { try trainer.train(&extractor, on: train, loss: SoftmaxCrossEntropy()) }
     }
 

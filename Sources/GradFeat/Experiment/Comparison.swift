@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Layers
 import Tensor
@@ -32,6 +33,8 @@ public struct Comparison: Sendable {
     public var testViews: [any BatchSource] = []
     /// Augments every model's training batches (`Trainer.augmentation`); the inputs must then be images.
     public var augmentation: Augmentation?
+    /// The processes that share every training step (`Trainer.communicator`).
+    public var communicator: any Communicator = SingleProcess()
 
     public init(
         network: Network, split: String, linearize: [String],
@@ -109,6 +112,7 @@ public struct Comparison: Sendable {
             trainer.quiet = quiet
             trainer.label = name
             trainer.augmentation = augmentation
+            trainer.communicator = communicator
             var resumeState: TrainingState?
             if let checkpointDirectory {
                 let url = checkpointDirectory.appendingPathComponent("\(name).h5")

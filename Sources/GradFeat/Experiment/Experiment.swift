@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Layers
 import Tensor
@@ -41,13 +42,68 @@ public struct Experiment: Sendable {
     }
 
     /// Runs the experiment and writes its run folder; the caller shows `Result.summary` if it wants to.
+    ///
+    /// Under `mpirun` every rank runs it with the same arguments (checked): the ranks share each step's
+    /// micro-batches (`micro_batches`, docs/DISTRIBUTED.md), rank 0 alone locks and writes the run folder, and the
+    /// others compute the same numbers into a scratch folder of their own, removed at the end.
     @discardableResult
     public func run() throws -> Result {
-        let clock = Date()
         try spec.validate(plugins: plugins)
+        let world = try Cluster.world()
         let directory = URL(fileURLWithPath: spec.output)
+        guard world.size > 1 else {
+            let lock = try RunLock(directory)
+            defer { withExtendedLifetime(lock) {} }
+            return try run(in: directory, communicator: world)
+        }
+        try checkRanks(world)
+        guard world.rank == 0 else { return try runBesideRankZero(world) }
         let lock = try RunLock(directory)
         defer { withExtendedLifetime(lock) {} }
+        try world.barrier() // the other ranks have copied the checkpoints they resume from
+        return try run(in: directory, communicator: world)
+    }
+
+    /// Refuses a job whose ranks were started differently, or that cannot be shared between ranks yet.
+    func checkRanks(_ world: any Communicator) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try world.requireAgreement(
+            on: String(decoding: try encoder.encode(spec.withAbsolutePaths()), as: UTF8.self),
+            what: "the run's configuration")
+        if let method = spec.pretrain {
+            throw GradFeatError.invalidConfiguration(
+                "pre-training (--pretrain \(method.rawValue)) runs in one process: pre-train first with `gradfeat "
+                    + "pretrain`, then pass its weights with --weights under mpirun")
+        }
+    }
+
+    /// A rank other than 0: the same run into a scratch folder (with copies of the checkpoints a resumed run
+    /// continues), so that only rank 0 writes the run folder.
+    func runBesideRankZero(_ world: any Communicator) throws -> Result {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gradfeat-rank\(world.rank)-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        if spec.resume {
+            let run = RunDirectory(URL(fileURLWithPath: spec.output))
+            for name in spec.extractors.map(\.name) {
+                let checkpoint = run.checkpoint(name)
+                guard FileManager.default.fileExists(atPath: checkpoint.path) else { continue }
+                try FileManager.default.copyItem(
+                    at: checkpoint, to: scratch.appendingPathComponent(checkpoint.lastPathComponent))
+            }
+        }
+        try world.barrier()
+        var beside = self
+        beside.spec.output = scratch.path
+        beside.quiet = true
+        return try beside.run(in: scratch, communicator: world)
+    }
+
+    /// The run, into the locked (or scratch) folder `directory`.
+    func run(in directory: URL, communicator: any Communicator) throws -> Result {
+        let clock = Date()
         let run = RunDirectory(directory)
         let model = try plugins.models.entry(spec.model)
         var training = spec.training
@@ -101,6 +157,7 @@ public struct Experiment: Sendable {
         comparison.standardizeFeatures = layout.standardize
         comparison.checkpointDirectory = directory
         comparison.resume = spec.resume
+        comparison.communicator = communicator
         comparison.testViews = viewCaches
         comparison.augmentation = spec.augment
         comparison.trajectories = try Dictionary(

@@ -3,7 +3,7 @@ import Layers
 import Tensor
 
 /// Micro-batched steps, the same bits for any number of ranks. Each global mini-batch of `B` rows is cut into
-/// `M = microBatches` fixed parts (``Cluster/share(of:rank:size:)``); rank `r` computes the parts of its share of
+/// `M = configuration.microBatches` fixed parts (``Cluster/share(of:rank:size:)``); rank `r` computes the parts of its share of
 /// `0..<M`, each with its own dropout and augmentation seed drawn from the step's seed and the part's index, and
 /// every rank sums the parts in the order of the parts (``Communicator/orderedSum(parts:count:partCount:)``):
 /// ```
@@ -23,8 +23,8 @@ extension Trainer {
 
     func microBatchLayout(of batch: [Int]) -> MicroBatchLayout {
         var layout = MicroBatchLayout(rows: [], parts: [])
-        for k in communicator.share(of: microBatches) {
-            let part = Cluster.share(of: batch.count, rank: k, size: microBatches)
+        for k in communicator.share(of: configuration.microBatches) {
+            let part = Cluster.share(of: batch.count, rank: k, size: configuration.microBatches)
             layout.rows += batch[part]
             layout.parts.append((k, part.count))
         }
@@ -40,14 +40,14 @@ extension Trainer {
     /// Throws, saying why, when this run cannot be micro-batched.
     func checkMicroBatching(_ extractor: any FeatureExtractor) throws {
         let ranks = communicator.size
-        guard microBatches >= ranks else {
+        guard configuration.microBatches >= ranks else {
             throw GradFeatError.invalidConfiguration(
-                "--micro-batches \(microBatches) is fewer than the \(ranks) ranks: every rank needs a micro-batch; "
+                "--micro-batches \(configuration.microBatches) is fewer than the \(ranks) ranks: every rank needs a micro-batch; "
                     + "pass --micro-batches \(ranks) or more (a multiple of the ranks balances them)")
         }
-        guard configuration.batchSize >= microBatches else {
+        guard configuration.batchSize >= configuration.microBatches else {
             throw GradFeatError.invalidConfiguration(
-                "--micro-batches \(microBatches) is more than the batch size \(configuration.batchSize); pass at "
+                "--micro-batches \(configuration.microBatches) is more than the batch size \(configuration.batchSize); pass at "
                     + "most \(configuration.batchSize)")
         }
         guard !extractor.updatesStatisticsInTraining else {
@@ -103,7 +103,7 @@ extension Trainer {
             }
             parts.append(part)
         }
-        let sum = try communicator.orderedSum(parts: parts, count: count + 2, partCount: microBatches)
+        let sum = try communicator.orderedSum(parts: parts, count: count + 2, partCount: configuration.microBatches)
         let total = sum[count + 1]
         guard total > 0 else { throw GradFeatError.invalidConfiguration("a global batch of no rows at \(iteration)") }
         var gradients: [Tensor] = []

@@ -20,12 +20,9 @@ public struct Trainer: Sendable {
     /// `test/<accuracy|mAP>`, `test/loss`; a full-batch solver's `solver/objective`, `solver/residual` — for
     /// TensorBoard (`TensorBoardEvents`).
     public var onScalars: (@Sendable (_ step: Int, _ scalars: [(tag: String, value: Double)]) throws -> Void)?
-    /// The processes that share every step: one by default; under `mpirun`, `Cluster.world()`'s ranks.
+    /// The processes that share every step (one by default; under `mpirun`, `Cluster.world()`'s ranks), each
+    /// computing its share of the configuration's micro-batches (`Trainer+MicroBatches.swift`).
     public var communicator: any Communicator = SingleProcess()
-    /// Cuts each global mini-batch into this many fixed micro-batches whose gradients are summed in a fixed order
-    /// (`Trainer+MicroBatches.swift`). 1, the default, computes each batch whole in one process; with more, the
-    /// ranks share the micro-batches and the parameters are the same bits for any number of ranks up to this.
-    public var microBatches = 1
 
     public init(configuration: TrainingConfiguration) { self.configuration = configuration }
 
@@ -49,7 +46,7 @@ public struct Trainer: Sendable {
                         + "fits one fixed training set; train with the mini-batch optimiser (--solver minibatch) or drop --augment"
                 )
             }
-            guard microBatches == 1, communicator.size == 1 else {
+            guard configuration.microBatches == 1, communicator.size == 1 else {
                 throw GradFeatError.invalidConfiguration(
                     "solver \(configuration.solver.rawValue) runs in one process without micro-batches; train with "
                         + "--solver minibatch, or run it without mpirun and --micro-batches")
@@ -65,7 +62,7 @@ public struct Trainer: Sendable {
             history = resume.history
             start = resume.iteration
         }
-        let microBatched = microBatches > 1 || communicator.size > 1
+        let microBatched = configuration.microBatches > 1 || communicator.size > 1
         if microBatched { try checkMicroBatching(extractor) }
         let progress = ProgressReporter(label, total: configuration.iterations, start: start, quiet: quiet)
         let clock = Date()

@@ -47,13 +47,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var lbfgsMemory: Int
     /// Choose `weightDecay` on a held-out tenth of the training set (`wd: auto`; the solvers only).
     public var autoWeightDecay: Bool
+    /// Cut each mini-batch into this many fixed micro-batches, summed in order (1: whole batches). Under `mpirun`
+    /// the ranks share them, and the parameters are the same bits for any number of ranks up to it
+    /// (`Trainer+MicroBatches.swift`, docs/DISTRIBUTED.md).
+    public var microBatches: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case optimizer = "optim", learningRate = "lr", weightDecay = "wd", momentum, beta1, beta2
         case batchSize = "batchsize", iterations = "niter", stepSize = "stepsize", stepFactor = "stepfactor"
         case clipNorm = "clip", evaluateEvery = "eval_every", checkpointEvery = "checkpoint_every", seed
         case loss, targetScale = "target_scale", solver, tolerance = "tol", preconditioner, probes
-        case lbfgsMemory = "lbfgs_memory"
+        case lbfgsMemory = "lbfgs_memory", microBatches = "micro_batches"
     }
 
     public init(
@@ -62,7 +66,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         stepFactor: Float = 0.5, clipNorm: Float? = nil, evaluateEvery: Int = 0, checkpointEvery: Int = 0,
         seed: UInt64 = 0, loss: LossKind? = nil, targetScale: Float = 1, solver: SolverKind = .minibatch,
         tolerance: Double = 1e-6, preconditioner: PreconditionerKind = .none, probes: Int = 8,
-        lbfgsMemory: Int = 10, autoWeightDecay: Bool = false
+        lbfgsMemory: Int = 10, autoWeightDecay: Bool = false, microBatches: Int = 1
     ) {
         self.optimizer = optimizer
         self.learningRate = learningRate
@@ -86,6 +90,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         self.probes = probes
         self.lbfgsMemory = lbfgsMemory
         self.autoWeightDecay = autoWeightDecay
+        self.microBatches = microBatches
     }
 
     /// Keys added after the first release default when absent (checkpoints written before them); `wd` is a number
@@ -121,6 +126,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         preconditioner = try c.decodeIfPresent(PreconditionerKind.self, forKey: .preconditioner) ?? .none
         probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 8
         lbfgsMemory = try c.decodeIfPresent(Int.self, forKey: .lbfgsMemory) ?? 10
+        microBatches = try c.decodeIfPresent(Int.self, forKey: .microBatches) ?? 1
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -150,6 +156,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try c.encode(preconditioner, forKey: .preconditioner)
         try c.encode(probes, forKey: .probes)
         try c.encode(lbfgsMemory, forKey: .lbfgsMemory)
+        // Written only when set, so that runs without micro-batches keep the trajectories of earlier versions.
+        if microBatches != 1 { try c.encode(microBatches, forKey: .microBatches) }
     }
 
     /// The paper's optimiser: Adam (β1 0.5, β2 0.999), lr 1e-3 halved every 20K iterations, wd 1e-6, batch 64.
@@ -205,6 +213,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             try fail("lr must be a positive number, got \(learningRate)")
         }
         if batchSize < 1 { try fail("batchsize must be at least 1, got \(batchSize)") }
+        if !(1...batchSize).contains(microBatches) {
+            try fail("micro_batches must be 1…batchsize (\(batchSize)), got \(microBatches)")
+        }
         if iterations < 0 { try fail("niter must be non-negative, got \(iterations)") }
         if !(weightDecay >= 0 && weightDecay.isFinite) {
             try fail("wd must be a non-negative number, got \(weightDecay)")
