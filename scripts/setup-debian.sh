@@ -2,7 +2,7 @@
 # Installs the Debian packages GradFeat needs, only those that are missing. Safe to run again.
 set -euo pipefail
 packages=(pkg-config libopenblas-dev libhdf5-dev hdf5-tools zlib1g-dev libjpeg62-turbo-dev libpng-dev
-          liblzma-dev xz-utils dataset-fashion-mnist python3 time openmpi-bin)
+          liblzma-dev xz-utils dataset-fashion-mnist python3 time openmpi-bin procps)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
