@@ -67,6 +67,12 @@ else
     exit 1
 fi
 
+# A command that does not share its work yet is refused under mpirun rather than run twice.
+timeout 60 "${mpi[@]}" -np 2 "$gradfeat" eval --run "$work/one" > "$work/eval.log" 2>&1 \
+    && fail "gradfeat eval ran under mpirun"
+grep -q "runs in one process; under mpirun only" "$work/eval.log" || fail "eval under mpirun: $(tail -3 "$work/eval.log")"
+echo "mpi: gradfeat eval under mpirun is refused with a message"
+
 # A failing job must end (exit status ≠ 0) with the rank's message, well within the limit.
 ends() {
     local what=$1 pattern=$2; shift 2

@@ -54,8 +54,17 @@ public struct GradFeatCLI: ParsableCommand {
             let null = open("/dev/null", O_WRONLY)
             if null >= 0 { dup2(null, STDOUT_FILENO) }
         }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let world, world.size > 1, !distributedCommands.contains(arguments.first ?? "") {
+            let message =
+                "gradfeat \(arguments.first ?? "") runs in one process; under mpirun only "
+                + "\(distributedCommands.sorted().joined(separator: ", ")) share their work yet (docs/DISTRIBUTED.md): "
+                + "run it without mpirun"
+            if world.rank == 0 { world.abort(message) }
+            while true { try? world.barrier() } // rank 0's abort ends this rank
+        }
         do {
-            try run(arguments: Array(CommandLine.arguments.dropFirst()))
+            try run(arguments: arguments)
             LogOutput.standardError.endLine()
         } catch {
             let output = LogOutput.standardError
@@ -72,6 +81,9 @@ public struct GradFeatCLI: ParsableCommand {
             exit(withError: readable(error))
         }
     }
+
+    /// The commands that run under `mpirun`, sharing each training step between the ranks.
+    static let distributedCommands: Set<String> = ["train", "finetune", "demo"]
 
     /// A Foundation file error as one line naming the file and the system's reason, instead of an
     /// `NSCocoaErrorDomain` dump; other errors unchanged.
