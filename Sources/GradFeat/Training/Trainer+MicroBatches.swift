@@ -38,8 +38,13 @@ extension Trainer {
     }
 
     /// Throws, saying why, when this run cannot be micro-batched.
-    func checkMicroBatching(_ extractor: any FeatureExtractor) throws {
+    func checkMicroBatching(_ extractor: any FeatureExtractor, examples: Int) throws {
         let ranks = communicator.size
+        guard examples >= ranks else {
+            throw GradFeatError.invalidConfiguration(
+                "the training set has \(examples) examples, fewer than the \(ranks) ranks; run on fewer ranks or more data"
+            )
+        }
         guard configuration.microBatches >= ranks else {
             throw GradFeatError.invalidConfiguration(
                 "--micro-batches \(configuration.microBatches) is fewer than the \(ranks) ranks: every rank needs a micro-batch; "

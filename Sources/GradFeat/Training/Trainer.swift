@@ -63,7 +63,7 @@ public struct Trainer: Sendable {
             start = resume.iteration
         }
         let microBatched = configuration.microBatches > 1 || communicator.size > 1
-        if microBatched { try checkMicroBatching(extractor) }
+        if microBatched { try checkMicroBatching(extractor, examples: train.count) }
         let progress = ProgressReporter(label, total: configuration.iterations, start: start, quiet: quiet)
         let clock = Date()
         var runningLoss = 0.0, runningCount = 0
