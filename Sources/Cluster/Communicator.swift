@@ -10,6 +10,8 @@ public protocol Communicator: Sendable {
     var size: Int { get }
     /// Every rank's `bytes` (any length), in rank order, on every rank.
     func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
+    /// Every rank's `floats`, concatenated in rank order, on every rank; `counts[r]` is rank r's count.
+    func allGather(floats: UnsafeBufferPointer<Float>, counts: [Int]) throws -> [Float]
     /// Root's `bytes` on every rank (the others' arguments are ignored).
     func broadcast(_ bytes: [UInt8], from root: Int) throws -> [UInt8]
     /// Returns once every rank has called it.
@@ -36,32 +38,46 @@ extension Communicator {
             throw ClusterError.mismatch(
                 "rank \(rank) holds \(parts.count) parts (expected \(mine.count)) of \(count) floats each")
         }
-        let all = size == 1 ? parts : try gatheredParts(parts, count: count, partCount: partCount)
         var sum = [Float](repeating: 0, count: count)
-        sum.withUnsafeMutableBufferPointer { s in
-            for part in all {
-                part.withUnsafeBufferPointer { p in
-                    for i in 0..<count { s[i] += p[i] }
-                }
+        guard size > 1 else {
+            for part in parts { part.withUnsafeBufferPointer { Self.add($0, to: &sum) } }
+            return sum
+        }
+        // Rank r's parts follow rank r − 1's, so the gathered floats are parts 0, 1, …, M − 1 in order.
+        var sent = [Float]()
+        sent.reserveCapacity(parts.count * count)
+        for part in parts { sent.append(contentsOf: part) }
+        let counts = (0..<size).map { Cluster.share(of: partCount, rank: $0, size: size).count * count }
+        let all = try sent.withUnsafeBufferPointer { try allGather(floats: $0, counts: counts) }
+        guard all.count == partCount * count else {
+            throw ClusterError.mismatch("gathered \(all.count) floats for \(partCount) parts of \(count)")
+        }
+        all.withUnsafeBufferPointer { gathered in
+            for k in 0..<partCount {
+                Self.add(UnsafeBufferPointer(rebasing: gathered[(k * count)..<((k + 1) * count)]), to: &sum)
             }
         }
         return sum
     }
 
-    /// Every rank's parts, in the order of the parts.
-    private func gatheredParts(_ parts: [[Float]], count: Int, partCount: Int) throws -> [[Float]] {
-        let gathered = try allGather(parts.flatMap { $0 }.withUnsafeBytes { Array($0) })
-        var all: [[Float]] = []
-        all.reserveCapacity(partCount)
+    /// `sum[i] += part[i]` for every i.
+    private static func add(_ part: UnsafeBufferPointer<Float>, to sum: inout [Float]) {
+        sum.withUnsafeMutableBufferPointer { s in
+            for i in 0..<s.count { s[i] += part[i] }
+        }
+    }
+
+    /// ``allGather(floats:counts:)`` through ``allGather(_:)``, for communicators without a faster one.
+    public func allGatherThroughBytes(floats: UnsafeBufferPointer<Float>, counts: [Int]) throws -> [Float] {
+        let gathered = try allGather(Array(UnsafeRawBufferPointer(floats)))
+        var all = [Float]()
+        all.reserveCapacity(counts.reduce(0, +))
         for (r, bytes) in gathered.enumerated() {
-            let owned = Cluster.share(of: partCount, rank: r, size: size).count
-            guard bytes.count == owned * count * MemoryLayout<Float>.size else {
-                throw ClusterError.mismatch("rank \(r) sent \(bytes.count) bytes for \(owned) parts of \(count) floats")
+            guard r < counts.count, bytes.count == counts[r] * MemoryLayout<Float>.size else {
+                throw ClusterError.mismatch(
+                    "rank \(r) sent \(bytes.count) bytes, not \(counts[min(r, counts.count - 1)]) floats")
             }
-            bytes.withUnsafeBytes { raw in
-                let floats = raw.bindMemory(to: Float.self)
-                for p in 0..<owned { all.append(Array(floats[(p * count)..<((p + 1) * count)])) }
-            }
+            bytes.withUnsafeBytes { all.append(contentsOf: $0.bindMemory(to: Float.self)) }
         }
         return all
     }

@@ -63,6 +63,26 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return (0..<size).map { Array(received[Int(offsets[$0])..<Int(offsets[$0] + counts[$0])]) }
     }
 
+    public func allGather(floats: UnsafeBufferPointer<Float>, counts: [Int]) throws -> [Float] {
+        let size = MemoryLayout<Float>.size
+        let total = counts.reduce(0, +)
+        guard counts.count == self.size, floats.count == counts[rank], total * size <= Int(Int32.max) else {
+            throw ClusterError.mismatch(
+                "rank \(rank) gathers \(floats.count) floats with counts \(counts); at most 2³¹ − 1 bytes in all")
+        }
+        let byteCounts = counts.map { Int32($0 * size) }
+        var offsets = [Int32](repeating: 0, count: self.size)
+        for r in 1..<max(self.size, 1) { offsets[r] = offsets[r - 1] + byteCounts[r - 1] }
+        var received = [Float](repeating: 0, count: total)
+        try received.withUnsafeMutableBytes { receive in
+            try Self.check(
+                cmpi_allgatherv_bytes(
+                    floats.baseAddress, byteCounts[rank], receive.baseAddress, byteCounts, offsets),
+                "MPI_Allgatherv")
+        }
+        return received
+    }
+
     public func broadcast(_ bytes: [UInt8], from root: Int) throws -> [UInt8] {
         var length = [Int64(bytes.count)]
         try length.withUnsafeMutableBytes { raw in

@@ -1,14 +1,17 @@
 // The collectives under mpirun, for scripts/check-mpi.sh:
 //
-//     cluster-check sum|train|gather|agree|fail|wait [FOLDER]
+//     cluster-check sum|train|bench|gather|agree|fail|wait [FOLDER]
 //
-// `sum` prints the bit pattern hash of an ordered sum of fixed parts, which must be the same for any number of
+// `bench` times, on rank 0, an allreduce and the ordered sum (6 parts) of the activation model's and conv5's
+// parameter counts, for docs/DISTRIBUTED.md's scaling model. `sum` prints the bit pattern hash of an ordered sum of fixed parts, which must be the same for any number of
 // ranks and without mpirun; `train` prints the hashes of the parameters of a gradfeat and a finetune model after
 // 20 micro-batched steps (6 micro-batches of a 12-image batch), which must be too; `gather` checks allGather and
 // broadcast; `agree` and `fail` end the job through
 // abort (ranks that disagree, a rank that throws); `wait` writes each rank's pid to FOLDER and waits in barriers,
 // for the script to kill one rank.
 import Cluster
+import Dispatch
+import Foundation
 import GradFeat
 import Layers
 import Tensor
@@ -72,6 +75,30 @@ func run(_ mode: String, folder: String?, world: any Communicator) throws {
             try trainer.train(&extractor, on: data, loss: SoftmaxCrossEntropy())
             if world.rank == 0 { print("\(name) \(String(fnv1a(extractor.parameters.flatMap(\.scalars)), radix: 16))") }
         }
+    case "bench":
+        guard let mpi = world as? MPICommunicator else { throw CheckFailure(description: "bench runs under mpirun") }
+        for count in [5_130, 2_102_794] {
+            var values = [Float](repeating: 1, count: count)
+            let partCount = 6
+            let mine = world.share(of: partCount).map { _ in values }
+            func median(_ body: () throws -> Void) throws -> Double {
+                var times: [Double] = []
+                for _ in 0..<15 {
+                    try world.barrier()
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try body()
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                }
+                return times.sorted()[times.count / 2]
+            }
+            let allReduce = try median { try mpi.allReduceSum(&values) }
+            let ordered = try median { _ = try world.orderedSum(parts: mine, count: count, partCount: partCount) }
+            if world.rank == 0 {
+                print(
+                    "\(count) floats, \(world.size) ranks: allreduce \(String(format: "%.2f", allReduce)) ms, "
+                        + "ordered sum of \(partCount) parts \(String(format: "%.2f", ordered)) ms")
+            }
+        }
     case "gather":
         let mine = [UInt8](repeating: UInt8(world.rank), count: world.rank * 3 + 1)
         let all = try world.allGather(mine)
@@ -102,7 +129,7 @@ func run(_ mode: String, folder: String?, world: any Communicator) throws {
         }
         throw CheckFailure(description: "nobody killed a rank in 60 s")
     default:
-        throw CheckFailure(description: "unknown mode \(mode); use sum, train, gather, agree, fail or wait")
+        throw CheckFailure(description: "unknown mode \(mode); use sum, train, bench, gather, agree, fail or wait")
     }
 }
 

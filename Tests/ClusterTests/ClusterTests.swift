@@ -11,6 +11,9 @@ struct SimulatedRank: Communicator {
     func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
         (0..<size).map { $0 == rank ? bytes : send($0) }
     }
+    func allGather(floats: UnsafeBufferPointer<Float>, counts: [Int]) throws -> [Float] {
+        try allGatherThroughBytes(floats: floats, counts: counts)
+    }
     func broadcast(_ bytes: [UInt8], from root: Int) throws -> [UInt8] { root == rank ? bytes : send(root) }
     func barrier() throws {}
     func abort(_ message: String) -> Never { fatalError(message) }
