@@ -83,7 +83,7 @@ public struct GradFeatCLI: ParsableCommand {
     }
 
     /// The commands that run under `mpirun`, sharing each training step between the ranks.
-    static let distributedCommands: Set<String> = ["train", "finetune", "demo"]
+    static let distributedCommands: Set<String> = ["train", "finetune"]
 
     /// A Foundation file error as one line naming the file and the system's reason, instead of an
     /// `NSCocoaErrorDomain` dump; other errors unchanged.
