@@ -49,8 +49,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             throw ClusterError.mismatch("the ranks' messages total \(total) bytes, more than MPI_Allgatherv carries")
         }
         let counts = lengths.map { Int32($0) }
-        var offsets = [Int32](repeating: 0, count: size)
-        for r in 1..<max(size, 1) { offsets[r] = offsets[r - 1] + counts[r - 1] }
+        let offsets = Self.offsets(counts)
         var received = [UInt8](repeating: 0, count: Int(total))
         try bytes.withUnsafeBytes { send in
             try received.withUnsafeMutableBytes { receive in
@@ -71,8 +70,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                 "rank \(rank) gathers \(floats.count) floats with counts \(counts); at most 2³¹ − 1 bytes in all")
         }
         let byteCounts = counts.map { Int32($0 * size) }
-        var offsets = [Int32](repeating: 0, count: self.size)
-        for r in 1..<max(self.size, 1) { offsets[r] = offsets[r - 1] + byteCounts[r - 1] }
+        let offsets = Self.offsets(byteCounts)
         var received = [Float](repeating: 0, count: total)
         try received.withUnsafeMutableBytes { receive in
             try Self.check(
@@ -81,6 +79,13 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                 "MPI_Allgatherv")
         }
         return received
+    }
+
+    /// Where each rank's message starts in the gathered buffer: the running sum of the counts before it.
+    static func offsets(_ counts: [Int32]) -> [Int32] {
+        var offsets = [Int32](repeating: 0, count: counts.count)
+        for r in counts.indices.dropFirst() { offsets[r] = offsets[r - 1] + counts[r - 1] }
+        return offsets
     }
 
     public func broadcast(_ bytes: [UInt8], from root: Int) throws -> [UInt8] {

@@ -37,7 +37,8 @@ extension Trainer {
         return rng.next()
     }
 
-    /// Throws, saying why, when this run cannot be micro-batched.
+    /// Throws, saying why, when this run cannot be micro-batched (`validate` has checked `micro_batches` against
+    /// the batch size).
     func checkMicroBatching(_ extractor: any FeatureExtractor, examples: Int) throws {
         let ranks = communicator.size
         guard examples >= ranks else {
@@ -49,11 +50,6 @@ extension Trainer {
             throw GradFeatError.invalidConfiguration(
                 "--micro-batches \(configuration.microBatches) is fewer than the \(ranks) ranks: every rank needs a micro-batch; "
                     + "pass --micro-batches \(ranks) or more (a multiple of the ranks balances them)")
-        }
-        guard configuration.batchSize >= configuration.microBatches else {
-            throw GradFeatError.invalidConfiguration(
-                "--micro-batches \(configuration.microBatches) is more than the batch size \(configuration.batchSize); pass at "
-                    + "most \(configuration.batchSize)")
         }
         guard !extractor.updatesStatisticsInTraining else {
             throw GradFeatError.invalidConfiguration(
